@@ -1,0 +1,64 @@
+package adapter
+
+import (
+	"time"
+
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// Store is the durable state the runner relies on (adapter/state implements
+// it on bbolt). Every method is atomic: a crash between two calls leaves the
+// store as one of them left it.
+type Store interface {
+	// Source state: the cursor and the current events of a source.
+	Cursor(source string) (Cursor, error)
+	Events(source string) ([]indicators.Event, error)
+	// CommitFetch stores a source's new cursor and event set together.
+	CommitFetch(source string, cur Cursor, events []indicators.Event) error
+
+	// Delivery state, keyed by GeoSight's upsert key.
+	LastDelivered(k indicators.Key) (indicators.Value, bool, error)
+	// DeliveredOn lists the last delivered value of every key on date d.
+	DeliveredOn(d indicators.Date) ([]indicators.Value, error)
+	// Enqueue writes values to the outbox durably (replacing pending values
+	// with the same key).
+	Enqueue(vals []indicators.Value) error
+	// Pending lists the outbox, oldest first.
+	Pending() ([]indicators.Value, error)
+	// Ack marks a value delivered: it leaves the outbox (unless a newer value
+	// for the key was enqueued meanwhile) and becomes the last delivered.
+	Ack(v indicators.Value) error
+	// Reject records a permanent rejection with the server's text and drops
+	// the value from the outbox; it is not marked delivered.
+	Reject(v indicators.Value, reason string) error
+	// Rejections lists recorded rejections, newest first, at most n.
+	Rejections(n int) ([]Rejection, error)
+
+	// RecordRun appends a run summary to the history (bounded).
+	RecordRun(r RunSummary) error
+	Runs(n int) ([]RunSummary, error)
+
+	Close() error
+}
+
+// Rejection is a value GeoSight refused, with its verbatim reason.
+type Rejection struct {
+	Value  indicators.Value `json:"value"`
+	Reason string           `json:"reason"`
+	At     time.Time        `json:"at"`
+}
+
+// RunSummary is one sync's counts, as printed by `once`.
+type RunSummary struct {
+	Started   time.Time     `json:"started"`
+	Duration  time.Duration `json:"duration"`
+	Events    int           `json:"events"`
+	Values    int           `json:"values"`
+	Sent      int           `json:"sent"`
+	Unchanged int           `json:"unchanged"`
+	Rejected  int           `json:"rejected"`
+	Failed    int           `json:"failed"`
+	Pending   int           `json:"pending"`
+	SourceErr int           `json:"source_errors"`
+	DryRun    bool          `json:"dry_run,omitempty"`
+}

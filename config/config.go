@@ -1,0 +1,234 @@
+// Package config is hazardsync's configuration: the schema, its defaults,
+// loading with viper (YAML file plus HAZARDSYNC_* environment overrides),
+// validation that reports every problem with its key path, and the
+// registry through which source plugins contribute their typed sections.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// Config is the whole hazardsync.yaml.
+type Config struct {
+	GeoSight    GeoSight    `mapstructure:"geosight"`
+	Geographies Geographies `mapstructure:"geographies"`
+	Baseline    Baseline    `mapstructure:"baseline"`
+	Population  Population  `mapstructure:"population"`
+	// Sources are keyed by instance name; see SourceSpec.
+	Sources    map[string]SourceSpec   `mapstructure:"-"`
+	Indicators []indicators.Definition `mapstructure:"indicators"`
+	Schedule   Schedule                `mapstructure:"schedule"`
+	StateDir   string                  `mapstructure:"state_dir"`
+	HTTP       HTTP                    `mapstructure:"http"`
+	Fetch      Fetch                   `mapstructure:"fetch"`
+	Log        Log                     `mapstructure:"log"`
+	Output     Output                  `mapstructure:"output"`
+
+	// Path is the file the config was read from ("" for built-in).
+	Path string `mapstructure:"-"`
+}
+
+// EnvAPIKey is the environment variable holding the GeoSight API key.
+const EnvAPIKey = "HAZARDSYNC_GEOSIGHT_API_KEY"
+
+// EmbeddedURL as geosight.url delivers into the in-process GeoSight fake:
+// the demo, and a way to try a config without an instance.
+const EmbeddedURL = "embedded"
+
+// GeoSight is the target instance.
+type GeoSight struct {
+	// URL of the instance, e.g. https://geosight.unicef.org, or "embedded".
+	URL string `mapstructure:"url"`
+	// APIKeyFile holds the API key; the environment variable
+	// HAZARDSYNC_GEOSIGHT_API_KEY wins over it. Never put the key here.
+	APIKeyFile string `mapstructure:"api_key_file"`
+	// User is the e-mail of the key's owner, sent as GeoSight-User-Key.
+	User string `mapstructure:"user"`
+	// Dataset is the reference dataset (GeoRepo view) UUID values belong to.
+	Dataset string `mapstructure:"dataset"`
+	// Concurrency is how many value POSTs run at once (GeoSight runs 4 uwsgi
+	// workers: keep it small).
+	Concurrency int `mapstructure:"concurrency"`
+	// RequestsPerSecond caps the request rate (0 = no cap).
+	RequestsPerSecond float64       `mapstructure:"requests_per_second"`
+	Timeout           time.Duration `mapstructure:"timeout"`
+	// MaxRetries per value within one delivery pass, for retryable errors.
+	MaxRetries int `mapstructure:"max_retries"`
+	// Category for created indicators when a definition names none.
+	Category string `mapstructure:"category"`
+	// EntityRefresh is how often the reference dataset's codes are re-read.
+	EntityRefresh time.Duration `mapstructure:"entity_refresh"`
+
+	// APIKey is resolved at load time from the environment or the file.
+	APIKey Secret `mapstructure:"-"`
+}
+
+// Geographies says where the areas come from.
+type Geographies struct {
+	// From is "file" (GeoJSON files below) or "geosight" (the reference
+	// dataset's entities with geometries).
+	From  string    `mapstructure:"from"`
+	Files []GeoFile `mapstructure:"files"`
+	// Levels to read from GeoSight when From is geosight.
+	Levels []int `mapstructure:"levels"`
+}
+
+// GeoFile is one GeoJSON file of areas.
+type GeoFile struct {
+	Path string `mapstructure:"path"`
+	// Level of every feature, or -1 to read LevelProperty.
+	Level         int    `mapstructure:"level"`
+	CodeProperty  string `mapstructure:"code_property"`
+	NameProperty  string `mapstructure:"name_property"`
+	LevelProperty string `mapstructure:"level_property"`
+	// ParentProperty holds the parent's ucode (optional).
+	ParentProperty string `mapstructure:"parent_property"`
+	// PCodeProperty holds the PCode, for baselines keyed by PCode.
+	PCodeProperty string `mapstructure:"pcode_property"`
+}
+
+// Baseline is per-area population from a CSV table.
+type Baseline struct {
+	File string `mapstructure:"file"`
+	// KeyColumn joins rows to areas; KeyType says whether it holds ucodes or
+	// PCodes (matched through geographies.files[].pcode_property).
+	KeyColumn        string `mapstructure:"key_column"`
+	KeyType          string `mapstructure:"key_type"`
+	PopulationColumn string `mapstructure:"population_column"`
+	Under18Column    string `mapstructure:"under18_column"`
+	SchoolsColumn    string `mapstructure:"schools_column"`
+	HealthColumn     string `mapstructure:"health_facilities_column"`
+}
+
+// Population configures the exact grid engine (exposure on a population
+// raster). Empty Grid means area-weighting from the baseline table.
+type Population struct {
+	Grid        string `mapstructure:"grid"`
+	Under18Grid string `mapstructure:"under18_grid"`
+	// Facilities is a CSV or GeoJSON of points (schools, health facilities).
+	Facilities string `mapstructure:"facilities"`
+}
+
+// Schedule is the default polling and the value calendar.
+type Schedule struct {
+	// Interval between syncs for sources that set none.
+	Interval time.Duration `mapstructure:"interval"`
+	// Jitter spreads source polls by up to this much.
+	Jitter time.Duration `mapstructure:"jitter"`
+	// Timezone of the civil day values are dated in (GeoSight keeps days).
+	Timezone string `mapstructure:"timezone"`
+}
+
+// HTTP is the daemon's own server: /, /healthz, /readyz, /metrics.
+type HTTP struct {
+	// Listen address; loopback by default. Empty disables the server.
+	Listen string `mapstructure:"listen"`
+	// TokenFile holds an optional bearer token for the status page.
+	TokenFile string `mapstructure:"token_file"`
+}
+
+// Fetch holds limits for every feed request.
+type Fetch struct {
+	Timeout      time.Duration `mapstructure:"timeout"`
+	MaxBodyBytes int64         `mapstructure:"max_body_bytes"`
+	UserAgent    string        `mapstructure:"user_agent"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"` // text or json
+}
+
+// Output is where --dry-run writes its preview (GeoJSON, CSV, map).
+type Output struct {
+	Dir string `mapstructure:"dir"`
+}
+
+// Defaults returns a config with every default filled in.
+func Defaults() Config {
+	return Config{
+		GeoSight: GeoSight{
+			Concurrency:   4,
+			Timeout:       30 * time.Second,
+			MaxRetries:    5,
+			Category:      "Hazards",
+			EntityRefresh: 6 * time.Hour,
+		},
+		Geographies: Geographies{From: "file"},
+		Baseline: Baseline{
+			KeyColumn: "ucode", KeyType: "ucode",
+			PopulationColumn: "population", Under18Column: "under18",
+		},
+		Schedule: Schedule{Interval: 10 * time.Minute, Jitter: 30 * time.Second, Timezone: "UTC"},
+		StateDir: "./hazardsync-state",
+		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
+		Fetch: Fetch{
+			Timeout:      60 * time.Second,
+			MaxBodyBytes: 64 << 20,
+			UserAgent:    "hazardsync (+https://github.com/hazardsync/hazardsync)",
+		},
+		Log:    Log{Level: "info", Format: "text"},
+		Output: Output{Dir: "./hazardsync-preview"},
+	}
+}
+
+// GeoFileDefaults fills a geography file's property names.
+func GeoFileDefaults() GeoFile {
+	return GeoFile{Level: -1, CodeProperty: "ucode", NameProperty: "name", LevelProperty: "admin_level",
+		ParentProperty: "parent", PCodeProperty: ""}
+}
+
+// Location is the schedule's timezone (UTC when unset or invalid).
+func (c Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Schedule.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Embedded reports whether delivery goes into the in-process fake.
+func (c Config) Embedded() bool { return c.GeoSight.URL == EmbeddedURL }
+
+// Secret is a string that never prints: logs, errors, JSON and the status
+// page see "[redacted]".
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString keeps %#v from printing it too.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalText redacts the secret in JSON, YAML and the like.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret itself, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// resolveAPIKey reads the key from the environment, else from the file.
+func resolveAPIKey(g *GeoSight) error {
+	if k := strings.TrimSpace(os.Getenv(EnvAPIKey)); k != "" {
+		g.APIKey = Secret(k)
+		return nil
+	}
+	if g.APIKeyFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(g.APIKeyFile)
+	if err != nil {
+		return fmt.Errorf("cannot read api key file: %w", err)
+	}
+	g.APIKey = Secret(strings.TrimSpace(string(b)))
+	return nil
+}

@@ -1,0 +1,290 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/spf13/viper"
+)
+
+// Overrides are command-line settings that win over the file.
+type Overrides struct {
+	StateDir string
+	HTTPAddr string
+}
+
+// Load reads, decodes and validates a config file. Relative paths inside the
+// file are resolved against the file's directory, so a config can be run
+// from anywhere. Environment variables HAZARDSYNC_<SECTION>_<KEY> override
+// scalar keys (HAZARDSYNC_GEOSIGHT_URL, HAZARDSYNC_STATE_DIR, ...).
+func Load(path string, ov Overrides) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg, err := Parse(b, filepath.Dir(path), ov)
+	cfg.Path = path
+	if ve, ok := err.(*ValidationError); ok {
+		ve.File = path
+	}
+	return cfg, err
+}
+
+// Parse decodes and validates YAML config bytes; baseDir resolves relative
+// paths.
+func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	v.SetEnvPrefix("HAZARDSYNC")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	// Register the scalar keys so the environment can override them even
+	// when the file leaves them out.
+	for _, k := range []string{"geosight.url", "geosight.user", "geosight.dataset", "geosight.api_key_file",
+		"geosight.concurrency", "state_dir", "http.listen", "log.level", "log.format", "schedule.timezone"} {
+		v.SetDefault(k, nil)
+	}
+	if err := v.ReadConfig(bytes.NewReader(yaml)); err != nil {
+		return Config{}, &ValidationError{Problems: Problems{{Path: "", Message: "not valid YAML: " + err.Error()}}}
+	}
+	cfg := Defaults()
+	var p Problems
+
+	settings := v.AllSettings()
+	rawSources, _ := settings["sources"].(map[string]any)
+	delete(settings, "sources")
+	if s, ok := v.Get("sources").(map[string]any); ok {
+		rawSources = s
+	} else if v.Get("sources") != nil {
+		p.Add("sources", "must be a mapping of source name to its settings")
+	}
+	for k, val := range settings {
+		if val == nil {
+			delete(settings, k)
+		}
+		if m, ok := val.(map[string]any); ok {
+			for kk, vv := range m {
+				if vv == nil {
+					delete(m, kk)
+				}
+			}
+		}
+	}
+	if err := decodeStrict(settings, &cfg); err != nil {
+		p.AddErr("", err)
+	}
+	for i := range cfg.Geographies.Files {
+		cfg.Geographies.Files[i] = withGeoFileDefaults(cfg.Geographies.Files[i], v, i)
+	}
+	if ov.StateDir != "" {
+		cfg.StateDir = ov.StateDir
+	}
+	if ov.HTTPAddr != "" {
+		cfg.HTTP.Listen = ov.HTTPAddr
+	}
+	cfg.resolvePaths(baseDir)
+	if err := resolveAPIKey(&cfg.GeoSight); err != nil {
+		p.Add("geosight.api_key_file", "%v", err)
+	}
+	cfg.Sources = decodeSources(rawSources, cfg.Schedule, &p)
+	p = append(p, cfg.validate()...)
+	return cfg, p.Err()
+}
+
+// withGeoFileDefaults fills property names the file entry left out.
+func withGeoFileDefaults(f GeoFile, v *viper.Viper, i int) GeoFile {
+	d := GeoFileDefaults()
+	raw, _ := v.Get("geographies.files").([]any)
+	var set map[string]any
+	if i < len(raw) {
+		set, _ = raw[i].(map[string]any)
+	}
+	if _, ok := set["level"]; !ok {
+		f.Level = d.Level
+	}
+	for _, kv := range []struct {
+		key string
+		dst *string
+		def string
+	}{{"code_property", &f.CodeProperty, d.CodeProperty}, {"name_property", &f.NameProperty, d.NameProperty},
+		{"level_property", &f.LevelProperty, d.LevelProperty}, {"parent_property", &f.ParentProperty, d.ParentProperty}} {
+		if *kv.dst == "" {
+			*kv.dst = kv.def
+		}
+	}
+	return f
+}
+
+func (c *Config) resolvePaths(base string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) && base != "" {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	abs(&c.GeoSight.APIKeyFile)
+	abs(&c.Baseline.File)
+	abs(&c.Population.Grid)
+	abs(&c.Population.Under18Grid)
+	abs(&c.Population.Facilities)
+	abs(&c.HTTP.TokenFile)
+	for i := range c.Geographies.Files {
+		abs(&c.Geographies.Files[i].Path)
+	}
+	// state_dir and output dir stay relative to where the daemon runs: they
+	// are the operator's choice at run time, not part of the config's data.
+	BaseDir = base
+}
+
+// BaseDir is the directory of the last config loaded; sources resolve
+// relative file:// URLs against it.
+var BaseDir string
+
+var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// validate checks everything but the source sections (done while decoding).
+func (c *Config) validate() Problems {
+	var p Problems
+	g := c.GeoSight
+	switch {
+	case g.URL == "":
+		p.Add("geosight.url", "is required (an https:// URL, or %q for the built-in fake)", EmbeddedURL)
+	case g.URL == EmbeddedURL:
+	default:
+		u, err := url.Parse(g.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.Add("geosight.url", "must be an http(s) URL like https://geosight.example.org, got %q", g.URL)
+		}
+		if g.APIKey == "" {
+			p.Add("geosight.api_key_file", "no API key: set %s or api_key_file", EnvAPIKey)
+		}
+		if !emailRE.MatchString(g.User) {
+			p.Add("geosight.user", "must be the e-mail of the API key's owner, got %q", g.User)
+		}
+	}
+	if !uuidRE.MatchString(g.Dataset) {
+		p.Add("geosight.dataset", "must be the reference dataset UUID, got %q", g.Dataset)
+	}
+	if g.Concurrency < 1 || g.Concurrency > 32 {
+		p.Add("geosight.concurrency", "must be 1..32, got %d", g.Concurrency)
+	}
+	if g.RequestsPerSecond < 0 {
+		p.Add("geosight.requests_per_second", "must be >= 0, got %g", g.RequestsPerSecond)
+	}
+	if g.Timeout <= 0 {
+		p.Add("geosight.timeout", "must be > 0, got %s", g.Timeout)
+	}
+	if g.MaxRetries < 0 {
+		p.Add("geosight.max_retries", "must be >= 0, got %d", g.MaxRetries)
+	}
+
+	switch c.Geographies.From {
+	case "file":
+		if len(c.Geographies.Files) == 0 {
+			p.Add("geographies.files", "at least one GeoJSON file is required when from: file")
+		}
+		for i, f := range c.Geographies.Files {
+			path := fmt.Sprintf("geographies.files[%d]", i)
+			if f.Path == "" {
+				p.Add(path+".path", "is required")
+			} else if _, err := os.Stat(f.Path); err != nil {
+				p.Add(path+".path", "cannot read %s: %v", f.Path, unwrapPathErr(err))
+			}
+			if f.CodeProperty == "" {
+				p.Add(path+".code_property", "is required")
+			}
+		}
+	case "geosight":
+		if c.Embedded() && len(c.Geographies.Files) == 0 {
+			p.Add("geographies.from", "the embedded GeoSight serves the areas of geographies.files; list them")
+		}
+	default:
+		p.Add("geographies.from", "must be file or geosight, got %q", c.Geographies.From)
+	}
+
+	if c.Baseline.File != "" {
+		if _, err := os.Stat(c.Baseline.File); err != nil {
+			p.Add("baseline.file", "cannot read %s: %v", c.Baseline.File, unwrapPathErr(err))
+		}
+		if c.Baseline.KeyType != "ucode" && c.Baseline.KeyType != "pcode" {
+			p.Add("baseline.key_type", "must be ucode or pcode, got %q", c.Baseline.KeyType)
+		}
+		if c.Baseline.KeyColumn == "" {
+			p.Add("baseline.key_column", "is required")
+		}
+	}
+	for _, f := range []struct{ key, path string }{{"population.grid", c.Population.Grid},
+		{"population.under18_grid", c.Population.Under18Grid}, {"population.facilities", c.Population.Facilities}} {
+		if f.path != "" {
+			if _, err := os.Stat(f.path); err != nil {
+				p.Add(f.key, "cannot read %s: %v", f.path, unwrapPathErr(err))
+			}
+		}
+	}
+
+	seen := map[string]int{}
+	for i, d := range c.Indicators {
+		path := fmt.Sprintf("indicators[%d]", i)
+		if d.Shortcode != "" {
+			path = fmt.Sprintf("indicators[%d](%s)", i, d.Shortcode)
+		}
+		if j, dup := seen[d.Shortcode]; dup {
+			p.Add(path+".shortcode", "duplicates indicators[%d]", j)
+		}
+		seen[d.Shortcode] = i
+		p.AddErr(path, d.Validate())
+	}
+	if c.Schedule.Interval < MinInterval {
+		p.Add("schedule.interval", "must be >= %s, got %s", MinInterval, c.Schedule.Interval)
+	}
+	if c.Schedule.Jitter < 0 {
+		p.Add("schedule.jitter", "must be >= 0, got %s", c.Schedule.Jitter)
+	}
+	if _, err := time.LoadLocation(c.Schedule.Timezone); err != nil {
+		p.Add("schedule.timezone", "%v", err)
+	}
+	if c.StateDir == "" {
+		p.Add("state_dir", "is required")
+	}
+	if c.Fetch.Timeout <= 0 {
+		p.Add("fetch.timeout", "must be > 0, got %s", c.Fetch.Timeout)
+	}
+	if c.Fetch.MaxBodyBytes < 1024 {
+		p.Add("fetch.max_body_bytes", "must be >= 1024, got %d", c.Fetch.MaxBodyBytes)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p.Add("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		p.Add("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	return p
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// ValidateCron checks a standard 5-field cron expression.
+func ValidateCron(expr string) error {
+	_, err := cron.ParseStandard(expr)
+	if err != nil {
+		return fmt.Errorf("not a 5-field cron expression (like \"*/15 * * * *\"): %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// PluginConfig is a source kind's typed config. The struct returned by the
+// kind's NewConfig holds its defaults; Validate returns every problem, as
+// indicators.FieldError values with paths relative to the section.
+type PluginConfig interface {
+	Validate() error
+}
+
+// SourceSpec is one configured source instance: the options every source
+// shares, plus the kind's own typed section.
+type SourceSpec struct {
+	Name string `json:"name"`
+	// Kind is the registered source type (`type:`, default the name).
+	Kind    string `json:"type"`
+	Enabled bool   `json:"enabled"`
+	// Interval between polls (>= 1m) or a 5-field Cron expression.
+	Interval time.Duration `json:"interval"`
+	Cron     string        `json:"cron,omitempty"`
+	// Timeout for one run; default 80% of the interval, and below it.
+	Timeout time.Duration `json:"timeout"`
+	Plugin  PluginConfig  `json:"-"`
+	// Raw is the section as written, for change detection on reload.
+	Raw map[string]any `json:"-"`
+}
+
+// commonSourceKeys are handled here, not by plugins.
+var commonSourceKeys = map[string]bool{"type": true, "enabled": true, "interval": true, "cron": true, "timeout": true}
+
+var (
+	kindsMu sync.RWMutex
+	kinds   = map[string]func() PluginConfig{}
+)
+
+// RegisterSourceKind teaches the loader a source kind's config. Called by
+// adapter.RegisterSource; nothing else needs it.
+func RegisterSourceKind(kind string, newConfig func() PluginConfig) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	kinds[kind] = newConfig
+}
+
+// SourceKindNames lists the kinds the loader knows.
+func SourceKindNames() []string {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	out := make([]string, 0, len(kinds))
+	for k := range kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NewPluginConfig returns the default config of a kind.
+func NewPluginConfig(kind string) (PluginConfig, bool) {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	f, ok := kinds[kind]
+	if !ok {
+		return nil, false
+	}
+	return f(), true
+}
+
+// MinInterval is the shortest polling interval allowed: feeds update at most
+// every minute and ask clients not to poll faster.
+const MinInterval = time.Minute
+
+// decodeSources decodes the raw sources map, appending problems.
+func decodeSources(raw map[string]any, sched Schedule, p *Problems) map[string]SourceSpec {
+	out := map[string]SourceSpec{}
+	names := make([]string, 0, len(raw))
+	for n := range raw {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := "sources." + name
+		sec, ok := raw[name].(map[string]any)
+		if raw[name] == nil {
+			sec, ok = map[string]any{}, true
+		}
+		if !ok {
+			p.Add(path, "must be a mapping, got %T", raw[name])
+			continue
+		}
+		spec := SourceSpec{Name: name, Kind: name, Enabled: true, Interval: sched.Interval, Raw: sec}
+		if t, ok := sec["type"]; ok {
+			spec.Kind = fmt.Sprint(t)
+		}
+		if e, ok := sec["enabled"]; ok {
+			b, ok := e.(bool)
+			if !ok {
+				p.Add(path+".enabled", "must be true or false, got %v", e)
+			}
+			spec.Enabled = b
+		}
+		if v, ok := sec["interval"]; ok {
+			d, err := toDuration(v)
+			if err != nil {
+				p.Add(path+".interval", "%v", err)
+			} else {
+				spec.Interval = d
+			}
+		}
+		if v, ok := sec["timeout"]; ok {
+			d, err := toDuration(v)
+			if err != nil {
+				p.Add(path+".timeout", "%v", err)
+			} else {
+				spec.Timeout = d
+			}
+		}
+		if v, ok := sec["cron"]; ok {
+			spec.Cron = fmt.Sprint(v)
+			if err := ValidateCron(spec.Cron); err != nil {
+				p.Add(path+".cron", "%v", err)
+			}
+		}
+		if spec.Cron == "" && spec.Interval < MinInterval {
+			p.Add(path+".interval", "must be >= %s, got %s", MinInterval, spec.Interval)
+		}
+		if spec.Timeout == 0 {
+			spec.Timeout = spec.Interval * 8 / 10
+		} else if spec.Cron == "" && spec.Timeout >= spec.Interval {
+			p.Add(path+".timeout", "must be below the interval (%s), got %s", spec.Interval, spec.Timeout)
+		}
+		newCfg, known := NewPluginConfig(spec.Kind)
+		if !known {
+			p.Add(path+".type", "unknown source type %q (known: %s)", spec.Kind, strings.Join(SourceKindNames(), ", "))
+			continue
+		}
+		plug := newCfg
+		rest := map[string]any{}
+		for k, v := range sec {
+			if !commonSourceKeys[k] {
+				rest[k] = v
+			}
+		}
+		if err := decodeStrict(rest, plug); err != nil {
+			p.AddErr(path, err)
+		} else if err := plug.Validate(); err != nil {
+			p.AddErr(path, err)
+		}
+		spec.Plugin = plug
+		out[name] = spec
+	}
+	return out
+}
+
+func toDuration(v any) (time.Duration, error) {
+	switch t := v.(type) {
+	case time.Duration:
+		return t, nil
+	case string:
+		d, err := time.ParseDuration(t)
+		if err != nil {
+			return 0, fmt.Errorf("not a duration (like 10m or 1h30m): %q", t)
+		}
+		return d, nil
+	case int, int64, float64:
+		return 0, fmt.Errorf("give a unit (like 10m), got %v", t)
+	}
+	return 0, fmt.Errorf("not a duration: %v", v)
+}
+
+// decodeStrict decodes a map into a struct; unknown keys are errors.
+func decodeStrict(in map[string]any, out any) error {
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result:           out,
+		ErrorUnused:      true,
+		WeaklyTypedInput: true,
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.TextUnmarshallerHookFunc(),
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
+		),
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.Decode(in); err != nil {
+		var errs []error
+		for _, line := range strings.Split(err.Error(), "\n") {
+			line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+			if line == "" || strings.HasPrefix(line, "decoding failed") || strings.HasSuffix(line, "error(s) decoding:") {
+				continue
+			}
+			errs = append(errs, indicators.FieldError{Message: line})
+		}
+		if len(errs) == 0 {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package indicators
+
+import (
+	"github.com/paulmach/orb"
+)
+
+// ExposureEngine computes how much of each area a hazard covers. It is the
+// seam between the area-weighted method (per-area tables only) and the exact
+// grid engine: recipes call it and never know which one they have.
+type ExposureEngine interface {
+	// Method names the method, recorded as the value attribute "method".
+	Method() string
+	// Expose returns, for every area the union of footprints touches, the
+	// population, under-18 population and area inside that union. Only
+	// polygonal footprints have area; others are ignored.
+	Expose(footprints []orb.Geometry) ([]AreaExposure, error)
+}
+
+// AreaExposure is one area's share of a footprint union.
+type AreaExposure struct {
+	Code string
+	// Fraction of the area's land inside the footprints, 0..1.
+	Fraction float64
+	// AreaKm2 inside the footprints (geodesic).
+	AreaKm2 float64
+	// Population and Under18 inside the footprints; Known* is false when the
+	// baseline lacks the figure.
+	Population      float64
+	Under18         float64
+	KnownPopulation bool
+	KnownUnder18    bool
+	// Share of the area's population inside the footprints, 0..1.
+	Share float64
+}
+
+// AreaWeighted spreads each area's baseline population evenly over its
+// surface: population exposed = population × covered fraction. It is the
+// fallback where no population grid exists, and is flagged as such.
+type AreaWeighted struct {
+	areas []Area
+	km2   []float64
+}
+
+// NewAreaWeighted prepares the method for a set of areas.
+func NewAreaWeighted(areas []Area) *AreaWeighted {
+	e := &AreaWeighted{areas: areas, km2: make([]float64, len(areas))}
+	for i, a := range areas {
+		if a.Geometry != nil {
+			e.km2[i] = GeodesicAreaKm2(a.Geometry)
+		}
+	}
+	return e
+}
+
+// Method is "area-weighted".
+func (e *AreaWeighted) Method() string { return "area-weighted" }
+
+// Expose covers each area by the footprint that covers most of it. Footprints
+// of different events may overlap, and this method has no way to know how
+// people are spread, so it never adds them up: the largest covered fraction
+// is a floor on the union's true coverage, and never double counts.
+func (e *AreaWeighted) Expose(footprints []orb.Geometry) ([]AreaExposure, error) {
+	var polys []orb.Geometry
+	for _, f := range footprints {
+		if f != nil && IsPolygonal(f) {
+			polys = append(polys, f)
+		}
+	}
+	if len(polys) == 0 {
+		return nil, nil
+	}
+	var out []AreaExposure
+	for i, a := range e.areas {
+		if a.Geometry == nil || e.km2[i] == 0 {
+			continue
+		}
+		ab := a.Geometry.Bound()
+		best := 0.0
+		for _, f := range polys {
+			if !ab.Intersects(f.Bound()) {
+				continue
+			}
+			if frac := IntersectionAreaKm2(a.Geometry, f) / e.km2[i]; frac > best {
+				best = frac
+			}
+		}
+		if best <= 1e-12 {
+			continue
+		}
+		if best > 1 {
+			best = 1
+		}
+		out = append(out, exposureFromFraction(a, best, e.km2[i]))
+	}
+	return out, nil
+}
+
+func exposureFromFraction(a Area, frac, km2 float64) AreaExposure {
+	x := AreaExposure{Code: a.Code, Fraction: frac, AreaKm2: frac * km2, Share: frac}
+	if p := a.Baseline.Population; p != nil {
+		x.Population, x.KnownPopulation = *p*frac, true
+	}
+	if u := a.Baseline.Under18; u != nil {
+		x.Under18, x.KnownUnder18 = *u*frac, true
+	}
+	return x
+}
+
+var _ ExposureEngine = (*AreaWeighted)(nil)

@@ -1,0 +1,106 @@
+package indicators
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/paulmach/orb"
+)
+
+// Exposure recipes: people, children and land inside the hazard footprints,
+// through whichever ExposureEngine the daemon configured.
+
+func init() {
+	RegisterRecipe("population_exposed", exposureRecipe{measure: "population"})
+	RegisterRecipe("children_exposed", exposureRecipe{measure: "under18"})
+	RegisterRecipe("area_exposed_km2", exposureRecipe{measure: "km2"})
+}
+
+type exposureRecipe struct{ measure string }
+
+func (exposureRecipe) ValueType() ValueType { return Float }
+
+func (exposureRecipe) ValidateParams(p map[string]any) error {
+	var f EventFilter
+	if err := DecodeParams(p, &f); err != nil {
+		return err
+	}
+	return f.validate()
+}
+
+func (r exposureRecipe) Compute(def Definition, in *Input) ([]Value, error) {
+	if in.Exposure == nil {
+		return nil, fmt.Errorf("recipe %s: no exposure engine configured", def.Recipe)
+	}
+	var f EventFilter
+	if err := DecodeParams(def.Params, &f); err != nil {
+		return nil, err
+	}
+	_ = f.validate()
+	var fps []orb.Geometry
+	var evs []Event
+	for _, e := range in.Events {
+		if !f.MatchEvent(e) || !e.ActiveAt(in.Now) {
+			continue
+		}
+		used := false
+		for _, fp := range e.Footprints {
+			if fp.Geometry != nil && IsPolygonal(fp.Geometry) && f.MatchFootprint(e, fp) {
+				fps = append(fps, fp.Geometry)
+				used = true
+			}
+		}
+		if used {
+			evs = append(evs, e)
+		}
+	}
+	if len(fps) == 0 {
+		return nil, nil
+	}
+	exp, err := in.Exposure.Expose(fps)
+	if err != nil {
+		return nil, fmt.Errorf("recipe %s: %w", def.Recipe, err)
+	}
+	byCode := make(map[string]int, len(in.Areas))
+	for i, a := range in.Areas {
+		byCode[a.Code] = i
+	}
+	res := map[int]float64{}
+	prov := map[int]*provenance{}
+	for _, x := range exp {
+		ai, ok := byCode[x.Code]
+		if !ok || !def.AtLevel(in.Areas[ai].Level) {
+			continue
+		}
+		var v float64
+		switch r.measure {
+		case "population":
+			if !x.KnownPopulation {
+				continue
+			}
+			v = math.Round(x.Population)
+		case "under18":
+			switch {
+			case x.KnownUnder18:
+				v = math.Round(x.Under18)
+			default:
+				continue
+			}
+		case "km2":
+			v = math.Round(x.AreaKm2*100) / 100
+		}
+		res[ai] = v
+		p := provFor(prov, ai)
+		for _, e := range evs {
+			for _, fp := range e.Footprints {
+				if fp.Geometry != nil && f.MatchFootprint(e, fp) && Intersects(in.Areas[ai].Geometry, fp.Geometry) {
+					p.add(e)
+					break
+				}
+			}
+		}
+	}
+	return emit(def, in, res, prov, f.Phase, in.Exposure.Method(), func(v float64) Value {
+		return Value{Type: Float, Number: v}
+	}), nil
+}

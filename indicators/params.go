@@ -1,0 +1,153 @@
+package indicators
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+)
+
+// DecodeParams decodes a definition's params into a typed struct (already
+// holding its defaults). Unknown keys are errors, as everywhere in config.
+func DecodeParams(params map[string]any, into any) error {
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result:           into,
+		ErrorUnused:      true,
+		WeaklyTypedInput: true,
+		TagName:          "mapstructure",
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.TextUnmarshallerHookFunc(),
+			mapstructure.StringToTimeDurationHookFunc(),
+		),
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.Decode(params); err != nil {
+		return FieldError{"", strings.TrimPrefix(err.Error(), "decoding failed due to the following error(s):\n\n")}
+	}
+	return nil
+}
+
+// EventFilter selects the events and footprints an indicator looks at. Most
+// recipes embed it.
+type EventFilter struct {
+	HazardTypes []HazardType `mapstructure:"hazard_types"`
+	// Phase is observed (default) or forecast: never both, so users always
+	// know which they are looking at.
+	Phase       Phase    `mapstructure:"phase"`
+	MinSeverity Severity `mapstructure:"min_severity"`
+	// MinIntensity keeps footprints whose band is at least this (in Unit).
+	MinIntensity *float64 `mapstructure:"min_intensity"`
+	Unit         string   `mapstructure:"unit"`
+	// Sources restricts to events from these source instances.
+	Sources []string `mapstructure:"sources"`
+}
+
+func (f *EventFilter) validate() error {
+	var errs []error
+	if f.Phase == "" {
+		f.Phase = Observed
+	}
+	if _, err := ParsePhase(string(f.Phase)); err != nil {
+		errs = append(errs, FieldError{"phase", err.Error()})
+	}
+	for i, t := range f.HazardTypes {
+		if _, err := ParseHazardType(string(t)); err != nil {
+			errs = append(errs, FieldError{fmt.Sprintf("hazard_types[%d]", i), err.Error()})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MatchEvent reports whether e passes the event-level filters.
+func (f EventFilter) MatchEvent(e Event) bool {
+	if e.Phase != f.Phase {
+		return false
+	}
+	if len(f.HazardTypes) > 0 && !contains(f.HazardTypes, e.Type) {
+		return false
+	}
+	if len(f.Sources) > 0 && !contains(f.Sources, e.Source) {
+		return false
+	}
+	return true
+}
+
+// MatchFootprint reports whether a footprint of e passes the band filters.
+func (f EventFilter) MatchFootprint(e Event, fp Footprint) bool {
+	if fp.SeverityOr(e.Severity) < f.MinSeverity {
+		return false
+	}
+	if f.Unit != "" && !strings.EqualFold(fp.Unit, f.Unit) {
+		return false
+	}
+	if f.MinIntensity != nil && fp.Intensity < *f.MinIntensity {
+		return false
+	}
+	return true
+}
+
+func contains[T comparable](xs []T, x T) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// provenance is the deterministic attribute set recipes attach: which events
+// (with versions) produced a value, and how.
+type provenance struct {
+	events map[string]string
+}
+
+func (p *provenance) add(e Event) {
+	if p.events == nil {
+		p.events = map[string]string{}
+	}
+	p.events[e.ID] = e.Version
+}
+
+func (p *provenance) attrs(phase Phase, method string) map[string]any {
+	ids := make([]string, 0, len(p.events))
+	for id := range p.events {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	refs := make([]string, len(ids))
+	for i, id := range ids {
+		refs[i] = id + "@" + p.events[id]
+	}
+	a := map[string]any{"phase": string(phase), "events": strings.Join(refs, " ")}
+	if method != "" {
+		a["method"] = method
+	}
+	if phase == Forecast {
+		a["note"] = "forecast, not an activation"
+	}
+	return a
+}
+
+// structFields lists a params struct's keys, for docs.
+func structFields(v any) []string {
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if tag := f.Tag.Get("mapstructure"); tag != "" && tag != ",squash" {
+			out = append(out, tag)
+		}
+		if f.Anonymous {
+			out = append(out, structFields(reflect.New(f.Type).Interface())...)
+		}
+	}
+	return out
+}

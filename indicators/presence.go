@@ -1,0 +1,195 @@
+package indicators
+
+import (
+	"math"
+	"sort"
+)
+
+// Presence recipes: which hazards touch an area, how severe, how intense.
+
+func init() {
+	RegisterRecipe("alert_level", alertLevel{})
+	RegisterRecipe("hazard_presence", hazardPresence{})
+	RegisterRecipe("max_intensity", maxIntensity{})
+}
+
+// touching calls fn for every (area, event, matching footprint) where the
+// footprint touches the area, or the event names the area (or one of its
+// parents) by code. fp is nil for a by-code match.
+func touching(def Definition, in *Input, f EventFilter, fn func(ai int, e Event, fp *Footprint)) {
+	for ai, a := range in.Areas {
+		if !def.AtLevel(a.Level) {
+			continue
+		}
+		ab := a.Bound()
+		for _, e := range in.Events {
+			if !f.MatchEvent(e) || !e.ActiveAt(in.Now) {
+				continue
+			}
+			if len(e.Areas) > 0 && e.Severity >= f.MinSeverity && namesArea(e.Areas, a) {
+				fn(ai, e, nil)
+			}
+			if a.Geometry == nil {
+				continue
+			}
+			for i := range e.Footprints {
+				fp := &e.Footprints[i]
+				if fp.Geometry == nil || !f.MatchFootprint(e, *fp) || !ab.Intersects(fp.Geometry.Bound()) {
+					continue
+				}
+				if Intersects(a.Geometry, fp.Geometry) {
+					fn(ai, e, fp)
+				}
+			}
+		}
+	}
+}
+
+func namesArea(codes []string, a Area) bool {
+	for _, c := range codes {
+		if c == a.Code || contains(a.Parents, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// alertLevel: the highest normalised severity of the hazards touching an
+// area, as none/green/orange/red (a String indicator with that code list).
+type alertLevel struct{}
+
+func (alertLevel) ValueType() ValueType { return String }
+
+func (alertLevel) ValidateParams(p map[string]any) error {
+	var f EventFilter
+	if err := DecodeParams(p, &f); err != nil {
+		return err
+	}
+	return f.validate()
+}
+
+func (alertLevel) Compute(def Definition, in *Input) ([]Value, error) {
+	var f EventFilter
+	if err := DecodeParams(def.Params, &f); err != nil {
+		return nil, err
+	}
+	_ = f.validate()
+	best := map[int]Severity{}
+	prov := map[int]*provenance{}
+	touching(def, in, f, func(ai int, e Event, fp *Footprint) {
+		s := e.Severity
+		if fp != nil {
+			s = fp.SeverityOr(e.Severity)
+		}
+		if s == SeverityNone {
+			return
+		}
+		if s > best[ai] {
+			best[ai] = s
+		}
+		provFor(prov, ai).add(e)
+	})
+	return emit(def, in, best, prov, f.Phase, "", func(s Severity) Value {
+		return Value{Type: String, Text: s.String()}
+	}), nil
+}
+
+// hazardPresence: 1 where a matching hazard touches the area.
+type hazardPresence struct{ alertLevel }
+
+func (hazardPresence) ValueType() ValueType { return Integer }
+
+func (hazardPresence) Compute(def Definition, in *Input) ([]Value, error) {
+	var f EventFilter
+	if err := DecodeParams(def.Params, &f); err != nil {
+		return nil, err
+	}
+	_ = f.validate()
+	hit := map[int]bool{}
+	prov := map[int]*provenance{}
+	touching(def, in, f, func(ai int, e Event, _ *Footprint) {
+		hit[ai] = true
+		provFor(prov, ai).add(e)
+	})
+	return emit(def, in, hit, prov, f.Phase, "", func(bool) Value { return Value{Type: Integer, Number: 1} }), nil
+}
+
+// maxIntensity: the highest band intensity (MMI, kt, mm) touching the area.
+// Set unit so intensities of different scales are never compared.
+type maxIntensity struct{ alertLevel }
+
+func (maxIntensity) ValueType() ValueType { return Float }
+
+func (maxIntensity) ValidateParams(p map[string]any) error {
+	var f EventFilter
+	if err := DecodeParams(p, &f); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	if f.Unit == "" {
+		return FieldError{"unit", "is required: intensities of different scales are never compared (e.g. MMI, kt, mm/24h)"}
+	}
+	return nil
+}
+
+func (maxIntensity) Compute(def Definition, in *Input) ([]Value, error) {
+	var f EventFilter
+	if err := DecodeParams(def.Params, &f); err != nil {
+		return nil, err
+	}
+	_ = f.validate()
+	best := map[int]float64{}
+	prov := map[int]*provenance{}
+	touching(def, in, f, func(ai int, e Event, fp *Footprint) {
+		if fp == nil {
+			return
+		}
+		v := fp.Intensity
+		if fp.Value != nil {
+			v = *fp.Value
+		}
+		if cur, ok := best[ai]; !ok || v > cur {
+			best[ai] = v
+		}
+		provFor(prov, ai).add(e)
+	})
+	return emit(def, in, best, prov, f.Phase, "", func(v float64) Value {
+		return Value{Type: def.Type, Number: math.Round(v*100) / 100}
+	}), nil
+}
+
+func provFor(m map[int]*provenance, ai int) *provenance {
+	p := m[ai]
+	if p == nil {
+		p = &provenance{}
+		m[ai] = p
+	}
+	return p
+}
+
+// emit turns per-area results into values, in area order (deterministic).
+func emit[T any](def Definition, in *Input, res map[int]T, prov map[int]*provenance, phase Phase, method string, mk func(T) Value) []Value {
+	idx := make([]int, 0, len(res))
+	for ai := range res {
+		idx = append(idx, ai)
+	}
+	sort.Ints(idx)
+	out := make([]Value, 0, len(idx))
+	for _, ai := range idx {
+		a := in.Areas[ai]
+		v := mk(res[ai])
+		v.Indicator, v.Code, v.AdminLevel, v.Date = def.Shortcode, a.Code, a.Level, in.Date
+		if def.Type != "" {
+			v.Type = def.Type
+		}
+		p := prov[ai]
+		if p == nil {
+			p = &provenance{}
+		}
+		v.Attributes = p.attrs(phase, method)
+		out = append(out, v)
+	}
+	return out
+}
