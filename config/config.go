@@ -63,9 +63,29 @@ type GeoSight struct {
 	Category string `mapstructure:"category"`
 	// EntityRefresh is how often the reference dataset's codes are re-read.
 	EntityRefresh time.Duration `mapstructure:"entity_refresh"`
+	// ContextLayers publishes hazard footprints as Cloud Native GIS layers.
+	ContextLayers ContextLayers `mapstructure:"context_layers"`
+	// EventsTable publishes the active events as a related table.
+	EventsTable EventsTable `mapstructure:"events_table"`
 
 	// APIKey is resolved at load time from the environment or the file.
 	APIKey Secret `mapstructure:"-"`
+}
+
+// ContextLayers controls footprint publishing: one layer per hazard type.
+type ContextLayers struct {
+	Enabled bool `mapstructure:"enabled"`
+	// HazardTypes to publish (empty = all).
+	HazardTypes []string `mapstructure:"hazard_types"`
+	// NamePrefix of each layer's name ("<prefix><hazard type>").
+	NamePrefix string `mapstructure:"name_prefix"`
+	Category   string `mapstructure:"category"`
+}
+
+// EventsTable controls the related table of active events.
+type EventsTable struct {
+	Enabled bool   `mapstructure:"enabled"`
+	Name    string `mapstructure:"name"`
 }
 
 // Geographies says where the areas come from.
@@ -159,6 +179,8 @@ func Defaults() Config {
 			MaxRetries:    5,
 			Category:      "Hazards",
 			EntityRefresh: 6 * time.Hour,
+			ContextLayers: ContextLayers{NamePrefix: "hazardsync: ", Category: "Hazards"},
+			EventsTable:   EventsTable{Name: "hazardsync active events"},
 		},
 		Geographies: Geographies{From: "file"},
 		Baseline: Baseline{
