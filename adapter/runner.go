@@ -1,0 +1,634 @@
+package adapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hazardsync/hazardsync/config"
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// Runner performs syncs: fetch → compute → diff → outbox → deliver.
+//
+// Fetching and computing are split: each source is fetched on its own
+// schedule and its events are stored with its cursor in one transaction;
+// a sync then computes every indicator from the stored events of all
+// sources. So a slow or broken source never delays another, a crash after a
+// fetch loses nothing (the events are stored), and a crash after the outbox
+// write loses nothing (the outbox is delivered on the next run, and
+// GeoSight's upsert key makes a replay harmless).
+type Runner struct {
+	Store   Store
+	Sink    Sink
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
+
+	mu       sync.RWMutex // guards the fields below (swapped on reload)
+	cfg      config.Config
+	areas    []indicators.Area
+	engine   indicators.ExposureEngine
+	sources  map[string]Source
+	extra    func(*indicators.Input)
+	health   map[string]*SourceHealth
+	delivery DeliveryHealth
+	lastRun  RunSummary
+	current  []indicators.Value
+	ensured  string // hash of the definitions last ensured on the sink
+
+	syncMu  sync.Mutex // one compute-and-deliver pass at a time
+	fetchMu sync.Map   // per-source mutex: one run per source at a time
+}
+
+// Setup is what a runner computes with; Configure swaps it atomically.
+type Setup struct {
+	Config   config.Config
+	Areas    []indicators.Area
+	Exposure indicators.ExposureEngine
+	Sources  map[string]Source
+	// Extend lets the daemon add inputs (facilities, grids) without the
+	// runner knowing about them.
+	Extend func(*indicators.Input)
+}
+
+// Configure installs a new setup. Health of sources that still exist is kept.
+func (r *Runner) Configure(s Setup) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cfg, r.areas, r.engine, r.sources, r.extra = s.Config, s.Areas, s.Exposure, s.Sources, s.Extend
+	if r.health == nil {
+		r.health = map[string]*SourceHealth{}
+	}
+	keep := map[string]*SourceHealth{}
+	for name, spec := range s.Config.Sources {
+		h := r.health[name]
+		if h == nil {
+			h = &SourceHealth{Name: name, Healthy: true}
+		}
+		h.Kind, h.Enabled = spec.Kind, spec.Enabled
+		keep[name] = h
+	}
+	r.health = keep
+	if r.Sink != nil {
+		r.delivery.Sink = r.Sink.Name()
+	}
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// Config returns the config in force.
+func (r *Runner) Config() config.Config {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.cfg
+}
+
+// Areas returns the areas in force.
+func (r *Runner) Areas() []indicators.Area {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.areas
+}
+
+// FetchSource polls one source and stores what it returned. Errors are
+// recorded in the source's health and returned; they never touch other
+// sources.
+func (r *Runner) FetchSource(ctx context.Context, name string) error {
+	r.mu.RLock()
+	src, ok := r.sources[name]
+	spec := r.cfg.Sources[name]
+	r.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("source %s: not configured", name)
+	}
+	lock, _ := r.fetchMu.LoadOrStore(name, &sync.Mutex{})
+	if !lock.(*sync.Mutex).TryLock() {
+		return fmt.Errorf("source %s: previous run still going; skipped", name)
+	}
+	defer lock.(*sync.Mutex).Unlock()
+
+	log := r.log().With("source", name, "type", spec.Kind)
+	start := r.now()
+	cur, err := r.Store.Cursor(name)
+	if err != nil {
+		return fmt.Errorf("source %s: reading cursor: %w", name, err)
+	}
+	fctx := ctx
+	if spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		defer cancel()
+	}
+	batch, ferr := safeFetch(fctx, src, cur)
+	dur := r.now().Sub(start)
+	if r.Metrics != nil {
+		r.Metrics.FetchDuration.WithLabelValues(name).Observe(dur.Seconds())
+	}
+	if ferr != nil && ClassOf(ferr) != NoNewData {
+		if fctx.Err() != nil && ctx.Err() == nil {
+			ferr = Classify(Retryable, name, "", fmt.Errorf("run timed out after %s (sources.%s.timeout): %w", spec.Timeout, name, ferr))
+		}
+		r.recordSource(name, start, dur, ferr, nil, 0)
+		log.Warn("fetch failed", "class", ClassOf(ferr).String(), "err", ferr)
+		return ferr
+	}
+	var events []indicators.Event
+	if ferr != nil || batch.NotModified {
+		// Nothing new upstream: keep the stored events, take any new cursor.
+		events, err = r.Store.Events(name)
+		if err != nil {
+			return err
+		}
+		if batch.Cursor.ETag == "" && batch.Cursor.LastModified == "" && batch.Cursor.Versions == nil && batch.Cursor.Extra == nil {
+			batch.Cursor = cur
+		}
+	} else {
+		prev, err := r.Store.Events(name)
+		if err != nil {
+			return err
+		}
+		events = mergeEvents(name, prev, batch)
+	}
+	events = dropEnded(events, r.now())
+	if err := r.Store.CommitFetch(name, batch.Cursor, events); err != nil {
+		return fmt.Errorf("source %s: storing events: %w", name, err)
+	}
+	r.recordSource(name, start, dur, nil, batch.Problems, len(events))
+	if batch.NotModified || ferr != nil {
+		log.Debug("no new data", "events", len(events))
+	} else {
+		log.Info("fetched", "events", len(events), "problems", len(batch.Problems), "duration", dur.Round(time.Millisecond))
+	}
+	for _, p := range batch.Problems {
+		log.Warn("item skipped", "err", p)
+	}
+	return nil
+}
+
+// safeFetch turns a panicking source into an error: one broken parser must
+// not take the daemon down.
+func safeFetch(ctx context.Context, s Source, cur Cursor) (b Batch, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Classify(Permanent, "", "", fmt.Errorf("source panicked: %v", p))
+		}
+	}()
+	return s.Fetch(ctx, cur)
+}
+
+func (r *Runner) recordSource(name string, start time.Time, dur time.Duration, err error, problems []error, events int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.health[name]
+	if h == nil {
+		h = &SourceHealth{Name: name}
+		r.health[name] = h
+	}
+	h.LastAttempt, h.Duration = start, dur
+	if err != nil {
+		h.Healthy, h.LastError, h.ErrorClass = false, err.Error(), ClassOf(err).String()
+		if r.Metrics != nil {
+			r.Metrics.FetchSuccess.WithLabelValues(name).Set(0)
+			r.Metrics.FetchErrors.WithLabelValues(name, ClassOf(err).String()).Inc()
+		}
+		return
+	}
+	h.Healthy, h.LastSuccess, h.LastError, h.ErrorClass, h.Events = true, start, "", "", events
+	h.Problems = h.Problems[:0]
+	for i, p := range problems {
+		if i == 20 {
+			h.Problems = append(h.Problems, fmt.Sprintf("... and %d more", len(problems)-20))
+			break
+		}
+		h.Problems = append(h.Problems, p.Error())
+	}
+	if r.Metrics != nil {
+		r.Metrics.FetchSuccess.WithLabelValues(name).Set(1)
+		r.Metrics.LastSuccess.WithLabelValues(name).Set(float64(start.Unix()))
+		r.Metrics.SourceEvents.WithLabelValues(name).Set(float64(events))
+	}
+}
+
+// mergeEvents applies a batch over a source's stored events.
+func mergeEvents(source string, prev []indicators.Event, b Batch) []indicators.Event {
+	byID := map[string]indicators.Event{}
+	if !b.Complete {
+		for _, e := range prev {
+			byID[e.ID] = e
+		}
+	}
+	for _, e := range b.Events {
+		if e.Source == "" {
+			e.Source = source
+		}
+		if e.Closed {
+			delete(byID, e.ID)
+			continue
+		}
+		byID[e.ID] = e
+	}
+	out := make([]indicators.Event, 0, len(byID))
+	for _, e := range byID {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// dropEnded removes closed events and events whose validity ended.
+func dropEnded(evs []indicators.Event, now time.Time) []indicators.Event {
+	out := evs[:0]
+	for _, e := range evs {
+		if e.ActiveAt(now) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Options for one sync.
+type SyncOptions struct {
+	// DryRun computes and diffs but writes nothing and sends nothing.
+	DryRun bool
+	// Progress, when set, is told about delivery progress (done, total).
+	Progress func(done, total int)
+}
+
+// SyncResult is a sync's summary plus, for dry runs, what would be sent.
+type SyncResult struct {
+	Summary RunSummary
+	// Changed are the values that were (or in a dry run, would be) queued.
+	Changed []indicators.Value
+	// Current are all values computed this sync (for previews and maps).
+	Current []indicators.Value
+	Events  []indicators.Event
+}
+
+// Sync computes every indicator from the stored events, queues what changed
+// and delivers the outbox.
+func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	start := r.now()
+	r.mu.RLock()
+	cfg, areas, engine, extra := r.cfg, r.areas, r.engine, r.extra
+	r.mu.RUnlock()
+	log := r.log()
+	res := SyncResult{Summary: RunSummary{Started: start, DryRun: opt.DryRun}}
+	for _, h := range r.SourceHealth() {
+		if h.Enabled && !h.Healthy {
+			res.Summary.SourceErr++
+		}
+	}
+
+	events, err := r.activeEvents(cfg, start)
+	if err != nil {
+		return res, err
+	}
+	res.Events = events
+	res.Summary.Events = len(events)
+	in := &indicators.Input{Events: events, Areas: areas, Exposure: engine, Now: start,
+		Date: indicators.DateOf(start, cfg.Location())}
+	if extra != nil {
+		extra(in)
+	}
+	var current []indicators.Value
+	for _, def := range cfg.Indicators {
+		rec, ok := indicators.LookupRecipe(def.Recipe)
+		if !ok {
+			return res, fmt.Errorf("indicator %s: unknown recipe %s", def.Shortcode, def.Recipe)
+		}
+		vals, err := rec.Compute(def, in)
+		if err != nil {
+			// One broken indicator must not block the others.
+			log.Error("indicator failed", "indicator", def.Shortcode, "err", err)
+			res.Summary.Failed++
+			continue
+		}
+		current = append(current, vals...)
+	}
+	res.Current = current
+	res.Summary.Values = len(current)
+	if !opt.DryRun {
+		r.mu.Lock()
+		r.current = current
+		r.mu.Unlock()
+	}
+
+	changed, unchanged, err := r.diff(cfg, current, in.Date)
+	if err != nil {
+		return res, err
+	}
+	res.Changed = changed
+	res.Summary.Unchanged = unchanged
+	if r.Metrics != nil && r.Sink != nil && !opt.DryRun {
+		r.Metrics.Values.WithLabelValues(r.Sink.Name(), "unchanged").Add(float64(unchanged))
+	}
+	if opt.DryRun {
+		res.Summary.Duration = r.now().Sub(start)
+		return res, nil
+	}
+	// The outbox write is the commit point: from here a crash loses nothing.
+	if err := r.Store.Enqueue(changed); err != nil {
+		return res, fmt.Errorf("writing outbox: %w", err)
+	}
+	if err := r.deliver(ctx, cfg, events, &res.Summary, opt.Progress); err != nil {
+		res.Summary.Duration = r.now().Sub(start)
+		r.finishRun(res.Summary)
+		return res, err
+	}
+	res.Summary.Duration = r.now().Sub(start)
+	r.finishRun(res.Summary)
+	log.Info("sync done", "events", res.Summary.Events, "values", res.Summary.Values, "sent", res.Summary.Sent,
+		"unchanged", res.Summary.Unchanged, "rejected", res.Summary.Rejected, "failed", res.Summary.Failed,
+		"pending", res.Summary.Pending)
+	return res, nil
+}
+
+func (r *Runner) finishRun(s RunSummary) {
+	if r.Metrics != nil {
+		r.Metrics.SyncDuration.Observe(s.Duration.Seconds())
+	}
+	r.mu.Lock()
+	r.lastRun = s
+	r.mu.Unlock()
+	if err := r.Store.RecordRun(s); err != nil {
+		r.log().Warn("recording run history failed", "err", err)
+	}
+}
+
+// activeEvents gathers the stored events of every enabled source.
+func (r *Runner) activeEvents(cfg config.Config, now time.Time) ([]indicators.Event, error) {
+	names := make([]string, 0, len(cfg.Sources))
+	for n, s := range cfg.Sources {
+		if s.Enabled {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var out []indicators.Event
+	for _, n := range names {
+		evs, err := r.Store.Events(n)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: reading events: %w", n, err)
+		}
+		for _, e := range evs {
+			if e.ActiveAt(now) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}
+
+// diff returns the values to queue: those that differ from the last
+// delivered value for their key, plus an explicit 0 / "none" for every key
+// that had something earlier today (delivered or pending) and has nothing
+// now, so a stale value never survives on the dashboard.
+func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indicators.Date) ([]indicators.Value, int, error) {
+	configured := map[string]bool{}
+	for _, d := range cfg.Indicators {
+		configured[d.Shortcode] = true
+	}
+	now := map[indicators.Key]bool{}
+	var changed []indicators.Value
+	unchanged := 0
+	for _, v := range current {
+		now[v.Key()] = true
+		prev, ok, err := r.Store.LastDelivered(v.Key())
+		if err != nil {
+			return nil, 0, err
+		}
+		if ok && v.Same(prev) {
+			unchanged++
+			continue
+		}
+		changed = append(changed, v)
+	}
+	delivered, err := r.Store.DeliveredOn(today)
+	if err != nil {
+		return nil, 0, err
+	}
+	pending, err := r.Store.Pending()
+	if err != nil {
+		return nil, 0, err
+	}
+	stale := map[indicators.Key]indicators.Value{}
+	for _, v := range delivered {
+		if !now[v.Key()] && configured[v.Indicator] && !v.IsZero() {
+			stale[v.Key()] = v
+		}
+	}
+	for _, v := range pending {
+		if v.Date == today && !now[v.Key()] && configured[v.Indicator] && !v.IsZero() {
+			stale[v.Key()] = v
+		}
+	}
+	keys := make([]indicators.Key, 0, len(stale))
+	for k := range stale {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	for _, k := range keys {
+		changed = append(changed, stale[k].Zero())
+	}
+	return changed, unchanged, nil
+}
+
+// deliver ensures indicators exist, publishes footprints, then sends the
+// whole outbox, persisting each value's outcome as it arrives.
+func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indicators.Event, sum *RunSummary, progress func(int, int)) error {
+	if r.Sink == nil {
+		return errors.New("no sink configured")
+	}
+	log := r.log().With("sink", r.Sink.Name())
+	if h := definitionsHash(cfg.Indicators); h != r.ensured {
+		if err := r.Sink.Ensure(ctx, cfg.Indicators); err != nil {
+			r.setDeliveryError(err)
+			pending, _ := r.Store.Pending()
+			sum.Pending = len(pending)
+			sum.Failed += len(pending)
+			return fmt.Errorf("preparing indicators on %s: %w", r.Sink.Name(), err)
+		}
+		r.ensured = h
+	}
+	if fs, ok := r.Sink.(FootprintSink); ok && cfg.GeoSight.ContextLayers.Enabled {
+		if err := fs.PublishFootprints(ctx, events); err != nil {
+			log.Warn("publishing footprints failed", "err", err)
+		}
+	}
+	pending, err := r.Store.Pending()
+	if err != nil {
+		return err
+	}
+	total, done := len(pending), 0
+	if progress != nil {
+		progress(0, total)
+	}
+	var mu sync.Mutex
+	var storeErr error
+	werr := r.Sink.Write(ctx, pending, func(o Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if progress != nil {
+			progress(done, total)
+		}
+		name := r.Sink.Name()
+		if o.Retries > 0 && r.Metrics != nil {
+			r.Metrics.Values.WithLabelValues(name, "retried").Add(float64(o.Retries))
+		}
+		switch {
+		case o.Err == nil:
+			if err := r.Store.Ack(o.Value); err != nil && storeErr == nil {
+				storeErr = err
+			}
+			sum.Sent++
+			r.countValue(name, "sent")
+		case ClassOf(o.Err) == Permanent:
+			if err := r.Store.Reject(o.Value, rejectionText(o.Err)); err != nil && storeErr == nil {
+				storeErr = err
+			}
+			sum.Rejected++
+			r.countValue(name, "rejected")
+			log.Warn("value rejected", "key", o.Value.Key().String(), "reason", rejectionText(o.Err))
+		default:
+			sum.Failed++
+			r.countValue(name, "failed")
+			r.setDeliveryError(o.Err)
+		}
+	})
+	left, _ := r.Store.Pending()
+	sum.Pending = len(left)
+	if r.Metrics != nil {
+		r.Metrics.OutboxDepth.WithLabelValues(r.Sink.Name()).Set(float64(len(left)))
+	}
+	if werr != nil {
+		r.setDeliveryError(werr)
+		// Values never attempted stay pending: count them as failed.
+		if unattempted := total - done; unattempted > 0 {
+			sum.Failed += unattempted
+		}
+		return fmt.Errorf("delivering to %s: %w", r.Sink.Name(), werr)
+	}
+	if storeErr != nil {
+		return fmt.Errorf("recording delivery outcomes: %w", storeErr)
+	}
+	r.mu.Lock()
+	if sum.Failed == 0 {
+		r.delivery.LastError = ""
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// rejectionText is GeoSight's own words for a rejection, without our
+// wrapping, so operators read what the server said.
+func rejectionText(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Err != nil {
+		return e.Err.Error()
+	}
+	return err.Error()
+}
+
+func (r *Runner) countValue(sink, outcome string) {
+	if r.Metrics != nil {
+		r.Metrics.Values.WithLabelValues(sink, outcome).Inc()
+	}
+}
+
+func (r *Runner) setDeliveryError(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delivery.LastError = err.Error()
+}
+
+func definitionsHash(defs []indicators.Definition) string {
+	return fmt.Sprintf("%x", hashJSON(defs))
+}
+
+// SourceHealth returns every configured source's health, sorted by name.
+func (r *Runner) SourceHealth() []SourceHealth {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]SourceHealth, 0, len(r.health))
+	for _, h := range r.health {
+		c := *h
+		c.Problems = append([]string(nil), h.Problems...)
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Delivery returns the delivery health, with totals from the last run and
+// the store's recent rejections.
+func (r *Runner) Delivery() DeliveryHealth {
+	r.mu.RLock()
+	d := r.delivery
+	last := r.lastRun
+	r.mu.RUnlock()
+	d.Sent, d.Unchanged, d.Rejected, d.Retrying = last.Sent, last.Unchanged, last.Rejected, last.Failed
+	if p, err := r.Store.Pending(); err == nil {
+		d.Pending = len(p)
+	}
+	d.Recent, _ = r.Store.Rejections(20)
+	return d
+}
+
+// CurrentValues are the values computed by the latest sync (for maps).
+func (r *Runner) CurrentValues() []indicators.Value {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.current
+}
+
+// Indicators are the configured indicator definitions.
+func (r *Runner) Indicators() []indicators.Definition {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.cfg.Indicators
+}
+
+// LastRun is the latest sync's summary.
+func (r *Runner) LastRun() RunSummary {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.lastRun
+}
+
+// Once fetches every enabled source concurrently, then syncs.
+func (r *Runner) Once(ctx context.Context, opt SyncOptions) (SyncResult, error) {
+	cfg := r.Config()
+	var wg sync.WaitGroup
+	for name, spec := range cfg.Sources {
+		if !spec.Enabled {
+			continue
+		}
+		wg.Add(1)
+		go func(name string) {
+			defer wg.Done()
+			_ = r.FetchSource(ctx, name) // recorded in health; others go on
+		}(name)
+	}
+	wg.Wait()
+	return r.Sync(ctx, opt)
+}
