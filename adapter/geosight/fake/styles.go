@@ -1,0 +1,348 @@
+package fake
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+func (s *Server) routeStyles(q *request) {
+	if len(q.parts) == 1 {
+		switch q.r.Method {
+		case http.MethodGet:
+			vals, ok := checkFilters(q, "id", "id__in", "name", "name__icontains", "group", "value_type")
+			if !ok {
+				return
+			}
+			s.mu.Lock()
+			var items []*Style
+			for _, st := range s.st.Styles {
+				items = append(items, st)
+			}
+			sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
+			items = filterBy(vals, items, func(st *Style, f string) (string, bool) {
+				switch f {
+				case "id":
+					return fmtID(st.ID), true
+				case "name":
+					return st.Name, true
+				case "group":
+					return st.Group, true
+				case "value_type":
+					return st.ValueType, true
+				}
+				return "", false
+			})
+			out := make([]any, len(items))
+			for i, st := range items {
+				out[i] = styleJSON(st)
+			}
+			s.mu.Unlock()
+			paginate(q, out)
+		case http.MethodPost:
+			if !q.needRole(Creator) {
+				return
+			}
+			body, ok := decodeObject(q)
+			if !ok {
+				return
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			st := &Style{}
+			if errs := s.styleForm(body, st); errs != nil {
+				writeJSON(q.w, http.StatusBadRequest, errs)
+				return
+			}
+			st.ID, st.Owner = s.newID(), q.user.Email
+			s.st.Styles[st.ID] = st
+			s.persist()
+			writeJSON(q.w, http.StatusCreated, styleJSON(st))
+		default:
+			methodNotAllowed(q.w, q.r.Method)
+		}
+		return
+	}
+	id, err := strconv.Atoi(q.parts[1])
+	if err != nil || len(q.parts) > 2 {
+		notFound(q.w)
+		return
+	}
+	s.mu.Lock()
+	st, ok := s.st.Styles[id]
+	s.mu.Unlock()
+	if !ok {
+		notFound(q.w)
+		return
+	}
+	switch q.r.Method {
+	case http.MethodGet:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		writeJSON(q.w, http.StatusOK, styleJSON(st))
+	case http.MethodPut, http.MethodPatch:
+		if !q.needRole(Contributor) {
+			return
+		}
+		body, ok := decodeObject(q)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !q.owns(st.Owner) {
+			return
+		}
+		if q.r.Method == http.MethodPatch {
+			merged := map[string]any{"name": st.Name, "group": st.Group, "value_type": st.ValueType, "style_type": st.StyleType}
+			for k, v := range st.Config {
+				merged[k] = v
+			}
+			for k, v := range body {
+				merged[k] = v
+			}
+			body = merged
+		}
+		cp := *st
+		if errs := s.styleForm(body, &cp); errs != nil {
+			writeJSON(q.w, http.StatusBadRequest, errs)
+			return
+		}
+		*st = cp
+		s.persist()
+		writeJSON(q.w, http.StatusOK, styleJSON(st))
+	case http.MethodDelete:
+		if !q.needRole(Creator) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !q.owns(st.Owner) {
+			return
+		}
+		delete(s.st.Styles, st.ID)
+		s.persist()
+		noContent(q.w)
+	default:
+		methodNotAllowed(q.w, q.r.Method)
+	}
+}
+
+func styleJSON(st *Style) map[string]any {
+	return map[string]any{"id": st.ID, "name": st.Name, "group": st.Group, "value_type": st.ValueType,
+		"style_type": st.StyleType, "style_config": st.Config, "created_by": st.Owner}
+}
+
+// styleForm is StyleForm: the key is group (not category).
+func (s *Server) styleForm(body map[string]any, st *Style) map[string][]string {
+	errs := map[string][]string{}
+	get := func(k string) string {
+		v, _ := body[k].(string)
+		return v
+	}
+	for _, k := range []string{"name", "group", "value_type", "style_type"} {
+		if get(k) == "" {
+			errs[k] = append(errs[k], "This field is required.")
+		}
+	}
+	if v := get("value_type"); v != "" && !contains(indicatorTypes, v) {
+		errs["value_type"] = append(errs["value_type"], fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v))
+	}
+	if v := get("style_type"); v != "" && !contains(styleTypes[:3], v) {
+		errs["style_type"] = append(errs["style_type"], fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v))
+	}
+	for _, other := range s.st.Styles {
+		if other.Name == get("name") && other.ID != st.ID {
+			errs["name"] = append(errs["name"], "Style with this Name already exists.")
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	st.Name, st.Group, st.ValueType, st.StyleType = get("name"), get("group"), get("value_type"), get("style_type")
+	st.Config = nil
+	if _, ok := body["color_palette"]; ok {
+		st.Config = map[string]any{}
+		for k, v := range body {
+			if dynamicStyleKeys.MatchString(k) {
+				st.Config[k] = v
+			}
+		}
+	}
+	return nil
+}
+
+// routeDatasets serves the local reference-dataset plugin endpoints.
+func (s *Server) routeDatasets(q *request) {
+	if q.r.Method != http.MethodGet {
+		methodNotAllowed(q.w, q.r.Method)
+		return
+	}
+	if len(q.parts) == 1 {
+		var uuids []string
+		for u := range s.datasets {
+			uuids = append(uuids, u)
+		}
+		sort.Strings(uuids)
+		var out []any
+		for _, u := range uuids {
+			out = append(out, datasetJSON(s.datasets[u]))
+		}
+		paginate(q, out)
+		return
+	}
+	ds := s.datasets[q.parts[1]]
+	if ds == nil {
+		notFound(q.w)
+		return
+	}
+	switch {
+	case len(q.parts) == 2:
+		writeJSON(q.w, http.StatusOK, datasetJSON(ds))
+	case len(q.parts) == 3 && q.parts[2] == "entity":
+		vals, ok := checkFilters(q, "admin_level", "ucode", "ucode__in", "name", "name__icontains")
+		if !ok {
+			return
+		}
+		areas := filterBy(vals, ds.Areas, func(a indicators.Area, f string) (string, bool) {
+			switch f {
+			case "admin_level":
+				return fmtID(a.Level), true
+			case "ucode":
+				return a.Code, true
+			case "name":
+				return a.Name, true
+			}
+			return "", false
+		})
+		if vals.Get("format") == "geojson" {
+			fc := geojson.NewFeatureCollection()
+			for _, a := range areas {
+				if a.Geometry == nil {
+					continue
+				}
+				f := geojson.NewFeature(a.Geometry)
+				for k, v := range entityJSON(a) {
+					f.Properties[k] = v
+				}
+				fc.Append(f)
+			}
+			b, _ := fc.MarshalJSON()
+			q.w.Header().Set("Content-Type", "application/json")
+			_, _ = q.w.Write(b)
+			return
+		}
+		out := make([]any, len(areas))
+		for i, a := range areas {
+			out[i] = entityJSON(a)
+		}
+		paginate(q, out)
+	case len(q.parts) == 4 && q.parts[2] == "entity":
+		a, ok := ds.byCode[q.parts[3]]
+		if !ok {
+			notFound(q.w)
+			return
+		}
+		m := entityJSON(a)
+		if a.Geometry != nil {
+			m["geometry"] = geojson.NewGeometry(a.Geometry)
+		}
+		writeJSON(q.w, http.StatusOK, m)
+	default:
+		notFound(q.w)
+	}
+}
+
+func datasetJSON(ds *datasetIndex) map[string]any {
+	levels := map[int]bool{}
+	for _, a := range ds.Areas {
+		levels[a.Level] = true
+	}
+	var lv []int
+	for l := range levels {
+		lv = append(lv, l)
+	}
+	sort.Ints(lv)
+	var dl []any
+	for _, l := range lv {
+		dl = append(dl, map[string]any{"level": l, "level_name": fmt.Sprintf("Admin Level %d", l),
+			"url": fmt.Sprintf("/api/v1/reference-datasets/%s/entity/?admin_level=%d", ds.UUID, l)})
+	}
+	return map[string]any{"uuid": ds.UUID, "name": ds.Name, "description": "", "dataset_levels": dl,
+		"possible_id_types": []string{"ucode", "concept_uuid"}, "tags": []string{"GeoSight", "local"}}
+}
+
+func entityJSON(a indicators.Area) map[string]any {
+	parents := []any{}
+	for i, p := range a.Parents {
+		parents = append(parents, map[string]any{"default": p, "ucode": p, "admin_level": a.Level - 1 - i, "type": "-"})
+	}
+	m := map[string]any{"name": a.Name, "ucode": a.Code, "concept_uuid": nil, "admin_level": a.Level,
+		"parents": parents, "level_name": fmt.Sprintf("Admin Level %d", a.Level), "ext_codes": map[string]string{"default": a.Code}}
+	if a.Geometry != nil {
+		b := a.Geometry.Bound()
+		m["bbox"] = []float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
+		c := b.Center()
+		m["centroid"] = fmt.Sprintf("POINT (%g %g)", c[0], c[1])
+	}
+	return m
+}
+
+var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Embedded GeoSight (hazardsync fake)</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}</style></head>
+<body><h1>Embedded GeoSight-compatible target</h1>
+<p>A read-only view of what hazardsync delivered. API under <code>/api/v1/</code>.</p>
+<h2>Indicators</h2>
+<table><tr><th>id</th><th>shortcode</th><th>name</th><th>category</th><th>type</th><th>values</th><th>latest date</th></tr>
+{{range .Indicators}}<tr><td>{{.ID}}</td><td>{{.Shortcode}}</td><td>{{.Name}}</td><td>{{.Category}}</td><td>{{.Type}}</td><td>{{.Count}}</td><td>{{.Latest}}</td></tr>
+{{else}}<tr><td colspan="7">none yet</td></tr>{{end}}</table>
+<h2>Context layers</h2>
+<table><tr><th>id</th><th>name</th><th>features</th></tr>
+{{range .Layers}}<tr><td>{{.ID}}</td><td>{{.Name}}</td><td>{{.Features}}</td></tr>{{else}}<tr><td colspan="3">none</td></tr>{{end}}</table>
+</body></html>`))
+
+func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
+	type indRow struct {
+		ID                              int
+		Shortcode, Name, Category, Type string
+		Count                           int
+		Latest                          string
+	}
+	type layerRow struct {
+		ID       int
+		Name     string
+		Features int
+	}
+	var data struct {
+		Indicators []indRow
+		Layers     []layerRow
+	}
+	s.mu.Lock()
+	for _, ind := range s.st.Indicators {
+		r := indRow{ID: ind.ID, Shortcode: ind.Shortcode, Name: ind.Name, Category: ind.Category, Type: ind.Type}
+		for _, v := range s.st.Values {
+			if v.IndicatorID == ind.ID {
+				r.Count++
+				if v.Date > r.Latest {
+					r.Latest = v.Date
+				}
+			}
+		}
+		data.Indicators = append(data.Indicators, r)
+	}
+	for _, l := range s.st.Layers {
+		data.Layers = append(data.Layers, layerRow{l.ID, l.Name, len(l.Features)})
+	}
+	s.mu.Unlock()
+	sort.Slice(data.Indicators, func(i, j int) bool { return data.Indicators[i].ID < data.Indicators[j].ID })
+	sort.Slice(data.Layers, func(i, j int) bool { return data.Layers[i].ID < data.Layers[j].ID })
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = indexTmpl.Execute(w, data)
+}

@@ -1,0 +1,281 @@
+package fake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var fieldTypes = []string{"string", "number", "date"}
+
+func (s *Server) routeRelatedTables(q *request) {
+	if len(q.parts) == 1 {
+		switch q.r.Method {
+		case http.MethodGet:
+			vals, ok := checkFilters(q, "id", "id__in", "name", "name__contains", "name__icontains")
+			if !ok {
+				return
+			}
+			s.mu.Lock()
+			var items []*RelatedTable
+			for _, t := range s.st.Tables {
+				items = append(items, t)
+			}
+			sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
+			items = filterBy(vals, items, func(t *RelatedTable, f string) (string, bool) {
+				switch f {
+				case "id":
+					return fmtID(t.ID), true
+				case "name":
+					return t.Name, true
+				}
+				return "", false
+			})
+			out := make([]any, len(items))
+			for i, t := range items {
+				out[i] = tableJSON(t)
+			}
+			s.mu.Unlock()
+			paginate(q, out)
+		case http.MethodPost:
+			s.createTable(q)
+		default:
+			methodNotAllowed(q.w, q.r.Method)
+		}
+		return
+	}
+	id, err := strconv.Atoi(q.parts[1])
+	if err != nil {
+		notFound(q.w)
+		return
+	}
+	s.mu.Lock()
+	t, ok := s.st.Tables[id]
+	s.mu.Unlock()
+	if !ok {
+		notFound(q.w)
+		return
+	}
+	switch strings.Join(q.parts[2:], "/") {
+	case "":
+		s.tableDetail(q, t)
+	case "data":
+		s.tableData(q, t)
+	default:
+		notFound(q.w)
+	}
+}
+
+func tableJSON(t *RelatedTable) map[string]any {
+	return map[string]any{"id": t.ID, "name": t.Name, "description": t.Description,
+		"url": fmt.Sprintf("/api/v1/related-tables/%d/", t.ID), "fields_definition": t.FieldsDefinition,
+		"created_by": t.Owner}
+}
+
+// tableForm validates like the serializer; errors come back as the
+// stringified odict_items GeoSight returns.
+func tableForm(body map[string]any, t *RelatedTable) string {
+	var errs []string
+	req := func(f string) {
+		errs = append(errs, fmt.Sprintf("('%s', [ErrorDetail(string='This field is required.', code='required')])", f))
+	}
+	name, _ := body["name"].(string)
+	if name == "" {
+		req("name")
+	}
+	var defs []map[string]any
+	raw, ok := body["fields_definition"].([]any)
+	if !ok {
+		req("fields_definition")
+	} else {
+		for _, r := range raw {
+			m, ok := r.(map[string]any)
+			typ, _ := m["type"].(string)
+			if !ok || m["name"] == nil || !contains(fieldTypes, typ) {
+				errs = append(errs, fmt.Sprintf("('fields_definition', [ErrorDetail(string='Invalid field definition %v.', code='invalid')])", r))
+				break
+			}
+			if m["label"] == nil {
+				m["label"] = m["name"]
+			}
+			defs = append(defs, m)
+		}
+	}
+	if len(errs) > 0 {
+		return "odict_items([" + strings.Join(errs, ", ") + "])"
+	}
+	t.Name, t.FieldsDefinition = name, defs
+	t.Description, _ = body["description"].(string)
+	return ""
+}
+
+func (s *Server) createTable(q *request) {
+	if !q.needRole(Creator) {
+		return
+	}
+	body, ok := decodeObject(q)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := &RelatedTable{}
+	if msg := tableForm(body, t); msg != "" {
+		writeJSON(q.w, http.StatusBadRequest, detail(msg))
+		return
+	}
+	t.ID, t.Owner = s.newID(), q.user.Email
+	s.st.Tables[t.ID] = t
+	s.persist()
+	writeJSON(q.w, http.StatusCreated, tableJSON(t))
+}
+
+func (s *Server) tableDetail(q *request, t *RelatedTable) {
+	switch q.r.Method {
+	case http.MethodGet:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		writeJSON(q.w, http.StatusOK, tableJSON(t))
+	case http.MethodPatch:
+		methodNotAllowed(q.w, q.r.Method)
+	case http.MethodPut:
+		if !q.needRole(Contributor) {
+			return
+		}
+		body, ok := decodeObject(q)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !q.owns(t.Owner) {
+			return
+		}
+		cp := *t
+		if msg := tableForm(body, &cp); msg != "" {
+			writeJSON(q.w, http.StatusBadRequest, detail(msg))
+			return
+		}
+		*t = cp
+		s.persist()
+		writeJSON(q.w, http.StatusOK, tableJSON(t))
+	case http.MethodDelete:
+		if !q.needRole(Creator) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !q.owns(t.Owner) {
+			return
+		}
+		delete(s.st.Tables, t.ID)
+		s.persist()
+		noContent(q.w)
+	default:
+		methodNotAllowed(q.w, q.r.Method)
+	}
+}
+
+func (s *Server) tableData(q *request, t *RelatedTable) {
+	switch q.r.Method {
+	case http.MethodGet:
+		flat := q.r.URL.Query().Get("flat") == "true"
+		s.mu.Lock()
+		out := make([]any, 0, len(t.Rows))
+		for _, r := range t.Rows {
+			if flat {
+				m := cloneMap(r.Properties)
+				m["id"] = r.ID
+				out = append(out, m)
+			} else {
+				out = append(out, map[string]any{"id": r.ID, "properties": r.Properties})
+			}
+		}
+		s.mu.Unlock()
+		paginate(q, out)
+	case http.MethodPost:
+		// Validation comes before the permission check.
+		var raw any
+		if err := json.Unmarshal(q.body, &raw); err != nil {
+			writeJSON(q.w, http.StatusBadRequest, detail(fmt.Sprintf("JSON parse error - %v", err)))
+			return
+		}
+		list, ok := raw.([]any)
+		if !ok {
+			writeJSON(q.w, http.StatusBadRequest, map[string]any{"non_field_errors": []string{
+				fmt.Sprintf("Expected a list of items but got type \"%s\".", pyType(raw))}})
+			return
+		}
+		if len(list) == 0 {
+			writeJSON(q.w, http.StatusBadRequest, []any{})
+			return
+		}
+		var errs []any
+		bad := false
+		var props []map[string]any
+		for _, it := range list {
+			m, _ := it.(map[string]any)
+			p, ok := m["properties"].(map[string]any)
+			if !ok {
+				bad = true
+				errs = append(errs, map[string]any{"properties": []string{"This field is required."}})
+				continue
+			}
+			errs = append(errs, map[string]any{})
+			props = append(props, p)
+		}
+		if bad {
+			writeJSON(q.w, http.StatusBadRequest, errs)
+			return
+		}
+		if !q.needRole(Creator) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !q.owns(t.Owner) {
+			return
+		}
+		var created []any
+		for _, p := range props {
+			row := TableRow{ID: s.newID(), Properties: p}
+			t.Rows = append(t.Rows, row)
+			created = append(created, map[string]any{"id": row.ID, "properties": p})
+		}
+		s.persist()
+		writeJSON(q.w, http.StatusCreated, created)
+	case http.MethodDelete:
+		if !q.needRole(Creator) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !q.owns(t.Owner) {
+			return
+		}
+		t.Rows = nil
+		s.persist()
+		noContent(q.w)
+	default:
+		methodNotAllowed(q.w, q.r.Method)
+	}
+}
+
+func pyType(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "dict"
+	case string:
+		return "str"
+	case float64:
+		return "float"
+	case bool:
+		return "bool"
+	case nil:
+		return "NoneType"
+	}
+	return "object"
+}
