@@ -1,0 +1,140 @@
+package glofas
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// DefaultURL is the public Open-Meteo Flood API (GloFAS v4) endpoint.
+const DefaultURL = "https://flood-api.open-meteo.com/v1/flood"
+
+// Config is the `glofas` source section.
+type Config struct {
+	// URL is the endpoint, a template with {latitude}/{longitude}, or a
+	// file:// replay holding the array response for all points in order.
+	URL    string       `mapstructure:"url"`
+	Points []RiverPoint `mapstructure:"points"`
+	// Variable is the daily discharge series compared with thresholds:
+	// river_discharge (default), river_discharge_max, _mean, _median.
+	Variable     string `mapstructure:"variable"`
+	ForecastDays int    `mapstructure:"forecast_days"`
+	// PastDays of discharge history requested; points with percentile
+	// thresholds compute them over these days.
+	PastDays int    `mapstructure:"past_days"`
+	Timezone string `mapstructure:"timezone"`
+	// BatchSize, CallsPerMinute, MaxCoordinateShift: as in openmeteo.
+	BatchSize          int     `mapstructure:"batch_size"`
+	CallsPerMinute     int     `mapstructure:"calls_per_minute"`
+	MaxCoordinateShift float64 `mapstructure:"max_coordinate_shift"`
+	// ModelRunInterval: Issued is the fetch time truncated to it (GloFAS
+	// runs daily; the API gives no run time).
+	ModelRunInterval time.Duration `mapstructure:"model_run_interval"`
+	MinSeverity      string        `mapstructure:"min_severity"`
+}
+
+// RiverPoint is one configured river cell and what it stands for.
+type RiverPoint struct {
+	ID   string  `mapstructure:"id"`
+	Name string  `mapstructure:"name"`
+	Lon  float64 `mapstructure:"lon"`
+	Lat  float64 `mapstructure:"lat"`
+	// Areas are the ucodes the point represents (they count as covered).
+	Areas []string `mapstructure:"areas"`
+	// Return-period discharges (m³/s): green >= rp2, orange >= rp5, red >= rp20.
+	RP2  *float64 `mapstructure:"rp2"`
+	RP5  *float64 `mapstructure:"rp5"`
+	RP20 *float64 `mapstructure:"rp20"`
+	// Percentiles (green, orange, red) of the past_days history, used
+	// instead of return periods when given.
+	Percentiles []float64 `mapstructure:"percentiles"`
+}
+
+func defaultConfig() *Config {
+	return &Config{
+		URL: DefaultURL, Variable: "river_discharge", ForecastDays: 30, Timezone: "GMT",
+		BatchSize: 50, CallsPerMinute: 500, MaxCoordinateShift: 0.5, ModelRunInterval: 24 * time.Hour,
+		MinSeverity: "green",
+	}
+}
+
+// Validate reports every problem.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(f, format string, a ...any) {
+		errs = append(errs, indicators.FieldError{Field: f, Message: fmt.Sprintf(format, a...)})
+	}
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
+		add("url", "must be an http(s):// or file:// URL, got %q", c.URL)
+	}
+	if !strings.HasPrefix(c.Variable, "river_discharge") {
+		add("variable", "must be a river_discharge series (river_discharge, river_discharge_max, ...), got %q", c.Variable)
+	}
+	if c.ForecastDays < 1 || c.ForecastDays > 210 {
+		add("forecast_days", "must be 1..210 (always sent: the API default is 92), got %d", c.ForecastDays)
+	}
+	if c.PastDays < 0 || c.PastDays > 366 {
+		add("past_days", "must be 0..366, got %d", c.PastDays)
+	}
+	if c.Timezone == "" {
+		add("timezone", "must be set: daily values follow it")
+	} else if c.Timezone != "auto" && !strings.EqualFold(c.Timezone, "GMT") {
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
+			add("timezone", "unknown time zone %q", c.Timezone)
+		}
+	}
+	if c.BatchSize < 1 || c.BatchSize > 1000 {
+		add("batch_size", "must be 1..1000, got %d", c.BatchSize)
+	}
+	if c.CallsPerMinute < 1 {
+		add("calls_per_minute", "must be >= 1, got %d", c.CallsPerMinute)
+	}
+	if c.ModelRunInterval < time.Minute {
+		add("model_run_interval", "must be >= 1m, got %s", c.ModelRunInterval)
+	}
+	if s, err := indicators.ParseSeverity(c.MinSeverity); err != nil || s == indicators.SeverityNone {
+		add("min_severity", "must be green, orange or red, got %q", c.MinSeverity)
+	}
+	if c.MaxCoordinateShift < 0 {
+		add("max_coordinate_shift", "must be >= 0, got %g", c.MaxCoordinateShift)
+	}
+	if len(c.Points) == 0 {
+		add("points", "give at least one river point (id, lon, lat, areas, rp2/rp5/rp20)")
+	}
+	ids := map[string]bool{}
+	for i, p := range c.Points {
+		f := fmt.Sprintf("points[%d]", i)
+		if p.ID == "" {
+			add(f+".id", "is required")
+		} else if ids[p.ID] {
+			add(f+".id", "%q used twice", p.ID)
+		}
+		ids[p.ID] = true
+		if p.Lon < -180 || p.Lon > 180 || p.Lat < -90 || p.Lat > 90 {
+			add(f, "lon %g lat %g are not WGS84 degrees", p.Lon, p.Lat)
+		}
+		if len(p.Percentiles) > 0 {
+			if len(p.Percentiles) != 3 || !(p.Percentiles[0] <= p.Percentiles[1] && p.Percentiles[1] <= p.Percentiles[2]) ||
+				p.Percentiles[0] <= 0 || p.Percentiles[2] > 100 {
+				add(f+".percentiles", "want three rising percentiles in (0,100] for green, orange, red, got %v", p.Percentiles)
+			}
+			if c.PastDays < 30 {
+				add(f+".percentiles", "percentile thresholds need past_days >= 30 of history, got %d", c.PastDays)
+			}
+			if p.RP2 != nil || p.RP5 != nil || p.RP20 != nil {
+				add(f, "give return periods (rp2, rp5, rp20) or percentiles, not both")
+			}
+			continue
+		}
+		if p.RP2 == nil || p.RP5 == nil || p.RP20 == nil {
+			add(f, "needs rp2, rp5 and rp20 (m³/s) or percentiles")
+		} else if !(*p.RP2 <= *p.RP5 && *p.RP5 <= *p.RP20) || *p.RP2 <= 0 {
+			add(f, "return-period discharges must be positive and rise: rp2 %g <= rp5 %g <= rp20 %g", *p.RP2, *p.RP5, *p.RP20)
+		}
+	}
+	return errors.Join(errs...)
+}
