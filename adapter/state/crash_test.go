@@ -1,0 +1,129 @@
+package state
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+const (
+	crashChildEnv = "HAZARDSYNC_STATE_CRASH_CHILD_DIR"
+	crashValues   = 400
+)
+
+func crashValue(i int) indicators.Value {
+	return val("eq_u18", fmt.Sprintf("DML_%04d", i), "2026-11-24", float64(i+1))
+}
+
+// TestCrashChild is the child half of TestCrashMidAcks: it does nothing
+// unless the parent re-executes the test binary with the env var set.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashChildEnv)
+	if dir == "" {
+		t.Skip("child process of TestCrashMidAcks only")
+	}
+	s, err := Open(dir)
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(2)
+	}
+	vals := make([]indicators.Value, crashValues)
+	for i := range vals {
+		vals[i] = crashValue(i)
+	}
+	if err := s.Enqueue(vals); err != nil {
+		fmt.Println("enqueue:", err)
+		os.Exit(2)
+	}
+	fmt.Println("enqueued")
+	for i, v := range vals {
+		if err := s.Ack(v); err != nil {
+			fmt.Println("ack:", err)
+			os.Exit(2)
+		}
+		// Printed after the ack returned, so the parent knows at least i+1
+		// acks are durable.
+		fmt.Println("acked", i)
+	}
+	// Never reached in a normal run: the parent kills us first. Sleep so a
+	// slow parent still finds us mid-run rather than exited.
+	time.Sleep(time.Minute)
+}
+
+// TestCrashMidAcks kills a process with SIGKILL in the middle of a loop of
+// Acks and checks that every value is either delivered or still pending —
+// never lost, never both.
+func TestCrashMidAcks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a child process")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	killAfter := crashValues / 3
+	acked := -1
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		if n, ok := strings.CutPrefix(line, "acked "); ok {
+			acked, err = strconv.Atoi(n)
+			require.NoError(t, err)
+			if acked >= killAfter {
+				require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+				break
+			}
+		} else if line != "enqueued" && !strings.HasPrefix(line, "=== RUN") {
+			t.Fatalf("child said: %s", line)
+		}
+	}
+	require.GreaterOrEqual(t, acked, killAfter, "child stopped before the kill point")
+	_ = cmd.Wait()
+
+	s := openTest(t, dir)
+	pending, err := s.Pending()
+	require.NoError(t, err)
+	isPending := map[string]float64{}
+	for _, v := range pending {
+		isPending[v.Key().String()] = v.Number
+	}
+	delivered, err := s.DeliveredOn("2026-11-24")
+	require.NoError(t, err)
+	isDelivered := map[string]float64{}
+	for _, v := range delivered {
+		isDelivered[v.Key().String()] = v.Number
+	}
+
+	for i := range crashValues {
+		v := crashValue(i)
+		k := v.Key().String()
+		p, inOutbox := isPending[k]
+		d, done := isDelivered[k]
+		require.True(t, inOutbox != done, "value %d: pending=%v delivered=%v (want exactly one)", i, inOutbox, done)
+		if inOutbox {
+			assert.Equal(t, v.Number, p)
+		} else {
+			assert.Equal(t, v.Number, d)
+		}
+		if i <= acked {
+			assert.True(t, done, "value %d was acked before the kill but is not delivered", i)
+		}
+	}
+	assert.Equal(t, crashValues, len(pending)+len(delivered))
+	t.Logf("killed after %d acks reported; %d delivered, %d pending on reopen", acked+1, len(delivered), len(pending))
+}
