@@ -1,0 +1,280 @@
+package grid
+
+import (
+	"math"
+	"slices"
+
+	"github.com/paulmach/orb"
+)
+
+// Coverage is the exact fraction of each grid cell a polygon covers, kept
+// sparse: per row, a list of breakpoints (col, value) where the value holds
+// from that column up to the next breakpoint. Cells an edge crosses get their
+// own breakpoint with a fractional value; the runs between are 0 or 1 (or a
+// constant fraction where an edge runs along the row inside it). Each row's
+// list ends with value 0.
+type Coverage struct {
+	Row0, Rows int
+	start      []int32 // Rows+1 offsets into col/val
+	col        []int32
+	val        []float64
+}
+
+// Row returns row r's breakpoints (r in grid rows); empty when not covered.
+func (c *Coverage) Row(r int) ([]int32, []float64) {
+	i := r - c.Row0
+	if c == nil || i < 0 || i >= c.Rows {
+		return nil, nil
+	}
+	a, b := c.start[i], c.start[i+1]
+	return c.col[a:b], c.val[a:b]
+}
+
+// At is the covered fraction of cell (row, col).
+func (c *Coverage) At(row, col int) float64 {
+	cols, vals := c.Row(row)
+	k, found := slices.BinarySearch(cols, int32(col))
+	if found {
+		return vals[k]
+	}
+	if k == 0 {
+		return 0
+	}
+	return vals[k-1]
+}
+
+// CellSum is Σ coverage over every cell, in cells (area in cell units).
+func (c *Coverage) CellSum(width int) float64 {
+	var s float64
+	for r := c.Row0; r < c.Row0+c.Rows; r++ {
+		cols, vals := c.Row(r)
+		for k := range cols {
+			end := int32(width)
+			if k+1 < len(cols) {
+				end = cols[k+1]
+			}
+			s += vals[k] * float64(end-cols[k])
+		}
+	}
+	return s
+}
+
+// Bytes is the memory the coverage holds.
+func (c *Coverage) Bytes() int { return 4*len(c.start) + 12*len(c.col) }
+
+type covEvent struct {
+	row, col int32
+	d        float64
+}
+
+// rasterizer turns polygon edges into coverage events: for every piece of an
+// edge inside one cell, the signed area between the piece and the cell's
+// right side goes to that cell and the rest of the piece's height to the next
+// column, so a running sum along the row is the exact covered fraction (the
+// signed-area accumulation exactextract and font rasterisers use).
+type rasterizer struct {
+	geo           Geo
+	width, height int
+	ev            []covEvent
+	rowLo, rowHi  int
+}
+
+// Rasterize computes the exact coverage of a polygonal geometry (Polygon,
+// MultiPolygon, Ring or a Collection of them) on a width×height grid with
+// the given geotransform. Ring orientation does not matter: the first ring
+// of each polygon is its shell, the rest are holes. Parts outside the grid
+// are clipped; overlapping parts count once (values are clamped to 1).
+func Rasterize(g orb.Geometry, geo Geo, width, height int) *Coverage {
+	rz := &rasterizer{geo: geo, width: width, height: height, rowLo: math.MaxInt, rowHi: -1}
+	rz.addGeometry(g)
+	return rz.build()
+}
+
+func (rz *rasterizer) addGeometry(g orb.Geometry) {
+	switch t := g.(type) {
+	case orb.Polygon:
+		rz.addPolygon(t)
+	case orb.MultiPolygon:
+		for _, p := range t {
+			rz.addPolygon(p)
+		}
+	case orb.Ring:
+		rz.addPolygon(orb.Polygon{t})
+	case orb.Collection:
+		for _, c := range t {
+			rz.addGeometry(c)
+		}
+	}
+}
+
+func (rz *rasterizer) addPolygon(p orb.Polygon) {
+	for i, r := range p {
+		if len(r) < 3 {
+			continue
+		}
+		a := ringArea(r)
+		if a == 0 {
+			continue
+		}
+		// A lon/lat counter-clockwise ring turns clockwise in grid space
+		// (rows grow southwards), where the events below sum to +1 inside
+		// it; shells must add +1 and holes -1 whatever their winding.
+		sign := 1.0
+		if (a > 0) != (i == 0) {
+			sign = -1
+		}
+		n := len(r)
+		if r[0] == r[n-1] {
+			n--
+		}
+		for k := 0; k < n; k++ {
+			p0, p1 := r[k], r[(k+1)%n]
+			rz.addEdge((p0[0]-rz.geo.X0)/rz.geo.DX, (rz.geo.Y0-p0[1])/rz.geo.DY,
+				(p1[0]-rz.geo.X0)/rz.geo.DX, (rz.geo.Y0-p1[1])/rz.geo.DY, sign)
+		}
+	}
+}
+
+func ringArea(r orb.Ring) float64 {
+	var s float64
+	n := len(r)
+	for i := 0; i < n; i++ {
+		a, b := r[i], r[(i+1)%n]
+		s += a[0]*b[1] - b[0]*a[1]
+	}
+	return s / 2
+}
+
+// addEdge adds the events of the edge (x0,y0)→(x1,y1) in grid coordinates.
+func (rz *rasterizer) addEdge(x0, y0, x1, y1, sign float64) {
+	if y0 == y1 {
+		return // horizontal edges bound no area of their own
+	}
+	s := sign
+	if y0 > y1 {
+		x0, y0, x1, y1 = x1, y1, x0, y0
+		s = -s
+	}
+	lo, hi := math.Max(y0, 0), math.Min(y1, float64(rz.height))
+	if lo >= hi {
+		return
+	}
+	slope := (x1 - x0) / (y1 - y0)
+	r0, r1 := int(math.Floor(lo)), int(math.Ceil(hi))-1
+	if r0 < rz.rowLo {
+		rz.rowLo = r0
+	}
+	if r1 > rz.rowHi {
+		rz.rowHi = r1
+	}
+	for r := r0; r <= r1; r++ {
+		ya, yb := math.Max(lo, float64(r)), math.Min(hi, float64(r+1))
+		if yb <= ya {
+			continue
+		}
+		xa, xb := x0+(ya-y0)*slope, x0+(yb-y0)*slope
+		rz.addRowPiece(int32(r), xa, xb, (yb-ya)*s)
+	}
+}
+
+// addRowPiece adds a straight piece spanning x from xa to xb inside one row,
+// with signed height dy, split at column boundaries.
+func (rz *rasterizer) addRowPiece(r int32, xa, xb, dy float64) {
+	xl, xr := math.Min(xa, xb), math.Max(xa, xb)
+	cl := math.Floor(xl)
+	if xr <= cl+1 {
+		xm := (xa + xb) / 2
+		rz.push(r, cl, dy*(cl+1-xm), dy*(xm-cl))
+		return
+	}
+	w := xr - xl
+	for c := cl; c < xr; c++ {
+		a, b := math.Max(xl, c), math.Min(xr, c+1)
+		if b <= a {
+			continue
+		}
+		d := dy * (b - a) / w
+		xm := (a + b) / 2
+		rz.push(r, c, d*(c+1-xm), d*(xm-c))
+	}
+}
+
+// push records the events of one piece in column c: here to the cell, next
+// to every cell right of it.
+func (rz *rasterizer) push(r int32, c, here, next float64) {
+	switch {
+	case c >= float64(rz.width):
+		return
+	case c < 0:
+		// Left of the grid: the whole height carries into column 0.
+		rz.ev = append(rz.ev, covEvent{r, 0, here + next})
+		return
+	}
+	ci := int32(c)
+	rz.ev = append(rz.ev, covEvent{r, ci, here})
+	if ci+1 < int32(rz.width) {
+		rz.ev = append(rz.ev, covEvent{r, ci + 1, next})
+	}
+}
+
+// snap removes the rounding noise of the running sums so interior runs are
+// exactly 0 or 1.
+func snap(v float64) float64 {
+	switch {
+	case v < 1e-12:
+		return 0
+	case v > 1-1e-12:
+		return 1
+	}
+	return v
+}
+
+func (rz *rasterizer) build() *Coverage {
+	c := &Coverage{}
+	if rz.rowHi < rz.rowLo {
+		c.start = []int32{0}
+		return c
+	}
+	c.Row0, c.Rows = rz.rowLo, rz.rowHi-rz.rowLo+1
+	// Counting sort by row, then each row by column.
+	cnt := make([]int32, c.Rows+1)
+	for _, e := range rz.ev {
+		cnt[int(e.row)-c.Row0+1]++
+	}
+	for i := 1; i <= c.Rows; i++ {
+		cnt[i] += cnt[i-1]
+	}
+	sorted := make([]covEvent, len(rz.ev))
+	pos := slices.Clone(cnt[:c.Rows])
+	for _, e := range rz.ev {
+		i := int(e.row) - c.Row0
+		sorted[pos[i]] = e
+		pos[i]++
+	}
+	c.start = make([]int32, c.Rows+1)
+	c.col = make([]int32, 0, len(sorted)/2+2)
+	c.val = make([]float64, 0, len(sorted)/2+2)
+	for i := 0; i < c.Rows; i++ {
+		row := sorted[cnt[i]:cnt[i+1]]
+		slices.SortFunc(row, func(a, b covEvent) int { return int(a.col - b.col) })
+		var sum, last float64
+		for k := 0; k < len(row); {
+			col := row[k].col
+			for ; k < len(row) && row[k].col == col; k++ {
+				sum += row[k].d
+			}
+			v := snap(sum)
+			if v != last {
+				c.col = append(c.col, col)
+				c.val = append(c.val, v)
+				last = v
+			}
+		}
+		if last != 0 { // rows clipped on the right end open: close them
+			c.col = append(c.col, int32(rz.width))
+			c.val = append(c.val, 0)
+		}
+		c.start[i+1] = int32(len(c.col))
+	}
+	return c
+}

@@ -1,0 +1,585 @@
+// Package grid is the exact exposure engine: a small GeoTIFF reader for
+// WorldPop-style population grids, exact cell-coverage kernels (the
+// exactextract method, kept sparse), a per (areas × grid) precompute with
+// per-row zone runs and block prefix sums, and per-cycle exposure whose cost
+// grows with a footprint's perimeter, not its area. It does no I/O except
+// reading the grid files and the precompute cache the caller names.
+package grid
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// TIFF tags the reader understands.
+const (
+	tagImageWidth          = 256
+	tagImageLength         = 257
+	tagBitsPerSample       = 258
+	tagCompression         = 259
+	tagStripOffsets        = 273
+	tagSamplesPerPixel     = 277
+	tagRowsPerStrip        = 278
+	tagStripByteCounts     = 279
+	tagPlanarConfig        = 284
+	tagPredictor           = 317
+	tagTileWidth           = 322
+	tagTileLength          = 323
+	tagTileOffsets         = 324
+	tagTileByteCounts      = 325
+	tagSampleFormat        = 339
+	tagModelPixelScale     = 33550
+	tagModelTiepoint       = 33922
+	tagModelTransformation = 34264
+	tagGDALNoData          = 42113
+)
+
+// Compression codes.
+const (
+	compNone       = 1
+	compLZW        = 5
+	compDeflate    = 8
+	compDeflateOld = 32946
+)
+
+// Sample formats (tag 339).
+const (
+	fmtUint  = 1
+	fmtInt   = 2
+	fmtFloat = 3
+)
+
+// Geo is a north-up geotransform: the lon/lat of the top-left corner of the
+// top-left cell and the cell size in degrees (DY > 0, rows go south).
+type Geo struct {
+	X0, Y0 float64
+	DX, DY float64
+}
+
+// Tiff is an open GeoTIFF. It reads strips or tiles on demand, so a window
+// costs only the blocks it touches.
+type Tiff struct {
+	r       io.ReaderAt
+	closer  io.Closer
+	order   binary.ByteOrder
+	big     bool
+	Width   int
+	Height  int
+	Geo     Geo
+	NoData  float64
+	HasNoData bool
+	bits    int
+	format  int
+	comp    int
+	pred    int
+	tiled   bool
+	blockW  int // tile width, or Width for strips
+	blockH  int // tile height or rows per strip
+	offsets []uint64
+	counts  []uint64
+	size    int64
+}
+
+// OpenTiff opens a GeoTIFF file; Close releases it.
+func OpenTiff(path string) (*Tiff, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	t, err := NewTiff(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t.closer = f
+	return t, nil
+}
+
+// Close closes the underlying file when OpenTiff opened it.
+func (t *Tiff) Close() error {
+	if t.closer != nil {
+		return t.closer.Close()
+	}
+	return nil
+}
+
+type ifdEntry struct {
+	tag, typ uint16
+	count    uint64
+	value    []byte // raw value bytes (inline or fetched)
+}
+
+var typeSize = map[uint16]int{1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8}
+
+// maxTagBytes bounds one tag's value so a hostile count cannot allocate
+// gigabytes.
+const maxTagBytes = 64 << 20
+
+// NewTiff parses the first IFD of a TIFF or BigTIFF held in r (size bytes).
+func NewTiff(r io.ReaderAt, size int64) (*Tiff, error) {
+	t := &Tiff{r: r, size: size}
+	hdr := make([]byte, 16)
+	if _, err := r.ReadAt(hdr[:8], 0); err != nil {
+		return nil, fmt.Errorf("tiff: reading header: %w", err)
+	}
+	switch string(hdr[:2]) {
+	case "II":
+		t.order = binary.LittleEndian
+	case "MM":
+		t.order = binary.BigEndian
+	default:
+		return nil, fmt.Errorf("tiff: not a TIFF file (byte order mark %q)", hdr[:2])
+	}
+	var ifdOff uint64
+	switch v := t.order.Uint16(hdr[2:]); v {
+	case 42:
+		ifdOff = uint64(t.order.Uint32(hdr[4:]))
+	case 43:
+		t.big = true
+		if _, err := r.ReadAt(hdr[:16], 0); err != nil {
+			return nil, fmt.Errorf("tiff: reading BigTIFF header: %w", err)
+		}
+		if t.order.Uint16(hdr[4:]) != 8 {
+			return nil, fmt.Errorf("tiff: BigTIFF offset size %d unsupported (want 8)", t.order.Uint16(hdr[4:]))
+		}
+		ifdOff = t.order.Uint64(hdr[8:])
+	default:
+		return nil, fmt.Errorf("tiff: bad version %d (want 42 or 43)", v)
+	}
+	entries, err := t.readIFD(ifdOff)
+	if err != nil {
+		return nil, err
+	}
+	return t, t.interpret(entries)
+}
+
+func (t *Tiff) readIFD(off uint64) (map[uint16]ifdEntry, error) {
+	if off == 0 || int64(off) >= t.size {
+		return nil, fmt.Errorf("tiff: IFD offset %d outside file of %d bytes", off, t.size)
+	}
+	var n uint64
+	countLen, entryLen, inline := 2, 12, 4
+	if t.big {
+		countLen, entryLen, inline = 8, 20, 8
+	}
+	b := make([]byte, countLen)
+	if _, err := t.r.ReadAt(b, int64(off)); err != nil {
+		return nil, fmt.Errorf("tiff: reading IFD at %d: %w", off, err)
+	}
+	if t.big {
+		n = t.order.Uint64(b)
+	} else {
+		n = uint64(t.order.Uint16(b))
+	}
+	if n == 0 || n > 4096 {
+		return nil, fmt.Errorf("tiff: IFD at %d has %d entries", off, n)
+	}
+	raw := make([]byte, int(n)*entryLen)
+	if _, err := t.r.ReadAt(raw, int64(off)+int64(countLen)); err != nil {
+		return nil, fmt.Errorf("tiff: reading IFD entries at %d: %w", off, err)
+	}
+	out := make(map[uint16]ifdEntry, n)
+	for i := 0; i < int(n); i++ {
+		e := raw[i*entryLen:]
+		en := ifdEntry{tag: t.order.Uint16(e), typ: t.order.Uint16(e[2:])}
+		var vb []byte
+		if t.big {
+			en.count = t.order.Uint64(e[4:])
+			vb = e[12:20]
+		} else {
+			en.count = uint64(t.order.Uint32(e[4:]))
+			vb = e[8:12]
+		}
+		sz, ok := typeSize[en.typ]
+		if !ok {
+			continue // unknown type: skip the tag, as readers must
+		}
+		total := en.count * uint64(sz)
+		if total > maxTagBytes {
+			return nil, fmt.Errorf("tiff: tag %d has %d bytes of values", en.tag, total)
+		}
+		if total <= uint64(inline) {
+			en.value = append([]byte(nil), vb[:total]...)
+		} else {
+			var vo uint64
+			if t.big {
+				vo = t.order.Uint64(vb)
+			} else {
+				vo = uint64(t.order.Uint32(vb))
+			}
+			if vo+total > uint64(t.size) {
+				return nil, fmt.Errorf("tiff: tag %d values at %d+%d beyond end of file (%d bytes)", en.tag, vo, total, t.size)
+			}
+			en.value = make([]byte, total)
+			if _, err := t.r.ReadAt(en.value, int64(vo)); err != nil {
+				return nil, fmt.Errorf("tiff: reading tag %d: %w", en.tag, err)
+			}
+		}
+		out[en.tag] = en
+	}
+	return out, nil
+}
+
+// uints decodes an integer-typed tag.
+func (t *Tiff) uints(e ifdEntry) []uint64 {
+	sz := typeSize[e.typ]
+	out := make([]uint64, 0, e.count)
+	for i := 0; i+sz <= len(e.value); i += sz {
+		switch e.typ {
+		case 1, 6, 7:
+			out = append(out, uint64(e.value[i]))
+		case 3, 8:
+			out = append(out, uint64(t.order.Uint16(e.value[i:])))
+		case 4, 9:
+			out = append(out, uint64(t.order.Uint32(e.value[i:])))
+		case 16, 17, 18:
+			out = append(out, t.order.Uint64(e.value[i:]))
+		default:
+			return nil
+		}
+	}
+	return out
+}
+
+// floats decodes a DOUBLE (or FLOAT) tag.
+func (t *Tiff) floats(e ifdEntry) []float64 {
+	var out []float64
+	switch e.typ {
+	case 12:
+		for i := 0; i+8 <= len(e.value); i += 8 {
+			out = append(out, math.Float64frombits(t.order.Uint64(e.value[i:])))
+		}
+	case 11:
+		for i := 0; i+4 <= len(e.value); i += 4 {
+			out = append(out, float64(math.Float32frombits(t.order.Uint32(e.value[i:]))))
+		}
+	}
+	return out
+}
+
+func (t *Tiff) interpret(es map[uint16]ifdEntry) error {
+	one := func(tag uint16, def uint64) (uint64, error) {
+		e, ok := es[tag]
+		if !ok {
+			return def, nil
+		}
+		v := t.uints(e)
+		if len(v) == 0 {
+			return 0, fmt.Errorf("tiff: tag %d has no integer value", tag)
+		}
+		for _, x := range v[1:] {
+			if x != v[0] {
+				return 0, fmt.Errorf("tiff: tag %d has differing values %v (one sample per pixel supported)", tag, v)
+			}
+		}
+		return v[0], nil
+	}
+	var errs []error
+	get := func(tag uint16, def uint64) int {
+		v, err := one(tag, def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if v > math.MaxInt32 {
+			errs = append(errs, fmt.Errorf("tiff: tag %d value %d too large", tag, v))
+			return 0
+		}
+		return int(v)
+	}
+	t.Width = get(tagImageWidth, 0)
+	t.Height = get(tagImageLength, 0)
+	t.bits = get(tagBitsPerSample, 1)
+	t.comp = get(tagCompression, compNone)
+	spp := get(tagSamplesPerPixel, 1)
+	planar := get(tagPlanarConfig, 1)
+	t.pred = get(tagPredictor, 1)
+	t.format = get(tagSampleFormat, fmtUint)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if t.Width <= 0 || t.Height <= 0 {
+		return fmt.Errorf("tiff: image size %d×%d (tags 256/257)", t.Width, t.Height)
+	}
+	if spp != 1 {
+		return fmt.Errorf("tiff: SamplesPerPixel (tag 277) = %d unsupported: population grids have one band", spp)
+	}
+	if planar != 1 && planar != 2 {
+		return fmt.Errorf("tiff: PlanarConfiguration (tag 284) = %d unsupported", planar)
+	}
+	switch t.comp {
+	case compNone, compLZW, compDeflate, compDeflateOld:
+	default:
+		return fmt.Errorf("tiff: Compression (tag 259) = %d unsupported (supported: 1 none, 5 LZW, 8/32946 deflate)", t.comp)
+	}
+	switch t.pred {
+	case 1, 2, 3:
+	default:
+		return fmt.Errorf("tiff: Predictor (tag 317) = %d unsupported (supported: 1, 2, 3)", t.pred)
+	}
+	switch {
+	case t.format == fmtFloat && (t.bits == 32 || t.bits == 64):
+	case (t.format == fmtUint || t.format == fmtInt) && (t.bits == 8 || t.bits == 16 || t.bits == 32):
+	default:
+		return fmt.Errorf("tiff: SampleFormat (tag 339) = %d with BitsPerSample (tag 258) = %d unsupported (supported: float32/64, int/uint 8/16/32)", t.format, t.bits)
+	}
+	if t.pred == 3 && t.format != fmtFloat {
+		return fmt.Errorf("tiff: Predictor (tag 317) = 3 needs float samples, SampleFormat (tag 339) = %d", t.format)
+	}
+	if _, ok := es[tagTileWidth]; ok {
+		t.tiled = true
+		t.blockW = get(tagTileWidth, 0)
+		t.blockH = get(tagTileLength, 0)
+		oe, ok1 := es[tagTileOffsets]
+		ce, ok2 := es[tagTileByteCounts]
+		if !ok1 || !ok2 {
+			return errors.New("tiff: tiled image without TileOffsets (324) or TileByteCounts (325)")
+		}
+		t.offsets, t.counts = t.uints(oe), t.uints(ce)
+	} else {
+		t.blockW = t.Width
+		t.blockH = get(tagRowsPerStrip, uint64(t.Height))
+		if t.blockH > t.Height {
+			t.blockH = t.Height
+		}
+		oe, ok1 := es[tagStripOffsets]
+		ce, ok2 := es[tagStripByteCounts]
+		if !ok1 || !ok2 {
+			return errors.New("tiff: striped image without StripOffsets (273) or StripByteCounts (279)")
+		}
+		t.offsets, t.counts = t.uints(oe), t.uints(ce)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if t.blockW <= 0 || t.blockH <= 0 || t.blockW > 1<<16 || t.blockH > 1<<24 {
+		return fmt.Errorf("tiff: block size %d×%d unsupported", t.blockW, t.blockH)
+	}
+	need := t.blocksAcross() * t.blocksDown()
+	if len(t.offsets) < need || len(t.counts) < need {
+		return fmt.Errorf("tiff: %d block offsets and %d byte counts for %d blocks", len(t.offsets), len(t.counts), need)
+	}
+	if err := t.readGeo(es); err != nil {
+		return err
+	}
+	if e, ok := es[tagGDALNoData]; ok {
+		s := strings.TrimRight(strings.TrimSpace(string(e.value)), "\x00 ")
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("tiff: GDAL_NODATA (tag 42113) = %q is not a number", s)
+		}
+		t.NoData, t.HasNoData = v, true
+	}
+	return nil
+}
+
+func (t *Tiff) readGeo(es map[uint16]ifdEntry) error {
+	if e, ok := es[tagModelTransformation]; ok {
+		m := t.floats(e)
+		if len(m) < 16 {
+			return fmt.Errorf("tiff: ModelTransformation (tag 34264) has %d values, want 16", len(m))
+		}
+		if m[1] != 0 || m[4] != 0 {
+			return fmt.Errorf("tiff: ModelTransformation (tag 34264) is rotated (%g, %g): only north-up grids are supported", m[1], m[4])
+		}
+		t.Geo = Geo{X0: m[3], Y0: m[7], DX: m[0], DY: -m[5]}
+	} else {
+		se, ok1 := es[tagModelPixelScale]
+		te, ok2 := es[tagModelTiepoint]
+		if !ok1 || !ok2 {
+			return errors.New("tiff: no georeferencing: need ModelPixelScale (33550) + ModelTiepoint (33922), or ModelTransformation (34264)")
+		}
+		s, tp := t.floats(se), t.floats(te)
+		if len(s) < 2 || len(tp) < 6 {
+			return fmt.Errorf("tiff: ModelPixelScale (33550) has %d values / ModelTiepoint (33922) has %d, want ≥2 / ≥6", len(s), len(tp))
+		}
+		t.Geo = Geo{X0: tp[3] - tp[0]*s[0], Y0: tp[4] + tp[1]*s[1], DX: s[0], DY: s[1]}
+	}
+	if !(t.Geo.DX > 0) || !(t.Geo.DY > 0) || math.IsInf(t.Geo.DX, 0) || math.IsInf(t.Geo.DY, 0) {
+		return fmt.Errorf("tiff: cell size %g×%g unsupported (north-up grids with positive scales only)", t.Geo.DX, t.Geo.DY)
+	}
+	return nil
+}
+
+func (t *Tiff) blocksAcross() int { return (t.Width + t.blockW - 1) / t.blockW }
+func (t *Tiff) blocksDown() int   { return (t.Height + t.blockH - 1) / t.blockH }
+
+// ReadAll reads the whole grid as float32, nodata as NaN.
+func (t *Tiff) ReadAll() ([]float32, error) {
+	return t.ReadWindow(0, 0, t.Width, t.Height)
+}
+
+// ReadWindow reads cols [col0, col0+w) × rows [row0, row0+h) as float32,
+// row-major, nodata as NaN. Only the strips or tiles the window touches are
+// read and decoded.
+func (t *Tiff) ReadWindow(col0, row0, w, h int) ([]float32, error) {
+	if col0 < 0 || row0 < 0 || w <= 0 || h <= 0 || col0+w > t.Width || row0+h > t.Height {
+		return nil, fmt.Errorf("tiff: window %d,%d %d×%d outside the %d×%d grid", col0, row0, w, h, t.Width, t.Height)
+	}
+	out := make([]float32, w*h)
+	bpp := t.bits / 8
+	rowBytes := t.blockW * bpp
+	buf := make([]byte, rowBytes*t.blockH)
+	nodata := float32(t.NoData)
+	for by := row0 / t.blockH; by*t.blockH < row0+h; by++ {
+		for bx := col0 / t.blockW; bx*t.blockW < col0+w; bx++ {
+			rows := t.blockH
+			if !t.tiled && (by+1)*t.blockH > t.Height {
+				rows = t.Height - by*t.blockH // last strip is short
+			}
+			if err := t.readBlock(by*t.blocksAcross()+bx, buf[:rows*rowBytes], rows); err != nil {
+				return nil, err
+			}
+			for r := 0; r < rows; r++ {
+				gr := by*t.blockH + r
+				if gr < row0 || gr >= row0+h {
+					continue
+				}
+				c0, c1 := max(bx*t.blockW, col0), min((bx+1)*t.blockW, col0+w, t.Width)
+				src := buf[r*rowBytes:]
+				dst := out[(gr-row0)*w:]
+				for c := c0; c < c1; c++ {
+					v := t.sample(src, c-bx*t.blockW)
+					if t.HasNoData && v == nodata {
+						v = float32(math.NaN())
+					}
+					dst[c-col0] = v
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (t *Tiff) sample(b []byte, i int) float32 {
+	switch t.bits {
+	case 8:
+		if t.format == fmtInt {
+			return float32(int8(b[i]))
+		}
+		return float32(b[i])
+	case 16:
+		v := t.order.Uint16(b[2*i:])
+		if t.format == fmtInt {
+			return float32(int16(v))
+		}
+		return float32(v)
+	case 32:
+		v := t.order.Uint32(b[4*i:])
+		switch t.format {
+		case fmtFloat:
+			return math.Float32frombits(v)
+		case fmtInt:
+			return float32(int32(v))
+		}
+		return float32(v)
+	case 64:
+		return float32(math.Float64frombits(t.order.Uint64(b[8*i:])))
+	}
+	return float32(math.NaN())
+}
+
+// readBlock reads, decompresses and un-predicts one strip or tile into dst.
+func (t *Tiff) readBlock(i int, dst []byte, rows int) error {
+	off, n := t.offsets[i], t.counts[i]
+	if n == 0 {
+		clear(dst) // sparse block (GDAL SPARSE_OK): all zero
+		return nil
+	}
+	if off+n > uint64(t.size) || n > 1<<30 {
+		return fmt.Errorf("tiff: block %d at %d+%d beyond end of file (%d bytes)", i, off, n, t.size)
+	}
+	raw := make([]byte, n)
+	if _, err := t.r.ReadAt(raw, int64(off)); err != nil {
+		return fmt.Errorf("tiff: reading block %d: %w", i, err)
+	}
+	switch t.comp {
+	case compNone:
+		if len(raw) < len(dst) {
+			return fmt.Errorf("tiff: block %d has %d bytes, want %d", i, len(raw), len(dst))
+		}
+		copy(dst, raw)
+	case compDeflate, compDeflateOld:
+		zr, err := zlib.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return fmt.Errorf("tiff: block %d: deflate: %w", i, err)
+		}
+		if _, err := io.ReadFull(zr, dst); err != nil {
+			return fmt.Errorf("tiff: block %d: deflate: %w", i, err)
+		}
+	case compLZW:
+		if err := lzwDecode(raw, dst); err != nil {
+			return fmt.Errorf("tiff: block %d: LZW: %w", i, err)
+		}
+	}
+	bpp := t.bits / 8
+	rowBytes := t.blockW * bpp
+	switch t.pred {
+	case 2:
+		for r := 0; r < rows; r++ {
+			unpredictHorizontal(dst[r*rowBytes:(r+1)*rowBytes], bpp, t.order)
+		}
+	case 3:
+		tmp := make([]byte, rowBytes)
+		for r := 0; r < rows; r++ {
+			unpredictFloat(dst[r*rowBytes:(r+1)*rowBytes], tmp, bpp, t.order)
+		}
+	}
+	return nil
+}
+
+// unpredictHorizontal undoes TIFF predictor 2 (integer differences between
+// neighbouring samples, in the file's byte order).
+func unpredictHorizontal(row []byte, bpp int, order binary.ByteOrder) {
+	switch bpp {
+	case 1:
+		for i := 1; i < len(row); i++ {
+			row[i] += row[i-1]
+		}
+	case 2:
+		for i := 2; i+2 <= len(row); i += 2 {
+			order.PutUint16(row[i:], order.Uint16(row[i:])+order.Uint16(row[i-2:]))
+		}
+	case 4:
+		for i := 4; i+4 <= len(row); i += 4 {
+			order.PutUint32(row[i:], order.Uint32(row[i:])+order.Uint32(row[i-4:]))
+		}
+	case 8:
+		for i := 8; i+8 <= len(row); i += 8 {
+			order.PutUint64(row[i:], order.Uint64(row[i:])+order.Uint64(row[i-8:]))
+		}
+	}
+}
+
+// unpredictFloat undoes TIFF predictor 3: bytes are differenced along the
+// row, and each sample's bytes are stored as planes, most significant first.
+func unpredictFloat(row, tmp []byte, bpp int, order binary.ByteOrder) {
+	for i := 1; i < len(row); i++ {
+		row[i] += row[i-1]
+	}
+	n := len(row) / bpp
+	copy(tmp, row)
+	for i := 0; i < n; i++ {
+		for k := 0; k < bpp; k++ {
+			// plane k holds byte k of the big-endian representation
+			b := tmp[k*n+i]
+			if order == binary.BigEndian {
+				row[i*bpp+k] = b
+			} else {
+				row[i*bpp+bpp-1-k] = b
+			}
+		}
+	}
+}
