@@ -14,7 +14,7 @@ import (
 type Detail struct {
 	ID         string `json:"id"`
 	Properties struct {
-		Updated  *int64                `json:"updated"`
+		Updated  *int64               `json:"updated"`
 		Products map[string][]product `json:"products"`
 	} `json:"properties"`
 }
