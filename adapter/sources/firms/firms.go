@@ -1,0 +1,434 @@
+// Package firms is the NASA FIRMS active-fire source: MODIS and VIIRS
+// hotspots from the area API (MAP_KEY) or a keyless CSV URL, grouped into
+// one event per product and acquisition day.
+package firms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/fetch"
+	"github.com/hazardsync/hazardsync/config"
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// Kind is the registered source type.
+const Kind = "firms"
+
+// DefaultAPIURL is the FIRMS area API template.
+const DefaultAPIURL = "https://firms.modaps.eosdis.nasa.gov/api/area/csv/{MAP_KEY}/{product}/{bbox}/{days}"
+
+// KnownProducts are the FIRMS area API sources.
+var KnownProducts = []string{"VIIRS_SNPP_NRT", "VIIRS_NOAA20_NRT", "VIIRS_NOAA21_NRT", "MODIS_NRT",
+	"VIIRS_SNPP_SP", "VIIRS_NOAA20_SP", "MODIS_SP", "LANDSAT_NRT"}
+
+// Config is the firms source's section.
+type Config struct {
+	// URL is the keyless alternative (a *_Global_24h.csv file or file://);
+	// when set the API, MAP_KEY and products are not used.
+	URL string `mapstructure:"url"`
+	// Product labels events from URL (default: VIIRS or MODIS, from the
+	// columns).
+	Product string `mapstructure:"product"`
+	// APIURL is the area API template: {MAP_KEY}, {product}, {bbox}, {days}.
+	APIURL string `mapstructure:"api_url"`
+	// MapKeyEnv names the environment variable holding the MAP_KEY.
+	MapKeyEnv string   `mapstructure:"map_key_env"`
+	Products  []string `mapstructure:"products"`
+	// BBox is west,south,east,north; empty = the bbox of the configured
+	// areas (or world when there are none).
+	BBox []float64 `mapstructure:"bbox"`
+	// Days is the API day range (1..10).
+	Days int `mapstructure:"days"`
+	// MinConfidence drops detections below this class (low, nominal, high).
+	MinConfidence string `mapstructure:"min_confidence"`
+	// Persistence keeps a day's fires active this long after the last
+	// detection of that day, so they expire without a close message.
+	Persistence  time.Duration `mapstructure:"persistence"`
+	MaxBodyBytes int64         `mapstructure:"max_body_bytes"`
+}
+
+// DefaultConfig is the config with its defaults.
+func DefaultConfig() *Config {
+	return &Config{APIURL: DefaultAPIURL, MapKeyEnv: "FIRMS_MAP_KEY",
+		Products: []string{"VIIRS_SNPP_NRT", "VIIRS_NOAA20_NRT"}, Days: 1, MinConfidence: "low",
+		Persistence: 24 * time.Hour}
+}
+
+// Validate reports every problem.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, indicators.FieldError{Field: field, Message: fmt.Sprintf(format, a...)})
+	}
+	if c.URL != "" {
+		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
+			bad("url", "must be an http(s) or file:// URL, got %q", c.URL)
+		}
+	} else {
+		if !strings.Contains(c.APIURL, "{MAP_KEY}") || !strings.Contains(c.APIURL, "{product}") {
+			bad("api_url", "must contain {MAP_KEY} and {product}, got %q", c.APIURL)
+		}
+		if c.MapKeyEnv == "" {
+			bad("map_key_env", "is required when url is not set")
+		} else if os.Getenv(c.MapKeyEnv) == "" {
+			bad("map_key_env", "environment variable %s is not set (get a free MAP_KEY at https://firms.modaps.eosdis.nasa.gov/api/map_key/, or set url for a keyless file)", c.MapKeyEnv)
+		}
+		if len(c.Products) == 0 {
+			bad("products", "list at least one of %s", strings.Join(KnownProducts, ", "))
+		}
+		for i, p := range c.Products {
+			if !knownProduct(p) {
+				bad(fmt.Sprintf("products[%d]", i), "unknown product %q (known: %s)", p, strings.Join(KnownProducts, ", "))
+			}
+		}
+	}
+	if len(c.BBox) != 0 {
+		if len(c.BBox) != 4 {
+			bad("bbox", "must be [west, south, east, north], got %d numbers", len(c.BBox))
+		} else if w, s, e, n := c.BBox[0], c.BBox[1], c.BBox[2], c.BBox[3]; w < -180 || e > 180 || s < -90 || n > 90 || w >= e || s >= n {
+			bad("bbox", "must be west < east within -180..180 and south < north within -90..90, got %v", c.BBox)
+		}
+	}
+	if c.Days < 1 || c.Days > 10 {
+		bad("days", "must be 1..10, got %d", c.Days)
+	}
+	if _, err := minConf(c.MinConfidence); err != nil {
+		bad("min_confidence", "%v", err)
+	}
+	if c.Persistence < 0 || c.Persistence > 30*24*time.Hour {
+		bad("persistence", "must be 0..720h, got %s", c.Persistence)
+	}
+	if c.MaxBodyBytes < 0 {
+		bad("max_body_bytes", "must be >= 0")
+	}
+	return errors.Join(errs...)
+}
+
+func knownProduct(p string) bool {
+	for _, k := range KnownProducts {
+		if strings.EqualFold(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func minConf(s string) (Confidence, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "low":
+		return ConfLow, nil
+	case "nominal":
+		return ConfNominal, nil
+	case "high":
+		return ConfHigh, nil
+	}
+	return 0, fmt.Errorf("must be low, nominal or high, got %q", s)
+}
+
+func init() {
+	adapter.RegisterSource(adapter.SourceFactory{
+		Kind:        Kind,
+		Description: "NASA FIRMS active-fire hotspots (VIIRS/MODIS CSV), one event per product and day",
+		NewConfig:   func() config.PluginConfig { return DefaultConfig() },
+		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
+			cfg, ok := c.(*Config)
+			if !ok {
+				return nil, fmt.Errorf("firms: config is %T, want *firms.Config", c)
+			}
+			return New(cfg, env), nil
+		},
+	})
+}
+
+// Source polls FIRMS.
+type Source struct {
+	cfg    Config
+	env    adapter.Env
+	client *fetch.Client
+	min    Confidence
+}
+
+var _ adapter.Source = (*Source)(nil)
+
+// New builds the source.
+func New(cfg *Config, env adapter.Env) *Source {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	m, _ := minConf(cfg.MinConfidence)
+	return &Source{cfg: *cfg, env: env, client: fetch.New(env.Name, env.Fetch), min: m}
+}
+
+type target struct {
+	product string // "" = infer from the columns
+	url     string
+	secret  string
+}
+
+func (s *Source) targets() ([]target, error) {
+	if s.cfg.URL != "" {
+		return []target{{product: s.cfg.Product, url: s.cfg.URL}}, nil
+	}
+	key := os.Getenv(s.cfg.MapKeyEnv)
+	if key == "" {
+		return nil, adapter.Classify(adapter.Auth, s.env.Name, s.cfg.APIURL,
+			fmt.Errorf("environment variable %s (the FIRMS MAP_KEY) is not set", s.cfg.MapKeyEnv))
+	}
+	bbox := s.bbox()
+	var out []target
+	for _, p := range s.cfg.Products {
+		p = strings.ToUpper(p)
+		u := strings.NewReplacer("{MAP_KEY}", url.PathEscape(key), "{product}", p, "{bbox}", bbox,
+			"{days}", strconv.Itoa(s.cfg.Days)).Replace(s.cfg.APIURL)
+		out = append(out, target{product: p, url: u, secret: key})
+	}
+	return out, nil
+}
+
+// bbox is the configured box, else the areas' box rounded outwards to
+// 0.01°, else world.
+func (s *Source) bbox() string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	if len(s.cfg.BBox) == 4 {
+		return f(s.cfg.BBox[0]) + "," + f(s.cfg.BBox[1]) + "," + f(s.cfg.BBox[2]) + "," + f(s.cfg.BBox[3])
+	}
+	var b orb.Bound
+	have := false
+	for _, a := range s.env.Areas {
+		if a.Geometry == nil {
+			continue
+		}
+		if !have {
+			b, have = a.Geometry.Bound(), true
+		} else {
+			b = b.Union(a.Geometry.Bound())
+		}
+	}
+	if !have {
+		return "world"
+	}
+	down := func(v float64) float64 { return math.Floor(v*100) / 100 }
+	up := func(v float64) float64 { return math.Ceil(v*100) / 100 }
+	return f(math.Max(-180, down(b.Min[0]))) + "," + f(math.Max(-90, down(b.Min[1]))) + "," +
+		f(math.Min(180, up(b.Max[0]))) + "," + f(math.Min(90, up(b.Max[1])))
+}
+
+// Fetch polls every product. One product failing is a problem, not a
+// failure, unless all fail.
+func (s *Source) Fetch(ctx context.Context, cur adapter.Cursor) (adapter.Batch, error) {
+	ts, err := s.targets()
+	if err != nil {
+		return adapter.Batch{}, err
+	}
+	next := adapter.Cursor{Versions: map[string]string{}, Extra: map[string]string{}}
+	for k, v := range cur.Extra {
+		next.Extra[k] = v
+	}
+	now := s.env.Now()
+	// Versions outlive their day by the API window plus persistence, so a
+	// day sliding out of the window is not seen as new when it reappears.
+	keepAfter := now.Add(-time.Duration(s.cfg.Days+2)*24*time.Hour - s.cfg.Persistence)
+	for id, v := range cur.Versions {
+		if d, ok := dayOf(id); ok && d.Before(keepAfter) {
+			continue
+		}
+		next.Versions[id] = v
+	}
+	var b adapter.Batch
+	var errs []error
+	for _, t := range ts {
+		evs, problems, err := s.fetchTarget(ctx, t, cur, &next)
+		if err != nil {
+			errs = append(errs, err)
+			b.Problems = append(b.Problems, err)
+			continue
+		}
+		b.Problems = append(b.Problems, problems...)
+		b.Events = append(b.Events, evs...)
+	}
+	if len(errs) == len(ts) {
+		return adapter.Batch{}, errors.Join(errs...)
+	}
+	b.Cursor = next
+	if len(b.Events) == 0 && len(b.Problems) == 0 {
+		b.NotModified = true
+	}
+	return b, nil
+}
+
+func dayOf(id string) (time.Time, bool) {
+	i := strings.LastIndexByte(id, ':')
+	if i < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02", id[i+1:])
+	return t, err == nil
+}
+
+func (s *Source) fetchTarget(ctx context.Context, t target, cur adapter.Cursor, next *adapter.Cursor) ([]indicators.Event, []error, error) {
+	etagKey, lmKey := "etag:"+t.url, "last_modified:"+t.url
+	if t.secret != "" {
+		etagKey, lmKey = "etag:"+t.product, "last_modified:"+t.product
+	}
+	req := fetch.Request{URL: t.url, ETag: cur.Extra[etagKey], LastModified: cur.Extra[lmKey], MaxBytes: s.cfg.MaxBodyBytes}
+	if t.secret != "" {
+		req.Secrets = []string{t.secret, url.PathEscape(t.secret)}
+	}
+	resp, err := s.client.Get(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.NotModified {
+		return nil, nil, nil
+	}
+	f, err := ParseCSV(resp.Body)
+	if err != nil {
+		class := adapter.Permanent
+		if strings.Contains(strings.ToLower(fetch.Snippet(resp.Body)), "invalid map_key") {
+			class = adapter.Auth
+		}
+		return nil, nil, adapter.Classify(class, s.env.Name, resp.URL, err)
+	}
+	var problems []error
+	for _, p := range f.Problems {
+		problems = append(problems, adapter.Classify(adapter.Partial, s.env.Name, resp.URL, p))
+	}
+	product := t.product
+	if product == "" {
+		product = f.Sensor
+	}
+	evs, watermark := s.group(product, f.Hotspots)
+	next.Extra[etagKey], next.Extra[lmKey] = resp.ETag, resp.LastModified
+	wmKey := "watermark:" + product
+	if watermark.After(parseWM(cur.Extra[wmKey])) {
+		next.Extra[wmKey] = watermark.Format(time.RFC3339)
+	}
+	var out []indicators.Event
+	for _, ev := range evs {
+		old, had := cur.Versions[ev.ID]
+		if had && old == ev.Version {
+			continue
+		}
+		// The API window slides: the oldest day comes back with fewer rows.
+		// A day's set only grows, so a smaller set keeps the stored one.
+		if had && countOf(old) > countOf(ev.Version) {
+			continue
+		}
+		next.Versions[ev.ID] = ev.Version
+		out = append(out, ev)
+	}
+	return out, problems, nil
+}
+
+func parseWM(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}
+
+func countOf(version string) int {
+	n := -1
+	_, _ = fmt.Sscanf(version, "n=%d;", &n)
+	return n
+}
+
+// group makes one event per acquisition day, deduplicated and filtered.
+func (s *Source) group(product string, hs []Hotspot) ([]indicators.Event, time.Time) {
+	seen := map[string]bool{}
+	byDay := map[string][]Hotspot{}
+	var watermark time.Time
+	for _, h := range hs {
+		if h.Confidence != ConfUnknown && h.Confidence < s.min {
+			continue
+		}
+		if s.min > ConfLow && h.Confidence == ConfUnknown {
+			continue
+		}
+		k := h.Key()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		byDay[h.AcqDate] = append(byDay[h.AcqDate], h)
+		if h.At.After(watermark) {
+			watermark = h.At
+		}
+	}
+	days := make([]string, 0, len(byDay))
+	for d := range byDay {
+		days = append(days, d)
+	}
+	sort.Strings(days)
+	var out []indicators.Event
+	for _, d := range days {
+		out = append(out, s.dayEvent(product, d, byDay[d]))
+	}
+	return out, watermark
+}
+
+func (s *Source) dayEvent(product, day string, hs []Hotspot) indicators.Event {
+	sort.Slice(hs, func(i, j int) bool {
+		if !hs[i].At.Equal(hs[j].At) {
+			return hs[i].At.Before(hs[j].At)
+		}
+		if hs[i].Lat != hs[j].Lat {
+			return hs[i].Lat < hs[j].Lat
+		}
+		if hs[i].Lon != hs[j].Lon {
+			return hs[i].Lon < hs[j].Lon
+		}
+		return hs[i].Satellite < hs[j].Satellite
+	})
+	h := fnv.New64a()
+	var frp float64
+	sats := map[string]bool{}
+	classes := map[string]int{}
+	fps := make([]indicators.Footprint, 0, len(hs))
+	for _, x := range hs {
+		_, _ = h.Write([]byte(x.Key() + "|"))
+		fp := indicators.Footprint{Geometry: orb.Point{x.Lon, x.Lat}, Band: x.Confidence.String(), Unit: "MW",
+			ValidFrom: x.At, ValidTo: x.At.Add(s.cfg.Persistence)}
+		if x.FRP != nil {
+			v := *x.FRP
+			fp.Value = &v
+			fp.Intensity = v
+			frp += v
+		}
+		fps = append(fps, fp)
+		if x.Satellite != "" {
+			sats[x.Satellite] = true
+		}
+		classes[x.Confidence.String()]++
+	}
+	first, last := hs[0].At, hs[len(hs)-1].At
+	var satList []string
+	for k := range sats {
+		satList = append(satList, k)
+	}
+	sort.Strings(satList)
+	return indicators.Event{
+		ID:      "firms:" + product + ":" + day,
+		Source:  s.env.Name,
+		Version: fmt.Sprintf("n=%d;last=%s;h=%016x", len(hs), last.Format("2006-01-02T1504Z"), h.Sum64()),
+		Type:    indicators.Wildfire, Phase: indicators.Observed,
+		Severity: indicators.SeverityGreen, NativeSeverity: fmt.Sprintf("%d hotspots", len(hs)),
+		Title:  fmt.Sprintf("FIRMS %s active fires %s", product, day),
+		Issued: last, ValidFrom: first, ValidTo: last.Add(s.cfg.Persistence),
+		Footprints: fps,
+		Properties: map[string]any{"product": product, "acq_date": day, "hotspots": len(hs),
+			"frp_total_mw": math.Round(frp*100) / 100, "satellites": strings.Join(satList, ","),
+			"confidence_low": classes["low"], "confidence_nominal": classes["nominal"], "confidence_high": classes["high"]},
+	}
+}
