@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -150,9 +149,12 @@ func decodeSources(raw map[string]any, sched Schedule, p *Problems) map[string]S
 				rest[k] = v
 			}
 		}
+		// Decoding keeps going past unknown keys, so Validate still sees and
+		// reports everything else that is wrong.
 		if err := decodeStrict(rest, plug); err != nil {
 			p.AddErr(path, err)
-		} else if err := plug.Validate(); err != nil {
+		}
+		if err := plug.Validate(); err != nil {
 			p.AddErr(path, err)
 		}
 		spec.Plugin = plug
@@ -193,18 +195,7 @@ func decodeStrict(in map[string]any, out any) error {
 		return err
 	}
 	if err := d.Decode(in); err != nil {
-		var errs []error
-		for _, line := range strings.Split(err.Error(), "\n") {
-			line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
-			if line == "" || strings.HasPrefix(line, "decoding failed") || strings.HasSuffix(line, "error(s) decoding:") {
-				continue
-			}
-			errs = append(errs, indicators.FieldError{Message: line})
-		}
-		if len(errs) == 0 {
-			errs = append(errs, err)
-		}
-		return errors.Join(errs...)
+		return indicators.DecodeError(err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -27,9 +28,46 @@ func DecodeParams(params map[string]any, into any) error {
 		return err
 	}
 	if err := d.Decode(params); err != nil {
-		return FieldError{"", strings.TrimPrefix(err.Error(), "decoding failed due to the following error(s):\n\n")}
+		return DecodeError(err)
 	}
 	return nil
+}
+
+var (
+	invalidKeysRE = regexp.MustCompile(`^'([^']*)' has invalid keys: (.*)$`)
+	fieldErrRE    = regexp.MustCompile(`^'([^']*)' (.*)$`)
+)
+
+// DecodeError turns a mapstructure error into field errors with paths:
+// "” has invalid keys: a, b" becomes "a: unknown key", "b: unknown key".
+func DecodeError(err error) error {
+	var errs []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+		if line == "" || strings.HasPrefix(line, "decoding failed") || strings.HasSuffix(line, "error(s) decoding:") {
+			continue
+		}
+		switch m := invalidKeysRE.FindStringSubmatch(line); {
+		case m != nil:
+			for _, k := range strings.Split(m[2], ",") {
+				path := strings.TrimSpace(k)
+				if m[1] != "" {
+					path = m[1] + "." + path
+				}
+				errs = append(errs, FieldError{path, "unknown key (misspelt, or not an option here)"})
+			}
+		default:
+			if m := fieldErrRE.FindStringSubmatch(line); m != nil && m[1] != "" {
+				errs = append(errs, FieldError{m[1], m[2]})
+			} else {
+				errs = append(errs, FieldError{"", line})
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return FieldError{"", err.Error()}
+	}
+	return errors.Join(errs...)
 }
 
 // EventFilter selects the events and footprints an indicator looks at. Most

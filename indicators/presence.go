@@ -1,6 +1,7 @@
 package indicators
 
 import (
+	"errors"
 	"math"
 	"sort"
 )
@@ -125,13 +126,11 @@ func (maxIntensity) ValidateParams(p map[string]any) error {
 	if err := DecodeParams(p, &f); err != nil {
 		return err
 	}
-	if err := f.validate(); err != nil {
-		return err
-	}
+	errs := []error{f.validate()}
 	if f.Unit == "" {
-		return FieldError{"unit", "is required: intensities of different scales are never compared (e.g. MMI, kt, mm/24h)"}
+		errs = append(errs, FieldError{"unit", "is required: intensities of different scales are never compared (e.g. MMI, kt, mm/24h)"})
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (maxIntensity) Compute(def Definition, in *Input) ([]Value, error) {
