@@ -1,0 +1,438 @@
+// Package geosight is the GeoSight-OS REST API client and the adapter.Sink
+// that delivers indicator values, footprints and event tables into it. Every
+// rule it follows is in ../shared/geosight-api.md; see README.md.
+package geosight
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+	"golang.org/x/time/rate"
+
+	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/config"
+)
+
+// SinkName is the sink's name in logs, metrics and errors.
+const SinkName = "geosight"
+
+// apiPrefix is GeoSight's API root (not language-prefixed).
+const apiPrefix = "/api/v1/"
+
+// Client talks to one GeoSight-OS instance.
+type Client struct {
+	cfg     config.GeoSight
+	base    string
+	key     string
+	log     *slog.Logger
+	rc      *resty.Client
+	limiter *rate.Limiter
+
+	backoffBase, backoffMax time.Duration
+	// bodyLimit overrides MaxBodyBytes (tests exercise chunking with it).
+	bodyLimit int
+
+	mu           sync.Mutex
+	indicatorIDs map[string]int
+	entities     *entityCache
+	layers       map[string]int    // layer name → id
+	layerHashes  map[string]string // layer name → content hash last published
+	tableID      int
+	tableHash    string
+}
+
+// NewClient builds a client. The API key comes from cfg.APIKey and is only
+// ever placed in the Authorization header.
+func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("geosight: url must be an http(s) URL, got %q", cfg.URL)
+	}
+	if cfg.APIKey.Reveal() == "" {
+		return nil, errors.New("geosight: no API key (set " + config.EnvAPIKey + " or geosight.api_key_file)")
+	}
+	if cfg.User == "" {
+		return nil, errors.New("geosight: user (the API key owner's e-mail) is required")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	}
+	if cfg.Category == "" {
+		cfg.Category = "Hazards"
+	}
+	if cfg.EntityRefresh <= 0 {
+		cfg.EntityRefresh = 6 * time.Hour
+	}
+	c := &Client{
+		cfg: cfg, base: strings.TrimRight(cfg.URL, "/"), key: cfg.APIKey.Reveal(),
+		log: logger.With("sink", SinkName), backoffBase: 250 * time.Millisecond, backoffMax: 15 * time.Second,
+		indicatorIDs: map[string]int{}, layers: map[string]int{}, layerHashes: map[string]string{},
+	}
+	if cfg.RequestsPerSecond > 0 {
+		burst := int(cfg.RequestsPerSecond)
+		if burst < 1 {
+			burst = 1
+		}
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), burst)
+	}
+	c.rc = resty.New().
+		SetBaseURL(c.base).
+		SetDoNotParseResponse(true).
+		SetHeader("User-Agent", "hazardsync (+https://github.com/hazardsync/hazardsync)").
+		SetHeader("Accept", "application/json").
+		// A redirected POST becomes a GET that "succeeds" with a list
+		// (geosight-api.md §0.7): only GETs may follow.
+		SetRedirectPolicy(resty.RedirectPolicyFunc(func(req *http.Request, via []*http.Request) error {
+			if via[0].Method != http.MethodGet || len(via) > 3 {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}))
+	c.rc.SetLogger(restyLogger{c})
+	// Pool enough idle connections for the worker count.
+	if t, ok := c.rc.GetClient().Transport.(*http.Transport); ok {
+		t.MaxIdleConnsPerHost = cfg.Concurrency * 2
+	}
+	return c, nil
+}
+
+// Name is the sink name.
+func (c *Client) Name() string { return SinkName }
+
+// SetBackoff changes the retry backoff (base doubles per attempt up to max,
+// full jitter). Tests and benchmarks shorten it.
+func (c *Client) SetBackoff(base, max time.Duration) {
+	c.backoffBase, c.backoffMax = base, max
+}
+
+// SetBodyLimit changes the largest upload body (0 = MaxBodyBytes).
+func (c *Client) SetBodyLimit(n int) { c.bodyLimit = n }
+
+// HTTPError is a non-2xx answer, with GeoSight's text kept verbatim.
+type HTTPError struct {
+	Status int
+	// Body is the response body as sent (plain text for GeoSight's
+	// HttpResponseBadRequest, JSON otherwise), trimmed to 2 KB.
+	Body string
+	// Detail is the "detail" of a JSON error body, when there is one.
+	Detail string
+	// RetryAfter is the server's Retry-After, when given.
+	RetryAfter time.Duration
+}
+
+func (e *HTTPError) Error() string {
+	msg := e.Detail
+	if msg == "" {
+		msg = e.Body
+	}
+	if e.Status == http.StatusBadRequest {
+		return msg // kept verbatim: it is what the operator needs to see
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.Status, msg)
+}
+
+// StatusOf returns the HTTP status behind err (0 when there is none).
+func StatusOf(err error) int {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Status
+	}
+	return 0
+}
+
+// Response is a successful answer.
+type Response struct {
+	Status int
+	Body   []byte
+	Header http.Header
+	// Attempts is how many requests it took (1 = no retry).
+	Attempts int
+}
+
+// Do sends one API request with retries on transport errors, timeouts,
+// 5xx and 429 (honouring Retry-After), and returns a classified error
+// otherwise. path is relative to /api/v1/ and must end with "/"; body is
+// JSON-encoded unless it is []byte. key names the value or object for
+// errors.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any, key string) (*Response, error) {
+	if !strings.HasSuffix(path, "/") {
+		// Never rely on APPEND_SLASH: a 301 turns a POST into a GET.
+		path += "/"
+	}
+	full := apiPrefix + strings.TrimPrefix(path, "/")
+	shown := full
+	if len(query) > 0 {
+		shown += "?" + query.Encode()
+	}
+	var payload []byte
+	if body != nil {
+		switch b := body.(type) {
+		case []byte:
+			payload = b
+		default:
+			var err error
+			if payload, err = json.Marshal(body); err != nil {
+				return nil, c.classify(err, shown, key)
+			}
+		}
+	}
+	var last error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			wait := c.backoff(attempt, last)
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, c.classify(ctx.Err(), shown, key)
+			case <-t.C:
+			}
+		}
+		if c.limiter != nil {
+			if err := c.limiter.Wait(ctx); err != nil {
+				return nil, c.classify(err, shown, key)
+			}
+		}
+		resp, err := c.once(ctx, method, full, query, payload)
+		if err == nil {
+			resp.Attempts = attempt + 1
+			return resp, nil
+		}
+		last = err
+		cerr := c.classify(err, shown, key)
+		if adapter.ClassOf(cerr) != adapter.Retryable || ctx.Err() != nil || attempt >= c.cfg.MaxRetries {
+			return nil, attemptsError{cerr, attempt + 1}
+		}
+		c.log.Debug("retrying", "method", method, "url", shown, "attempt", attempt+1, "err", c.redact(err.Error()))
+	}
+}
+
+// attemptsError carries how many attempts a failed request used.
+type attemptsError struct {
+	error
+	attempts int
+}
+
+func (e attemptsError) Unwrap() error { return e.error }
+
+// Attempts returns how many requests a failed Do used (1 when unknown).
+func Attempts(err error) int {
+	var ae attemptsError
+	if errors.As(err, &ae) {
+		return ae.attempts
+	}
+	return 1
+}
+
+func (c *Client) once(ctx context.Context, method, path string, query url.Values, payload []byte) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	r := c.rc.R().SetContext(ctx).
+		SetHeader("Authorization", "Token "+c.key).
+		SetHeader("GeoSight-User-Key", c.cfg.User)
+	if len(query) > 0 {
+		r.SetQueryParamsFromValues(query)
+	}
+	if payload != nil {
+		r.SetHeader("Content-Type", "application/json").SetBody(bytes.NewReader(payload))
+	}
+	resp, err := r.Execute(method, path)
+	if err != nil {
+		return nil, transportError{err}
+	}
+	raw := resp.RawBody()
+	defer raw.Close()
+	b, err := io.ReadAll(io.LimitReader(raw, 256<<20))
+	if err != nil {
+		return nil, transportError{err}
+	}
+	st := resp.StatusCode()
+	if st >= 200 && st < 300 {
+		return &Response{Status: st, Body: b, Header: resp.Header()}, nil
+	}
+	he := &HTTPError{Status: st, Body: snippet(b)}
+	var d struct {
+		Detail any `json:"detail"`
+	}
+	if json.Unmarshal(b, &d) == nil && d.Detail != nil {
+		if s, ok := d.Detail.(string); ok {
+			he.Detail = s
+		} else {
+			he.Detail = fmt.Sprint(d.Detail)
+		}
+	}
+	if st >= 300 && st < 400 {
+		he.Body = "redirect to " + resp.Header().Get("Location") + " refused (GeoSight needs the trailing slash; a redirected POST would become a GET)"
+	}
+	he.RetryAfter = parseRetryAfter(resp.Header().Get("Retry-After"))
+	return nil, he
+}
+
+// transportError marks a connection-level failure (reset, timeout, DNS).
+type transportError struct{ err error }
+
+func (e transportError) Error() string { return e.err.Error() }
+func (e transportError) Unwrap() error { return e.err }
+
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// backoff is exponential with full jitter, at least Retry-After.
+func (c *Client) backoff(attempt int, last error) time.Duration {
+	d := c.backoffBase << (attempt - 1)
+	if d > c.backoffMax || d <= 0 {
+		d = c.backoffMax
+	}
+	d = time.Duration(rand.Int64N(int64(d)/2+1)) + d/2
+	var he *HTTPError
+	if errors.As(last, &he) && he.RetryAfter > d {
+		d = he.RetryAfter
+		if d > 5*time.Minute {
+			d = 5 * time.Minute
+		}
+	}
+	return d
+}
+
+// classify maps an error to the adapter classes: transport, timeouts, 5xx
+// and 429 are Retryable; 401/403 Auth; anything else Permanent.
+func (c *Client) classify(err error, shown, key string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*adapter.Error); ok {
+		return err
+	}
+	class := adapter.Permanent
+	var he *HTTPError
+	var te transportError
+	switch {
+	case errors.As(err, &he):
+		switch {
+		case he.Status == http.StatusTooManyRequests || he.Status >= 500:
+			class = adapter.Retryable
+		case he.Status == http.StatusForbidden || he.Status == http.StatusUnauthorized:
+			class = adapter.Auth
+		}
+	case errors.Is(err, context.Canceled):
+		class = adapter.Retryable
+	case errors.As(err, &te), errors.Is(err, context.DeadlineExceeded):
+		class = adapter.Retryable
+		err = errors.New(c.redact(err.Error()))
+	}
+	return setKey(adapter.Classify(class, SinkName, shown, err), key)
+}
+
+// redact removes the API key from any text that might echo a request.
+func (c *Client) redact(s string) string {
+	if c.key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.key, "[redacted]")
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 2048 {
+		s = s[:2048] + "…"
+	}
+	return s
+}
+
+// page is GeoSight's pagination envelope.
+type page[T any] struct {
+	Next      *string `json:"next"`
+	Count     int     `json:"count"`
+	Page      int     `json:"page"`
+	TotalPage int     `json:"total_page"`
+	PageSize  int     `json:"page_size"`
+	Results   []T     `json:"results"`
+}
+
+// listAll pages through a list endpoint following total_page/next; a 404
+// "Invalid page." past the end (a list that shrank meanwhile) ends paging.
+func listAll[T any](ctx context.Context, c *Client, path string, query url.Values) ([]T, error) {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
+	}
+	if q.Get("page_size") == "" {
+		q.Set("page_size", "500")
+	}
+	var out []T
+	for n := 1; ; n++ {
+		q.Set("page", strconv.Itoa(n))
+		resp, err := c.Do(ctx, http.MethodGet, path, q, nil, "")
+		if err != nil {
+			var he *HTTPError
+			if n > 1 && errors.As(err, &he) && he.Status == http.StatusNotFound && he.Detail == "Invalid page." {
+				return out, nil
+			}
+			return nil, err
+		}
+		var p page[T]
+		if err := json.Unmarshal(resp.Body, &p); err != nil {
+			return nil, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+path, fmt.Errorf("decoding page %d: %w", n, err))
+		}
+		out = append(out, p.Results...)
+		if p.Next == nil || *p.Next == "" || n >= p.TotalPage || len(p.Results) == 0 {
+			return out, nil
+		}
+	}
+}
+
+// setKey records the value key in a classified error.
+func setKey(err error, key string) error {
+	var e *adapter.Error
+	if errors.As(err, &e) && e.Key == "" {
+		e.Key = key
+	}
+	return err
+}
+
+// restyLogger routes resty's own messages to slog at debug, redacted.
+type restyLogger struct{ c *Client }
+
+func (l restyLogger) Errorf(format string, v ...any) {
+	l.c.log.Debug("http", "msg", l.c.redact(fmt.Sprintf(format, v...)))
+}
+func (l restyLogger) Warnf(format string, v ...any) {
+	l.c.log.Debug("http", "msg", l.c.redact(fmt.Sprintf(format, v...)))
+}
+func (l restyLogger) Debugf(format string, v ...any) {
+	l.c.log.Debug("http", "msg", l.c.redact(fmt.Sprintf(format, v...)))
+}
