@@ -31,6 +31,10 @@ type AreaExposure struct {
 	KnownUnder18    bool
 	// Share of the area's population inside the footprints, 0..1.
 	Share float64
+	// Method, when set, is how this area's figures were computed when it
+	// differs per area (the grid engine falls back to "area-weighted" for
+	// areas off its grid); "" means the engine's Method().
+	Method string
 }
 
 // AreaWeighted spreads each area's baseline population evenly over its

@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geo"
 )
 
 // Geometry hygiene shared by every source at ingest: rings closed and
@@ -255,10 +254,20 @@ func Circle(center orb.Point, radiusKm float64, n int) orb.Geometry {
 	if n < 8 {
 		n = 8
 	}
+	// Destinations on a sphere of the ellipsoid's Gaussian radius at the
+	// centre: for hazard-sized radii the circle's area is then right to
+	// about 0.1%, where the equatorial radius would be ~0.7% off.
+	phi := center[1] * math.Pi / 180
+	w := 1 - wgs84E2*math.Sin(phi)*math.Sin(phi)
+	r := math.Sqrt(wgs84A*(1-wgs84E2)/math.Pow(w, 1.5)*wgs84A/math.Sqrt(w)) / 1000
+	delta := radiusKm / r
+	lam := center[0] * math.Pi / 180
 	ring := make(orb.Ring, 0, n+1)
 	for i := 0; i < n; i++ {
-		bearing := 360 * float64(i) / float64(n)
-		ring = append(ring, geo.PointAtBearingAndDistance(center, bearing, radiusKm*1000))
+		th := 2 * math.Pi * float64(i) / float64(n)
+		p2 := math.Asin(math.Sin(phi)*math.Cos(delta) + math.Cos(phi)*math.Sin(delta)*math.Cos(th))
+		l2 := lam + math.Atan2(math.Sin(th)*math.Sin(delta)*math.Cos(phi), math.Cos(delta)-math.Sin(phi)*math.Sin(p2))
+		ring = append(ring, orb.Point{l2 * 180 / math.Pi, p2 * 180 / math.Pi})
 	}
 	ring = append(ring, ring[0])
 	g, err := NormalizeGeometry(orb.Polygon{ring})

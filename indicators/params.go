@@ -3,7 +3,6 @@ package indicators
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -169,23 +168,4 @@ func (p *provenance) attrs(phase Phase, method string) map[string]any {
 		a["note"] = "forecast, not an activation"
 	}
 	return a
-}
-
-// structFields lists a params struct's keys, for docs.
-func structFields(v any) []string {
-	t := reflect.TypeOf(v)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if tag := f.Tag.Get("mapstructure"); tag != "" && tag != ",squash" {
-			out = append(out, tag)
-		}
-		if f.Anonymous {
-			out = append(out, structFields(reflect.New(f.Type).Interface())...)
-		}
-	}
-	return out
 }
