@@ -67,6 +67,7 @@ func (r exposureRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 	}
 	res := map[int]float64{}
 	prov := map[int]*provenance{}
+	methods := map[string]string{} // areas the engine computed another way
 	for _, x := range exp {
 		ai, ok := byCode[x.Code]
 		if !ok || !def.AtLevel(in.Areas[ai].Level) {
@@ -90,6 +91,9 @@ func (r exposureRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 			v = math.Round(x.AreaKm2*100) / 100
 		}
 		res[ai] = v
+		if x.Method != "" && x.Method != in.Exposure.Method() {
+			methods[in.Areas[ai].Code] = x.Method
+		}
 		p := provFor(prov, ai)
 		for _, e := range evs {
 			for _, fp := range e.Footprints {
@@ -100,7 +104,13 @@ func (r exposureRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 			}
 		}
 	}
-	return emit(def, in, res, prov, f.Phase, in.Exposure.Method(), func(v float64) Value {
+	vals := emit(def, in, res, prov, f.Phase, in.Exposure.Method(), func(v float64) Value {
 		return Value{Type: Float, Number: v}
-	}), nil
+	})
+	for i := range vals {
+		if m, ok := methods[vals[i].Code]; ok {
+			vals[i].Attributes["method"] = m
+		}
+	}
+	return vals, nil
 }

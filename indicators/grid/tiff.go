@@ -67,25 +67,25 @@ type Geo struct {
 // Tiff is an open GeoTIFF. It reads strips or tiles on demand, so a window
 // costs only the blocks it touches.
 type Tiff struct {
-	r       io.ReaderAt
-	closer  io.Closer
-	order   binary.ByteOrder
-	big     bool
-	Width   int
-	Height  int
-	Geo     Geo
-	NoData  float64
+	r         io.ReaderAt
+	closer    io.Closer
+	order     binary.ByteOrder
+	big       bool
+	Width     int
+	Height    int
+	Geo       Geo
+	NoData    float64
 	HasNoData bool
-	bits    int
-	format  int
-	comp    int
-	pred    int
-	tiled   bool
-	blockW  int // tile width, or Width for strips
-	blockH  int // tile height or rows per strip
-	offsets []uint64
-	counts  []uint64
-	size    int64
+	bits      int
+	format    int
+	comp      int
+	pred      int
+	tiled     bool
+	blockW    int // tile width, or Width for strips
+	blockH    int // tile height or rows per strip
+	offsets   []uint64
+	counts    []uint64
+	size      int64
 }
 
 // OpenTiff opens a GeoTIFF file; Close releases it.

@@ -1,0 +1,606 @@
+package grid
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/paulmach/orb"
+)
+
+// Method is the value attribute "method" of grid-based exposure.
+const Method = "grid-exact"
+
+// Options configures NewEngine.
+type Options struct {
+	// GridPath is the population GeoTIFF (people per cell).
+	GridPath string
+	// Under18GridPath is an optional under-18 population GeoTIFF on the same
+	// grid; without it under-18 = population × the area's baseline share.
+	Under18GridPath string
+	// CacheDir is where the precompute is persisted (the daemon's state
+	// dir); "" = no persistence.
+	CacheDir string
+	Logger   *slog.Logger
+}
+
+// Engine is the exact grid exposure engine. It implements
+// indicators.ExposureEngine and is safe for concurrent use.
+type Engine struct {
+	areas    []indicators.Area
+	onGrid   []bool
+	shares   []float64
+	z        *zones
+	key      [32]byte
+	fallback *indicators.AreaWeighted
+	fbAreas  []indicators.Area
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	gen      uint64
+	covCache map[[32]byte]*cachedCov
+	resCache map[[32]byte]*cachedRes
+}
+
+type cachedCov struct {
+	cov  *Coverage
+	used uint64
+}
+
+type cachedRes struct {
+	res  []indicators.AreaExposure
+	used uint64
+}
+
+// Cache bounds: enough for every footprint of a busy cycle and every
+// indicator's filter, small enough to never matter for memory.
+const (
+	maxCovCache = 4096
+	maxResCache = 256
+)
+
+// NewEngine opens the population grid(s) and builds or reloads the
+// precompute for these areas. Areas not wholly inside the grid fall back to
+// area-weighting and are flagged method=area-weighted.
+func NewEngine(areas []indicators.Area, opts Options) (*Engine, error) {
+	if opts.GridPath == "" {
+		return nil, errors.New("grid: no population grid path")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	pt, err := OpenTiff(opts.GridPath)
+	if err != nil {
+		return nil, fmt.Errorf("grid: population grid: %w", err)
+	}
+	defer pt.Close()
+	var ut *Tiff
+	if opts.Under18GridPath != "" {
+		if ut, err = OpenTiff(opts.Under18GridPath); err != nil {
+			return nil, fmt.Errorf("grid: under-18 grid: %w", err)
+		}
+		defer ut.Close()
+		if ut.Width != pt.Width || ut.Height != pt.Height || !sameGeo(ut.Geo, pt.Geo) {
+			return nil, fmt.Errorf("grid: under-18 grid %s (%d×%d, %+v) is not on the population grid %s (%d×%d, %+v)",
+				opts.Under18GridPath, ut.Width, ut.Height, ut.Geo, opts.GridPath, pt.Width, pt.Height, pt.Geo)
+		}
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "hazardsync grid precompute v%d\n", cacheVersion)
+	for _, p := range []string{opts.GridPath, opts.Under18GridPath} {
+		if p == "" {
+			io.WriteString(h, "-\n")
+			continue
+		}
+		if err := hashFile(h, p); err != nil {
+			return nil, fmt.Errorf("grid: hashing %s: %w", p, err)
+		}
+	}
+	e := prepareEngine(areas, pt.Geo, pt.Width, pt.Height, log)
+	hashAreas(h, areas, e.shares)
+	copy(e.key[:], h.Sum(nil))
+
+	if opts.CacheDir != "" {
+		t0 := time.Now()
+		z, err := loadCache(cachePath(opts.CacheDir, e.key), e.key)
+		switch {
+		case err == nil:
+			e.z = z
+			log.Info("grid precompute reloaded", "file", cachePath(opts.CacheDir, e.key), "took", time.Since(t0).Round(time.Millisecond))
+			return e, nil
+		case !errors.Is(err, os.ErrNotExist):
+			log.Warn("grid precompute cache unusable, rebuilding", "err", err)
+		}
+	}
+	t0 := time.Now()
+	c0, r0, w, hgt := e.window(pt.Geo, pt.Width, pt.Height)
+	if w == 0 {
+		e.z = &zones{Geo: pt.Geo, RowStart: []int32{0}, SegEnt: []int32{0},
+			TotPop: make([]float64, len(areas)), TotU18: make([]float64, len(areas)), TotKm2: make([]float64, len(areas))}
+		return e, nil
+	}
+	pop, err := readLayer(pt, c0, r0, w, hgt)
+	if err != nil {
+		return nil, fmt.Errorf("grid: reading %s: %w", opts.GridPath, err)
+	}
+	var u18 []float32
+	if ut != nil {
+		if u18, err = readLayer(ut, c0, r0, w, hgt); err != nil {
+			return nil, fmt.Errorf("grid: reading %s: %w", opts.Under18GridPath, err)
+		}
+	}
+	wg := Geo{X0: pt.Geo.X0 + float64(c0)*pt.Geo.DX, Y0: pt.Geo.Y0 - float64(r0)*pt.Geo.DY, DX: pt.Geo.DX, DY: pt.Geo.DY}
+	e.z = buildZones(areas, e.onGrid, wg, w, hgt, pop, u18, e.shares)
+	log.Info("grid precompute built", "cells", w*hgt, "areas_on_grid", len(areas)-len(e.fbAreas),
+		"areas_area_weighted", len(e.fbAreas), "took", time.Since(t0).Round(time.Millisecond))
+	if opts.CacheDir != "" {
+		if err := saveCache(opts.CacheDir, e.key, e.z); err != nil {
+			log.Warn("grid precompute not persisted", "err", err)
+		}
+	}
+	return e, nil
+}
+
+// NewEngineFromLayers builds the engine from grids already in memory (the
+// benchmark workload, tests). u18 may be nil. The layers are kept, not
+// copied; NaN cells count as zero people.
+func NewEngineFromLayers(areas []indicators.Area, geo Geo, width, height int, pop, u18 []float32) *Engine {
+	e := prepareEngine(areas, geo, width, height, nil)
+	h := sha256.New()
+	fmt.Fprintf(h, "hazardsync grid precompute v%d in-memory %d×%d %v\n", cacheVersion, width, height, geo)
+	hashAreas(h, areas, e.shares)
+	copy(e.key[:], h.Sum(nil))
+	clean := func(v []float32) {
+		for i, x := range v {
+			if x != x || x < 0 {
+				v[i] = 0
+			}
+		}
+	}
+	clean(pop)
+	if u18 != nil {
+		clean(u18)
+	}
+	e.z = buildZones(areas, e.onGrid, geo, width, height, pop, u18, e.shares)
+	return e
+}
+
+func prepareEngine(areas []indicators.Area, geo Geo, width, height int, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{areas: areas, onGrid: make([]bool, len(areas)), shares: make([]float64, len(areas)), log: log,
+		covCache: map[[32]byte]*cachedCov{}, resCache: map[[32]byte]*cachedRes{}}
+	gb := orb.Bound{Min: orb.Point{geo.X0, geo.Y0 - float64(height)*geo.DY}, Max: orb.Point{geo.X0 + float64(width)*geo.DX, geo.Y0}}
+	for i, a := range areas {
+		if s, ok := a.Baseline.Under18Share(); ok {
+			e.shares[i] = s
+		} else {
+			e.shares[i] = math.NaN()
+		}
+		if a.Geometry != nil && indicators.IsPolygonal(a.Geometry) {
+			b := a.Geometry.Bound()
+			e.onGrid[i] = b.Min[0] >= gb.Min[0] && b.Max[0] <= gb.Max[0] && b.Min[1] >= gb.Min[1] && b.Max[1] <= gb.Max[1]
+		}
+		if !e.onGrid[i] {
+			e.fbAreas = append(e.fbAreas, a)
+		}
+	}
+	if len(e.fbAreas) > 0 {
+		e.fallback = indicators.NewAreaWeighted(e.fbAreas)
+		codes := make([]string, 0, len(e.fbAreas))
+		for _, a := range e.fbAreas {
+			codes = append(codes, a.Code)
+		}
+		log.Warn("areas outside the population grid use area-weighting", "count", len(codes), "codes", strings.Join(codes[:min(len(codes), 10)], ","))
+	}
+	return e
+}
+
+// window is the cell window covering every on-grid area.
+func (e *Engine) window(g Geo, width, height int) (c0, r0, w, h int) {
+	b := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
+	any := false
+	for i, a := range e.areas {
+		if e.onGrid[i] {
+			b = b.Union(a.Geometry.Bound())
+			any = true
+		}
+	}
+	if !any {
+		return 0, 0, 0, 0
+	}
+	c0 = max(0, int(math.Floor((b.Min[0]-g.X0)/g.DX)))
+	c1 := min(width, int(math.Ceil((b.Max[0]-g.X0)/g.DX)))
+	r0 = max(0, int(math.Floor((g.Y0-b.Max[1])/g.DY)))
+	r1 := min(height, int(math.Ceil((g.Y0-b.Min[1])/g.DY)))
+	if c1 <= c0 || r1 <= r0 {
+		return 0, 0, 0, 0
+	}
+	return c0, r0, c1 - c0, r1 - r0
+}
+
+func readLayer(t *Tiff, c0, r0, w, h int) ([]float32, error) {
+	v, err := t.ReadWindow(c0, r0, w, h)
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range v {
+		if x != x || x < 0 {
+			v[i] = 0 // nodata (lakes, sea) holds nobody
+		}
+	}
+	return v, nil
+}
+
+func sameGeo(a, b Geo) bool {
+	eq := func(x, y, tol float64) bool { return math.Abs(x-y) <= tol }
+	return eq(a.DX, b.DX, 1e-12) && eq(a.DY, b.DY, 1e-12) && eq(a.X0, b.X0, a.DX*1e-6) && eq(a.Y0, b.Y0, a.DY*1e-6)
+}
+
+func hashFile(h io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(h, f)
+	return err
+}
+
+func hashAreas(h io.Writer, areas []indicators.Area, shares []float64) {
+	var b [8]byte
+	for i, a := range areas {
+		fmt.Fprintf(h, "%s\x00%d\x00", a.Code, len(a.Code))
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(shares[i]))
+		h.Write(b[:])
+		hashGeometry(h, a.Geometry)
+	}
+}
+
+func hashGeometry(h io.Writer, g orb.Geometry) {
+	var b [8]byte
+	put := func(x float64) {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
+		h.Write(b[:])
+	}
+	switch t := g.(type) {
+	case orb.Polygon:
+		io.WriteString(h, "P")
+		for _, r := range t {
+			io.WriteString(h, "R")
+			for _, p := range r {
+				put(p[0])
+				put(p[1])
+			}
+		}
+	case orb.MultiPolygon:
+		io.WriteString(h, "M")
+		for _, p := range t {
+			hashGeometry(h, p)
+		}
+	case orb.Ring:
+		hashGeometry(h, orb.Polygon{t})
+	case orb.Collection:
+		io.WriteString(h, "C")
+		for _, c := range t {
+			hashGeometry(h, c)
+		}
+	default:
+		io.WriteString(h, "-")
+	}
+}
+
+// Method is "grid-exact".
+func (e *Engine) Method() string { return Method }
+
+// Version identifies the precompute (its inputs' hash); exposure results are
+// cached under it.
+func (e *Engine) Version() string { return hex.EncodeToString(e.key[:8]) }
+
+// Totals returns an area's population, under-18 population and area (km²)
+// on the grid, and whether the area is on the grid.
+func (e *Engine) Totals(code string) (pop, u18, km2 float64, ok bool) {
+	for i, a := range e.areas {
+		if a.Code == code && e.onGrid[i] {
+			return e.z.TotPop[i], e.z.TotU18[i], e.z.TotKm2[i], true
+		}
+	}
+	return 0, 0, 0, false
+}
+
+// Expose returns the exposure of the union of the footprints: a cell covered
+// by several footprints counts once. Coverages are cached per footprint
+// geometry and whole results per footprint set, so unchanged hazards cost
+// nothing.
+func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, error) {
+	var polys []orb.Geometry
+	var hashes [][32]byte
+	for _, f := range footprints {
+		if f == nil || !indicators.IsPolygonal(f) {
+			continue
+		}
+		h := sha256.New()
+		hashGeometry(h, f)
+		var k [32]byte
+		copy(k[:], h.Sum(nil))
+		polys = append(polys, f)
+		hashes = append(hashes, k)
+	}
+	if len(polys) == 0 {
+		return nil, nil
+	}
+	// The union does not depend on order or duplicates.
+	set := slices.Clone(hashes)
+	slices.SortFunc(set, func(a, b [32]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
+	set = slices.Compact(set)
+	sh := sha256.New()
+	for _, k := range set {
+		sh.Write(k[:])
+	}
+	var setKey [32]byte
+	copy(setKey[:], sh.Sum(nil))
+
+	e.mu.Lock()
+	e.gen++
+	gen := e.gen
+	if r, ok := e.resCache[setKey]; ok {
+		r.used = gen
+		e.mu.Unlock()
+		return slices.Clone(r.res), nil
+	}
+	covs := make([]*Coverage, len(polys))
+	var missing []int
+	seen := map[[32]byte]bool{}
+	for i, k := range hashes {
+		if seen[k] {
+			continue // duplicate footprint: the union counts it once
+		}
+		seen[k] = true
+		if c, ok := e.covCache[k]; ok {
+			c.used = gen
+			covs[i] = c.cov
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	e.mu.Unlock()
+
+	parallel(len(missing), func(_, j int) {
+		i := missing[j]
+		covs[i] = Rasterize(polys[i], e.z.Geo, e.z.Width, e.z.Height)
+	})
+	var use []*Coverage
+	for _, c := range covs {
+		if c != nil && c.Rows > 0 {
+			use = append(use, c)
+		}
+	}
+	res := e.accumulate(use)
+	if e.fallback != nil {
+		fb, err := e.fallback.Expose(polys)
+		if err != nil {
+			return nil, err
+		}
+		for i := range fb {
+			fb[i].Method = e.fallback.Method()
+		}
+		res = append(res, fb...)
+	}
+
+	e.mu.Lock()
+	for _, i := range missing {
+		e.covCache[hashes[i]] = &cachedCov{cov: covs[i], used: gen}
+	}
+	e.resCache[setKey] = &cachedRes{res: res, used: gen}
+	evict(e.covCache, maxCovCache, func(c *cachedCov) uint64 { return c.used })
+	evict(e.resCache, maxResCache, func(c *cachedRes) uint64 { return c.used })
+	e.mu.Unlock()
+	return slices.Clone(res), nil
+}
+
+// evict drops the least recently used half when a cache is over its bound.
+func evict[V any](m map[[32]byte]V, limit int, used func(V) uint64) {
+	if len(m) <= limit {
+		return
+	}
+	gens := make([]uint64, 0, len(m))
+	for _, v := range m {
+		gens = append(gens, used(v))
+	}
+	sort.Slice(gens, func(i, j int) bool { return gens[i] < gens[j] })
+	cut := gens[len(gens)/2]
+	for k, v := range m {
+		if used(v) < cut {
+			delete(m, k)
+		}
+	}
+}
+
+// ExposeBands returns the exposure of each band's footprints (bands are
+// cumulative: "MMI 6" covers everywhere MMI ≥ 6), keyed by band label.
+func (e *Engine) ExposeBands(fps []indicators.Footprint) (map[string][]indicators.AreaExposure, error) {
+	byBand := map[string][]orb.Geometry{}
+	for _, f := range fps {
+		if f.Geometry != nil {
+			byBand[f.Band] = append(byBand[f.Band], f.Geometry)
+		}
+	}
+	out := make(map[string][]indicators.AreaExposure, len(byBand))
+	for b, gs := range byBand {
+		x, err := e.Expose(gs)
+		if err != nil {
+			return nil, fmt.Errorf("band %q: %w", b, err)
+		}
+		out[b] = x
+	}
+	return out, nil
+}
+
+// accumulate sums population, under-18 and km² per area over the union of
+// the coverages: per row, the footprints' breakpoints are merged, each
+// interval's union fraction is 1-Π(1-v) (exact wherever a footprint is 0 or
+// 1, which is everywhere but cells two footprint edges cross), and
+// intervals are summed against the zone segments with the block prefixes.
+func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
+	z := e.z
+	nA := len(e.areas)
+	if len(covs) == 0 || z.Height == 0 {
+		return nil
+	}
+	// Rows → coverages touching them.
+	rowLo, rowHi := z.Height, -1
+	for _, c := range covs {
+		rowLo, rowHi = min(rowLo, c.Row0), max(rowHi, c.Row0+c.Rows-1)
+	}
+	nw := workers()
+	type acc struct{ pop, u18, km2 []float64 }
+	accs := make([]acc, nw)
+	for i := range accs {
+		accs[i] = acc{make([]float64, nA), make([]float64, nA), make([]float64, nA)}
+	}
+	nb := z.nb()
+	const chunk = 64
+	nch := (rowHi - rowLo + chunk) / chunk
+	parallel(nch, func(w, ci int) {
+		a := &accs[w]
+		type bp struct {
+			col int32
+			fp  int32
+			val float64
+		}
+		var merged []bp
+		cur := make([]float64, len(covs))
+		var active []int32
+		for r := rowLo + ci*chunk; r < min(rowHi+1, rowLo+(ci+1)*chunk); r++ {
+			s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
+			if s0 == s1 {
+				continue
+			}
+			emit := func(x0, x1 int, u float64) {
+				// First segment starting at or before x0.
+				k := sort.Search(s1-s0, func(i int) bool { return int(z.SegCol[s0+i]) > x0 }) + s0 - 1
+				if k < s0 {
+					k = s0
+				}
+				for x := x0; x < x1 && k < s1; k++ {
+					sa, sb := int(z.SegCol[k]), z.Width
+					if k+1 < s1 {
+						sb = int(z.SegCol[k+1])
+					}
+					lo, hi := max(x, sa), min(x1, sb)
+					x = sb
+					if lo >= hi {
+						continue
+					}
+					e0, e1 := z.SegEnt[k], z.SegEnt[k+1]
+					if e0 == e1 {
+						continue
+					}
+					ps := u * rangeSum(z.Pop, z.PopPre, z.Width, nb, r, lo, hi)
+					var us float64
+					if z.U18 != nil {
+						us = u * rangeSum(z.U18, z.U18Pre, z.Width, nb, r, lo, hi)
+					}
+					km := u * float64(hi-lo) * z.CellKm2[r]
+					for en := e0; en < e1; en++ {
+						zi, f := z.EntZone[en], z.EntFrac[en]
+						a.pop[zi] += f * ps
+						a.km2[zi] += f * km
+						if z.U18 != nil {
+							a.u18[zi] += f * us
+						} else {
+							a.u18[zi] += f * ps * e.shares[zi]
+						}
+					}
+				}
+			}
+			if len(covs) == 1 {
+				cols, vals := covs[0].Row(r)
+				for k := 0; k+1 < len(cols); k++ {
+					if vals[k] > 0 {
+						emit(int(cols[k]), int(cols[k+1]), vals[k])
+					}
+				}
+				continue
+			}
+			merged = merged[:0]
+			for fi, c := range covs {
+				cols, vals := c.Row(r)
+				for k := range cols {
+					merged = append(merged, bp{cols[k], int32(fi), vals[k]})
+				}
+			}
+			if len(merged) == 0 {
+				continue
+			}
+			slices.SortFunc(merged, func(a, b bp) int { return int(a.col - b.col) })
+			active = active[:0]
+			for k := 0; k < len(merged); {
+				col := merged[k].col
+				for ; k < len(merged) && merged[k].col == col; k++ {
+					m := merged[k]
+					if cur[m.fp] == 0 && m.val != 0 {
+						active = append(active, m.fp)
+					}
+					cur[m.fp] = m.val
+				}
+				j := 0
+				miss := 1.0
+				for _, fp := range active {
+					if cur[fp] != 0 {
+						active[j] = fp
+						j++
+						miss *= 1 - cur[fp]
+					}
+				}
+				active = active[:j]
+				if k < len(merged) && j > 0 {
+					emit(int(col), int(merged[k].col), 1-miss)
+				}
+			}
+		}
+	})
+	for w := 1; w < nw; w++ {
+		for i := 0; i < nA; i++ {
+			accs[0].pop[i] += accs[w].pop[i]
+			accs[0].u18[i] += accs[w].u18[i]
+			accs[0].km2[i] += accs[w].km2[i]
+		}
+	}
+	var out []indicators.AreaExposure
+	t := accs[0]
+	for i := 0; i < nA; i++ {
+		if !e.onGrid[i] || (t.km2[i] <= 1e-12 && t.pop[i] <= 0) {
+			continue
+		}
+		a := e.areas[i]
+		x := indicators.AreaExposure{Code: a.Code, AreaKm2: t.km2[i], Population: t.pop[i], KnownPopulation: true, Method: Method}
+		if z.TotKm2[i] > 0 {
+			x.Fraction = min(1, t.km2[i]/z.TotKm2[i])
+		}
+		if z.TotPop[i] > 0 {
+			x.Share = min(1, t.pop[i]/z.TotPop[i])
+		}
+		if u := t.u18[i]; !math.IsNaN(u) {
+			x.Under18, x.KnownUnder18 = u, true
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+var _ indicators.ExposureEngine = (*Engine)(nil)

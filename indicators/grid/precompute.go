@@ -1,0 +1,284 @@
+package grid
+
+import (
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// blockShift sets the prefix-sum block: one float64 prefix per 32 cells of a
+// row, and the float32 cells themselves for the ends of a range. That keeps
+// the layers at 4 B/cell + 0.25 B/cell per value layer while range sums stay
+// float64-exact (the source values are float32).
+const (
+	blockShift = 5
+	blockSize  = 1 << blockShift
+)
+
+// zones is the per (areas × grid) precompute: for every row, the segments of
+// constant area membership with each area's exact covered fraction, plus the
+// value layers and their block prefix sums.
+type zones struct {
+	Geo           Geo
+	Width, Height int
+	Pop, U18      []float32 // U18 nil: under-18 = pop × the area's baseline share
+	PopPre        []float64 // Height × (nb+1) block prefixes
+	U18Pre        []float64
+	CellKm2       []float64 // geodesic cell area per row
+	RowStart      []int32   // Height+1 offsets into SegCol/SegEnt
+	SegCol        []int32   // segment start column; it runs to the next one
+	SegEnt        []int32   // len(SegCol)+1 offsets into EntZone/EntFrac
+	EntZone       []int32
+	EntFrac       []float64
+	TotPop        []float64 // per area, over the grid
+	TotU18        []float64
+	TotKm2        []float64
+}
+
+func (z *zones) nb() int { return (z.Width+blockSize-1)>>blockShift + 1 }
+
+func workers() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// parallel runs fn(i) for i in [0,n) on every core.
+func parallel(n int, fn func(w, i int)) {
+	nw := min(workers(), n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := 0
+	for w := 0; w < nw; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= n {
+					return
+				}
+				fn(w, i)
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
+type rowEnt struct {
+	col  int32
+	zone int32
+	val  float64
+}
+
+// buildZones rasterises every area (index = zone id; nil geometry = not on
+// the grid) and lays out the row segments, prefix sums and totals. shares
+// gives each area's under-18 share (NaN = unknown) for grids without an
+// under-18 layer.
+func buildZones(areas []indicators.Area, onGrid []bool, geo Geo, width, height int, pop, u18 []float32, shares []float64) *zones {
+	z := &zones{Geo: geo, Width: width, Height: height, Pop: pop, U18: u18}
+	covs := make([]*Coverage, len(areas))
+	parallel(len(areas), func(_, i int) {
+		if onGrid[i] {
+			covs[i] = Rasterize(areas[i].Geometry, geo, width, height)
+		}
+	})
+	// Bucket every area's breakpoints by row (counting sort).
+	cnt := make([]int64, height+1)
+	for _, c := range covs {
+		if c == nil {
+			continue
+		}
+		for r := 0; r < c.Rows; r++ {
+			cnt[c.Row0+r+1] += int64(c.start[r+1] - c.start[r])
+		}
+	}
+	for r := 1; r <= height; r++ {
+		cnt[r] += cnt[r-1]
+	}
+	ents := make([]rowEnt, cnt[height])
+	pos := slices.Clone(cnt[:height])
+	for zi, c := range covs {
+		if c == nil {
+			continue
+		}
+		for r := 0; r < c.Rows; r++ {
+			cols, vals := c.Row(c.Row0 + r)
+			p := pos[c.Row0+r]
+			for k := range cols {
+				ents[p+int64(k)] = rowEnt{cols[k], int32(zi), vals[k]}
+			}
+			pos[c.Row0+r] += int64(len(cols))
+		}
+	}
+	covs = nil
+	// Sweep each row; chunks of rows run in parallel and are concatenated.
+	const chunk = 256
+	nch := (height + chunk - 1) / chunk
+	type part struct {
+		rowLen  []int32
+		segCol  []int32
+		segLen  []int32
+		entZone []int32
+		entFrac []float64
+	}
+	parts := make([]part, nch)
+	parallel(nch, func(_, ci int) {
+		p := &parts[ci]
+		type act struct {
+			zone int32
+			val  float64
+		}
+		var active []act
+		for r := ci * chunk; r < min(height, (ci+1)*chunk); r++ {
+			row := ents[cnt[r]:cnt[r+1]]
+			slices.SortFunc(row, func(a, b rowEnt) int { return int(a.col - b.col) })
+			active = active[:0]
+			n0 := len(p.segCol)
+			for k := 0; k < len(row); {
+				col := row[k].col
+				for ; k < len(row) && row[k].col == col; k++ {
+					e := row[k]
+					found := false
+					for i := range active {
+						if active[i].zone == e.zone {
+							active[i].val, found = e.val, true
+							break
+						}
+					}
+					if !found {
+						active = append(active, act{e.zone, e.val})
+					}
+				}
+				// Drop areas that ended here.
+				j := 0
+				for _, a := range active {
+					if a.val != 0 {
+						active[j] = a
+						j++
+					}
+				}
+				active = active[:j]
+				p.segCol = append(p.segCol, col)
+				p.segLen = append(p.segLen, int32(len(active)))
+				for _, a := range active {
+					p.entZone = append(p.entZone, a.zone)
+					p.entFrac = append(p.entFrac, a.val)
+				}
+			}
+			p.rowLen = append(p.rowLen, int32(len(p.segCol)-n0))
+		}
+	})
+	ents = nil
+	z.RowStart = make([]int32, 1, height+1)
+	z.SegEnt = []int32{0}
+	for _, p := range parts {
+		for _, n := range p.rowLen {
+			z.RowStart = append(z.RowStart, z.RowStart[len(z.RowStart)-1]+n)
+		}
+		z.SegCol = append(z.SegCol, p.segCol...)
+		for _, n := range p.segLen {
+			z.SegEnt = append(z.SegEnt, z.SegEnt[len(z.SegEnt)-1]+n)
+		}
+		z.EntZone = append(z.EntZone, p.entZone...)
+		z.EntFrac = append(z.EntFrac, p.entFrac...)
+	}
+	z.prefixes()
+	z.CellKm2 = make([]float64, height)
+	for r := range z.CellKm2 {
+		top := geo.Y0 - float64(r)*geo.DY
+		z.CellKm2[r] = indicators.BandAreaKm2(top-geo.DY, top, geo.DX)
+	}
+	z.totals(len(areas), shares)
+	return z
+}
+
+// prefixes computes the block prefix sums of the value layers.
+func (z *zones) prefixes() {
+	nb := z.nb()
+	layer := func(v []float32) []float64 {
+		pre := make([]float64, z.Height*nb)
+		parallel(z.Height, func(_, r int) {
+			row := v[r*z.Width : (r+1)*z.Width]
+			out := pre[r*nb : (r+1)*nb]
+			var s float64
+			for b := 0; b < nb-1; b++ {
+				out[b] = s
+				for _, x := range row[b*blockSize : min(len(row), (b+1)*blockSize)] {
+					s += float64(x)
+				}
+			}
+			out[nb-1] = s
+		})
+		return pre
+	}
+	z.PopPre = layer(z.Pop)
+	if z.U18 != nil {
+		z.U18Pre = layer(z.U18)
+	}
+}
+
+// rangeSum is Σ v[row, a..b) from the block prefixes plus the cells at the
+// ends.
+func rangeSum(v []float32, pre []float64, width, nb, row, a, b int) float64 {
+	rv := v[row*width:]
+	if b-a <= blockSize {
+		var s float64
+		for _, x := range rv[a:b] {
+			s += float64(x)
+		}
+		return s
+	}
+	return prefixAt(rv, pre[row*nb:], b) - prefixAt(rv, pre[row*nb:], a)
+}
+
+func prefixAt(rv []float32, pre []float64, c int) float64 {
+	b := c >> blockShift
+	s := pre[b]
+	for _, x := range rv[b<<blockShift : c] {
+		s += float64(x)
+	}
+	return s
+}
+
+// totals are the zonal sums per area over the whole grid.
+func (z *zones) totals(nAreas int, shares []float64) {
+	z.TotPop, z.TotU18, z.TotKm2 = make([]float64, nAreas), make([]float64, nAreas), make([]float64, nAreas)
+	nb := z.nb()
+	for r := 0; r < z.Height; r++ {
+		s0, s1 := z.RowStart[r], z.RowStart[r+1]
+		for k := s0; k < s1; k++ {
+			e0, e1 := z.SegEnt[k], z.SegEnt[k+1]
+			if e0 == e1 {
+				continue
+			}
+			a, b := int(z.SegCol[k]), z.Width
+			if k+1 < s1 {
+				b = int(z.SegCol[k+1])
+			}
+			ps := rangeSum(z.Pop, z.PopPre, z.Width, nb, r, a, b)
+			var us float64
+			if z.U18 != nil {
+				us = rangeSum(z.U18, z.U18Pre, z.Width, nb, r, a, b)
+			}
+			km := float64(b-a) * z.CellKm2[r]
+			for e := e0; e < e1; e++ {
+				zi, f := z.EntZone[e], z.EntFrac[e]
+				z.TotPop[zi] += f * ps
+				z.TotKm2[zi] += f * km
+				if z.U18 != nil {
+					z.TotU18[zi] += f * us
+				} else {
+					z.TotU18[zi] += f * ps * shares[zi]
+				}
+			}
+		}
+	}
+	for i := range z.TotPop {
+		if z.U18 == nil && math.IsNaN(shares[i]) {
+			z.TotU18[i] = math.NaN()
+		}
+	}
+}
