@@ -34,11 +34,23 @@ func RepresentativePoint(g orb.Geometry) (orb.Point, error) {
 	if contains(g, c) {
 		return c, nil
 	}
+	if mp, ok := g.(orb.MultiPolygon); ok {
+		// Scattered parts (islands): a point in the largest part.
+		best, bestArea := -1, 0.0
+		for i, p := range mp {
+			if a := math.Abs(planar.Area(p)); a > bestArea {
+				best, bestArea = i, a
+			}
+		}
+		if best < 0 {
+			return c, nil
+		}
+		return RepresentativePoint(mp[best])
+	}
 	if p, ok := surfacePoint(g, c[1]); ok {
 		return p, nil
 	}
-	b := g.Bound()
-	if p, ok := surfacePoint(g, b.Center()[1]); ok {
+	if p, ok := surfacePoint(g, g.Bound().Center()[1]); ok {
 		return p, nil
 	}
 	return c, nil
