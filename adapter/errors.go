@@ -97,7 +97,9 @@ func ClassOf(err error) Class {
 	if errors.Is(err, ErrNoNewData) {
 		return NoNewData
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	// A cancelled or timed-out attempt says nothing about the value itself:
+	// it must stay queued, never be dropped as rejected.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return Retryable
 	}
 	var ne net.Error

@@ -136,7 +136,7 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 		fctx, cancel = context.WithTimeout(ctx, spec.Timeout)
 		defer cancel()
 	}
-	batch, ferr := safeFetch(fctx, src, cur)
+	batch, ferr := safeFetch(fctx, name, src, cur)
 	dur := r.now().Sub(start)
 	if r.Metrics != nil {
 		r.Metrics.FetchDuration.WithLabelValues(name).Observe(dur.Seconds())
@@ -184,10 +184,10 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 
 // safeFetch turns a panicking source into an error: one broken parser must
 // not take the daemon down.
-func safeFetch(ctx context.Context, s Source, cur Cursor) (b Batch, err error) {
+func safeFetch(ctx context.Context, name string, s Source, cur Cursor) (b Batch, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = Classify(Permanent, "", "", fmt.Errorf("source panicked: %v", p))
+			err = Classify(Permanent, name, "", fmt.Errorf("source panicked (a bug: please report it): %v", p))
 		}
 	}()
 	return s.Fetch(ctx, cur)
@@ -502,7 +502,7 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 			}
 			sum.Sent++
 			r.countValue(name, "sent")
-		case ClassOf(o.Err) == Permanent:
+		case ClassOf(o.Err) == Permanent && ctx.Err() == nil:
 			if err := r.Store.Reject(o.Value, rejectionText(o.Err)); err != nil && storeErr == nil {
 				storeErr = err
 			}
