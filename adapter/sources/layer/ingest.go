@@ -496,8 +496,46 @@ func (mp *mapper) feature(rf rawFeature, idx int) (out *mapped, empty bool, prob
 		}
 		return fail(fmt.Errorf("layer %s: feature %s: invalid geometry: %v", mp.layer, fid, err))
 	}
+	if err := checkNormalized(ng); err != nil {
+		return fail(fmt.Errorf("layer %s: feature %s: geometry could not be normalised (%v); skipped", mp.layer, fid, err))
+	}
 	m.fp.Geometry = ng
 	return m, false, problems
+}
+
+// checkNormalized guards against a shape NormalizeGeometry cannot repair: a
+// ring whose longitudes wind around the globe comes back open or wrongly
+// oriented, and would poison every overlay downstream.
+func checkNormalized(g orb.Geometry) error {
+	var polys []orb.Polygon
+	switch t := g.(type) {
+	case orb.Polygon:
+		polys = []orb.Polygon{t}
+	case orb.MultiPolygon:
+		polys = t
+	case orb.Collection:
+		for _, c := range t {
+			if err := checkNormalized(c); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range polys {
+		for i, r := range p {
+			if len(r) < 4 || r[0] != r[len(r)-1] {
+				return fmt.Errorf("ring %d is not closed", i)
+			}
+			if (i == 0) != (ringArea(r) > 0) {
+				return fmt.Errorf("ring %d cannot be oriented (does it wind around the globe?)", i)
+			}
+			for _, pt := range r {
+				if pt[0] < -180 || pt[0] > 180 {
+					return fmt.Errorf("longitude %g outside -180..180 after the antimeridian split", pt[0])
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func errOr(err error, s string) string {

@@ -417,14 +417,16 @@ func TestArcGISErrors(t *testing.T) {
 				fmt.Fprint(w, `{"error":{"code":500,"message":"Error performing query operation","details":[]}}`)
 			}, contains: []string{"ArcGIS error 500"}},
 		{name: "HTTP 403", envToken: token, class: adapter.Auth,
-			handler: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "Forbidden", http.StatusForbidden) },
+			handler:  func(w http.ResponseWriter, r *http.Request) { http.Error(w, "Forbidden", http.StatusForbidden) },
 			contains: []string{"HTTP 403"}, noContain: token},
 		{name: "spatialReference not WGS84", envToken: token, class: adapter.Permanent,
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprint(w, `{"type":"FeatureCollection","spatialReference":{"wkid":102100,"latestWkid":3857},"features":[]}`)
 			}, contains: []string{"spatialReference is wkid 102100 (latestWkid 3857)"}},
 		{name: "malformed JSON", envToken: token, class: adapter.Permanent,
-			handler: func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{\"type\":\"FeatureCollection\",\n\"features\":[{]}") },
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, "{\"type\":\"FeatureCollection\",\n\"features\":[{]}")
+			},
 			contains: []string{"malformed JSON at line 2"}},
 	}
 	for _, tc := range cases {
