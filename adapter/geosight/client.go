@@ -177,6 +177,12 @@ type Response struct {
 // JSON-encoded unless it is []byte. key names the value or object for
 // errors.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any, key string) (*Response, error) {
+	resp, _, err := c.do(ctx, method, path, query, body, key)
+	return resp, err
+}
+
+// do is Do that also reports how many attempts were made.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any, key string) (*Response, int, error) {
 	if !strings.HasSuffix(path, "/") {
 		// Never rely on APPEND_SLASH: a 301 turns a POST into a GET.
 		path += "/"
@@ -194,7 +200,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		default:
 			var err error
 			if payload, err = json.Marshal(body); err != nil {
-				return nil, c.classify(err, shown, key)
+				return nil, 0, c.classify(err, shown, key)
 			}
 		}
 	}
@@ -206,44 +212,27 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil, c.classify(ctx.Err(), shown, key)
+				return nil, attempt, c.classify(ctx.Err(), shown, key)
 			case <-t.C:
 			}
 		}
 		if c.limiter != nil {
 			if err := c.limiter.Wait(ctx); err != nil {
-				return nil, c.classify(err, shown, key)
+				return nil, attempt, c.classify(err, shown, key)
 			}
 		}
 		resp, err := c.once(ctx, method, full, query, payload)
 		if err == nil {
 			resp.Attempts = attempt + 1
-			return resp, nil
+			return resp, attempt + 1, nil
 		}
 		last = err
 		cerr := c.classify(err, shown, key)
 		if adapter.ClassOf(cerr) != adapter.Retryable || ctx.Err() != nil || attempt >= c.cfg.MaxRetries {
-			return nil, attemptsError{cerr, attempt + 1}
+			return nil, attempt + 1, cerr
 		}
 		c.log.Debug("retrying", "method", method, "url", shown, "attempt", attempt+1, "err", c.redact(err.Error()))
 	}
-}
-
-// attemptsError carries how many attempts a failed request used.
-type attemptsError struct {
-	error
-	attempts int
-}
-
-func (e attemptsError) Unwrap() error { return e.error }
-
-// Attempts returns how many requests a failed Do used (1 when unknown).
-func Attempts(err error) int {
-	var ae attemptsError
-	if errors.As(err, &ae) {
-		return ae.attempts
-	}
-	return 1
 }
 
 func (c *Client) once(ctx context.Context, method, path string, query url.Values, payload []byte) (*Response, error) {
@@ -272,7 +261,7 @@ func (c *Client) once(ctx context.Context, method, path string, query url.Values
 	if st >= 200 && st < 300 {
 		return &Response{Status: st, Body: b, Header: resp.Header()}, nil
 	}
-	he := &HTTPError{Status: st, Body: snippet(b)}
+	he := &HTTPError{Status: st, Body: verbatim(b)}
 	var d struct {
 		Detail any `json:"detail"`
 	}
@@ -363,6 +352,15 @@ func (c *Client) redact(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, c.key, "[redacted]")
+}
+
+// verbatim keeps an error body as sent (GeoSight's plain-text messages may
+// end in a space), bounded.
+func verbatim(b []byte) string {
+	if len(b) > 2048 {
+		return string(b[:2048]) + "…"
+	}
+	return string(b)
 }
 
 func snippet(b []byte) string {

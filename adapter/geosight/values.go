@@ -112,9 +112,9 @@ func (c *Client) writeOne(ctx context.Context, v indicators.Value) adapter.Outco
 	}
 	p := valuePayload{Shortcode: v.Indicator, Date: string(v.Date), GeomID: v.Code, Dataset: c.cfg.Dataset,
 		AdminLevel: v.AdminLevel, Value: v.Payload(), Attributes: v.Attributes}
-	resp, err := c.Do(ctx, http.MethodPost, "data-browser/", nil, p, key)
+	resp, attempts, err := c.do(ctx, http.MethodPost, "data-browser/", nil, p, key)
 	if err != nil {
-		return adapter.Outcome{Value: v, Err: err, Retries: Attempts(err) - 1}
+		return adapter.Outcome{Value: v, Err: err, Retries: max(attempts-1, 0)}
 	}
 	if resp.Status != http.StatusOK || !bytes.Equal(bytes.TrimSpace(resp.Body), []byte("201")) {
 		return adapter.Outcome{Value: v, Retries: resp.Attempts - 1, Err: setKey(adapter.Classify(adapter.Permanent, SinkName,

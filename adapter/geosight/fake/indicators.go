@@ -140,6 +140,13 @@ func strOrNil(p *string) any {
 	return *p
 }
 
+func floatOrNil(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
 
 // indicatorJSON is IndicatorAdminListSerializer; detail adds url and
@@ -357,8 +364,8 @@ func (s *Server) indicatorDetail(q *request, id int) {
 			// PATCH merges the body over model_to_dict(instance).
 			merged := map[string]any{"name": it.Name, "shortcode": it.Shortcode, "category": it.Category,
 				"type": it.Type, "style_type": it.StyleType, "description": strOrNil(it.Description),
-				"source": strOrNil(it.Source), "unit": strOrNil(it.Unit), "min_value": it.MinValue,
-				"max_value": it.MaxValue, "aggregation_upper_level": it.AggUpper,
+				"source": strOrNil(it.Source), "unit": strOrNil(it.Unit), "min_value": floatOrNil(it.MinValue),
+				"max_value": floatOrNil(it.MaxValue), "aggregation_upper_level": it.AggUpper,
 				"aggregation_multiple_values": it.AggMultiple}
 			for k, v := range it.StyleConfig {
 				merged[k] = v
