@@ -64,8 +64,8 @@ var DefaultSeverity = map[string]indicators.Severity{
 // DefaultKeywords classify <event>/<eventCode> text. The longest matching
 // keyword wins ("tropical storm" over "storm", "heavy rain" over "rain").
 var DefaultKeywords = map[indicators.HazardType][]string{
-	indicators.Flood:           {"flood", "inundation", "high water", "river", "ffa", "ffw", "fls", "flw"},
-	indicators.Heat:            {"heat", "high temperature", "hot weather", "ehw", "hwa"},
+	indicators.Flood:           {"flood", "inundation", "high water", "river", "ffa", "ffw", "fls", "flw", "crue", "inondation", "inundación"},
+	indicators.Heat:            {"heat", "high temperature", "hot weather", "heatwave", "canicule", "ola de calor", "ehw", "hwa"},
 	indicators.HeavyRain:       {"rain", "heavy rain", "rainfall", "precipitation", "downpour"},
 	indicators.Wind:            {"wind", "gale", "gust", "hww", "wiw"},
 	indicators.SevereStorm:     {"storm", "thunderstorm", "tornado", "hail", "lightning", "blizzard", "snow", "sva", "svr", "tor"},
