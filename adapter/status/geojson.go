@@ -1,0 +1,170 @@
+package status
+
+import (
+	"math"
+	"sort"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/simplify"
+
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// reservedProps are the feature properties hazardsync sets itself; an
+// indicator whose shortcode collides with one is stored as
+// "indicator:<shortcode>" (IndicatorInfo.Property says where).
+var reservedProps = map[string]bool{
+	"ucode": true, "name": true, "admin_level": true, "parent": true,
+	"population": true, "under18": true, "attributes": true, "dates": true,
+}
+
+func propertyFor(shortcode string) string {
+	if reservedProps[shortcode] {
+		return "indicator:" + shortcode
+	}
+	return shortcode
+}
+
+// indicatorInfos lists the configured indicators in config order, then any
+// indicator that has values but is no longer configured (so a value on the
+// map is never unexplained).
+func indicatorInfos(defs []indicators.Definition, values []indicators.Value) []IndicatorInfo {
+	counts := map[string]int{}
+	types := map[string]indicators.ValueType{}
+	for _, v := range values {
+		counts[v.Indicator]++
+		types[v.Indicator] = v.Type
+	}
+	out := make([]IndicatorInfo, 0, len(defs))
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if seen[d.Shortcode] {
+			continue
+		}
+		seen[d.Shortcode] = true
+		out = append(out, IndicatorInfo{
+			Shortcode: d.Shortcode, Name: d.Name, Description: d.Description, Category: d.Category,
+			Type: d.Type, Unit: d.Unit, Codes: d.Codes, AdminLevels: d.AdminLevels,
+			Property: propertyFor(d.Shortcode), Values: counts[d.Shortcode],
+		})
+	}
+	var extra []string
+	for sc := range counts {
+		if !seen[sc] {
+			extra = append(extra, sc)
+		}
+	}
+	sort.Strings(extra)
+	for _, sc := range extra {
+		out = append(out, IndicatorInfo{Shortcode: sc, Name: sc + " (not configured)", Type: types[sc],
+			Property: propertyFor(sc), Values: counts[sc]})
+	}
+	return out
+}
+
+// areasCollection is the areas as GeoJSON with each indicator's value as a
+// property, plus "attributes" and "dates" objects keyed by shortcode. The
+// collection carries "indicators" and "levels" members so a client needs
+// nothing else to draw the map. With simplified set, geometries are
+// simplified to well under a pixel of a full-page map and rounded, which
+// keeps a country's admin-2 layer small enough for a browser.
+func areasCollection(areas []indicators.Area, defs []indicators.Definition, values []indicators.Value, simplified bool) *geojson.FeatureCollection {
+	byCode := map[string][]indicators.Value{}
+	for _, v := range values {
+		byCode[v.Code] = append(byCode[v.Code], v)
+	}
+	var tol float64
+	if simplified {
+		var b orb.Bound
+		for i, a := range areas {
+			if a.Geometry == nil {
+				continue
+			}
+			if i == 0 || b.IsZero() {
+				b = a.Bound()
+			} else {
+				b = b.Union(a.Bound())
+			}
+		}
+		tol = math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]) / 4000
+	}
+	fc := geojson.NewFeatureCollection()
+	levels := map[int]bool{}
+	for _, a := range areas {
+		levels[a.Level] = true
+		g := a.Geometry
+		if simplified && g != nil {
+			g = simplifyGeometry(g, tol)
+		}
+		f := geojson.NewFeature(g)
+		if g == nil {
+			// A feature without geometry is valid GeoJSON (null geometry).
+			f.Geometry = nil
+		}
+		f.ID = a.Code
+		p := f.Properties
+		p["ucode"] = a.Code
+		p["name"] = a.Name
+		p["admin_level"] = a.Level
+		if len(a.Parents) > 0 {
+			p["parent"] = a.Parents[0]
+		}
+		if a.Baseline.Population != nil {
+			p["population"] = *a.Baseline.Population
+		}
+		if a.Baseline.Under18 != nil {
+			p["under18"] = *a.Baseline.Under18
+		}
+		attrs := map[string]any{}
+		dates := map[string]any{}
+		for _, v := range byCode[a.Code] {
+			p[propertyFor(v.Indicator)] = v.Payload()
+			dates[v.Indicator] = string(v.Date)
+			if len(v.Attributes) > 0 {
+				attrs[v.Indicator] = v.Attributes
+			}
+		}
+		p["attributes"] = attrs
+		p["dates"] = dates
+		fc.Append(f)
+	}
+	ls := make([]int, 0, len(levels))
+	for l := range levels {
+		ls = append(ls, l)
+	}
+	sort.Ints(ls)
+	fc.ExtraMembers = geojson.Properties{
+		"indicators": indicatorInfos(defs, values),
+		"levels":     ls,
+	}
+	return fc
+}
+
+// simplifyGeometry simplifies a copy of g; a ring that would collapse keeps
+// its original shape so no area disappears from the map.
+func simplifyGeometry(g orb.Geometry, tol float64) orb.Geometry {
+	if tol <= 0 {
+		return g
+	}
+	s := simplify.DouglasPeucker(tol)
+	keep := func(p orb.Polygon) orb.Polygon {
+		q := s.Polygon(p.Clone())
+		if len(q) == 0 || len(q[0]) < 4 {
+			return p.Clone() // orb.Round below works in place
+		}
+		return q
+	}
+	switch g := g.(type) {
+	case orb.Polygon:
+		return orb.Round(keep(g), 1e5)
+	case orb.MultiPolygon:
+		out := make(orb.MultiPolygon, len(g))
+		for i, p := range g {
+			out[i] = keep(p)
+		}
+		return orb.Round(out, 1e5)
+	default:
+		return g
+	}
+}

@@ -1,0 +1,305 @@
+package status
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hazardsync/hazardsync/adapter"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Token, when set, is required as `Authorization: Bearer <token>` on
+	// every path except /healthz. Browsers may send it as the password of
+	// HTTP Basic auth (any user name), so the page opens from a browser
+	// prompt. Compared in constant time.
+	Token string
+	// Extra mounts other handlers (e.g. "/pull/" for the GeoSight pull feed,
+	// "/geosight/" for the embedded fake). They do their own authentication
+	// (GeoSight clients send their own Authorization header), so the status
+	// token is not applied to them, and their bodies are not rewritten.
+	Extra map[string]http.Handler
+	// Redact lists secrets (API keys, tokens) that must never leave in a
+	// response: every body the status routes write has them replaced. The
+	// daemon redacts already; this is the second line of defence. Strings
+	// shorter than 4 characters are ignored (they would mangle the output).
+	Redact []string
+	Logger *slog.Logger
+	// Now is the clock (tests); time.Now when nil.
+	Now func() time.Time
+}
+
+// Server serves the status routes. It implements http.Handler.
+type Server struct {
+	p       Provider
+	opts    Options
+	root    *http.ServeMux
+	metrics http.Handler
+	tokenH  [32]byte
+	redact  *strings.Replacer
+}
+
+// NewServer builds the status server over p, serving reg on /metrics.
+func NewServer(p Provider, reg prometheus.Gatherer, opts Options) *Server {
+	s := &Server{p: p, opts: opts}
+	if opts.Token != "" {
+		s.tokenH = sha256.Sum256([]byte(opts.Token))
+	}
+	s.redact = redactor(opts.Redact)
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	// Uncompressed so redaction sees the text.
+	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true})
+
+	own := http.NewServeMux()
+	own.HandleFunc("GET /readyz", s.readyz)
+	own.HandleFunc("GET /metrics", s.metrics.ServeHTTP)
+	own.HandleFunc("GET /api/status", s.apiStatus)
+	own.HandleFunc("GET /api/areas.geojson", s.apiAreas)
+	static, _ := fs.Sub(webFS, "web/static")
+	own.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	own.HandleFunc("GET /{$}", s.page)
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	for pattern, h := range opts.Extra {
+		root.Handle(pattern, h)
+	}
+	root.Handle("/", s.protect(own))
+	s.root = root
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.root.ServeHTTP(w, r) }
+
+func (s *Server) log() *slog.Logger {
+	if s.opts.Logger != nil {
+		return s.opts.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// protect applies the token check and response redaction to the status
+// routes.
+func (s *Server) protect(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if !s.authorized(r) {
+			w.Header().Add("WWW-Authenticate", `Basic realm="hazardsync status", charset="UTF-8"`)
+			w.Header().Add("WWW-Authenticate", `Bearer realm="hazardsync status"`)
+			http.Error(w, "unauthorized: send Authorization: Bearer <token>", http.StatusUnauthorized)
+			return
+		}
+		if s.redact == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		bw := &bufferedWriter{w: w, code: http.StatusOK}
+		h.ServeHTTP(bw, r)
+		body := []byte(s.redact.Replace(bw.buf.String()))
+		w.Header().Del("Content-Length")
+		w.WriteHeader(bw.code)
+		_, _ = w.Write(body)
+	})
+}
+
+// authorized compares digests, so the comparison takes the same time
+// whatever the length or content of what was sent.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.opts.Token == "" {
+		return true
+	}
+	var got string
+	h := r.Header.Get("Authorization")
+	if scheme, rest, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		got = strings.TrimSpace(rest)
+	} else if _, pw, ok := r.BasicAuth(); ok {
+		got = pw
+	} else {
+		return false
+	}
+	sum := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(sum[:], s.tokenH[:]) == 1
+}
+
+// redactor replaces each secret in its raw, JSON-escaped and HTML-escaped
+// spellings, since a secret can reach a body through any of them.
+func redactor(secrets []string) *strings.Replacer {
+	var pairs []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			pairs = append(pairs, s, "[REDACTED]")
+		}
+	}
+	for _, sec := range secrets {
+		if len(sec) < 4 {
+			continue
+		}
+		add(sec)
+		j, _ := json.Marshal(sec)
+		add(string(j[1 : len(j)-1]))
+		add(html.EscapeString(sec))
+		add(strings.ReplaceAll(html.EscapeString(sec), "&#34;", "&quot;"))
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+type bufferedWriter struct {
+	w    http.ResponseWriter
+	code int
+	buf  bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header         { return b.w.Header() }
+func (b *bufferedWriter) WriteHeader(code int)        { b.code = code }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.buf.Write(p) }
+
+// Snapshot gathers the provider's state once.
+func (s *Server) Snapshot() Snapshot {
+	return buildSnapshot(s.p, s.now())
+}
+
+func buildSnapshot(p Provider, now time.Time) Snapshot {
+	values := p.CurrentValues()
+	snap := Snapshot{
+		Generated:     now.UTC(),
+		Info:          p.Info(),
+		LastRun:       p.LastRun(),
+		Sources:       p.SourceHealth(),
+		Delivery:      p.Delivery(),
+		Warnings:      p.Warnings(),
+		Reload:        p.Reload(),
+		Indicators:    indicatorInfos(p.Indicators(), values),
+		AreasPerLevel: map[int]int{},
+		Values:        len(values),
+	}
+	for _, a := range p.Areas() {
+		snap.AreasPerLevel[a.Level]++
+	}
+	if snap.Sources == nil {
+		snap.Sources = []adapter.SourceHealth{}
+	}
+	if snap.Warnings == nil {
+		snap.Warnings = []adapter.Warning{}
+	}
+	snap.Ready, snap.ReadyReason = readiness(snap)
+	return snap
+}
+
+// readiness: ready once a sync has completed, unless the config on disk
+// was refused (the daemon keeps running the last valid one, but an operator
+// rolling out a broken edit should see the rollout fail).
+func readiness(s Snapshot) (bool, string) {
+	var reasons []string
+	if s.LastRun.Started.IsZero() {
+		reasons = append(reasons, "no sync has completed yet")
+	}
+	if !s.Reload.OK && len(s.Reload.Errors) > 0 {
+		reasons = append(reasons, fmt.Sprintf("config %s is invalid (edit refused, last valid config still running): %s",
+			s.Reload.ConfigPath, strings.Join(s.Reload.Errors, "; ")))
+	}
+	if len(reasons) > 0 {
+		return false, strings.Join(reasons, "\n")
+	}
+	return true, ""
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	snap := s.Snapshot()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if !snap.Ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintf(w, "not ready: %s\n", snap.ReadyReason)
+		return
+	}
+	_, _ = fmt.Fprintf(w, "ready: last sync %s\n", snap.LastRun.Started.UTC().Format(time.RFC3339))
+}
+
+func (s *Server) apiStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, "application/json", s.Snapshot())
+}
+
+func (s *Server) apiAreas(w http.ResponseWriter, r *http.Request) {
+	simplified := r.URL.Query().Get("simplify") != "0"
+	fc := areasCollection(s.p.Areas(), s.p.Indicators(), s.p.CurrentValues(), simplified)
+	writeJSON(w, "application/geo+json", fc)
+}
+
+func writeJSON(w http.ResponseWriter, ctype string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+// Serve listens on addr and serves until ctx is done, then shuts down
+// gracefully (in-flight requests get up to 5 s).
+func (s *Server) Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("status server: %w", err)
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on an existing listener (port 0 in tests).
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log().Handler(), slog.LevelWarn),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	s.log().Info("status server listening", "addr", "http://"+ln.Addr().String()+"/")
+	err := srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		<-done
+		return nil
+	}
+	return fmt.Errorf("status server: %w", err)
+}
