@@ -170,6 +170,11 @@ func (s *Source) Fetch(ctx context.Context, cur adapter.Cursor) (adapter.Batch, 
 			continue
 		}
 		for _, ev := range evs {
+			if len(problems) > 0 {
+				// Not the advisory's full set: the version differs from the
+				// plain advisory, so the next poll fetches the storm again.
+				ev.Version += "+partial"
+			}
 			b.Events = append(b.Events, ev)
 			b.Cursor.Versions[ev.ID] = ev.Version
 		}

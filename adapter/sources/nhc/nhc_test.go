@@ -138,12 +138,28 @@ func TestGolden(t *testing.T) {
 	assert.Contains(t, b.Problems[0].Error(), "EP202026_forecastradii_005Aadv.kmz")
 	assert.Contains(t, b.Problems[0].Error(), "not KML: no <kml> element")
 
-	// Same list again: no KMZ downloads, nothing to recompute.
+	assert.Equal(t, "005A+partial", victor.Version, "a partial storm is fetched again next poll")
+
+	// Same list again: Teresa is not downloaded again; Victor is retried,
+	// and once its radii KMZ is fixed, it comes back complete.
 	gets := s.kmzGets.Load()
 	b2, err := src.Fetch(context.Background(), b.Cursor)
 	require.NoError(t, err)
-	assert.True(t, b2.NotModified)
-	assert.Equal(t, gets, s.kmzGets.Load(), "unchanged advisories are not downloaded again")
+	assert.Equal(t, gets+3, s.kmzGets.Load(), "only the partial storm's cone, track and radii are fetched")
+	require.Len(t, b2.Events, 2)
+	assert.Equal(t, "nhc:ep202026", b2.Events[0].ID)
+	s.override["EP202026_forecastradii_005Aadv.kmz"] = zipOf(t, map[string][]byte{"doc.kml": []byte(`<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Folder><name>Forecast Wind Radii</name>
+<Placemark><name>34 knot winds (12 h)</name><ExtendedData><SchemaData><SimpleData name="RADII">34.0</SimpleData><SimpleData name="VALIDTIME">14/1800</SimpleData></SchemaData></ExtendedData>
+<Polygon><outerBoundaryIs><LinearRing><coordinates>-110,14 -109,14 -109,15 -110,15 -110,14</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Folder></Document></kml>`)})
+	b2, err = src.Fetch(context.Background(), b2.Cursor)
+	require.NoError(t, err)
+	require.Len(t, b2.Events, 2)
+	assert.Equal(t, "005A", b2.Events[0].Version)
+	assert.Equal(t, "34 kt", b2.Events[0].Footprints[1].Band)
+	assert.Equal(t, time.Date(2026, 9, 14, 18, 0, 0, 0, time.UTC), b2.Events[0].Footprints[1].ValidFrom)
+	b2, err = src.Fetch(context.Background(), b2.Cursor)
+	require.NoError(t, err)
+	assert.True(t, b2.NotModified, "every storm complete and unchanged: nothing to recompute")
 
 	// Storms gone from activeStorms end.
 	s.setList(t, "CurrentStorms_none.json")
