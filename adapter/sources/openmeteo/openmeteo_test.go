@@ -384,7 +384,10 @@ func TestRealSamples(t *testing.T) {
 }
 
 func TestFetchErrors(t *testing.T) {
-	slow := func(w http.ResponseWriter, r *http.Request) { time.Sleep(1500 * time.Millisecond); w.Write([]byte("[]")) }
+	slow := func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(1500 * time.Millisecond)
+		w.Write([]byte("[]"))
+	}
 	big := strings.Repeat(" ", 2<<20) + "[]"
 	cases := []struct {
 		name    string
@@ -393,7 +396,9 @@ func TestFetchErrors(t *testing.T) {
 		class   adapter.Class
 	}{
 		{"malformed", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`[{"latitude":1,,]`)) }, []string{"malformed JSON at line 1"}, adapter.Permanent},
-		{"truncated", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`[{"latitude":10.5,"daily":{"time":["20`)) }, []string{"truncated"}, adapter.Permanent},
+		{"truncated", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`[{"latitude":10.5,"daily":{"time":["20`))
+		}, []string{"truncated"}, adapter.Permanent},
 		{"empty", func(w http.ResponseWriter, r *http.Request) {}, []string{"empty body"}, adapter.Permanent},
 		{"oversized", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(big)) }, []string{"response too large"}, adapter.Permanent},
 		{"slow", slow, []string{"deadline exceeded"}, adapter.Retryable},
