@@ -138,6 +138,9 @@ type Input struct {
 	// Exposure computes population exposure; it is the seam between the
 	// area-weighted method and the exact grid engine.
 	Exposure ExposureEngine
+	// Facilities are the configured points (schools, health facilities)
+	// facilities_exposed counts; see facility.go.
+	Facilities []Facility
 	// Now is the sync time; Date is its civil day, the date values carry.
 	Now  time.Time
 	Date Date

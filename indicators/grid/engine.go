@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"math"
@@ -330,10 +331,7 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 		if f == nil || !indicators.IsPolygonal(f) {
 			continue
 		}
-		h := sha256.New()
-		hashGeometry(h, f)
-		var k [32]byte
-		copy(k[:], h.Sum(nil))
+		k := geomKey(f)
 		polys = append(polys, f)
 		hashes = append(hashes, k)
 	}
@@ -344,12 +342,7 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 	set := slices.Clone(hashes)
 	slices.SortFunc(set, func(a, b [32]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
 	set = slices.Compact(set)
-	sh := sha256.New()
-	for _, k := range set {
-		sh.Write(k[:])
-	}
-	var setKey [32]byte
-	copy(setKey[:], sh.Sum(nil))
+	setKey := keyOf(asBytes(set))
 
 	e.mu.Lock()
 	e.gen++
@@ -678,4 +671,68 @@ func LoadEngine(areas []indicators.Area, geo Geo, width, height int, dir string)
 	}
 	e.z = z
 	return e, nil
+}
+
+// Footprint keys only live in this process's caches, so a seeded 2×64-bit
+// maphash is enough and far cheaper than SHA-256 on every call; the ring
+// coordinates are hashed as the memory they are.
+var keySeeds = [4]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed(), maphash.MakeSeed(), maphash.MakeSeed()}
+
+type keyHasher struct{ h [4]maphash.Hash }
+
+func (k *keyHasher) Write(b []byte) (int, error) {
+	for i := range k.h {
+		k.h[i].Write(b)
+	}
+	return len(b), nil
+}
+
+func newKeyHasher() *keyHasher {
+	k := &keyHasher{}
+	for i := range k.h {
+		k.h[i].SetSeed(keySeeds[i])
+	}
+	return k
+}
+
+func (k *keyHasher) sum() (out [32]byte) {
+	for i := range k.h {
+		binary.LittleEndian.PutUint64(out[8*i:], k.h[i].Sum64())
+	}
+	return out
+}
+
+func keyOf(b []byte) [32]byte {
+	k := newKeyHasher()
+	k.Write(b)
+	return k.sum()
+}
+
+func geomKey(g orb.Geometry) [32]byte {
+	k := newKeyHasher()
+	var walk func(g orb.Geometry)
+	walk = func(g orb.Geometry) {
+		switch t := g.(type) {
+		case orb.Polygon:
+			k.Write([]byte{'P', byte(len(t))})
+			for _, r := range t {
+				k.Write([]byte{'R'})
+				k.Write(asBytes(r))
+			}
+		case orb.MultiPolygon:
+			k.Write([]byte{'M'})
+			for _, p := range t {
+				walk(p)
+			}
+		case orb.Ring:
+			walk(orb.Polygon{t})
+		case orb.Collection:
+			k.Write([]byte{'C'})
+			for _, c := range t {
+				walk(c)
+			}
+		}
+	}
+	walk(g)
+	return k.sum()
 }

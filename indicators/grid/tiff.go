@@ -364,7 +364,7 @@ func (t *Tiff) interpret(es map[uint16]ifdEntry) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if t.blockW <= 0 || t.blockH <= 0 || t.blockW > 1<<16 || t.blockH > 1<<24 {
+	if t.blockW <= 0 || t.blockH <= 0 || t.blockW > 1<<20 || t.blockH > 1<<24 || t.blockW*t.blockH*(t.bits/8) > 1<<30 {
 		return fmt.Errorf("tiff: block size %d×%d unsupported", t.blockW, t.blockH)
 	}
 	need := t.blocksAcross() * t.blocksDown()
