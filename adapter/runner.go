@@ -39,6 +39,7 @@ type Runner struct {
 	delivery DeliveryHealth
 	lastRun  RunSummary
 	current  []indicators.Value
+	warnings []Warning
 	ensured  string // hash of the definitions last ensured on the sink
 
 	syncMu  sync.Mutex // one compute-and-deliver pass at a time
@@ -305,7 +306,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	res.Events = events
 	res.Summary.Events = len(events)
 	in := &indicators.Input{Events: events, Areas: areas, Exposure: engine, Now: start,
-		Date: indicators.DateOf(start, cfg.Location())}
+		Date: indicators.DateOf(start, cfg.Location()), Triggers: cfg.Triggers}
 	if extra != nil {
 		extra(in)
 	}
@@ -315,7 +316,11 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		if !ok {
 			return res, fmt.Errorf("indicator %s: unknown recipe %s", def.Shortcode, def.Recipe)
 		}
-		vals, err := rec.Compute(def, in)
+		compute := def
+		if def.RollupFrom != nil {
+			compute.AdminLevels = []int{*def.RollupFrom}
+		}
+		vals, err := rec.Compute(compute, in)
 		if err != nil {
 			// One broken indicator must not block the others.
 			log.Error("indicator failed", "indicator", def.Shortcode, "err", err)
@@ -324,12 +329,27 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		}
 		current = append(current, vals...)
 	}
+	current, ledger, err := r.applyHysteresis(cfg, areas, current, start)
+	if err != nil {
+		return res, fmt.Errorf("warning ledger: %w", err)
+	}
+	current, err = rollUps(cfg, areas, current)
+	if err != nil {
+		return res, err
+	}
 	res.Current = current
 	res.Summary.Values = len(current)
 	if !opt.DryRun {
+		warnings := warningsFrom(cfg, areas, current, ledger)
 		r.mu.Lock()
-		r.current = current
+		r.current, r.warnings = current, warnings
 		r.mu.Unlock()
+		if r.Metrics != nil {
+			r.Metrics.Warnings.Reset()
+			for _, w := range warnings {
+				r.Metrics.Warnings.WithLabelValues(w.Indicator, w.Level).Inc()
+			}
+		}
 	}
 
 	changed, unchanged, err := r.diff(cfg, current, in.Date)
@@ -599,6 +619,39 @@ func (r *Runner) CurrentValues() []indicators.Value {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.current
+}
+
+// Warnings are the areas at an early-warning level after the latest sync.
+func (r *Runner) Warnings() []Warning {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.warnings
+}
+
+// rollUps replaces each rolled-up indicator's values by its base level's
+// values plus their aggregation to the levels above.
+func rollUps(cfg config.Config, areas []indicators.Area, vals []indicators.Value) ([]indicators.Value, error) {
+	by := map[string][]indicators.Value{}
+	for _, v := range vals {
+		by[v.Indicator] = append(by[v.Indicator], v)
+	}
+	var out []indicators.Value
+	for _, def := range cfg.Indicators {
+		vs := by[def.Shortcode]
+		if def.RollupFrom == nil {
+			out = append(out, vs...)
+			continue
+		}
+		up, err := indicators.RollUp(def, *def.RollupFrom, vs, areas)
+		if err != nil {
+			return nil, err
+		}
+		if def.AtLevel(*def.RollupFrom) {
+			out = append(out, vs...)
+		}
+		out = append(out, up...)
+	}
+	return out, nil
 }
 
 // Indicators are the configured indicator definitions.

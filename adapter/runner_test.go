@@ -48,7 +48,7 @@ type memSink struct {
 	wholeFail error
 }
 
-func (m *memSink) Name() string                                         { return "mem" }
+func (m *memSink) Name() string                                          { return "mem" }
 func (m *memSink) Ensure(context.Context, []indicators.Definition) error { return nil }
 func (m *memSink) Write(ctx context.Context, vals []indicators.Value, ack func(adapter.Outcome)) error {
 	if m.wholeFail != nil {
@@ -234,7 +234,9 @@ func TestRetryableFailureStaysPendingAndAuthFailureMarksNothing(t *testing.T) {
 	assert.Contains(t, r.Delivery().LastError, "Invalid token.")
 
 	sink.wholeFail = nil
-	sink.fail = func(indicators.Value) error { return adapter.Classify(adapter.Retryable, "geosight", "", errors.New("HTTP 502")) }
+	sink.fail = func(indicators.Value) error {
+		return adapter.Classify(adapter.Retryable, "geosight", "", errors.New("HTTP 502"))
+	}
 	res, err = r.Once(context.Background(), adapter.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Summary.Failed)
@@ -282,7 +284,11 @@ func (panicSource) Fetch(context.Context, adapter.Cursor) (adapter.Batch, error)
 func TestIncrementalBatchMergesAndClosedEnds(t *testing.T) {
 	src := &scriptedSource{batches: []adapter.Batch{
 		{Events: []indicators.Event{quake("a", "1", indicators.SeverityGreen, rect(0, 0, 1, 1)), quake("b", "1", indicators.SeverityGreen, rect(1, 0, 2, 1))}},
-		{Events: []indicators.Event{func() indicators.Event { e := quake("a", "2", indicators.SeverityGreen, nil); e.Closed = true; return e }()}},
+		{Events: []indicators.Event{func() indicators.Event {
+			e := quake("a", "2", indicators.SeverityGreen, nil)
+			e.Closed = true
+			return e
+		}()}},
 	}}
 	r, st := setup(t, src, &memSink{})
 	require.NoError(t, r.FetchSource(context.Background(), "feed"))

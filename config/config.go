@@ -22,12 +22,15 @@ type Config struct {
 	// Sources are keyed by instance name; see SourceSpec.
 	Sources    map[string]SourceSpec   `mapstructure:"-"`
 	Indicators []indicators.Definition `mapstructure:"indicators"`
-	Schedule   Schedule                `mapstructure:"schedule"`
-	StateDir   string                  `mapstructure:"state_dir"`
-	HTTP       HTTP                    `mapstructure:"http"`
-	Fetch      Fetch                   `mapstructure:"fetch"`
-	Log        Log                     `mapstructure:"log"`
-	Output     Output                  `mapstructure:"output"`
+	// Triggers are the early-warning rules by name (defaults: heat,
+	// heavy_rain, wind, river_flood, cyclone); a config replaces any by name.
+	Triggers map[string]indicators.Trigger `mapstructure:"triggers"`
+	Schedule Schedule                      `mapstructure:"schedule"`
+	StateDir string                        `mapstructure:"state_dir"`
+	HTTP     HTTP                          `mapstructure:"http"`
+	Fetch    Fetch                         `mapstructure:"fetch"`
+	Log      Log                           `mapstructure:"log"`
+	Output   Output                        `mapstructure:"output"`
 
 	// Path is the file the config was read from ("" for built-in).
 	Path string `mapstructure:"-"`
@@ -195,8 +198,9 @@ func Defaults() Config {
 			MaxBodyBytes: 64 << 20,
 			UserAgent:    "hazardsync (+https://github.com/hazardsync/hazardsync)",
 		},
-		Log:    Log{Level: "info", Format: "text"},
-		Output: Output{Dir: "./hazardsync-preview"},
+		Triggers: indicators.DefaultTriggers(),
+		Log:      Log{Level: "info", Format: "text"},
+		Output:   Output{Dir: "./hazardsync-preview"},
 	}
 }
 

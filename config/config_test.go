@@ -202,3 +202,48 @@ func TestCronSourcesNeedNoInterval(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "sources.feed.cron: not a 5-field cron expression")
 }
+
+func TestTriggersDefaultAndOverride(t *testing.T) {
+	dir, y := base(t)
+	cfg, err := config.Parse([]byte(y), dir, config.Overrides{})
+	require.NoError(t, err)
+	for _, n := range []string{"heat", "heavy_rain", "wind", "river_flood", "cyclone"} {
+		require.Contains(t, cfg.Triggers, n)
+		assert.NotEmpty(t, cfg.Triggers[n].Reference, "default %s names its source", n)
+	}
+	y += `
+triggers:
+  heat:
+    levels: {watch: 30, warning: 35}
+    countries:
+      DML_V1: {levels: {watch: 36, warning: 38, alert: 40}}
+  storm_surge:
+    hazard_types: [tropical_cyclone]
+    measure: intensity
+    unit: m
+    levels: {warning: 1, alert: 0.5}
+    windows: {action: 48h}
+`
+	_, err = config.Parse([]byte(y), dir, config.Overrides{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "triggers.storm_surge.levels.alert: must be above warning (1), got 0.5")
+	y = strings.Replace(y, "alert: 0.5", "alert: 2", 1)
+	cfg, err = config.Parse([]byte(y), dir, config.Overrides{})
+	require.NoError(t, err)
+	heat := cfg.Triggers["heat"]
+	assert.Equal(t, map[string]float64{"watch": 30, "warning": 35}, heat.Levels)
+	assert.Equal(t, "value", heat.Measure, "unchanged fields keep the default")
+	assert.Equal(t, 72*time.Hour, heat.Windows["action"])
+	assert.Len(t, heat.Countries, 1)
+
+	bad := strings.Replace(y, "indicators:\n", `indicators:
+  - shortcode: HS_EW
+    name: EW
+    type: String
+    recipe: early_warning_level
+    params: {trigger: tsunami}
+`, 1)
+	_, err = config.Parse([]byte(bad), dir, config.Overrides{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `indicators[0](HS_EW).params.trigger: no trigger "tsunami"`)
+}

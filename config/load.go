@@ -7,12 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"time"
 
 	"github.com/robfig/cron/v3"
 	"github.com/spf13/viper"
+
+	"github.com/hazardsync/hazardsync/indicators"
 )
 
 // Overrides are command-line settings that win over the file.
@@ -66,6 +69,8 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	} else if v.Get("sources") != nil {
 		p.Add("sources", "must be a mapping of source name to its settings")
 	}
+	rawTriggers, _ := settings["triggers"].(map[string]any)
+	delete(settings, "triggers")
 	for k, val := range settings {
 		if val == nil {
 			delete(settings, k)
@@ -83,6 +88,23 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	}
 	for i := range cfg.Geographies.Files {
 		cfg.Geographies.Files[i] = withGeoFileDefaults(cfg.Geographies.Files[i], v, i)
+	}
+	// A trigger named like a default starts from the default, so a config
+	// can change one threshold without restating the whole rule.
+	for name, raw := range rawTriggers {
+		t := cfg.Triggers[name]
+		m, ok := raw.(map[string]any)
+		if !ok {
+			p.Add("triggers."+name, "must be a mapping")
+			continue
+		}
+		if _, ok := m["levels"]; ok {
+			t.Levels = nil // levels replace, never merge: a missing level means none
+		}
+		if err := decodeStrict(m, &t); err != nil {
+			p.AddErr("triggers."+name, err)
+		}
+		cfg.Triggers[name] = t
 	}
 	if ov.StateDir != "" {
 		cfg.StateDir = ov.StateDir
@@ -230,6 +252,9 @@ func (c *Config) validate() Problems {
 		}
 	}
 
+	for name, t := range c.Triggers {
+		p.AddErr("triggers."+name, t.Validate())
+	}
 	seen := map[string]int{}
 	for i, d := range c.Indicators {
 		path := fmt.Sprintf("indicators[%d]", i)
@@ -241,6 +266,11 @@ func (c *Config) validate() Problems {
 		}
 		seen[d.Shortcode] = i
 		p.AddErr(path, d.Validate())
+		if tr, ok := d.Params["trigger"].(string); ok {
+			if _, known := c.Triggers[tr]; !known {
+				p.Add(path+".params.trigger", "no trigger %q under triggers: (known: %s)", tr, strings.Join(triggerNames(c.Triggers), ", "))
+			}
+		}
 	}
 	if c.Schedule.Interval < MinInterval {
 		p.Add("schedule.interval", "must be >= %s, got %s", MinInterval, c.Schedule.Interval)
@@ -287,4 +317,13 @@ func ValidateCron(expr string) error {
 		return fmt.Errorf("not a 5-field cron expression (like \"*/15 * * * *\"): %v", err)
 	}
 	return nil
+}
+
+func triggerNames(m map[string]indicators.Trigger) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

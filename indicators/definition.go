@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -31,6 +32,9 @@ type Definition struct {
 	Style map[string]any `mapstructure:"style" json:"style,omitempty"`
 	// Aggregation is GeoSight's upper-level aggregation word, e.g. SUM(value).
 	Aggregation string `mapstructure:"aggregation" json:"aggregation,omitempty"`
+	// RollupFrom computes the indicator at this admin level only and
+	// aggregates it upwards with Aggregation, so every level agrees.
+	RollupFrom *int `mapstructure:"rollup_from" json:"rollup_from,omitempty"`
 }
 
 var shortcodeRE = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
@@ -52,6 +56,17 @@ func (d Definition) Validate() error {
 	}
 	if d.MinValue != nil && d.MaxValue != nil && *d.MaxValue < *d.MinValue {
 		errs = append(errs, FieldError{"max_value", "is less than min_value"})
+	}
+	if d.Aggregation != "" && !ValidAggregation(d.Aggregation) {
+		errs = append(errs, FieldError{"aggregation", fmt.Sprintf("must be one of %v, got %q", AggregationWords, d.Aggregation)})
+	}
+	if d.RollupFrom != nil {
+		if d.Aggregation == "" {
+			errs = append(errs, FieldError{"aggregation", "is required with rollup_from (e.g. SUM(value) for counts, MAX(value) for levels, MIN(value) for lead times)"})
+		}
+		if d.Type == String && d.Aggregation != "" && !strings.EqualFold(d.Aggregation, "MAX(value)") && !strings.EqualFold(d.Aggregation, "MIN(value)") {
+			errs = append(errs, FieldError{"aggregation", "String indicators roll up with MAX(value) or MIN(value) over their codes"})
+		}
 	}
 	r, ok := LookupRecipe(d.Recipe)
 	if !ok {
@@ -144,6 +159,8 @@ type Input struct {
 	// Now is the sync time; Date is its civil day, the date values carry.
 	Now  time.Time
 	Date Date
+	// Triggers are the early-warning rules by name.
+	Triggers map[string]Trigger
 }
 
 // Recipe turns events over areas into values for one indicator definition.

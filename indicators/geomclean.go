@@ -141,7 +141,11 @@ func normalizePolygons(mp orb.MultiPolygon) (orb.MultiPolygon, error) {
 		if len(np) == 0 {
 			continue
 		}
-		out = append(out, splitAntimeridian(np)...)
+		parts, err := splitAntimeridian(np)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, parts...)
 	}
 	if len(out) == 0 {
 		return nil, ErrEmptyGeometry
@@ -167,7 +171,7 @@ func dedupe(r orb.Ring) orb.Ring {
 // longitudes beyond 180 (170..190) or jumping from 179 to -179. The shell is
 // unwrapped to continuous longitudes, then cut at 180 into an east part and
 // a west part shifted by 360. Holes follow their shell's side.
-func splitAntimeridian(p orb.Polygon) []orb.Polygon {
+func splitAntimeridian(p orb.Polygon) ([]orb.Polygon, error) {
 	unwrapped := make(orb.Polygon, len(p))
 	crosses := false
 	for i, r := range p {
@@ -187,10 +191,15 @@ func splitAntimeridian(p orb.Polygon) []orb.Polygon {
 				crosses = true
 			}
 		}
+		// A ring whose unwrapped longitudes do not come back to the start
+		// winds around the globe: it encircles a pole, or is garbage.
+		if len(u) > 1 && math.Abs(u[len(u)-1][0]-u[0][0]) > 1e-9 {
+			return nil, fmt.Errorf("ring %d winds around the globe (encircles a pole, or its longitudes jump by more than 180°): not supported", i)
+		}
 		unwrapped[i] = u
 	}
 	if !crosses {
-		return []orb.Polygon{p}
+		return []orb.Polygon{p}, nil
 	}
 	var parts []orb.Polygon
 	for _, side := range []struct{ lo, hi, shift float64 }{{-540, -180, 360}, {-180, 180, 0}, {180, 540, -360}} {
@@ -212,7 +221,7 @@ func splitAntimeridian(p orb.Polygon) []orb.Polygon {
 			parts = append(parts, part)
 		}
 	}
-	return parts
+	return parts, nil
 }
 
 // clipRingX clips a ring to lo <= x <= hi (Sutherland–Hodgman, two planes).

@@ -129,6 +129,10 @@ func TestNormalizeGeometry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, g.(orb.MultiPolygon), 2)
 
+	// Found by fuzzing the layer source: longitudes that wind around the globe.
+	_, err = NormalizeGeometry(orb.Polygon{{{0, 0}, {-2, 0}, {179, 1}, {0, 0}}})
+	assert.ErrorContains(t, err, "winds around the globe")
+
 	_, err = NormalizeGeometry(orb.Polygon{{{0, 0}, {1, 1}, {0, 0}}})
 	assert.ErrorIs(t, err, ErrEmptyGeometry)
 	_, err = NormalizeGeometry(orb.Point{200, 95})

@@ -1,0 +1,188 @@
+package adapter
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hazardsync/hazardsync/config"
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// KV is the small JSON key-value capability of the store (adapter/state
+// has it); the warning ledger keeps its entries there.
+type KV interface {
+	GetJSON(bucket, key string, v any) (bool, error)
+	PutJSON(bucket, key string, v any) error
+}
+
+const ledgerBucket = "warning-ledger"
+
+// LedgerEntry is an area's early-warning state for one indicator: the level
+// in force, since when, a pending lower level (hysteresis), and the history
+// of levels entered.
+type LedgerEntry struct {
+	Level      string       `json:"level"`
+	Since      time.Time    `json:"since"`
+	Lower      string       `json:"lower,omitempty"`
+	LowerSince time.Time    `json:"lower_since,omitzero"`
+	History    []Transition `json:"history,omitempty"`
+}
+
+// Transition records entering a level.
+type Transition struct {
+	Level string    `json:"level"`
+	At    time.Time `json:"at"`
+}
+
+const maxHistory = 50
+
+// applyHysteresis runs every early_warning_level value through the ledger:
+// raising a level is immediate; lowering (down to none) happens only once
+// the lower level has held for the trigger's clear_after. Held values are
+// re-emitted at the level in force, flagged held=true.
+func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Value, now time.Time) ([]indicators.Value, map[string]LedgerEntry, error) {
+	kv, ok := r.Store.(KV)
+	if !ok {
+		return vals, nil, nil
+	}
+	level := func(s string) int { l, _ := indicators.ParseLevel(s); return l }
+	entries := map[string]LedgerEntry{}
+	var out []indicators.Value
+	byDef := map[string][]indicators.Value{}
+	for _, v := range vals {
+		byDef[v.Indicator] = append(byDef[v.Indicator], v)
+	}
+	for _, def := range cfg.Indicators {
+		if def.Recipe != "early_warning_level" {
+			continue
+		}
+		trig, _ := def.Params["trigger"].(string)
+		clearAfter := cfg.Triggers[trig].ClearAfter
+		computed := map[string]indicators.Value{}
+		for _, v := range byDef[def.Shortcode] {
+			computed[v.Code] = v
+		}
+		for _, a := range areas {
+			if !def.AtLevel(a.Level) || (def.RollupFrom != nil && a.Level != *def.RollupFrom) {
+				continue
+			}
+			key := def.Shortcode + "|" + a.Code
+			var e LedgerEntry
+			found, err := kv.GetJSON(ledgerBucket, key, &e)
+			if err != nil {
+				return nil, nil, err
+			}
+			v, has := computed[a.Code]
+			forecastLevel := "none"
+			if has {
+				forecastLevel = v.Text
+			}
+			if !found {
+				if forecastLevel == "none" {
+					continue
+				}
+				e = LedgerEntry{Level: "none"}
+			}
+			changed := false
+			switch {
+			case level(forecastLevel) > level(e.Level):
+				e.Level, e.Since, e.Lower, e.LowerSince = forecastLevel, now, "", time.Time{}
+				e.History = appendBounded(e.History, Transition{forecastLevel, now})
+				changed = true
+			case level(forecastLevel) == level(e.Level):
+				if e.Lower != "" {
+					e.Lower, e.LowerSince, changed = "", time.Time{}, true
+				}
+			default:
+				if e.Lower == "" {
+					e.LowerSince = now
+				}
+				if e.Lower != forecastLevel {
+					e.Lower, changed = forecastLevel, true
+				}
+				if now.Sub(e.LowerSince) >= clearAfter {
+					e.Level, e.Since, e.Lower, e.LowerSince = forecastLevel, now, "", time.Time{}
+					e.History = appendBounded(e.History, Transition{forecastLevel, now})
+					changed = true
+				}
+			}
+			if changed {
+				if err := kv.PutJSON(ledgerBucket, key, e); err != nil {
+					return nil, nil, err
+				}
+			}
+			entries[key] = e
+			if e.Level != forecastLevel {
+				held := indicators.Value{Indicator: def.Shortcode, Code: a.Code, AdminLevel: a.Level, Type: indicators.String,
+					Text: e.Level, Attributes: map[string]any{"phase": "forecast", "note": "forecast, not an activation",
+						"trigger": trig, "held": true, "forecast_level": forecastLevel,
+						"clears_at": e.LowerSince.Add(clearAfter).UTC().Format(time.RFC3339)}}
+				if has {
+					held.Date = v.Date
+				} else {
+					held.Date = indicators.DateOf(now, cfg.Location())
+				}
+				computed[a.Code] = held
+			}
+		}
+		for _, v := range computed {
+			if v.Text != "none" {
+				out = append(out, v)
+			}
+		}
+		delete(byDef, def.Shortcode)
+	}
+	for _, def := range cfg.Indicators {
+		out = append(out, byDef[def.Shortcode]...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Key().String() < out[j].Key().String() })
+	return out, entries, nil
+}
+
+func appendBounded(h []Transition, t Transition) []Transition {
+	h = append(h, t)
+	if len(h) > maxHistory {
+		h = h[len(h)-maxHistory:]
+	}
+	return h
+}
+
+// warningsFrom lists the areas at a warning level after a sync.
+func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.Value, ledger map[string]LedgerEntry) []Warning {
+	names := map[string]string{}
+	for _, a := range areas {
+		names[a.Code] = a.Name
+	}
+	ew := map[string]indicators.Definition{}
+	for _, d := range cfg.Indicators {
+		if d.Recipe == "early_warning_level" {
+			ew[d.Shortcode] = d
+		}
+	}
+	var out []Warning
+	for _, v := range vals {
+		d, ok := ew[v.Indicator]
+		if !ok || v.IsZero() {
+			continue
+		}
+		w := Warning{Indicator: v.Indicator, Code: v.Code, Name: names[v.Code], Level: v.Text}
+		w.Hazard, _ = d.Params["trigger"].(string)
+		if lt, ok := v.Attributes["lead_time_hours"].(float64); ok {
+			w.LeadTimeHours = lt
+		}
+		if e, ok := ledger[v.Indicator+"|"+v.Code]; ok {
+			w.Since = e.Since
+		}
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		li, _ := indicators.ParseLevel(out[i].Level)
+		lj, _ := indicators.ParseLevel(out[j].Level)
+		if li != lj {
+			return li > lj
+		}
+		return fmt.Sprint(out[i].Indicator, out[i].Code) < fmt.Sprint(out[j].Indicator, out[j].Code)
+	})
+	return out
+}

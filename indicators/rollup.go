@@ -1,0 +1,123 @@
+package indicators
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Roll-ups compute an indicator at one admin level and aggregate it to the
+// levels above with the same word GeoSight uses for its own upper-level
+// aggregation (SUM(value), MAX(value), MIN(value), AVG(value), COUNT(value)),
+// so a dashboard shows the same number whether GeoSight aggregates or we do.
+// Counts and populations sum; levels take the maximum (in code-list order for
+// String indicators); lead times take the minimum.
+
+// AggregationWords are the aggregations RollUp supports.
+var AggregationWords = []string{"SUM(value)", "MAX(value)", "MIN(value)", "AVG(value)", "COUNT(value)"}
+
+// ValidAggregation reports whether word is supported.
+func ValidAggregation(word string) bool {
+	for _, w := range AggregationWords {
+		if strings.EqualFold(w, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// RollUp aggregates values of areas at level `from` to every ancestor
+// present in areas at a level the definition covers (parents are read from
+// Area.Parents). A parent gets a value when at least one child has one.
+func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, error) {
+	word := ""
+	for _, w := range AggregationWords {
+		if strings.EqualFold(w, def.Aggregation) {
+			word = w // canonical spelling, as GeoSight writes it
+		}
+	}
+	if word == "" {
+		return nil, fmt.Errorf("indicator %s: aggregation %q is not one of %v", def.Shortcode, def.Aggregation, AggregationWords)
+	}
+	byCode := map[string]Area{}
+	for _, a := range areas {
+		byCode[a.Code] = a
+	}
+	order := map[string]int{}
+	codes := def.Codes
+	if len(codes) == 0 {
+		codes = LevelNames
+	}
+	for i, c := range codes {
+		order[c] = i
+	}
+	groups := map[string][]Value{}
+	for _, v := range vals {
+		a, ok := byCode[v.Code]
+		if !ok || a.Level != from {
+			continue
+		}
+		for _, p := range a.Parents {
+			pa, ok := byCode[p]
+			if ok && pa.Level < from && def.AtLevel(pa.Level) {
+				groups[p] = append(groups[p], v)
+			}
+		}
+	}
+	parents := make([]string, 0, len(groups))
+	for p := range groups {
+		parents = append(parents, p)
+	}
+	sort.Strings(parents)
+	out := make([]Value, 0, len(parents))
+	for _, p := range parents {
+		kids := groups[p]
+		pa := byCode[p]
+		v := Value{Indicator: def.Shortcode, Code: p, AdminLevel: pa.Level, Date: kids[0].Date, Type: kids[0].Type,
+			Attributes: map[string]any{"aggregation": word, "from_level": from, "children": len(kids)}}
+		if ph, ok := kids[0].Attributes["phase"]; ok {
+			v.Attributes["phase"] = ph
+		}
+		if n, ok := kids[0].Attributes["note"]; ok {
+			v.Attributes["note"] = n
+		}
+		if v.Type == String {
+			best := kids[0].Text
+			for _, k := range kids[1:] {
+				if (word == "MIN(value)") == (order[k.Text] < order[best]) {
+					best = k.Text
+				}
+			}
+			v.Text = best
+			out = append(out, v)
+			continue
+		}
+		switch word {
+		case "SUM(value)":
+			for _, k := range kids {
+				v.Number += k.Number
+			}
+		case "MAX(value)":
+			v.Number = math.Inf(-1)
+			for _, k := range kids {
+				v.Number = math.Max(v.Number, k.Number)
+			}
+		case "MIN(value)":
+			v.Number = math.Inf(1)
+			for _, k := range kids {
+				v.Number = math.Min(v.Number, k.Number)
+			}
+		case "AVG(value)":
+			for _, k := range kids {
+				v.Number += k.Number
+			}
+			v.Number /= float64(len(kids))
+		case "COUNT(value)":
+			v.Number = float64(len(kids))
+		}
+		v.Number = math.Round(v.Number*1000) / 1000
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -1,0 +1,316 @@
+package indicators
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Early-warning recipes: for each area, the highest level a forecast reaches
+// within a lead-time window, when it is first reached, and the children in
+// the parts of the area that reach it. Values are always phase=forecast and
+// say "forecast, not an activation".
+
+func init() {
+	RegisterRecipe("early_warning_level", warningRecipe{kind: "level"})
+	RegisterRecipe("lead_time_hours", warningRecipe{kind: "lead"})
+	RegisterRecipe("children_at_risk", warningRecipe{kind: "children"})
+}
+
+// WarningParams select a trigger, a window and (for lead time and children)
+// a minimum level.
+type WarningParams struct {
+	Trigger string `mapstructure:"trigger"`
+	// Window is a window name of the trigger; default its longest.
+	Window string `mapstructure:"window"`
+	// Level is the lowest level counted (default watch).
+	Level string `mapstructure:"level"`
+}
+
+// Reach is one area's evaluation under a trigger and window.
+type Reach struct {
+	Level int
+	// First is when the highest level is first reached; LeadHours is First
+	// minus the forecast's issue time.
+	First     time.Time
+	LeadHours float64
+	// FirstAtMin is when any footprint first reaches the minimum level
+	// asked for, and LeadAtMinHours its lead time: what lead_time_hours
+	// reports.
+	FirstAtMin     time.Time
+	LeadAtMinHours float64
+	Events         provenance
+}
+
+// EvaluateArea evaluates a trigger for one area within a window (max lead).
+// Footprints count when they touch the area, or when their event names the
+// area (or a parent) by code; footprints entirely in the past are ignored.
+func EvaluateArea(t Trigger, window time.Duration, a Area, events []Event, now time.Time, minLevel int) Reach {
+	var r Reach
+	levels := t.levelsFor(countryOf(a))
+	ab := a.Bound()
+	for _, e := range events {
+		if !t.matches(e) || !e.ActiveAt(now) {
+			continue
+		}
+		named := len(e.Areas) > 0 && namesArea(e.Areas, a)
+		for _, fp := range e.Footprints {
+			from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
+			to := firstNonZero(fp.ValidTo, e.ValidTo)
+			if !to.IsZero() && to.Before(now) {
+				continue
+			}
+			issued := e.Issued
+			if issued.IsZero() {
+				issued = now
+			}
+			if from.Sub(issued) > window {
+				continue
+			}
+			l := t.levelOf(e, fp, levels)
+			if l < minLevel || l == LevelNone {
+				continue
+			}
+			if !named {
+				if a.Geometry == nil || fp.Geometry == nil || !ab.Intersects(fp.Geometry.Bound()) || !Intersects(a.Geometry, fp.Geometry) {
+					continue
+				}
+			}
+			lead := math.Max(0, from.Sub(issued).Hours())
+			if l > r.Level || (l == r.Level && from.Before(r.First)) {
+				r.Level, r.First, r.LeadHours = l, from, lead
+			}
+			if r.FirstAtMin.IsZero() || from.Before(r.FirstAtMin) {
+				r.FirstAtMin, r.LeadAtMinHours = from, lead
+			}
+			r.Events.add(e)
+		}
+	}
+	return r
+}
+
+func firstNonZero(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// countryOf is the admin-0 ucode of an area: its last parent, or itself.
+func countryOf(a Area) string {
+	if len(a.Parents) > 0 {
+		return a.Parents[len(a.Parents)-1]
+	}
+	return a.Code
+}
+
+type warningRecipe struct{ kind string }
+
+func (w warningRecipe) ValueType() ValueType {
+	switch w.kind {
+	case "level":
+		return String
+	default:
+		return Float
+	}
+}
+
+func (w warningRecipe) ValidateParams(p map[string]any) error {
+	var wp WarningParams
+	if err := DecodeParams(p, &wp); err != nil {
+		return err
+	}
+	var errs []error
+	if wp.Trigger == "" {
+		errs = append(errs, FieldError{"trigger", "is required: the name of a trigger under triggers: (defaults: heat, heavy_rain, wind, river_flood, cyclone)"})
+	}
+	if wp.Level != "" {
+		if l, err := ParseLevel(wp.Level); err != nil || l == LevelNone {
+			errs = append(errs, FieldError{"level", fmt.Sprintf("must be watch, warning or alert, got %q", wp.Level)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w warningRecipe) resolve(def Definition, in *Input) (WarningParams, Trigger, time.Duration, int, error) {
+	var wp WarningParams
+	if err := DecodeParams(def.Params, &wp); err != nil {
+		return wp, Trigger{}, 0, 0, err
+	}
+	t, ok := in.Triggers[wp.Trigger]
+	if !ok {
+		return wp, t, 0, 0, fmt.Errorf("indicator %s: unknown trigger %q", def.Shortcode, wp.Trigger)
+	}
+	if wp.Window == "" {
+		names := t.WindowNames()
+		if len(names) == 0 {
+			return wp, t, 0, 0, fmt.Errorf("trigger %s has no windows", wp.Trigger)
+		}
+		wp.Window = names[0]
+	}
+	win, ok := t.Windows[wp.Window]
+	if !ok {
+		return wp, t, 0, 0, fmt.Errorf("indicator %s: trigger %s has no window %q (has %v)", def.Shortcode, wp.Trigger, wp.Window, t.WindowNames())
+	}
+	minLevel := LevelWatch
+	if wp.Level != "" {
+		minLevel, _ = ParseLevel(wp.Level)
+	}
+	return wp, t, win, minLevel, nil
+}
+
+func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
+	wp, t, win, minLevel, err := w.resolve(def, in)
+	if err != nil {
+		return nil, err
+	}
+	if w.kind == "children" {
+		return w.children(def, in, wp, t, win, minLevel)
+	}
+	type res struct {
+		reach Reach
+	}
+	out := map[int]res{}
+	prov := map[int]*provenance{}
+	for ai, a := range in.Areas {
+		if !def.AtLevel(a.Level) {
+			continue
+		}
+		r := EvaluateArea(t, win, a, in.Events, in.Now, minLevel)
+		if r.Level == LevelNone {
+			continue
+		}
+		out[ai] = res{r}
+		p := r.Events
+		prov[ai] = &p
+	}
+	vals := emit(def, in, out, prov, Forecast, "", func(x res) Value {
+		if w.kind == "level" {
+			return Value{Type: String, Text: LevelNames[x.reach.Level]}
+		}
+		return Value{Type: Float, Number: math.Round(x.reach.LeadAtMinHours*10) / 10}
+	})
+	for i := range vals {
+		ai := indexOfArea(in.Areas, vals[i].Code)
+		r := out[ai].reach
+		vals[i].Attributes["trigger"] = wp.Trigger
+		vals[i].Attributes["window"] = wp.Window
+		vals[i].Attributes["level"] = LevelNames[r.Level]
+		vals[i].Attributes["first_time"] = r.First.UTC().Format(time.RFC3339)
+		vals[i].Attributes["lead_time_hours"] = math.Round(r.LeadHours*10) / 10
+	}
+	return vals, nil
+}
+
+func indexOfArea(as []Area, code string) int {
+	for i, a := range as {
+		if a.Code == code {
+			return i
+		}
+	}
+	return -1
+}
+
+// children counts under-18s in the parts of each area that reach the level:
+// through the exposure engine for polygon footprints (cones, wind radii,
+// flood extents), and the whole area's under-18 population for forecasts
+// sampled at the area's own point (gridded variables).
+func (w warningRecipe) children(def Definition, in *Input, wp WarningParams, t Trigger, win time.Duration, minLevel int) ([]Value, error) {
+	var polys []orb.Geometry
+	var polyEvents []Event
+	for _, e := range in.Events {
+		if !t.matches(e) || !e.ActiveAt(in.Now) {
+			continue
+		}
+		used := false
+		for _, fp := range e.Footprints {
+			if fp.Geometry == nil || !IsPolygonal(fp.Geometry) {
+				continue
+			}
+			from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
+			to := firstNonZero(fp.ValidTo, e.ValidTo)
+			if (!to.IsZero() && to.Before(in.Now)) || (!e.Issued.IsZero() && from.Sub(e.Issued) > win) {
+				continue
+			}
+			// Country overrides do not apply here: footprints cross borders.
+			if t.levelOf(e, fp, t.Levels) >= minLevel {
+				polys = append(polys, fp.Geometry)
+				used = true
+			}
+		}
+		if used {
+			polyEvents = append(polyEvents, e)
+		}
+	}
+	byCode := map[string]AreaExposure{}
+	method := ""
+	if len(polys) > 0 && in.Exposure != nil {
+		exp, err := in.Exposure.Expose(polys)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range exp {
+			byCode[x.Code] = x
+		}
+		method = in.Exposure.Method()
+	}
+	res := map[int]float64{}
+	prov := map[int]*provenance{}
+	for ai, a := range in.Areas {
+		if !def.AtLevel(a.Level) {
+			continue
+		}
+		r := EvaluateArea(t, win, a, in.Events, in.Now, minLevel)
+		if r.Level == LevelNone {
+			continue
+		}
+		kids, known := 0.0, false
+		if x, ok := byCode[a.Code]; ok && x.KnownUnder18 {
+			kids, known = x.Under18, true
+		}
+		// A point forecast that names the area puts the whole area at risk.
+		for _, e := range in.Events {
+			if t.matches(e) && len(e.Areas) > 0 && namesArea(e.Areas, a) && pointForecastReaches(t, e, a, win, in.Now, minLevel) {
+				if u := a.Baseline.Under18; u != nil {
+					kids, known = *u, true
+				}
+			}
+		}
+		if !known {
+			continue
+		}
+		res[ai] = math.Round(kids)
+		p := r.Events
+		prov[ai] = &p
+	}
+	vals := emit(def, in, res, prov, Forecast, method, func(v float64) Value { return Value{Type: Float, Number: v} })
+	for i := range vals {
+		vals[i].Attributes["trigger"] = wp.Trigger
+		vals[i].Attributes["window"] = wp.Window
+		vals[i].Attributes["min_level"] = LevelNames[minLevel]
+	}
+	return vals, nil
+}
+
+func pointForecastReaches(t Trigger, e Event, a Area, win time.Duration, now time.Time, minLevel int) bool {
+	levels := t.levelsFor(countryOf(a))
+	for _, fp := range e.Footprints {
+		if fp.Geometry != nil && IsPolygonal(fp.Geometry) {
+			continue
+		}
+		from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
+		to := firstNonZero(fp.ValidTo, e.ValidTo)
+		if (!to.IsZero() && to.Before(now)) || (!e.Issued.IsZero() && from.Sub(e.Issued) > win) {
+			continue
+		}
+		if t.levelOf(e, fp, levels) >= minLevel {
+			return true
+		}
+	}
+	return false
+}
