@@ -91,11 +91,8 @@ func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
 		indicatorIDs: map[string]int{}, layers: map[string]int{}, layerHashes: map[string]string{},
 	}
 	if cfg.RequestsPerSecond > 0 {
-		burst := int(cfg.RequestsPerSecond)
-		if burst < 1 {
-			burst = 1
-		}
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), burst)
+		// Burst 1: the cap holds from the first request on.
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), 1)
 	}
 	c.rc = resty.New().
 		SetBaseURL(c.base).

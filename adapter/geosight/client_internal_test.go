@@ -223,3 +223,19 @@ func FuzzResponses(f *testing.F) {
 		require.NotContains(t, string(b), "secret-key-123")
 	})
 }
+
+func TestRequestsPerSecondCap(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("201")) }))
+	defer srv.Close()
+	c := testClient(t, srv.URL)
+	c.cfg.RequestsPerSecond = 20
+	c2, err := NewClient(c.cfg, nil)
+	require.NoError(t, err)
+	start := time.Now()
+	for i := 0; i < 6; i++ {
+		_, err := c2.Do(context.Background(), http.MethodPost, "data-browser/", nil, map[string]any{}, "")
+		require.NoError(t, err)
+	}
+	// 6 requests at 20/s need at least 5 intervals of 50 ms.
+	assert.GreaterOrEqual(t, time.Since(start), 240*time.Millisecond)
+}
