@@ -382,3 +382,20 @@ func FuzzParseCSV(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseAndGroup: the real 1,500-row MODIS sample, CSV to events.
+func BenchmarkParseAndGroup(b *testing.B) {
+	body, err := os.ReadFile(testutil.SharedSample(b, "firms", "MODIS_C6_1_Global_24h_2023-08-01_mozambique_bbox.csv"))
+	require.NoError(b, err)
+	cfg := DefaultConfig()
+	cfg.URL = "file://x"
+	src := New(cfg, testEnv())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		f, err := ParseCSV(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		src.group(f.Sensor, f.Hotspots)
+	}
+}

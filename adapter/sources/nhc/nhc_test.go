@@ -474,3 +474,15 @@ func FuzzParseCurrentStorms(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReadRadiiKMZ: inflate and parse a forecast wind radii KMZ.
+func BenchmarkReadRadiiKMZ(b *testing.B) {
+	body, err := os.ReadFile(testutil.Fixture(b, "nhc", "AL142026_forecastradii_012adv.kmz"))
+	require.NoError(b, err)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := ReadKMZ(body, DefaultLimits); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
