@@ -1,0 +1,271 @@
+// Package daemon wires hazardsync together from a config: the state store,
+// the areas and their baseline, the exposure engine, the sources, the
+// GeoSight sink (or the embedded fake), the scheduler, hot reload and the
+// status server. cmd/hazardsync is only flags around it.
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/areas"
+	"github.com/hazardsync/hazardsync/adapter/geosight"
+	"github.com/hazardsync/hazardsync/adapter/geosight/fake"
+	"github.com/hazardsync/hazardsync/adapter/state"
+	"github.com/hazardsync/hazardsync/config"
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// Options are run-time choices outside the config file.
+type Options struct {
+	ConfigPath string
+	Overrides  config.Overrides
+	DryRun     bool
+	Logger     *slog.Logger
+}
+
+// Daemon is a configured hazardsync.
+type Daemon struct {
+	opts    Options
+	log     *slog.Logger
+	Runner  *adapter.Runner
+	Store   *state.Store
+	Metrics *adapter.Metrics
+	started time.Time
+
+	client  *geosight.Client
+	fake    *fake.Server
+	fakeURL string
+
+	mu     sync.RWMutex
+	reload adapter.ReloadState
+	setup  adapter.Setup
+}
+
+// EmbeddedUser is the account the embedded GeoSight fake knows.
+const EmbeddedUser = "demo@hazardsync.local"
+
+// New builds a daemon from a validated config.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Daemon{opts: opts, log: log, Metrics: adapter.NewMetrics(), started: time.Now()}
+	d.reload = adapter.ReloadState{ConfigPath: opts.ConfigPath, OK: true, LastSuccess: d.started, LastAttempt: d.started}
+
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir %s: %w", cfg.StateDir, err)
+	}
+	st, err := state.Open(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	d.Store = st
+	ok := false
+	defer func() {
+		if !ok {
+			d.Close()
+		}
+	}()
+
+	if cfg.Embedded() && !opts.DryRun {
+		if err := d.startEmbedded(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	var sink adapter.Sink
+	if !opts.DryRun || cfg.Geographies.From == "geosight" {
+		c, err := geosight.NewClient(cfg.GeoSight, log)
+		if err != nil {
+			return nil, err
+		}
+		d.client, sink = c, c
+	}
+	setup, err := d.build(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.Runner = &adapter.Runner{Store: st, Sink: sink, Metrics: d.Metrics, Logger: log}
+	d.Runner.Configure(setup)
+	d.setup = setup
+	ok = true
+	return d, nil
+}
+
+// startEmbedded starts the in-process GeoSight fake that `geosight.url:
+// embedded` delivers into, with the config's areas as its reference dataset,
+// persisted under the state dir so it survives restarts as a real server
+// would.
+func (d *Daemon) startEmbedded(cfg *config.Config) error {
+	as, err := d.loadAreas(context.Background(), *cfg)
+	if err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	k := hex.EncodeToString(key)
+	d.fake = fake.New(fake.Options{
+		Users:       []fake.User{{Key: k, Email: EmbeddedUser, Role: fake.Creator}},
+		Datasets:    []fake.Dataset{{UUID: cfg.GeoSight.Dataset, Name: "hazardsync embedded dataset", Areas: as}},
+		PersistPath: filepath.Join(cfg.StateDir, "embedded-geosight.json"),
+		Logger:      d.log.With("component", "embedded-geosight"),
+	})
+	u := d.fake.Start()
+	d.fakeURL = u
+	cfg.GeoSight.URL, cfg.GeoSight.APIKey, cfg.GeoSight.User = u, config.Secret(k), EmbeddedUser
+	d.log.Info("embedded GeoSight started", "url", u)
+	return nil
+}
+
+// EmbeddedURL is the embedded fake's base URL ("" when not embedded).
+func (d *Daemon) EmbeddedURL() string { return d.fakeURL }
+
+// Fake is the embedded GeoSight fake (nil when not embedded).
+func (d *Daemon) Fake() *fake.Server { return d.fake }
+
+// loadAreas reads the configured geographies and joins the baseline.
+func (d *Daemon) loadAreas(ctx context.Context, cfg config.Config) ([]indicators.Area, error) {
+	var as []indicators.Area
+	pcodes := map[string]string{}
+	switch {
+	case cfg.Geographies.From == "geosight" && !cfg.Embedded() && d.client != nil:
+		var err error
+		as, err = d.client.Areas(ctx, cfg.Geographies.Levels)
+		if err != nil {
+			return nil, fmt.Errorf("geographies from GeoSight: %w", err)
+		}
+	default:
+		var err error
+		as, pcodes, err = areas.LoadFiles(cfg.Geographies.Files)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(as) == 0 {
+		return nil, errors.New("geographies: no areas loaded")
+	}
+	warnings, err := areas.ApplyBaseline(as, cfg.Baseline, pcodes)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		d.log.Warn("baseline row skipped", "reason", w)
+	}
+	return as, nil
+}
+
+// build turns a config into a runner setup: areas, exposure engine, sources.
+func (d *Daemon) build(ctx context.Context, cfg config.Config) (adapter.Setup, error) {
+	as, err := d.loadAreas(ctx, cfg)
+	if err != nil {
+		return adapter.Setup{}, err
+	}
+	engine, extend, err := buildExposure(cfg, as, d.log)
+	if err != nil {
+		return adapter.Setup{}, err
+	}
+	srcs := map[string]adapter.Source{}
+	for name, spec := range cfg.Sources {
+		if !spec.Enabled {
+			continue
+		}
+		s, err := adapter.BuildSource(spec, adapter.Env{
+			Logger: d.log.With("source", name), Areas: as, Now: time.Now, Fetch: cfg.Fetch,
+		})
+		if err != nil {
+			return adapter.Setup{}, fmt.Errorf("sources.%s: %w", name, err)
+		}
+		srcs[name] = s
+	}
+	return adapter.Setup{Config: cfg, Areas: as, Exposure: engine, Sources: srcs, Extend: extend}, nil
+}
+
+// Once runs one sync: every source fetched, then compute and deliver.
+func (d *Daemon) Once(ctx context.Context, opt adapter.SyncOptions) (adapter.SyncResult, error) {
+	opt.DryRun = opt.DryRun || d.opts.DryRun
+	return d.Runner.Once(ctx, opt)
+}
+
+// ReloadConfig re-reads the config file: parse → validate → build → swap. An
+// invalid edit is refused with every error kept for the status page, and the
+// running config stays.
+func (d *Daemon) ReloadConfig(ctx context.Context) error {
+	now := time.Now()
+	cfg, err := config.Load(d.opts.ConfigPath, d.opts.Overrides)
+	if err == nil {
+		cur := d.Runner.Config()
+		if cfg.StateDir != cur.StateDir {
+			err = fmt.Errorf("state_dir cannot change while running (%s → %s): restart to move it", cur.StateDir, cfg.StateDir)
+		} else if cfg.GeoSight.URL != cur.GeoSight.URL && !(cfg.Embedded() && d.fake != nil) {
+			err = errors.New("geosight.url cannot change while running: restart to switch instances")
+		}
+	}
+	var setup adapter.Setup
+	if err == nil {
+		if cfg.Embedded() && d.fake != nil {
+			cur := d.Runner.Config()
+			cfg.GeoSight.URL, cfg.GeoSight.APIKey, cfg.GeoSight.User = cur.GeoSight.URL, cur.GeoSight.APIKey, cur.GeoSight.User
+		}
+		setup, err = d.build(ctx, cfg)
+	}
+	d.mu.Lock()
+	d.reload.LastAttempt = now
+	if err != nil {
+		d.reload.OK = false
+		d.reload.Errors = errorLines(err)
+		d.mu.Unlock()
+		d.Metrics.Reloads.WithLabelValues("failed").Inc()
+		d.log.Error("config reload refused; the previous config keeps running", "path", d.opts.ConfigPath, "err", err)
+		return err
+	}
+	d.reload.OK, d.reload.Errors, d.reload.LastSuccess = true, nil, now
+	d.setup = setup
+	d.mu.Unlock()
+	d.Runner.Configure(setup)
+	d.Metrics.Reloads.WithLabelValues("ok").Inc()
+	d.log.Info("config reloaded", "path", d.opts.ConfigPath, "sources", len(setup.Sources), "indicators", len(cfg.Indicators))
+	return nil
+}
+
+func errorLines(err error) []string {
+	var ve *config.ValidationError
+	if errors.As(err, &ve) {
+		out := make([]string, len(ve.Problems))
+		for i, p := range ve.Problems {
+			out[i] = p.String()
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// ReloadState returns the hot-reload status.
+func (d *Daemon) ReloadState() adapter.ReloadState {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	r := d.reload
+	r.Errors = append([]string(nil), r.Errors...)
+	return r
+}
+
+// Close releases the store and stops the embedded fake.
+func (d *Daemon) Close() {
+	if d.fake != nil {
+		d.fake.Close()
+	}
+	if d.Store != nil {
+		d.Store.Close()
+	}
+}

@@ -1,0 +1,28 @@
+package daemon
+
+import (
+	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/status"
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// provider feeds the status server from the daemon and its runner.
+type provider struct{ d *Daemon }
+
+var _ status.Provider = provider{}
+
+func (p provider) SourceHealth() []adapter.SourceHealth { return p.d.Runner.SourceHealth() }
+func (p provider) Delivery() adapter.DeliveryHealth     { return p.d.Runner.Delivery() }
+func (p provider) LastRun() adapter.RunSummary          { return p.d.Runner.LastRun() }
+func (p provider) Areas() []indicators.Area             { return p.d.Runner.Areas() }
+func (p provider) Indicators() []indicators.Definition  { return p.d.Runner.Indicators() }
+func (p provider) CurrentValues() []indicators.Value    { return p.d.Runner.CurrentValues() }
+func (p provider) Warnings() []adapter.Warning          { return p.d.Runner.Warnings() }
+func (p provider) Reload() adapter.ReloadState          { return p.d.ReloadState() }
+func (p provider) Info() status.Info {
+	cfg := p.d.Runner.Config()
+	return status.Info{
+		Version: adapter.Version, Started: p.d.started, ConfigPath: p.d.opts.ConfigPath, StateDir: cfg.StateDir,
+		GeoSightURL: cfg.GeoSight.URL, DryRun: p.d.opts.DryRun, Embedded: p.d.fakeURL != "", EmbeddedURL: p.d.fakeURL,
+	}
+}

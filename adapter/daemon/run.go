@@ -1,0 +1,185 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/geosight/pull"
+	"github.com/hazardsync/hazardsync/adapter/schedule"
+	"github.com/hazardsync/hazardsync/adapter/status"
+	"github.com/hazardsync/hazardsync/config"
+	"github.com/hazardsync/hazardsync/indicators"
+)
+
+// RunOptions are the daemon loop's inputs from the process.
+type RunOptions struct {
+	// Hup delivers SIGHUP: reload the config.
+	Hup <-chan os.Signal
+	// Out receives the plain-words banner (where to look).
+	Out io.Writer
+	// ShutdownGrace bounds how long in-flight work may take after SIGTERM.
+	ShutdownGrace time.Duration
+	// Ready, when set, is closed once the status server listens (tests).
+	Ready chan<- string
+}
+
+// Run serves until ctx ends: sources on their schedules, a sync after each
+// fetch, hot reload on file change or SIGHUP, the status server.
+func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
+	if ro.ShutdownGrace == 0 {
+		ro.ShutdownGrace = 30 * time.Second
+	}
+	cfg := d.Runner.Config()
+	log := d.log
+
+	// One sync at a time; fetches ask for one and a pending request is
+	// coalesced, so a burst of fetches gives one sync, not many.
+	syncReq := make(chan struct{}, 1)
+	requestSync := func() {
+		select {
+		case syncReq <- struct{}{}:
+		default:
+		}
+	}
+	sched := schedule.New(log.With("component", "scheduler"), nil)
+	sched.Update(d.jobs(requestSync))
+
+	srvErr := make(chan error, 1)
+	var httpSrv *http.Server
+	if cfg.HTTP.Listen != "" {
+		token := ""
+		if cfg.HTTP.TokenFile != "" {
+			b, err := os.ReadFile(cfg.HTTP.TokenFile)
+			if err != nil {
+				return fmt.Errorf("http.token_file: %w", err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		extra := map[string]http.Handler{"/pull/": pull.New(d.pullValues).WithLogger(log)}
+		h := status.NewServer(provider{d}, d.Metrics.Registry, status.Options{Token: token, Extra: extra, Logger: log,
+			Redact: d.secrets()})
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("status server on %s (http.listen / --http-addr): %w", cfg.HTTP.Listen, err)
+		}
+		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() { srvErr <- httpSrv.Serve(ln) }()
+		addr := "http://" + ln.Addr().String()
+		if ro.Ready != nil {
+			ro.Ready <- addr
+		}
+		d.banner(ro.Out, addr)
+	}
+
+	if cfg.Path != "" || d.opts.ConfigPath != "" {
+		if err := config.Watch(ctx, d.opts.ConfigPath, 500*time.Millisecond, func() {
+			if d.ReloadConfig(ctx) == nil {
+				sched.Update(d.jobs(requestSync))
+				sched.TriggerAll()
+			}
+		}); err != nil {
+			log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
+		}
+	}
+
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- sched.Run(ctx) }()
+
+	// Deliver what a previous run left in the outbox before anything else.
+	requestSync()
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down: no new fetches; finishing in-flight work", "grace", ro.ShutdownGrace)
+			sched.Stop(ro.ShutdownGrace)
+			// A last delivery pass for what is already queued, bounded by the
+			// grace period; anything left stays in the outbox for next start.
+			dctx, cancel := context.WithTimeout(context.Background(), ro.ShutdownGrace)
+			if _, err := d.Runner.Sync(dctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil {
+				log.Warn("final delivery incomplete; values stay queued for the next start", "err", err)
+			}
+			cancel()
+			if httpSrv != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = httpSrv.Shutdown(sctx)
+				cancel()
+			}
+			<-schedDone
+			return nil
+		case <-ro.Hup:
+			log.Info("SIGHUP: reloading config")
+			if d.ReloadConfig(ctx) == nil {
+				sched.Update(d.jobs(requestSync))
+				sched.TriggerAll()
+			}
+		case err := <-srvErr:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("status server: %w", err)
+			}
+		case <-syncReq:
+			if _, err := d.Runner.Sync(ctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil && ctx.Err() == nil {
+				log.Error("sync failed; queued values are kept and retried", "err", err)
+			}
+		}
+	}
+}
+
+// jobs turns the configured sources into scheduler jobs. A job's Spec is
+// the source's raw config, so a reload restarts only changed sources.
+func (d *Daemon) jobs(requestSync func()) []schedule.Job {
+	cfg := d.Runner.Config()
+	var out []schedule.Job
+	for name, spec := range cfg.Sources {
+		if !spec.Enabled {
+			continue
+		}
+		name := name
+		out = append(out, schedule.Job{
+			Name: name, Interval: spec.Interval, Cron: spec.Cron, Jitter: cfg.Schedule.Jitter,
+			Timeout: spec.Timeout, RunAtStart: true, Spec: fmt.Sprintf("%v|%s|%s|%v", spec.Interval, spec.Cron, spec.Timeout, spec.Raw),
+			Run: func(ctx context.Context) error {
+				err := d.Runner.FetchSource(ctx, name)
+				requestSync()
+				return err
+			},
+		})
+	}
+	return out
+}
+
+func (d *Daemon) pullValues() ([]indicators.Value, error) { return d.Runner.CurrentValues(), nil }
+
+// secrets are strings no response may ever contain.
+func (d *Daemon) secrets() []string {
+	k := d.Runner.Config().GeoSight.APIKey.Reveal()
+	if k == "" {
+		return nil
+	}
+	return []string{k}
+}
+
+func (d *Daemon) banner(w io.Writer, addr string) {
+	if w == nil {
+		return
+	}
+	cfg := d.Runner.Config()
+	fmt.Fprintf(w, "\nhazardsync %s is running.\n", adapter.Version)
+	fmt.Fprintf(w, "  Status page and map:  %s/\n", addr)
+	fmt.Fprintf(w, "  Health / metrics:     %s/healthz  %s/metrics\n", addr, addr)
+	if d.fakeURL != "" {
+		fmt.Fprintf(w, "  Embedded GeoSight:    %s/  (values arrive here; no account needed)\n", d.fakeURL)
+	} else {
+		fmt.Fprintf(w, "  Delivering to:        %s\n", cfg.GeoSight.URL)
+	}
+	fmt.Fprintf(w, "  Config (edit it live): %s\n", d.opts.ConfigPath)
+	fmt.Fprintf(w, "  State:                %s\n", cfg.StateDir)
+	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")
+}

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"reflect"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/daemon"
+	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
+	"github.com/hazardsync/hazardsync/config"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // something failed during a sync
+	exitInvalid = 2 // invalid config or usage
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+type globals struct {
+	configPath string
+	stateDir   string
+	httpAddr   string
+	logLevel   string
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+// Execute runs the CLI and returns the process exit code.
+func Execute(args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "hazardsync",
+		Short: "Hazard feeds → child-centred indicators per area → GeoSight-OS",
+		Long: `hazardsync pulls live hazard feeds (earthquakes, cyclones, floods, fires, heat and
+heavy-rain forecasts, CAP warnings), overlays them on administrative areas, computes
+child-centred indicators per area, and pushes them into GeoSight-OS.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVarP(&g.configPath, "config", "c", "hazardsync.yaml", "config file")
+	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", "", "state directory (overrides state_dir)")
+	root.PersistentFlags().StringVar(&g.httpAddr, "http-addr", "", "status server address (overrides http.listen)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
+	root.AddCommand(runCmd(g), onceCmd(g), validateCmd(g), configCmd(g), sourcesCmd(g), versionCmd(g))
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(stderr, "hazardsync:", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors: unknown command or flag.
+	fmt.Fprintln(stderr, "hazardsync:", err)
+	return exitInvalid
+}
+
+// load reads and validates the config; invalid config exits 2.
+func (g *globals) load() (config.Config, error) {
+	cfg, err := config.Load(g.configPath, config.Overrides{StateDir: g.stateDir, HTTPAddr: g.httpAddr})
+	if err != nil {
+		return cfg, &exitError{exitInvalid, err}
+	}
+	if g.logLevel != "" {
+		cfg.Log.Level = g.logLevel
+	}
+	return cfg, nil
+}
+
+func (g *globals) logger(cfg config.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, opts))
+}
+
+func runCmd(g *globals) *cobra.Command {
+	var dryRun bool
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run the daemon: poll sources on their schedules, deliver continuously",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			log := g.logger(cfg)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: g.configPath,
+				Overrides: config.Overrides{StateDir: g.stateDir, HTTPAddr: g.httpAddr}, DryRun: dryRun, Logger: log})
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			defer d.Close()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			return d.Run(ctx, daemon.RunOptions{Hup: hup, Out: g.stdout})
+		},
+	}
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "compute and show, send nothing")
+	return c
+}
+
+func onceCmd(g *globals) *cobra.Command {
+	var dryRun bool
+	var outDir string
+	c := &cobra.Command{
+		Use:   "once",
+		Short: "Run one sync (fetch every source, compute, deliver), print a summary line, exit",
+		Long: `Run one sync and exit. The last line is a summary of key=value fields:
+events= values= sent= unchanged= rejected= failed= pending= source_errors=
+The exit code is 0 when nothing failed, 1 when a source, a value or the sink failed,
+and 2 when the config is invalid.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			if outDir != "" {
+				cfg.Output.Dir = outDir
+			}
+			log := g.logger(cfg)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: g.configPath,
+				Overrides: config.Overrides{StateDir: g.stateDir, HTTPAddr: g.httpAddr}, DryRun: dryRun, Logger: log})
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			defer d.Close()
+			opt := adapter.SyncOptions{DryRun: dryRun}
+			var bar *progressbar.ProgressBar
+			if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				opt.Progress = func(done, total int) {
+					if bar == nil && total > 0 {
+						bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(g.stderr),
+							progressbar.OptionSetDescription("delivering"), progressbar.OptionShowCount(),
+							progressbar.OptionClearOnFinish())
+					}
+					if bar != nil {
+						_ = bar.Set(done)
+					}
+				}
+			}
+			res, syncErr := d.Once(ctx, opt)
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			if dryRun {
+				files, err := d.WritePreview(cfg.Output.Dir, res)
+				if err != nil {
+					return &exitError{exitFailed, err}
+				}
+				for _, f := range files {
+					fmt.Fprintln(g.stdout, "wrote", f)
+				}
+			}
+			for _, h := range d.Runner.SourceHealth() {
+				if h.Enabled && !h.Healthy {
+					fmt.Fprintf(g.stdout, "source %s failed: %s\n", h.Name, h.LastError)
+				}
+			}
+			s := res.Summary
+			fmt.Fprintf(g.stdout, "events=%d values=%d sent=%d unchanged=%d rejected=%d failed=%d pending=%d source_errors=%d dry_run=%t duration=%s\n",
+				s.Events, s.Values, s.Sent, s.Unchanged, s.Rejected, s.Failed, s.Pending, s.SourceErr, dryRun, s.Duration.Round(time.Millisecond))
+			if syncErr != nil {
+				return &exitError{exitFailed, syncErr}
+			}
+			if s.Failed+s.Rejected+s.SourceErr > 0 {
+				return &exitError{exitFailed, nil}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "compute and write a preview (map, GeoJSON, CSV); send nothing")
+	c.Flags().StringVar(&outDir, "out", "", "preview directory for --dry-run (overrides output.dir)")
+	return c
+}
+
+func validateCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the config and list every problem with its key path",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			enabled := 0
+			for _, s := range cfg.Sources {
+				if s.Enabled {
+					enabled++
+				}
+			}
+			fmt.Fprintf(g.stdout, "%s: valid (%d sources, %d enabled; %d indicators; target %s)\n",
+				g.configPath, len(cfg.Sources), enabled, len(cfg.Indicators), cfg.GeoSight.URL)
+			return nil
+		},
+	}
+}
+
+func configCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Config helpers"}
+	c.AddCommand(&cobra.Command{
+		Use:   "sample",
+		Short: "Print a commented sample config (it validates as is)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := g.stdout.Write(config.Sample)
+			return err
+		},
+	})
+	return c
+}
+
+func sourcesCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "sources",
+		Short: "List the source types this build knows, with their options and defaults",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, f := range adapter.SourceKinds() {
+				fmt.Fprintf(g.stdout, "%s\n    %s\n", f.Kind, f.Description)
+				for _, o := range Options(f.NewConfig()) {
+					fmt.Fprintf(g.stdout, "    %-28s default %s\n", o.Key, o.Default)
+				}
+				fmt.Fprintln(g.stdout)
+			}
+			return nil
+		},
+	}
+}
+
+func versionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print version and build information",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(g.stdout, "hazardsync %s (%s, %s/%s)\n", adapter.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}
+
+// Option is one config key of a plugin with its default, for listings.
+type Option struct{ Key, Default string }
+
+// Options lists a typed config's mapstructure keys and defaults.
+func Options(cfg any) []Option {
+	var out []Option
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		for v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			return
+		}
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			tag := strings.Split(f.Tag.Get("mapstructure"), ",")
+			if tag[0] == "-" {
+				continue
+			}
+			if f.Anonymous || (len(tag) > 1 && tag[1] == "squash") {
+				walk(prefix, v.Field(i))
+				continue
+			}
+			key := tag[0]
+			if key == "" {
+				key = strings.ToLower(f.Name)
+			}
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(time.Time{}) {
+				walk(prefix+key+".", fv)
+				continue
+			}
+			out = append(out, Option{prefix + key, formatDefault(fv)})
+		}
+	}
+	walk("", reflect.ValueOf(cfg))
+	return out
+}
+
+func formatDefault(v reflect.Value) string {
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		return "(none)"
+	}
+	if d, ok := v.Interface().(time.Duration); ok {
+		return d.String()
+	}
+	s := fmt.Sprint(v.Interface())
+	if s == "" || s == "[]" || s == "map[]" {
+		return "(none)"
+	}
+	return s
+}
