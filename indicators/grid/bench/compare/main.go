@@ -110,10 +110,23 @@ func main() {
 		}
 	}
 	slices.Sort(rel)
+	// The machine is shared: time the Go cycle again after the anchors and
+	// keep the median of both rounds, so load changes hit both sides alike.
+	tCycle2 := median(*rounds, func() {
+		e.ResetCache()
+		for _, f := range fps {
+			_, err := e.Expose([]orb.Geometry{f})
+			must(err)
+		}
+	})
+	tZonal2 := median(*rounds, func() { grid.ZonalTotals(w.Areas, w.Geo, w.Width, w.Height, w.Pop) })
+	fmt.Printf("Go again after the anchors: zonal totals %s, cycle %s\n", dur(tZonal2), dur(tCycle2))
+	tCycle, tZonal = (tCycle+tCycle2)/2, (tZonal+tZonal2)/2
+
 	gdTot := readTotals(filepath.Join(*dir, "gdal_totals.csv"))
 	zw, zrel := 0.0, []float64{}
 	for i, v := range gdTot {
-		if v <= 0 {
+		if v < 1000 { // mostly-lake areas with a handful of people: one cell is a big share
 			continue
 		}
 		d := math.Abs(zonal[i]-v) / v
@@ -134,7 +147,7 @@ func main() {
 			len(rel), rel[len(rel)/2], rel[len(rel)*99/100], worst, w.Footprints[worstPair.fp].ID, w.Areas[worstPair.area].Code, worstKm2)
 	}
 	if len(zrel) > 0 {
-		fmt.Printf("zonal population vs GDAL cell-centre (%d areas): median %.2g, max %.2g (exact fractions vs all-or-nothing cells)\n",
+		fmt.Printf("zonal population vs GDAL cell-centre (%d areas ≥ 1,000 people): median %.2g, max %.2g (exact fractions vs all-or-nothing cells)\n",
 			len(zrel), zrel[len(zrel)/2], zw)
 	}
 }
