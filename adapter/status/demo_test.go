@@ -36,8 +36,12 @@ type fakeProvider struct {
 	infoCalled int
 }
 
-func (f *fakeProvider) SourceHealth() []adapter.SourceHealth { return f.sources }
-func (f *fakeProvider) Delivery() adapter.DeliveryHealth     { return f.delivery }
+func (f *fakeProvider) SourceHealth() []adapter.SourceHealth {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]adapter.SourceHealth(nil), f.sources...)
+}
+func (f *fakeProvider) Delivery() adapter.DeliveryHealth { return f.delivery }
 func (f *fakeProvider) LastRun() adapter.RunSummary {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -92,6 +92,15 @@ func (d pageData) HealthyCount() (int, int) {
 func (d pageData) HealthyOK() int    { ok, _ := d.HealthyCount(); return ok }
 func (d pageData) EnabledCount() int { _, n := d.HealthyCount(); return n }
 
+// TotalAreas counts areas over all levels.
+func (d pageData) TotalAreas() int {
+	n := 0
+	for _, c := range d.AreasPerLevel {
+		n += c
+	}
+	return n
+}
+
 // Levels lists admin levels with their area counts, in order.
 func (d pageData) Levels() []string {
 	ls := make([]int, 0, len(d.AreasPerLevel))
@@ -149,6 +158,8 @@ func formatDuration(d time.Duration) string {
 	switch {
 	case d == 0:
 		return "—"
+	case d < time.Millisecond:
+		return "<1ms"
 	case d < time.Second:
 		return d.Round(time.Millisecond).String()
 	default:

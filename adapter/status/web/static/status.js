@@ -9,11 +9,11 @@
   // Sequential palette for numbers (ColorBrewer OrRd, 5 classes).
   var SEQ = ['#fdd49e', '#fdbb84', '#fc8d59', '#e34a33', '#b30000'];
   var ZERO = '#e3ecd9';
-  var NODATA = '#f7f8f9';
+  var NODATA = '#e6eaee';
   // Categorical colours for the project's code lists: alert levels and
   // early-warning levels. Unknown codes get OTHER.
   var CATEGORICAL = {
-    none: '#dfe5ea', green: '#2e9e5b', orange: '#f0932b', red: '#d63031',
+    none: '#d3dce3', green: '#2e9e5b', orange: '#f0932b', red: '#d63031',
     watch: '#f6d55c', warning: '#f0932b', alert: '#c0392b'
   };
   var OTHER = ['#6c5ce7', '#00a8a8', '#a0522d', '#e84393', '#7f8c8d'];
@@ -86,6 +86,8 @@
 
   function writeHash() {
     var h = '#ind=' + encodeURIComponent(state.indicator) + '&level=' + state.level;
+    var area = readHash().area;
+    if (area) { h += '&area=' + encodeURIComponent(area); }
     if (history.replaceState) { history.replaceState(null, '', h); }
   }
 
@@ -208,7 +210,9 @@
       }
     }
     var n = breaks.length + 1;
-    var pal = n >= SEQ.length ? SEQ : SEQ.slice(SEQ.length - n);
+    // Spread fewer classes over the whole ramp (one class: a mid tone).
+    var pal = [];
+    for (var pi = 0; pi < n; pi++) { pal.push(SEQ[n === 1 ? 2 : Math.round(pi * (SEQ.length - 1) / (n - 1))]); }
     function cls(v) {
       var c = 0;
       while (c < breaks.length && v >= breaks[c]) { c++; }
@@ -256,6 +260,7 @@
     svg.setAttribute('role', 'img');
     svg.setAttribute('aria-label', (ind ? ind.name : 'Areas') + ' by area, admin level ' + level);
     svg.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+    svg.appendChild(hatch());
     var g = document.createElementNS(SVGNS, 'g');
     var focusable = feats.length <= 400;
     feats.forEach(function (f, i) {
@@ -288,6 +293,18 @@
       svg.appendChild(og);
     }
     els.map.appendChild(svg);
+    // #area=<ucode> links to one area: its details open on load.
+    var linked = readHash().area;
+    if (linked) {
+      var paths = g.childNodes;
+      for (var pi = 0; pi < paths.length; pi++) {
+        if (paths[pi].getAttribute('data-code') === linked) {
+          var r = paths[pi].getBoundingClientRect();
+          paths[pi].setAttribute('class', paths[pi].getAttribute('class') + ' linked');
+          showTip(paths[pi], r.left + r.width / 2, r.top + r.height / 2);
+        }
+      }
+    }
     renderLegend(ind, scheme, values);
     renderTable(ind, feats, values);
     var withValue = values.filter(function (v) { return v !== null; }).length;
@@ -296,6 +313,30 @@
     var ds = Object.keys(dates).sort();
     els.summary.textContent = feats.length + ' areas at admin level ' + level + ' · ' + withValue + ' with a value' +
       (ds.length ? ' · date ' + ds.join(', ') : '') + '. Hover or focus an area for details.';
+  }
+
+  // hatch is the "no value" fill: a pattern, so it never reads as a
+  // colour of the scale (e.g. the light "none" code).
+  function hatch() {
+    var defs = document.createElementNS(SVGNS, 'defs');
+    var pat = document.createElementNS(SVGNS, 'pattern');
+    pat.setAttribute('id', 'hs-nodata');
+    pat.setAttribute('width', '7');
+    pat.setAttribute('height', '7');
+    pat.setAttribute('patternUnits', 'userSpaceOnUse');
+    pat.setAttribute('patternTransform', 'rotate(45)');
+    var bg = document.createElementNS(SVGNS, 'rect');
+    bg.setAttribute('width', '7');
+    bg.setAttribute('height', '7');
+    bg.setAttribute('fill', '#f1f3f5');
+    var ln = document.createElementNS(SVGNS, 'rect');
+    ln.setAttribute('width', '2');
+    ln.setAttribute('height', '7');
+    ln.setAttribute('fill', '#d5dbe1');
+    pat.appendChild(bg);
+    pat.appendChild(ln);
+    defs.appendChild(pat);
+    return defs;
   }
 
   function msg(text) {
@@ -318,13 +359,13 @@
     var ul = document.createElement('ul');
     var items = scheme.legend.slice();
     var missing = values.filter(function (v) { return v === null; }).length;
-    if (missing) { items.push({ colour: NODATA, label: 'no value', count: missing }); }
+    if (missing) { items.push({ nodata: true, label: 'no value', count: missing }); }
     items.forEach(function (it) {
       var li = document.createElement('li');
       li.className = 'legend-item';
       var sw = document.createElement('span');
       sw.className = 'sw';
-      sw.style.background = it.colour;
+      if (it.nodata) { sw.className += ' sw-nodata'; } else { sw.style.background = it.colour; }
       var lab = document.createElement('span');
       lab.textContent = it.label;
       var cnt = document.createElement('span');
