@@ -25,7 +25,7 @@ import (
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
-func get(t *testing.T, h http.Handler, path string, hdr map[string]string) *httptest.ResponseRecorder {
+func get(t testing.TB, h http.Handler, path string, hdr map[string]string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	for k, v := range hdr {
