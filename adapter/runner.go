@@ -418,20 +418,26 @@ func (r *Runner) activeEvents(cfg config.Config, now time.Time) ([]indicators.Ev
 	return out, nil
 }
 
+// clearLookback is how many past days the stale-value rule looks back.
+const clearLookback = 7
+
 // diff returns the values to queue: those that differ from the last
-// delivered value for their key, plus an explicit 0 / "none" for every key
-// that had something earlier today (delivered or pending) and has nothing
-// now, so a stale value never survives on the dashboard.
+// delivered value for their key, plus an explicit 0 / "none" for today for
+// every area whose latest value (delivered or pending, today or in the last
+// week) says something and which has nothing now. Dashboards show the latest
+// value per area, so without this a warning raised yesterday would stay on
+// the map after the hazard is gone.
 func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indicators.Date) ([]indicators.Value, int, error) {
 	configured := map[string]bool{}
 	for _, d := range cfg.Indicators {
 		configured[d.Shortcode] = true
 	}
-	now := map[indicators.Key]bool{}
+	type series struct{ indicator, code string }
+	now := map[series]bool{}
 	var changed []indicators.Value
 	unchanged := 0
 	for _, v := range current {
-		now[v.Key()] = true
+		now[series{v.Indicator, v.Code}] = true
 		prev, ok, err := r.Store.LastDelivered(v.Key())
 		if err != nil {
 			return nil, 0, err
@@ -442,34 +448,42 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 		}
 		changed = append(changed, v)
 	}
-	delivered, err := r.Store.DeliveredOn(today)
+	// The latest known value of every series: delivered over the lookback
+	// days, then anything still pending (newer by definition).
+	latest := map[series]indicators.Value{}
+	day, err := time.Parse(time.DateOnly, string(today))
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("bad date %q: %w", today, err)
+	}
+	for i := clearLookback; i >= 0; i-- {
+		vals, err := r.Store.DeliveredOn(indicators.Date(day.AddDate(0, 0, -i).Format(time.DateOnly)))
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, v := range vals {
+			latest[series{v.Indicator, v.Code}] = v
+		}
 	}
 	pending, err := r.Store.Pending()
 	if err != nil {
 		return nil, 0, err
 	}
-	stale := map[indicators.Key]indicators.Value{}
-	for _, v := range delivered {
-		if !now[v.Key()] && configured[v.Indicator] && !v.IsZero() {
-			stale[v.Key()] = v
-		}
-	}
 	for _, v := range pending {
-		if v.Date == today && !now[v.Key()] && configured[v.Indicator] && !v.IsZero() {
-			stale[v.Key()] = v
+		if prev, ok := latest[series{v.Indicator, v.Code}]; !ok || v.Date >= prev.Date {
+			latest[series{v.Indicator, v.Code}] = v
 		}
 	}
-	keys := make([]indicators.Key, 0, len(stale))
-	for k := range stale {
-		keys = append(keys, k)
+	var stale []indicators.Value
+	for k, v := range latest {
+		if now[k] || !configured[k.indicator] || v.IsZero() || v.Date > today {
+			continue
+		}
+		z := v.Zero()
+		z.Date = today
+		stale = append(stale, z)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	for _, k := range keys {
-		changed = append(changed, stale[k].Zero())
-	}
-	return changed, unchanged, nil
+	sort.Slice(stale, func(i, j int) bool { return stale[i].Key().String() < stale[j].Key().String() })
+	return append(changed, stale...), unchanged, nil
 }
 
 // deliver ensures indicators exist, publishes footprints, then sends the

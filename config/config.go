@@ -31,6 +31,10 @@ type Config struct {
 	Fetch    Fetch                         `mapstructure:"fetch"`
 	Log      Log                           `mapstructure:"log"`
 	Output   Output                        `mapstructure:"output"`
+	// ReplayTime pins "now" for computing values (which events are active,
+	// lead times, value dates) to an RFC 3339 time: for demos and replays of
+	// recorded feeds. Never set it in production.
+	ReplayTime time.Time `mapstructure:"replay_time"`
 
 	// Path is the file the config was read from ("" for built-in).
 	Path string `mapstructure:"-"`
@@ -217,6 +221,15 @@ func (c Config) Location() *time.Location {
 		return time.UTC
 	}
 	return loc
+}
+
+// Clock returns the time to compute with: the replay time when set, else
+// the wall clock.
+func (c Config) Clock() func() time.Time {
+	if t := c.ReplayTime; !t.IsZero() {
+		return func() time.Time { return t }
+	}
+	return time.Now
 }
 
 // Embedded reports whether delivery goes into the in-process fake.

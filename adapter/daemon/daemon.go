@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 	if err != nil {
 		return nil, err
 	}
-	d.Runner = &adapter.Runner{Store: st, Sink: sink, Metrics: d.Metrics, Logger: log}
+	d.Runner = &adapter.Runner{Store: st, Sink: sink, Metrics: d.Metrics, Logger: log, Now: cfg.Clock()}
 	d.Runner.Configure(setup)
 	d.setup = setup
 	ok = true
@@ -182,7 +182,7 @@ func (d *Daemon) build(ctx context.Context, cfg config.Config) (adapter.Setup, e
 			continue
 		}
 		s, err := adapter.BuildSource(spec, adapter.Env{
-			Logger: d.log.With("source", name), Areas: as, Now: time.Now, Fetch: cfg.Fetch,
+			Logger: d.log.With("source", name), Areas: as, Now: cfg.Clock(), Fetch: cfg.Fetch,
 		})
 		if err != nil {
 			return adapter.Setup{}, fmt.Errorf("sources.%s: %w", name, err)
@@ -233,6 +233,7 @@ func (d *Daemon) ReloadConfig(ctx context.Context) error {
 	d.reload.OK, d.reload.Errors, d.reload.LastSuccess = true, nil, now
 	d.setup = setup
 	d.mu.Unlock()
+	d.Runner.Now = cfg.Clock()
 	d.Runner.Configure(setup)
 	d.Metrics.Reloads.WithLabelValues("ok").Inc()
 	d.log.Info("config reloaded", "path", d.opts.ConfigPath, "sources", len(setup.Sources), "indicators", len(cfg.Indicators))
