@@ -385,6 +385,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	s.started = true
 	if !s.stopping {
+		// Runs keep ctx's values but not its cancellation: shutdown drains
+		// them with a grace period instead of cutting them off.
+		s.cancelRuns()
+		s.base, s.cancelRuns = context.WithCancel(context.WithoutCancel(ctx))
 		names := make([]string, 0, len(s.jobs))
 		for name, js := range s.jobs {
 			if js.invalid == nil && !js.removed {

@@ -513,6 +513,27 @@ func TestRunReturnsWhenContextEnds(t *testing.T) {
 	assert.Error(t, s.Run(context.Background()), "Run twice is refused")
 }
 
+func TestRunContextValuesReachRuns(t *testing.T) {
+	type key struct{}
+	s := New(nil, NewFakeClock(t0))
+	got := make(chan any, 1)
+	s.Update([]Job{{Name: "a", Interval: time.Minute, RunAtStart: true, Run: func(ctx context.Context) error {
+		got <- ctx.Value(key{})
+		return nil
+	}}})
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "request-id"))
+	defer cancel()
+	go func() { _ = s.Run(ctx) }()
+	select {
+	case v := <-got:
+		assert.Equal(t, "request-id", v)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no run")
+	}
+	cancel()
+	s.Stop(0)
+}
+
 func TestRealClock(t *testing.T) {
 	s := New(nil, nil)
 	var n atomic.Int32
