@@ -186,9 +186,11 @@ type Scheduler struct {
 	runs       sync.WaitGroup
 	loops      sync.WaitGroup
 
-	stopOnce sync.Once
-	stopped  chan struct{} // closed when Stop begins
-	done     chan struct{} // closed when Stop has finished
+	stopOnce     sync.Once
+	explicitStop bool               // the stop under way came from Stop, not from Run's ctx
+	regrace      chan time.Duration // a later Stop's grace for a stop begun by Run
+	stopped      chan struct{}      // closed when Stop begins
+	done         chan struct{}      // closed when Stop has finished
 }
 
 // New makes a scheduler. A nil clock is the wall clock, a nil logger
@@ -202,7 +204,7 @@ func New(logger *slog.Logger, clock Clock) *Scheduler {
 	}
 	base, cancel := context.WithCancel(context.Background())
 	return &Scheduler{log: logger, clock: clock, jobs: map[string]*jobState{}, base: base, cancelRuns: cancel,
-		stopped: make(chan struct{}), done: make(chan struct{})}
+		stopped: make(chan struct{}), done: make(chan struct{}), regrace: make(chan time.Duration, 1)}
 }
 
 // Update replaces the job set. Jobs whose timing and Spec are unchanged keep
@@ -403,7 +405,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	select {
 	case <-ctx.Done():
-		s.Stop(DefaultGrace)
+		s.stop(DefaultGrace, false)
 	case <-s.stopped:
 	}
 	<-s.done
@@ -413,10 +415,22 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // Stop stops starting runs, waits up to grace for in-flight runs, then
 // cancels their contexts and waits (briefly) for them to return. Later calls
 // wait for the first to finish.
-func (s *Scheduler) Stop(grace time.Duration) {
+// A Stop that arrives while Run is already stopping because its context
+// ended replaces Run's DefaultGrace (counted from when stopping began), so a
+// daemon that cancels ctx and then calls Stop(configured grace) gets its
+// grace whichever goroutine noticed first.
+func (s *Scheduler) Stop(grace time.Duration) { s.stop(grace, true) }
+
+func (s *Scheduler) stop(grace time.Duration, explicit bool) {
 	first := false
-	s.stopOnce.Do(func() { first = true })
+	s.stopOnce.Do(func() { first = true; s.explicitStop = explicit })
 	if !first {
+		if explicit {
+			select {
+			case s.regrace <- grace:
+			default:
+			}
+		}
 		<-s.done
 		return
 	}
@@ -439,19 +453,33 @@ func (s *Scheduler) Stop(grace time.Duration) {
 		sort.Strings(inFlight)
 		s.log.Info("waiting for in-flight runs", "jobs", inFlight, "grace", grace)
 	}
+	began := s.clock.Now()
 	t := s.clock.NewTimer(grace)
-	select {
-	case <-drained:
-		t.Stop()
-	case <-t.C():
-		s.log.Warn("grace period over; cancelling in-flight runs", "jobs", s.runningNames())
-		s.cancelRuns()
-		t2 := s.clock.NewTimer(cancelWait)
+	regrace := s.regrace
+	if s.explicitStop {
+		regrace = nil // an explicit grace is final
+	}
+	for waiting := true; waiting; {
 		select {
 		case <-drained:
-			t2.Stop()
-		case <-t2.C():
-			s.log.Error("runs ignored cancellation; shutting down without them", "jobs", s.runningNames())
+			t.Stop()
+			waiting = false
+		case g := <-regrace:
+			t.Stop()
+			regrace = nil
+			s.log.Info("shutdown grace set by Stop", "grace", g)
+			t = s.clock.NewTimer(began.Add(g).Sub(s.clock.Now()))
+		case <-t.C():
+			waiting = false
+			s.log.Warn("grace period over; cancelling in-flight runs", "jobs", s.runningNames())
+			s.cancelRuns()
+			t2 := s.clock.NewTimer(cancelWait)
+			select {
+			case <-drained:
+				t2.Stop()
+			case <-t2.C():
+				s.log.Error("runs ignored cancellation; shutting down without them", "jobs", s.runningNames())
+			}
 		}
 	}
 	s.cancelRuns()

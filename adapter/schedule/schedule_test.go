@@ -513,6 +513,37 @@ func TestRunReturnsWhenContextEnds(t *testing.T) {
 	assert.Error(t, s.Run(context.Background()), "Run twice is refused")
 }
 
+func TestStopAfterContextEndUsesItsGrace(t *testing.T) {
+	// The daemon cancels Run's ctx and then calls Stop(configured grace);
+	// the configured grace must win over DefaultGrace.
+	clock := NewFakeClock(t0)
+	s := New(nil, clock)
+	ctxErr := make(chan error, 1)
+	s.Update([]Job{{Name: "sync", Interval: time.Hour, RunAtStart: true, Run: func(ctx context.Context) error {
+		<-ctx.Done()
+		ctxErr <- ctx.Err()
+		return nil
+	}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- s.Run(ctx) }()
+	eventually(t, func() bool { return status(s, "sync").Running }, "running")
+	cancel()
+	eventually(t, func() bool { return hasDeadline(clock, t0.Add(DefaultGrace)) }, "Run's default grace armed")
+	stopDone := make(chan struct{})
+	go func() { s.Stop(10 * time.Second); close(stopDone) }()
+	eventually(t, func() bool { return hasDeadline(clock, t0.Add(10*time.Second)) }, "Stop's grace armed")
+	assert.False(t, hasDeadline(clock, t0.Add(DefaultGrace)), "default grace replaced")
+	clock.Advance(10 * time.Second)
+	select {
+	case <-stopDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not return")
+	}
+	assert.Equal(t, context.Canceled, <-ctxErr)
+	require.NoError(t, <-runDone)
+}
+
 func TestRunContextValuesReachRuns(t *testing.T) {
 	type key struct{}
 	s := New(nil, NewFakeClock(t0))
