@@ -1,0 +1,5 @@
+package faults
+
+import "syscall"
+
+var syscallTERM = syscall.SIGTERM
