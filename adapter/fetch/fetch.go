@@ -50,9 +50,19 @@ func New(source string, cfg config.Fetch) *Client {
 			return r.StatusCode() == http.StatusTooManyRequests || r.StatusCode() >= 500
 		}).
 		SetDoNotParseResponse(true).
-		SetHeader("User-Agent", cfg.UserAgent)
+		SetHeader("User-Agent", cfg.UserAgent).
+		// resty's own logger prints request URLs, which may carry keys
+		// (FIRMS MAP_KEY, ArcGIS tokens): our errors say what went wrong.
+		SetLogger(silent{})
 	return &Client{source: source, cfg: cfg, rc: rc}
 }
+
+// silent discards resty's log lines.
+type silent struct{}
+
+func (silent) Errorf(string, ...any) {}
+func (silent) Warnf(string, ...any)  {}
+func (silent) Debugf(string, ...any) {}
 
 // Request is one GET.
 type Request struct {
@@ -115,6 +125,10 @@ func (c *Client) Get(ctx context.Context, req Request) (*Response, error) {
 	}
 	resp, err := r.Get(full)
 	if err != nil {
+		// When retries ran out of time, say what the server last answered.
+		if resp != nil && resp.StatusCode() > 0 {
+			err = fmt.Errorf("HTTP %d after retries, then %v", resp.StatusCode(), err)
+		}
 		return nil, adapter.Classify(adapter.Retryable, c.source, shown, errors.New(redactErr(err, req.Secrets)))
 	}
 	raw := resp.RawBody()
@@ -271,6 +285,9 @@ func JSONError(body []byte, err error) error {
 	}
 	if off < 0 {
 		return fmt.Errorf("malformed JSON: %v", err)
+	}
+	if off > 0 {
+		off-- // Offset counts the bytes read, the offending one included
 	}
 	line, col := LineCol(body, off)
 	return fmt.Errorf("malformed JSON at line %d, column %d (byte %d): %v", line, col, off, err)

@@ -431,7 +431,7 @@ func TestMalformedList(t *testing.T) {
 	_, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.Error(t, err)
 	assert.Equal(t, adapter.Permanent, adapter.ClassOf(err))
-	for _, w := range []string{"source=gdacs", srv.URL + "/events/geteventlist/SEARCH", "line 2, column 15"} {
+	for _, w := range []string{"source=gdacs", srv.URL + "/events/geteventlist/SEARCH", "line 2, column 14"} {
 		assert.Contains(t, err.Error(), w)
 	}
 }

@@ -423,7 +423,7 @@ func TestMalformedFeed(t *testing.T) {
 	_, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.Error(t, err)
 	assert.Equal(t, adapter.Permanent, adapter.ClassOf(err))
-	for _, want := range []string{"source=quakes", srv.URL + "/feed.geojson", "line 3, column 17"} {
+	for _, want := range []string{"source=quakes", srv.URL + "/feed.geojson", "line 3, column 16"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }
