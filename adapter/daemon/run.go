@@ -95,8 +95,15 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 
 	// Deliver what a previous run left in the outbox before anything else.
 	requestSync()
+	// Old delivered records are pruned daily (the store keeps the last two
+	// weeks whatever the date says) so the state file does not grow forever.
+	prune := time.NewTicker(24 * time.Hour)
+	defer prune.Stop()
+	d.prune()
 	for {
 		select {
+		case <-prune.C:
+			d.prune()
 		case <-ctx.Done():
 			log.Info("shutting down: no new fetches; finishing in-flight work", "grace", ro.ShutdownGrace)
 			sched.Stop(ro.ShutdownGrace)
@@ -153,6 +160,15 @@ func (d *Daemon) jobs(requestSync func()) []schedule.Job {
 		})
 	}
 	return out
+}
+
+func (d *Daemon) prune() {
+	today := indicators.DateOf(d.Runner.Now(), d.Runner.Config().Location())
+	if n, err := d.Store.Prune(today); err != nil {
+		d.log.Warn("pruning old delivery records failed", "err", err)
+	} else if n > 0 {
+		d.log.Info("pruned old delivery records", "records", n)
+	}
 }
 
 func (d *Daemon) pullValues() ([]indicators.Value, error) { return d.Runner.CurrentValues(), nil }
