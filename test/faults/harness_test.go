@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -211,6 +212,13 @@ func newSite(t *testing.T, p cfgParams) *site {
 
 func (s *site) write(p cfgParams) {
 	s.t.Helper()
+	s.tmpl = p
+	s.writeRaw(renderConfig(s.t, p))
+}
+
+// renderConfig fills the template, defaults first.
+func renderConfig(t *testing.T, p cfgParams) string {
+	t.Helper()
 	if p.Interval == "" {
 		p.Interval = "1h"
 	}
@@ -226,12 +234,6 @@ func (s *site) write(p cfgParams) {
 	if p.Listen == "" {
 		p.Listen = "127.0.0.1:0"
 	}
-	s.tmpl = p
-	s.writeRaw(renderConfig(s.t, p))
-}
-
-func renderConfig(t *testing.T, p cfgParams) string {
-	t.Helper()
 	var b bytes.Buffer
 	data := struct {
 		cfgParams
@@ -389,6 +391,52 @@ func (d *daemon) stop(t *testing.T, grace time.Duration) {
 	}
 }
 
+// status reads /api/status.
+func (d *daemon) status(t *testing.T) statusSnapshot {
+	t.Helper()
+	var st statusSnapshot
+	require.NoError(t, json.Unmarshal(d.get(t, "/api/status"), &st))
+	return st
+}
+
+// statusSnapshot is the part of /api/status the fault tests read.
+type statusSnapshot struct {
+	LastRun struct {
+		Started time.Time `json:"started"`
+		Sent    int       `json:"sent"`
+		Values  int       `json:"values"`
+	} `json:"last_run"`
+	Sources []struct {
+		Name       string `json:"name"`
+		Healthy    bool   `json:"healthy"`
+		LastError  string `json:"last_error"`
+		ErrorClass string `json:"error_class"`
+		Events     int    `json:"events"`
+		LastTry    string `json:"last_attempt"`
+	} `json:"sources"`
+	Delivery struct {
+		Pending   int    `json:"pending"`
+		LastError string `json:"last_error"`
+	} `json:"delivery"`
+	Reload struct {
+		LastAttempt time.Time `json:"last_attempt"`
+		OK          bool      `json:"ok"`
+		Errors      []string  `json:"errors"`
+	} `json:"reload"`
+	Indicators []struct {
+		Shortcode string `json:"shortcode"`
+	} `json:"indicators"`
+}
+
+// scanServed fetches every page the daemon serves and asserts none carries
+// the API key.
+func (d *daemon) scanServed(t *testing.T) {
+	t.Helper()
+	for _, p := range []string{"/", "/api/status", "/metrics", "/api/areas.geojson", "/healthz", "/readyz", "/pull/"} {
+		noSecret(t, "GET "+p, d.get(t, p))
+	}
+}
+
 // get fetches a path from the daemon's status server.
 func (d *daemon) get(t *testing.T, path string) []byte {
 	t.Helper()
@@ -466,19 +514,16 @@ func isZero(v fake.StoredValue) bool {
 	return (v.Number != nil && *v.Number == 0) || (v.Text != nil && (*v.Text == "none" || *v.Text == ""))
 }
 
-// compareDelivered checks got (a GeoSight that lived through faults) against
+// diffDelivered compares got (a GeoSight that lived through faults) with
 // want (a fresh GeoSight fed by one clean run of the same config): every
-// wanted value is there with the same value, and anything else got holds is
-// an explicit reset (0 / "none") of a value that no longer applies. It
-// returns how many wanted values were checked.
-func compareDelivered(t *testing.T, got, want *fake.Server, only func(shortcode string) bool) int {
-	t.Helper()
+// wanted value must be there with the same value, and anything else got
+// holds must be an explicit reset (0 / "none") of a value that no longer
+// applies. only, when set, limits both sides to some indicators.
+func diffDelivered(got, want *fake.Server, only func(shortcode string) bool) (missing, wrong []string, n int) {
 	g := map[string]fake.StoredValue{}
 	for _, v := range got.Values() {
 		g[valueKey(v)] = v
 	}
-	n := 0
-	var missing, wrong []string
 	seen := map[string]bool{}
 	for _, w := range want.Values() {
 		if only != nil && !only(w.Shortcode) {
@@ -503,6 +548,14 @@ func compareDelivered(t *testing.T, got, want *fake.Server, only func(shortcode 
 			wrong = append(wrong, fmt.Sprintf("%s: got %s, which a clean run does not produce", k, valueText(v)))
 		}
 	}
+	return missing, wrong, n
+}
+
+// compareDelivered asserts diffDelivered finds nothing and returns how many
+// values were checked.
+func compareDelivered(t *testing.T, got, want *fake.Server, only func(shortcode string) bool) int {
+	t.Helper()
+	missing, wrong, n := diffDelivered(got, want, only)
 	require.Empty(t, missing, "values a clean run delivers but the faulted GeoSight lacks")
 	require.Empty(t, wrong, "values that differ from a clean run")
 	require.NotZero(t, n, "the clean run delivered nothing: the comparison would prove nothing")
