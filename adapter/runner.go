@@ -287,12 +287,14 @@ type SyncResult struct {
 func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
-	start := r.now()
+	// start is the time values are computed for (the replay time in demos);
+	// wall is when the sync really ran, for the history and the status page.
+	start, wall := r.now(), time.Now()
 	r.mu.RLock()
 	cfg, areas, engine, extra := r.cfg, r.areas, r.engine, r.extra
 	r.mu.RUnlock()
 	log := r.log()
-	res := SyncResult{Summary: RunSummary{Started: start, DryRun: opt.DryRun}}
+	res := SyncResult{Summary: RunSummary{Started: wall, DryRun: opt.DryRun}}
 	for _, h := range r.SourceHealth() {
 		if h.Enabled && !h.Healthy {
 			res.Summary.SourceErr++
@@ -362,7 +364,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		r.Metrics.Values.WithLabelValues(r.Sink.Name(), "unchanged").Add(float64(unchanged))
 	}
 	if opt.DryRun {
-		res.Summary.Duration = r.now().Sub(start)
+		res.Summary.Duration = time.Since(wall)
 		return res, nil
 	}
 	// The outbox write is the commit point: from here a crash loses nothing.
@@ -370,11 +372,11 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		return res, fmt.Errorf("writing outbox: %w", err)
 	}
 	if err := r.deliver(ctx, cfg, events, &res.Summary, opt.Progress); err != nil {
-		res.Summary.Duration = r.now().Sub(start)
+		res.Summary.Duration = time.Since(wall)
 		r.finishRun(res.Summary)
 		return res, err
 	}
-	res.Summary.Duration = r.now().Sub(start)
+	res.Summary.Duration = time.Since(wall)
 	r.finishRun(res.Summary)
 	log.Info("sync done", "events", res.Summary.Events, "values", res.Summary.Values, "sent", res.Summary.Sent,
 		"unchanged", res.Summary.Unchanged, "rejected", res.Summary.Rejected, "failed", res.Summary.Failed,

@@ -155,10 +155,21 @@ func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.
 		names[a.Code] = a.Name
 	}
 	ew := map[string]indicators.Definition{}
+	childrenDef := map[string]string{} // trigger → children_at_risk shortcode
 	for _, d := range cfg.Indicators {
-		if d.Recipe == "early_warning_level" {
+		trig, _ := d.Params["trigger"].(string)
+		switch d.Recipe {
+		case "early_warning_level":
 			ew[d.Shortcode] = d
+		case "children_at_risk":
+			if _, dup := childrenDef[trig]; !dup {
+				childrenDef[trig] = d.Shortcode
+			}
 		}
+	}
+	children := map[string]float64{} // shortcode|code → children at risk
+	for _, v := range vals {
+		children[v.Indicator+"|"+v.Code] = v.Number
 	}
 	var out []Warning
 	for _, v := range vals {
@@ -173,6 +184,9 @@ func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.
 		}
 		if e, ok := ledger[v.Indicator+"|"+v.Code]; ok {
 			w.Since = e.Since
+		}
+		if sc, ok := childrenDef[w.Hazard]; ok {
+			w.ChildrenAtRisk = children[sc+"|"+v.Code]
 		}
 		out = append(out, w)
 	}
