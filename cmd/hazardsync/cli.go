@@ -67,7 +67,7 @@ child-centred indicators per area, and pushes them into GeoSight-OS.`,
 	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", "", "state directory (overrides state_dir)")
 	root.PersistentFlags().StringVar(&g.httpAddr, "http-addr", "", "status server address (overrides http.listen)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
-	root.AddCommand(runCmd(g), onceCmd(g), validateCmd(g), configCmd(g), sourcesCmd(g), versionCmd(g))
+	root.AddCommand(runCmd(g), onceCmd(g), validateCmd(g), configCmd(g), sourcesCmd(g), versionCmd(g), stateCmd(g))
 	err := root.Execute()
 	if err == nil {
 		return exitOK
@@ -138,14 +138,20 @@ func runCmd(g *globals) *cobra.Command {
 
 func onceCmd(g *globals) *cobra.Command {
 	var dryRun bool
-	var outDir string
+	var outDir, since string
 	c := &cobra.Command{
 		Use:   "once",
 		Short: "Run one sync (fetch every source, compute, deliver), print a summary line, exit",
 		Long: `Run one sync and exit. The last line is a summary of key=value fields:
 events= values= sent= unchanged= rejected= failed= pending= source_errors=
 The exit code is 0 when nothing failed, 1 when a source, a value or the sink failed,
-and 2 when the config is invalid.`,
+and 2 when the config is invalid.
+
+--since DATE backfills: every source is fetched afresh (stored cursors ignored) and
+each day from DATE to today is computed from the events the feeds still serve for
+that day, dated that day, and delivered; one "day=" line per day precedes the summary.
+Feeds only serve a window (USGS summaries: past day/week/month; GDACS: its search
+window), so days before it get no values.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.load()
@@ -178,7 +184,17 @@ and 2 when the config is invalid.`,
 					}
 				}
 			}
-			res, syncErr := d.Once(ctx, opt)
+			var res adapter.SyncResult
+			var syncErr error
+			if since != "" {
+				res, syncErr = backfill(ctx, g, d, cfg, since, opt)
+				var se *exitError
+				if errors.As(syncErr, &se) {
+					return se
+				}
+			} else {
+				res, syncErr = d.Once(ctx, opt)
+			}
 			if bar != nil {
 				_ = bar.Finish()
 			}
@@ -210,6 +226,7 @@ and 2 when the config is invalid.`,
 	}
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "compute and write a preview (map, GeoJSON, CSV); send nothing")
 	c.Flags().StringVar(&outDir, "out", "", "preview directory for --dry-run (overrides output.dir)")
+	c.Flags().StringVar(&since, "since", "", "backfill: recompute and deliver every day from this date (YYYY-MM-DD) to today")
 	return c
 }
 
