@@ -247,3 +247,20 @@ triggers:
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `indicators[0](HS_EW).params.trigger: no trigger "tsunami"`)
 }
+
+// The sample's triggers are the built-in defaults, written out: they must
+// not drift apart.
+func TestSampleTriggersMatchDefaults(t *testing.T) {
+	t.Setenv(config.EnvAPIKey, "k")
+	cfg, err := config.Parse(config.Sample, t.TempDir(), config.Overrides{})
+	if err != nil {
+		// Source kinds are registered by the adapter packages; the CLI test
+		// validates the whole sample. Here only the triggers matter.
+		var ve *config.ValidationError
+		require.ErrorAs(t, err, &ve)
+		for _, p := range ve.Problems {
+			require.True(t, strings.HasPrefix(p.Path, "sources."), "unexpected problem %s", p)
+		}
+	}
+	assert.Equal(t, indicators.DefaultTriggers(), cfg.Triggers)
+}
