@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -292,9 +293,36 @@ func versionCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(g.stdout, "hazardsync %s (%s, %s/%s)\n", adapter.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			if commit, date, modified := buildVCS(); commit != "" {
+				dirty := ""
+				if modified {
+					dirty = ", modified"
+				}
+				fmt.Fprintf(g.stdout, "commit %s, built from a tree dated %s%s\n", commit, date, dirty)
+			}
 			return nil
 		},
 	}
+}
+
+// buildVCS reads the commit and its time that `go build` stamps into the
+// binary (absent with -buildvcs=false or outside a checkout).
+func buildVCS() (commit, date string, modified bool) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", "", false
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.time":
+			date = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	return commit, date, modified
 }
 
 // Option is one config key of a plugin with its default, for listings.
