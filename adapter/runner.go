@@ -28,6 +28,9 @@ type Runner struct {
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// AfterDeliver, when set, runs after every delivery pass (the daemon
+	// persists the footprint-layer hashes there).
+	AfterDeliver func()
 
 	mu       sync.RWMutex // guards the fields below (swapped on reload)
 	cfg      config.Config
@@ -378,6 +381,9 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	}
 	res.Summary.Duration = time.Since(wall)
 	r.finishRun(res.Summary)
+	if r.AfterDeliver != nil {
+		r.AfterDeliver()
+	}
 	log.Info("sync done", "events", res.Summary.Events, "values", res.Summary.Values, "sent", res.Summary.Sent,
 		"unchanged", res.Summary.Unchanged, "rejected", res.Summary.Rejected, "failed", res.Summary.Failed,
 		"pending", res.Summary.Pending)

@@ -98,6 +98,19 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 	d.Runner = &adapter.Runner{Store: st, Sink: sink, Metrics: d.Metrics, Logger: log, Now: cfg.Clock()}
 	d.Runner.Configure(setup)
 	d.setup = setup
+	if d.client != nil {
+		// Footprint layers unchanged since the last upload are not uploaded
+		// again, across restarts too.
+		var hashes map[string]string
+		if found, err := st.GetJSON("geosight", "footprint-hashes", &hashes); err == nil && found {
+			d.client.SetFootprintHashes(hashes)
+		}
+		d.Runner.AfterDeliver = func() {
+			if err := st.PutJSON("geosight", "footprint-hashes", d.client.FootprintHashes()); err != nil {
+				log.Warn("saving footprint layer hashes failed", "err", err)
+			}
+		}
+	}
 	ok = true
 	return d, nil
 }

@@ -50,6 +50,9 @@ func demoConfig(t *testing.T, stateDir string, edit func(string) string) config.
 	return cfg
 }
 
+// lastPosts counts the POSTs the embedded GeoSight received in the last once().
+var lastPosts struct{ values, layers, features int }
+
 func once(t *testing.T, cfg config.Config, logs *bytes.Buffer) (adapter.SyncResult, []delivered) {
 	t.Helper()
 	var w = logs
@@ -62,6 +65,10 @@ func once(t *testing.T, cfg config.Config, logs *bytes.Buffer) (adapter.SyncResu
 	defer d.Close()
 	res, err := d.Once(context.Background(), adapter.SyncOptions{})
 	require.NoError(t, err)
+	f := d.Fake()
+	lastPosts.values = f.RequestCount("POST", "/api/v1/data-browser/")
+	lastPosts.layers = len(f.ContextLayers())
+	lastPosts.features = f.RequestCount("POST", "/api/v1/context-layers/") // layer creations and feature uploads
 	var out []delivered
 	for _, v := range d.Fake().Values() {
 		x := delivered{Indicator: v.Shortcode, Code: v.GeomID, AdminLevel: v.AdminLevel, Date: v.Date}
@@ -106,8 +113,13 @@ func TestDemoEndToEnd(t *testing.T) {
 		assert.Equal(t, want[i], normalise(got[i]), "value %d", i)
 	}
 
+	assert.Positive(t, lastPosts.layers, "footprints published as context layers")
+	assert.Positive(t, lastPosts.features)
+
 	res2, got2 := once(t, cfg, nil)
 	assert.Equal(t, 0, res2.Summary.Sent, "a second run with the same state sends nothing")
+	assert.Zero(t, lastPosts.values, "zero value POSTs")
+	assert.Zero(t, lastPosts.features, "zero feature uploads")
 	assert.Equal(t, s.Values, res2.Summary.Unchanged)
 	assert.Equal(t, got, got2)
 }

@@ -39,6 +39,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	}
 	cfg := d.Runner.Config()
 	log := d.log
+	d.swappableSink()
 
 	// One sync at a time; fetches ask for one and a pending request is
 	// coalesced, so a burst of fetches gives one sync, not many.
@@ -82,6 +83,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	if cfg.Path != "" || d.opts.ConfigPath != "" {
 		if err := config.Watch(ctx, d.opts.ConfigPath, 500*time.Millisecond, func() {
 			if d.ReloadConfig(ctx) == nil {
+				d.refreshCredentials()
 				sched.Update(d.jobs(requestSync))
 				sched.TriggerAll()
 			}
@@ -124,6 +126,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 		case <-ro.Hup:
 			log.Info("SIGHUP: reloading config")
 			if d.ReloadConfig(ctx) == nil {
+				d.refreshCredentials()
 				sched.Update(d.jobs(requestSync))
 				sched.TriggerAll()
 			}
