@@ -94,6 +94,25 @@ func RegisterSource(f SourceFactory) {
 	config.RegisterSourceKind(f.Kind, f.NewConfig)
 }
 
+// Register registers a source kind whose typed config is C (a pointer to the
+// kind's config struct): the config type check lives here once, not in
+// every source.
+func Register[C config.PluginConfig](kind, description string, newConfig func() C, build func(C, Env) (Source, error)) {
+	RegisterSource(SourceFactory{
+		Kind:        kind,
+		Description: description,
+		NewConfig:   func() config.PluginConfig { return newConfig() },
+		New: func(c config.PluginConfig, env Env) (Source, error) {
+			cfg, ok := c.(C)
+			if !ok {
+				var want C
+				return nil, fmt.Errorf("%s: config is %T, want %T", kind, c, want)
+			}
+			return build(cfg, env)
+		},
+	})
+}
+
 // LookupSource finds a registered kind.
 func LookupSource(kind string) (SourceFactory, bool) {
 	sourcesMu.RLock()

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -25,14 +24,10 @@ import (
 const Kind = "cap"
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "CAP 1.1/1.2 warnings from an alert or an Atom/RSS index (MeteoAlarm, national services, NWS)",
-		NewConfig:   func() config.PluginConfig { return defaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			return New(c.(*Config), env)
-		},
-	})
+	adapter.Register(Kind, "CAP 1.1/1.2 warnings from an alert or an Atom/RSS index (MeteoAlarm, national services, NWS)", defaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env)
+		})
 }
 
 // Source is one configured CAP feed.

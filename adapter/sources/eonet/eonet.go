@@ -17,7 +17,6 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -134,18 +133,10 @@ func categoryIDs() []string {
 }
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "NASA EONET v3 open natural events (wildfires, storms, volcanoes, floods, ...)",
-		NewConfig:   func() config.PluginConfig { return DefaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("eonet: config is %T, want *eonet.Config", c)
-			}
-			return New(cfg, env), nil
-		},
-	})
+	adapter.Register(Kind, "NASA EONET v3 open natural events (wildfires, storms, volcanoes, floods, ...)", DefaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env), nil
+		})
 }
 
 // Source polls EONET.

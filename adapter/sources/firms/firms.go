@@ -20,7 +20,6 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -139,18 +138,10 @@ func minConf(s string) (Confidence, error) {
 }
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "NASA FIRMS active-fire hotspots (VIIRS/MODIS CSV), one event per product and day",
-		NewConfig:   func() config.PluginConfig { return DefaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("firms: config is %T, want *firms.Config", c)
-			}
-			return New(cfg, env), nil
-		},
-	})
+	adapter.Register(Kind, "NASA FIRMS active-fire hotspots (VIIRS/MODIS CSV), one event per product and day", DefaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env), nil
+		})
 }
 
 // Source polls FIRMS.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -101,18 +100,10 @@ func (c *Config) Validate() error {
 }
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "GDACS multi-hazard alerts (EQ, TC, FL, DR, VO, WF, TS) with episode footprints; TC forecast cones as separate forecast events",
-		NewConfig:   func() config.PluginConfig { return DefaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("gdacs: config is %T, want *gdacs.Config", c)
-			}
-			return New(cfg, env), nil
-		},
-	})
+	adapter.Register(Kind, "GDACS multi-hazard alerts (EQ, TC, FL, DR, VO, WF, TS) with episode footprints; TC forecast cones as separate forecast events", DefaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env), nil
+		})
 }
 
 // Source polls the GDACS event list.

@@ -19,7 +19,6 @@ import (
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
 	"github.com/hazardsync/hazardsync/adapter/sources/openmeteo"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -27,14 +26,10 @@ import (
 const Kind = "glofas"
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "GloFAS river discharge forecasts (Open-Meteo Flood API) at river points, against return periods",
-		NewConfig:   func() config.PluginConfig { return defaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			return New(c.(*Config), env)
-		},
-	})
+	adapter.Register(Kind, "GloFAS river discharge forecasts (Open-Meteo Flood API) at river points, against return periods", defaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env)
+		})
 }
 
 // Source is one configured glofas feed.

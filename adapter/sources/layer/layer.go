@@ -18,25 +18,16 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
-	"github.com/hazardsync/hazardsync/config"
 )
 
 // Kind is the registered source type.
 const Kind = "layer"
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "your own hazard layer (GeoJSON file/URL, OGC API – Features, ArcGIS feature layer) mapped to events",
-		NewConfig:   func() config.PluginConfig { return defaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("layer: config is %T, want *layer.Config", c)
-			}
-			return New(cfg, env)
-		},
-	})
+	adapter.Register(Kind, "your own hazard layer (GeoJSON file/URL, OGC API – Features, ArcGIS feature layer) mapped to events", defaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env)
+		})
 }
 
 // Source reads one configured layer.

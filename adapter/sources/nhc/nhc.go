@@ -18,7 +18,6 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -92,18 +91,10 @@ func (c *Config) Validate() error {
 }
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "NOAA NHC active tropical cyclones: forecast cone, track and 34/50/64 kt wind radii (KMZ)",
-		NewConfig:   func() config.PluginConfig { return DefaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("nhc: config is %T, want *nhc.Config", c)
-			}
-			return New(cfg, env), nil
-		},
-	})
+	adapter.Register(Kind, "NOAA NHC active tropical cyclones: forecast cone, track and 34/50/64 kt wind radii (KMZ)", DefaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env), nil
+		})
 }
 
 // Source polls NHC.

@@ -20,7 +20,6 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -31,14 +30,10 @@ const Kind = "openmeteo"
 const EnvAPIKey = "HAZARDSYNC_OPENMETEO_API_KEY"
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "Open-Meteo daily forecasts (heat, heavy rain, wind gusts) at each area's point, against thresholds",
-		NewConfig:   func() config.PluginConfig { return defaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			return New(c.(*Config), env)
-		},
-	})
+	adapter.Register(Kind, "Open-Meteo daily forecasts (heat, heavy rain, wind gusts) at each area's point, against thresholds", defaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env)
+		})
 }
 
 // Source is one configured openmeteo feed.

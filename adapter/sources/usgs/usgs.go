@@ -15,7 +15,6 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -90,18 +89,10 @@ func (c *Config) inBBox(lon, lat float64) bool {
 }
 
 func init() {
-	adapter.RegisterSource(adapter.SourceFactory{
-		Kind:        Kind,
-		Description: "USGS earthquakes (summary GeoJSON feed) with ShakeMap MMI contour footprints and PAGER alerts",
-		NewConfig:   func() config.PluginConfig { return DefaultConfig() },
-		New: func(c config.PluginConfig, env adapter.Env) (adapter.Source, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("usgs: config is %T, want *usgs.Config", c)
-			}
-			return New(cfg, env), nil
-		},
-	})
+	adapter.Register(Kind, "USGS earthquakes (summary GeoJSON feed) with ShakeMap MMI contour footprints and PAGER alerts", DefaultConfig,
+		func(c *Config, env adapter.Env) (adapter.Source, error) {
+			return New(c, env), nil
+		})
 }
 
 // Source polls one USGS summary feed.
