@@ -7,7 +7,7 @@ DEMO     ?= fixtures/demo/hazardsync.yaml
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/hazardsync/hazardsync/adapter.Version=$(VERSION)
 
-.PHONY: all build run test test-short bench lint fmt vet fuzz docs clean
+.PHONY: all build run test test-unit test-short bench lint fmt vet fuzz docs clean
 
 all: lint test build
 
@@ -18,8 +18,12 @@ build:
 run: build
 	$(BIN) run --config $(DEMO) --state-dir .demo-state
 
-## test: every unit, golden, end-to-end and fuzz-seed test (no network needed)
-test:
+## test: every unit, golden, end-to-end and fuzz-seed test, then the fault
+## runs against the real binary (no network needed; about 2 minutes)
+test: test-unit test-faults
+
+## test-unit: everything but the fault runs (about 30 s)
+test-unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 

@@ -65,9 +65,12 @@ func (d *Daemon) refreshCredentials() {
 		d.log.Error("GeoSight settings changed but the new client cannot be built; keeping the previous one", "err", err)
 		return
 	}
+	c.SetFootprintHashes(s.cur.Load().FootprintHashes())
 	s.cur.Store(c)
 	s.cfg.Store(&g)
+	d.mu.Lock()
 	d.client = c
+	d.mu.Unlock()
 	d.log.Info("GeoSight client rebuilt with the reloaded settings (API key, user or limits)")
 }
 

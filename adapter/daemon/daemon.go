@@ -106,7 +106,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 			d.client.SetFootprintHashes(hashes)
 		}
 		d.Runner.AfterDeliver = func() {
-			if err := st.PutJSON("geosight", "footprint-hashes", d.client.FootprintHashes()); err != nil {
+			d.mu.RLock()
+			c := d.client
+			d.mu.RUnlock()
+			if err := st.PutJSON("geosight", "footprint-hashes", c.FootprintHashes()); err != nil {
 				log.Warn("saving footprint layer hashes failed", "err", err)
 			}
 		}

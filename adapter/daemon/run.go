@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hazardsync/hazardsync/adapter"
@@ -80,14 +81,19 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 		d.banner(ro.Out, addr)
 	}
 
+	// Reloads come from the file watcher and from SIGHUP; one at a time.
+	var reloadMu sync.Mutex
+	reload := func() {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
+		if d.ReloadConfig(ctx) == nil {
+			d.refreshCredentials()
+			sched.Update(d.jobs(requestSync))
+			sched.TriggerAll()
+		}
+	}
 	if cfg.Path != "" || d.opts.ConfigPath != "" {
-		if err := config.Watch(ctx, d.opts.ConfigPath, 500*time.Millisecond, func() {
-			if d.ReloadConfig(ctx) == nil {
-				d.refreshCredentials()
-				sched.Update(d.jobs(requestSync))
-				sched.TriggerAll()
-			}
-		}); err != nil {
+		if err := config.Watch(ctx, d.opts.ConfigPath, 500*time.Millisecond, reload); err != nil {
 			log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
 		}
 	}
@@ -125,11 +131,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 			return nil
 		case <-ro.Hup:
 			log.Info("SIGHUP: reloading config")
-			if d.ReloadConfig(ctx) == nil {
-				d.refreshCredentials()
-				sched.Update(d.jobs(requestSync))
-				sched.TriggerAll()
-			}
+			reload()
 		case err := <-srvErr:
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("status server: %w", err)
