@@ -241,6 +241,7 @@ func loadCache(path string, key [32]byte) (*zones, error) {
 	if err := z.check(); err != nil {
 		return nil, bad("%v", err)
 	}
+	z.segmentSums()
 	return z, nil
 }
 

@@ -457,16 +457,29 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 		rowLo, rowHi = min(rowLo, c.Row0), max(rowHi, c.Row0+c.Rows-1)
 	}
 	nw := workers()
-	type acc struct{ pop, u18, km2 []float64 }
-	accs := make([]acc, nw)
+	accs := make([]*zoneAcc, nw)
 	for i := range accs {
-		accs[i] = acc{make([]float64, nA), make([]float64, nA), make([]float64, nA)}
+		accs[i] = getAcc(nA)
 	}
-	nb := z.nb()
-	const chunk = 64
-	nch := (rowHi - rowLo + chunk) / chunk
+	defer func() {
+		// accs[0] also holds the totals below: leave it clean for the pool.
+		clear(accs[0].pop)
+		clear(accs[0].u18)
+		clear(accs[0].km2)
+		for _, a := range accs {
+			accPool.Put(a)
+		}
+	}()
+	// Enough chunks that both cores stay busy on small footprints too.
+	rows := rowHi - rowLo + 1
+	chunk := max(8, min(64, rows/(4*nw)))
+	nch := (rows + chunk - 1) / chunk
+	// Each chunk hands back its own sparse sums, added up in chunk order, so
+	// results are bit-for-bit the same whichever worker ran which chunk.
+	chunkSums := make([][]zoneSum, nch)
 	parallel(nch, func(w, ci int) {
-		a := &accs[w]
+		a := accs[w]
+		defer func() { chunkSums[ci] = a.flush() }()
 		type bp struct {
 			col int32
 			fp  int32
@@ -475,39 +488,55 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 		var merged []bp
 		cur := make([]float64, len(covs))
 		var active []int32
+		var rw rowWalker
 		for r := rowLo + ci*chunk; r < min(rowHi+1, rowLo+(ci+1)*chunk); r++ {
 			s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
 			if s0 == s1 {
 				continue
 			}
+			rw.reset(z, r)
+			seg := s0 // segment cursor: intervals come left to right
 			emit := func(x0, x1 int, u float64) {
-				// First segment starting at or before x0.
-				k := sort.Search(s1-s0, func(i int) bool { return int(z.SegCol[s0+i]) > x0 }) + s0 - 1
-				if k < s0 {
-					k = s0
+				// Last segment starting at or before x0, searched from the cursor.
+				lo, hi := seg, s1
+				for lo < hi {
+					m := int(uint(lo+hi) >> 1)
+					if int(z.SegCol[m]) <= x0 {
+						lo = m + 1
+					} else {
+						hi = m
+					}
 				}
-				for x := x0; x < x1 && k < s1; k++ {
-					sa, sb := int(z.SegCol[k]), z.Width
-					if k+1 < s1 {
-						sb = int(z.SegCol[k+1])
+				seg = max(s0, lo-1)
+				for x := x0; x < x1 && seg < s1; seg++ {
+					sa, sb := int(z.SegCol[seg]), z.Width
+					if seg+1 < s1 {
+						sb = int(z.SegCol[seg+1])
 					}
 					lo, hi := max(x, sa), min(x1, sb)
 					x = sb
 					if lo >= hi {
 						continue
 					}
-					e0, e1 := z.SegEnt[k], z.SegEnt[k+1]
+					e0, e1 := z.SegEnt[seg], z.SegEnt[seg+1]
 					if e0 == e1 {
 						continue
 					}
-					ps := u * rangeSum(z.Pop, z.PopPre, z.Width, nb, r, lo, hi)
-					var us float64
-					if z.U18 != nil {
-						us = u * rangeSum(z.U18, z.U18Pre, z.Width, nb, r, lo, hi)
+					var ps, us float64
+					if lo == sa && hi == sb {
+						ps = z.SegPop[seg]
+						if z.U18 != nil {
+							us = z.SegU18[seg]
+						}
+					} else {
+						rw.advance(lo)
+						ps, us = rw.advance(hi)
 					}
+					ps, us = u*ps, u*us
 					km := u * float64(hi-lo) * z.CellKm2[r]
 					for en := e0; en < e1; en++ {
 						zi, f := z.EntZone[en], z.EntFrac[en]
+						a.touch(zi)
 						a.pop[zi] += f * ps
 						a.km2[zi] += f * km
 						if z.U18 != nil {
@@ -517,6 +546,8 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 						}
 					}
 				}
+				// The last segment may continue into the next interval.
+				seg = max(s0, seg-1)
 			}
 			if len(covs) == 1 {
 				cols, vals := covs[0].Row(r)
@@ -564,15 +595,15 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 			}
 		}
 	})
-	for w := 1; w < nw; w++ {
-		for i := 0; i < nA; i++ {
-			accs[0].pop[i] += accs[w].pop[i]
-			accs[0].u18[i] += accs[w].u18[i]
-			accs[0].km2[i] += accs[w].km2[i]
+	var out []indicators.AreaExposure
+	t := accs[0] // clean after its last flush
+	for _, cs := range chunkSums {
+		for _, v := range cs {
+			t.pop[v.zone] += v.pop
+			t.u18[v.zone] += v.u18
+			t.km2[v.zone] += v.km2
 		}
 	}
-	var out []indicators.AreaExposure
-	t := accs[0]
 	for i := 0; i < nA; i++ {
 		if !e.onGrid[i] || (t.km2[i] <= 1e-12 && t.pop[i] <= 0) {
 			continue
@@ -610,7 +641,7 @@ func (e *Engine) PrecomputeBytes() int {
 	for _, a := range e.z.arrays() {
 		n += len(a.bytes())
 	}
-	return n
+	return n + 8*len(e.z.SegPop) + 8*len(e.z.SegU18)
 }
 
 // ZonalTotals is the exact population of each area over a grid held in

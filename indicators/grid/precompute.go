@@ -36,6 +36,10 @@ type zones struct {
 	TotPop        []float64 // per area, over the grid
 	TotU18        []float64
 	TotKm2        []float64
+	// Σ of each value layer over each whole segment (not persisted: rebuilt
+	// from the prefixes on load), so a cycle reads cells only where a
+	// footprint interval starts or ends inside a segment.
+	SegPop, SegU18 []float64
 }
 
 func (z *zones) nb() int { return (z.Width+blockSize-1)>>blockShift + 1 }
@@ -191,8 +195,36 @@ func buildZones(areas []indicators.Area, onGrid []bool, geo Geo, width, height i
 		top := geo.Y0 - float64(r)*geo.DY
 		z.CellKm2[r] = indicators.BandAreaKm2(top-geo.DY, top, geo.DX)
 	}
+	z.segmentSums()
 	z.totals(len(areas), shares)
 	return z
+}
+
+// segmentSums fills SegPop/SegU18 from the value layers.
+func (z *zones) segmentSums() {
+	z.SegPop = make([]float64, len(z.SegCol))
+	if z.U18 != nil {
+		z.SegU18 = make([]float64, len(z.SegCol))
+	} else {
+		z.SegU18 = nil
+	}
+	nb := z.nb()
+	parallel(z.Height, func(_, r int) {
+		s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
+		for k := s0; k < s1; k++ {
+			if z.SegEnt[k] == z.SegEnt[k+1] {
+				continue // no area: never summed
+			}
+			a, b := int(z.SegCol[k]), z.Width
+			if k+1 < s1 {
+				b = int(z.SegCol[k+1])
+			}
+			z.SegPop[k] = rangeSum(z.Pop, z.PopPre, z.Width, nb, r, a, b)
+			if z.U18 != nil {
+				z.SegU18[k] = rangeSum(z.U18, z.U18Pre, z.Width, nb, r, a, b)
+			}
+		}
+	})
 }
 
 // prefixes computes the block prefix sums of the value layers.
@@ -246,7 +278,6 @@ func prefixAt(rv []float32, pre []float64, c int) float64 {
 // totals are the zonal sums per area over the whole grid.
 func (z *zones) totals(nAreas int, shares []float64) {
 	z.TotPop, z.TotU18, z.TotKm2 = make([]float64, nAreas), make([]float64, nAreas), make([]float64, nAreas)
-	nb := z.nb()
 	for r := 0; r < z.Height; r++ {
 		s0, s1 := z.RowStart[r], z.RowStart[r+1]
 		for k := s0; k < s1; k++ {
@@ -258,10 +289,10 @@ func (z *zones) totals(nAreas int, shares []float64) {
 			if k+1 < s1 {
 				b = int(z.SegCol[k+1])
 			}
-			ps := rangeSum(z.Pop, z.PopPre, z.Width, nb, r, a, b)
+			ps := z.SegPop[k]
 			var us float64
 			if z.U18 != nil {
-				us = rangeSum(z.U18, z.U18Pre, z.Width, nb, r, a, b)
+				us = z.SegU18[k]
 			}
 			km := float64(b-a) * z.CellKm2[r]
 			for e := e0; e < e1; e++ {
@@ -281,4 +312,107 @@ func (z *zones) totals(nAreas int, shares []float64) {
 			z.TotU18[i] = math.NaN()
 		}
 	}
+}
+
+// rowWalker walks one row of the value layers left to right, keeping the
+// prefix of both layers at its column: a range sum is then a short direct sum
+// or one block-prefix jump, and adjacent segments share their boundary.
+type rowWalker struct {
+	pop, u18   []float32 // the row's cells
+	ppre, upre []float64 // the row's block prefixes
+	x          int
+	p, u       float64 // prefixes at x
+}
+
+func (w *rowWalker) reset(z *zones, r int) {
+	nb := z.nb()
+	w.pop, w.ppre = z.Pop[r*z.Width:(r+1)*z.Width], z.PopPre[r*nb:(r+1)*nb]
+	w.u18, w.upre = nil, nil
+	if z.U18 != nil {
+		w.u18, w.upre = z.U18[r*z.Width:(r+1)*z.Width], z.U18Pre[r*nb:(r+1)*nb]
+	}
+	w.x, w.p, w.u = 0, 0, 0
+}
+
+// advance moves to column c and returns the sums over [x, c) (c ≥ x).
+func (w *rowWalker) advance(c int) (ps, us float64) {
+	if c-w.x <= blockSize/2 && c >= w.x {
+		ps = sumCells(w.pop[w.x:c])
+		if w.u18 != nil {
+			us = sumCells(w.u18[w.x:c])
+		}
+		w.p += ps
+		w.u += us
+	} else {
+		np := prefixNear(w.pop, w.ppre, c)
+		ps, w.p = np-w.p, np
+		if w.u18 != nil {
+			nu := prefixNear(w.u18, w.upre, c)
+			us, w.u = nu-w.u, nu
+		}
+	}
+	w.x = c
+	return ps, us
+}
+
+// prefixNear is Σ rv[0..c) from the nearer of the two block prefixes
+// around c: at most 16 cell reads.
+func prefixNear(rv []float32, pre []float64, c int) float64 {
+	b := c >> blockShift
+	lo := b << blockShift
+	hi := min(lo+blockSize, len(rv))
+	if c-lo <= hi-c {
+		return pre[b] + sumCells(rv[lo:c])
+	}
+	return pre[b+1] - sumCells(rv[c:hi])
+}
+
+func sumCells(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x)
+	}
+	return s
+}
+
+// zoneAcc is one worker's per-area sums over one chunk of rows; pooled so a
+// cycle of one-footprint calls does not allocate and clear them each time.
+type zoneAcc struct {
+	pop, u18, km2 []float64
+	seen          []bool
+	touched       []int32
+}
+
+type zoneSum struct {
+	zone          int32
+	pop, u18, km2 float64
+}
+
+func (a *zoneAcc) touch(zi int32) {
+	if !a.seen[zi] {
+		a.seen[zi] = true
+		a.touched = append(a.touched, zi)
+	}
+}
+
+// flush returns the chunk's sums in first-touched order and clears them.
+func (a *zoneAcc) flush() []zoneSum {
+	out := make([]zoneSum, len(a.touched))
+	for i, zi := range a.touched {
+		out[i] = zoneSum{zi, a.pop[zi], a.u18[zi], a.km2[zi]}
+		a.pop[zi], a.u18[zi], a.km2[zi], a.seen[zi] = 0, 0, 0, false
+	}
+	a.touched = a.touched[:0]
+	return out
+}
+
+var accPool sync.Pool
+
+func getAcc(n int) *zoneAcc {
+	a, _ := accPool.Get().(*zoneAcc)
+	if a == nil || len(a.pop) != n {
+		// Pooled accumulators are always left clean by flush.
+		return &zoneAcc{pop: make([]float64, n), u18: make([]float64, n), km2: make([]float64, n), seen: make([]bool, n)}
+	}
+	return a
 }
