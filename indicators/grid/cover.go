@@ -3,6 +3,7 @@ package grid
 import (
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/paulmach/orb"
 )
@@ -77,6 +78,8 @@ type rasterizer struct {
 	width, height int
 	ev            []covEvent
 	rowLo, rowHi  int
+	sorted        []covEvent // build's scratch
+	cnt, pos      []int32
 }
 
 // Rasterize computes the exact coverage of a polygonal geometry (Polygon,
@@ -85,9 +88,26 @@ type rasterizer struct {
 // of each polygon is its shell, the rest are holes. Parts outside the grid
 // are clipped; overlapping parts count once (values are clamped to 1).
 func Rasterize(g orb.Geometry, geo Geo, width, height int) *Coverage {
-	rz := &rasterizer{geo: geo, width: width, height: height, rowLo: math.MaxInt, rowHi: -1}
+	rz, _ := rasterizerPool.Get().(*rasterizer)
+	if rz == nil {
+		rz = &rasterizer{}
+	}
+	c := &Coverage{}
+	rz.rasterize(g, geo, width, height, c)
+	rasterizerPool.Put(rz)
+	return c
+}
+
+// Rasterizers keep their event buffers between calls: a cycle rasterises
+// hundreds of polygons and the buffers would otherwise be regrown each time.
+var rasterizerPool sync.Pool
+
+// rasterize computes g's coverage into c, reusing c's slices.
+func (rz *rasterizer) rasterize(g orb.Geometry, geo Geo, width, height int, c *Coverage) {
+	rz.geo, rz.width, rz.height, rz.rowLo, rz.rowHi = geo, width, height, math.MaxInt, -1
+	rz.ev = rz.ev[:0]
 	rz.addGeometry(g)
-	return rz.build()
+	rz.build(c)
 }
 
 func (rz *rasterizer) addGeometry(g orb.Geometry) {
@@ -229,34 +249,41 @@ func snap(v float64) float64 {
 	return v
 }
 
-func (rz *rasterizer) build() *Coverage {
-	c := &Coverage{}
+func (rz *rasterizer) build(c *Coverage) {
+	c.col, c.val = c.col[:0], c.val[:0]
 	if rz.rowHi < rz.rowLo {
-		c.start = []int32{0}
-		return c
+		c.Row0, c.Rows = 0, 0
+		c.start = append(c.start[:0], 0)
+		return
 	}
 	c.Row0, c.Rows = rz.rowLo, rz.rowHi-rz.rowLo+1
 	// Counting sort by row, then each row by column.
-	cnt := make([]int32, c.Rows+1)
+	cnt := grow(rz.cnt, c.Rows+1)
+	clear(cnt)
 	for _, e := range rz.ev {
 		cnt[int(e.row)-c.Row0+1]++
 	}
 	for i := 1; i <= c.Rows; i++ {
 		cnt[i] += cnt[i-1]
 	}
-	sorted := make([]covEvent, len(rz.ev))
-	pos := slices.Clone(cnt[:c.Rows])
+	sorted := grow(rz.sorted, len(rz.ev))
+	pos := grow(rz.pos, c.Rows)
+	copy(pos, cnt[:c.Rows])
 	for _, e := range rz.ev {
 		i := int(e.row) - c.Row0
 		sorted[pos[i]] = e
 		pos[i]++
 	}
-	c.start = make([]int32, c.Rows+1)
-	c.col = make([]int32, 0, len(sorted)/2+2)
-	c.val = make([]float64, 0, len(sorted)/2+2)
+	rz.cnt, rz.sorted, rz.pos = cnt, sorted, pos
+	c.start = grow(c.start, c.Rows+1)
+	c.start[0] = 0
+	if cap(c.col) == 0 {
+		c.col = make([]int32, 0, len(sorted)/2+2)
+		c.val = make([]float64, 0, len(sorted)/2+2)
+	}
 	for i := 0; i < c.Rows; i++ {
 		row := sorted[cnt[i]:cnt[i+1]]
-		slices.SortFunc(row, func(a, b covEvent) int { return int(a.col - b.col) })
+		sortByCol(row)
 		var sum, last float64
 		for k := 0; k < len(row); {
 			col := row[k].col
@@ -276,5 +303,31 @@ func (rz *rasterizer) build() *Coverage {
 		}
 		c.start[i+1] = int32(len(c.col))
 	}
-	return c
+}
+
+// grow returns s resized to n, reallocating only when it is too small.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/4)
+	}
+	return s[:n]
+}
+
+// sortByCol sorts one row's events by column. Most rows hold a handful of
+// events (two edges crossing), where an inlined insertion sort beats the
+// generic sort's call per comparison. Equal columns need no stable order:
+// their events are summed.
+func sortByCol(row []covEvent) {
+	if len(row) > 24 {
+		slices.SortFunc(row, func(a, b covEvent) int { return int(a.col - b.col) })
+		return
+	}
+	for i := 1; i < len(row); i++ {
+		e := row[i]
+		j := i
+		for ; j > 0 && row[j-1].col > e.col; j-- {
+			row[j] = row[j-1]
+		}
+		row[j] = e
+	}
 }

@@ -650,11 +650,17 @@ func (e *Engine) PrecomputeBytes() int {
 // on the grid get 0; NaN or negative cells count as nobody.
 func ZonalTotals(areas []indicators.Area, geo Geo, width, height int, pop []float32) []float64 {
 	out := make([]float64, len(areas))
-	parallel(len(areas), func(_, i int) {
+	type scratch struct {
+		rz  rasterizer
+		cov Coverage
+	}
+	ws := make([]scratch, workers())
+	parallel(len(areas), func(w, i int) {
 		if areas[i].Geometry == nil {
 			return
 		}
-		cov := Rasterize(areas[i].Geometry, geo, width, height)
+		cov := &ws[w].cov
+		ws[w].rz.rasterize(areas[i].Geometry, geo, width, height, cov)
 		var s float64
 		for r := cov.Row0; r < cov.Row0+cov.Rows; r++ {
 			cols, vals := cov.Row(r)
@@ -663,18 +669,35 @@ func ZonalTotals(areas []indicators.Area, geo Geo, width, height int, pop []floa
 				if vals[k] == 0 {
 					continue
 				}
-				var rs float64
-				for _, x := range row[cols[k]:cols[k+1]] {
-					if x > 0 {
-						rs += float64(x)
-					}
-				}
-				s += vals[k] * rs
+				s += vals[k] * sumPeople(row[cols[k]:cols[k+1]])
 			}
 		}
 		out[i] = s
 	})
 	return out
+}
+
+// sumPeople is Σ of the positive cells (NaN and negative = nobody), with
+// four independent sums so the adds do not wait on each other.
+func sumPeople(v []float32) float64 {
+	var s0, s1, s2, s3 float64
+	pos := func(x float32) float64 {
+		if x > 0 {
+			return float64(x)
+		}
+		return 0
+	}
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		s0 += pos(v[i])
+		s1 += pos(v[i+1])
+		s2 += pos(v[i+2])
+		s3 += pos(v[i+3])
+	}
+	for ; i < len(v); i++ {
+		s0 += pos(v[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func layersKey(e *Engine, geo Geo, width, height int) (k [32]byte) {
