@@ -274,6 +274,9 @@ func sourcesCmd(g *globals) *cobra.Command {
 		Short: "List the source types this build knows, with their options and defaults",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(g.stdout, "Every source also takes: type (default: its name), enabled (true), interval (schedule.interval, >= 1m)")
+			fmt.Fprintln(g.stdout, "or cron (5 fields), timeout (80% of the interval). Full reference: docs/config-reference.md")
+			fmt.Fprintln(g.stdout)
 			for _, f := range adapter.SourceKinds() {
 				fmt.Fprintf(g.stdout, "%s\n    %s\n", f.Kind, f.Description)
 				for _, o := range Options(f.NewConfig()) {
@@ -377,7 +380,7 @@ func formatDefault(v reflect.Value) string {
 		return "(none)"
 	}
 	if d, ok := v.Interface().(time.Duration); ok {
-		return d.String()
+		return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
 	}
 	s := fmt.Sprint(v.Interface())
 	if s == "" || s == "[]" || s == "map[]" {
