@@ -80,6 +80,30 @@ type rasterizer struct {
 	rowLo, rowHi  int
 	sorted        []covEvent // build's scratch
 	cnt, pos      []int32
+	dense         []float64
+}
+
+// denseRow sums a long row's events per column into rz.dense when their
+// columns span at most four times their count; it returns the first column
+// and the span.
+func (rz *rasterizer) denseRow(row []covEvent) (lo int32, n int, ok bool) {
+	if len(row) <= 24 {
+		return 0, 0, false
+	}
+	lo, hi := row[0].col, row[0].col
+	for _, e := range row[1:] {
+		lo, hi = min(lo, e.col), max(hi, e.col)
+	}
+	n = int(hi-lo) + 1
+	if n > 4*len(row) {
+		return 0, 0, false
+	}
+	rz.dense = grow(rz.dense, n)
+	clear(rz.dense)
+	for _, e := range row {
+		rz.dense[e.col-lo] += e.d
+	}
+	return lo, n, true
 }
 
 // Rasterize computes the exact coverage of a polygonal geometry (Polygon,
@@ -175,7 +199,7 @@ func (rz *rasterizer) addEdge(x0, y0, x1, y1, sign float64) {
 		x0, y0, x1, y1 = x1, y1, x0, y0
 		s = -s
 	}
-	lo, hi := math.Max(y0, 0), math.Min(y1, float64(rz.height))
+	lo, hi := max(y0, 0), min(y1, float64(rz.height))
 	if lo >= hi {
 		return
 	}
@@ -188,7 +212,7 @@ func (rz *rasterizer) addEdge(x0, y0, x1, y1, sign float64) {
 		rz.rowHi = r1
 	}
 	for r := r0; r <= r1; r++ {
-		ya, yb := math.Max(lo, float64(r)), math.Min(hi, float64(r+1))
+		ya, yb := max(lo, float64(r)), min(hi, float64(r+1))
 		if yb <= ya {
 			continue
 		}
@@ -200,7 +224,7 @@ func (rz *rasterizer) addEdge(x0, y0, x1, y1, sign float64) {
 // addRowPiece adds a straight piece spanning x from xa to xb inside one row,
 // with signed height dy, split at column boundaries.
 func (rz *rasterizer) addRowPiece(r int32, xa, xb, dy float64) {
-	xl, xr := math.Min(xa, xb), math.Max(xa, xb)
+	xl, xr := min(xa, xb), max(xa, xb)
 	cl := math.Floor(xl)
 	if xr <= cl+1 {
 		xm := (xa + xb) / 2
@@ -209,7 +233,7 @@ func (rz *rasterizer) addRowPiece(r int32, xa, xb, dy float64) {
 	}
 	w := xr - xl
 	for c := cl; c < xr; c++ {
-		a, b := math.Max(xl, c), math.Min(xr, c+1)
+		a, b := max(xl, c), min(xr, c+1)
 		if b <= a {
 			continue
 		}
@@ -283,8 +307,30 @@ func (rz *rasterizer) build(c *Coverage) {
 	}
 	for i := 0; i < c.Rows; i++ {
 		row := sorted[cnt[i]:cnt[i+1]]
-		sortByCol(row)
 		var sum, last float64
+		if lo, n, ok := rz.denseRow(row); ok {
+			// Many events over few columns (an edge running along the row):
+			// per-column sums instead of a sort.
+			for j, d := range rz.dense[:n] {
+				if d == 0 {
+					continue
+				}
+				sum += d
+				v := snap(sum)
+				if v != last {
+					c.col = append(c.col, lo+int32(j))
+					c.val = append(c.val, v)
+					last = v
+				}
+			}
+			if last != 0 {
+				c.col = append(c.col, int32(rz.width))
+				c.val = append(c.val, 0)
+			}
+			c.start[i+1] = int32(len(c.col))
+			continue
+		}
+		sortByCol(row)
 		for k := 0; k < len(row); {
 			col := row[k].col
 			for ; k < len(row) && row[k].col == col; k++ {
