@@ -4,7 +4,7 @@
 GRID_FIX := fixtures/grid
 GRID_SRC := $(GRID_FIX)/src
 
-.PHONY: grid-fixtures demo-grid bench-compare bench-grid
+.PHONY: grid-fixtures demo-grid bench-compare bench-grid bench-grid-rss
 
 # Debian packages are installed on demand (CI and newcomers only need Go).
 define need_apt
@@ -41,9 +41,16 @@ grid-fixtures:
 demo-grid:
 	$(GO) run ./fixtures/demo/population/gen -out fixtures/demo/population
 
-## bench-grid: only the exposure-engine benchmarks
+## bench-grid: the exposure-engine benchmarks, then the daemon-like peak-memory run
 bench-grid:
+	uptime
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./indicators/grid/...
+	$(MAKE) --no-print-directory bench-grid-rss
+	uptime
+
+## bench-grid-rss: peak RSS of a fresh process with one engine reading the GeoTIFFs (build, then reload)
+bench-grid-rss:
+	$(GO) run ./indicators/grid/bench/daemonrss
 
 BENCH_DIR ?= $(shell mktemp -d /tmp/hazardsync-bench.XXXXXX)
 ## bench-compare: the same workload through geopandas overlay and GDAL rasterize + numpy, side by side

@@ -77,6 +77,45 @@ type rowEnt struct {
 	val  float64
 }
 
+type zoneFrac struct {
+	zone int32
+	val  float64
+}
+
+// sweepRow walks one row's area breakpoints (sorted by column) and calls
+// seg for every segment start with the areas covering it and their
+// fractions.
+func sweepRow(row []rowEnt, active *[]zoneFrac, seg func(col int32, act []zoneFrac)) {
+	act := (*active)[:0]
+	for k := 0; k < len(row); {
+		col := row[k].col
+		for ; k < len(row) && row[k].col == col; k++ {
+			e := row[k]
+			found := false
+			for i := range act {
+				if act[i].zone == e.zone {
+					act[i].val, found = e.val, true
+					break
+				}
+			}
+			if !found {
+				act = append(act, zoneFrac{e.zone, e.val})
+			}
+		}
+		// Drop areas that ended here.
+		j := 0
+		for _, a := range act {
+			if a.val != 0 {
+				act[j] = a
+				j++
+			}
+		}
+		act = act[:j]
+		seg(col, act)
+	}
+	*active = act
+}
+
 // buildZones rasterises every area (index = zone id; nil geometry = not on
 // the grid) and lays out the row segments, prefix sums and totals. shares
 // gives each area's under-18 share (NaN = unknown) for grids without an
@@ -118,77 +157,55 @@ func buildZones(areas []indicators.Area, onGrid []bool, geo Geo, width, height i
 		}
 	}
 	covs = nil
-	// Sweep each row; chunks of rows run in parallel and are concatenated.
+	runtime.GC()
+	// Sweep each row twice: once to count segments and entries, once to
+	// write them in place, so no per-chunk copies are held (and then
+	// concatenated) at the build's memory peak. Rows run in parallel.
 	const chunk = 256
 	nch := (height + chunk - 1) / chunk
-	type part struct {
-		rowLen  []int32
-		segCol  []int32
-		segLen  []int32
-		entZone []int32
-		entFrac []float64
-	}
-	parts := make([]part, nch)
+	segN := make([]int32, height+1) // per row, then offsets
+	entN := make([]int64, height+1)
 	parallel(nch, func(_, ci int) {
-		p := &parts[ci]
-		type act struct {
-			zone int32
-			val  float64
-		}
-		var active []act
+		var active []zoneFrac
 		for r := ci * chunk; r < min(height, (ci+1)*chunk); r++ {
 			row := ents[cnt[r]:cnt[r+1]]
 			slices.SortFunc(row, func(a, b rowEnt) int { return int(a.col - b.col) })
-			active = active[:0]
-			n0 := len(p.segCol)
-			for k := 0; k < len(row); {
-				col := row[k].col
-				for ; k < len(row) && row[k].col == col; k++ {
-					e := row[k]
-					found := false
-					for i := range active {
-						if active[i].zone == e.zone {
-							active[i].val, found = e.val, true
-							break
-						}
-					}
-					if !found {
-						active = append(active, act{e.zone, e.val})
-					}
+			sweepRow(row, &active, func(_ int32, act []zoneFrac) {
+				segN[r+1]++
+				entN[r+1] += int64(len(act))
+			})
+		}
+	})
+	for r := 1; r <= height; r++ {
+		segN[r] += segN[r-1]
+		entN[r] += entN[r-1]
+	}
+	nSeg, nEnt := int(segN[height]), int(entN[height])
+	z.RowStart = segN
+	z.SegCol = make([]int32, nSeg)
+	z.SegEnt = make([]int32, nSeg+1)
+	z.EntZone = make([]int32, nEnt)
+	z.EntFrac = make([]float64, nEnt)
+	z.SegEnt[nSeg] = int32(nEnt)
+	parallel(nch, func(_, ci int) {
+		var active []zoneFrac
+		for r := ci * chunk; r < min(height, (ci+1)*chunk); r++ {
+			si, ei := int(segN[r]), entN[r]
+			sweepRow(ents[cnt[r]:cnt[r+1]], &active, func(col int32, act []zoneFrac) {
+				z.SegCol[si], z.SegEnt[si] = col, int32(ei)
+				for _, a := range act {
+					z.EntZone[ei], z.EntFrac[ei] = a.zone, a.val
+					ei++
 				}
-				// Drop areas that ended here.
-				j := 0
-				for _, a := range active {
-					if a.val != 0 {
-						active[j] = a
-						j++
-					}
-				}
-				active = active[:j]
-				p.segCol = append(p.segCol, col)
-				p.segLen = append(p.segLen, int32(len(active)))
-				for _, a := range active {
-					p.entZone = append(p.entZone, a.zone)
-					p.entFrac = append(p.entFrac, a.val)
-				}
-			}
-			p.rowLen = append(p.rowLen, int32(len(p.segCol)-n0))
+				si++
+			})
 		}
 	})
 	ents = nil
-	z.RowStart = make([]int32, 1, height+1)
-	z.SegEnt = []int32{0}
-	for _, p := range parts {
-		for _, n := range p.rowLen {
-			z.RowStart = append(z.RowStart, z.RowStart[len(z.RowStart)-1]+n)
-		}
-		z.SegCol = append(z.SegCol, p.segCol...)
-		for _, n := range p.segLen {
-			z.SegEnt = append(z.SegEnt, z.SegEnt[len(z.SegEnt)-1]+n)
-		}
-		z.EntZone = append(z.EntZone, p.entZone...)
-		z.EntFrac = append(z.EntFrac, p.entFrac...)
-	}
+	// The build's scratch (row entries) is garbage now;
+	// collect it before the prefix arrays are allocated so the peak stays
+	// near what the engine keeps. Cheap: the big arrays hold no pointers.
+	runtime.GC()
 	z.prefixes()
 	z.CellKm2 = make([]float64, height)
 	for r := range z.CellKm2 {

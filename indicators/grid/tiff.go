@@ -69,6 +69,7 @@ type Geo struct {
 type Tiff struct {
 	r         io.ReaderAt
 	closer    io.Closer
+	raw       []byte // readBlock's buffer: a window read would otherwise allocate every block anew
 	order     binary.ByteOrder
 	big       bool
 	Width     int
@@ -423,7 +424,7 @@ func (t *Tiff) ReadAll() ([]float32, error) {
 
 // ReadWindow reads cols [col0, col0+w) × rows [row0, row0+h) as float32,
 // row-major, nodata as NaN. Only the strips or tiles the window touches are
-// read and decoded.
+// read and decoded. Not for concurrent use on one Tiff (one block buffer).
 func (t *Tiff) ReadWindow(col0, row0, w, h int) ([]float32, error) {
 	if col0 < 0 || row0 < 0 || w <= 0 || h <= 0 || col0+w > t.Width || row0+h > t.Height {
 		return nil, fmt.Errorf("tiff: window %d,%d %d×%d outside the %d×%d grid", col0, row0, w, h, t.Width, t.Height)
@@ -501,7 +502,10 @@ func (t *Tiff) readBlock(i int, dst []byte, rows int) error {
 	if off+n > uint64(t.size) || n > 1<<30 {
 		return fmt.Errorf("tiff: block %d at %d+%d beyond end of file (%d bytes)", i, off, n, t.size)
 	}
-	raw := make([]byte, n)
+	if uint64(cap(t.raw)) < n {
+		t.raw = make([]byte, n)
+	}
+	raw := t.raw[:n]
 	if _, err := t.r.ReadAt(raw, int64(off)); err != nil {
 		return fmt.Errorf("tiff: reading block %d: %w", i, err)
 	}

@@ -62,6 +62,15 @@ func Generate(s Size, seed uint64) *Workload {
 	return w
 }
 
+// Shapes is Generate without the grid layers: the areas and footprints of
+// the same workload, for a process that reads the grid from GeoTIFFs.
+func Shapes(s Size, seed uint64) *Workload {
+	w := &Workload{Geo: grid.Geo{X0: 0, Y0: 10, DX: 10 / float64(s.Cells), DY: 10 / float64(s.Cells)}, Width: s.Cells, Height: s.Cells}
+	w.Areas = areas(s, seed)
+	w.Footprints = footprints(s, seed)
+	return w
+}
+
 // hash01 is a deterministic value in [0,1) from integers.
 func hash01(a, b, c uint64) float64 {
 	x := a*0x9E3779B97F4A7C15 ^ b*0xC2B2AE3D27D4EB4F ^ c*0x165667B19E3779F9
