@@ -497,8 +497,15 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 			rw.reset(z, r)
 			seg := s0 // segment cursor: intervals come left to right
 			emit := func(x0, x1 int, u float64) {
-				// Last segment starting at or before x0, searched from the cursor.
+				// Last segment starting at or before x0, searched from the
+				// cursor: usually it is the cursor's or the next one.
+				for n := 0; n < 4 && seg+1 < s1 && int(z.SegCol[seg+1]) <= x0; n++ {
+					seg++
+				}
 				lo, hi := seg, s1
+				if seg+1 >= s1 || int(z.SegCol[seg+1]) > x0 {
+					hi = seg + 1
+				}
 				for lo < hi {
 					m := int(uint(lo+hi) >> 1)
 					if int(z.SegCol[m]) <= x0 {
