@@ -530,11 +530,22 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 						continue
 					}
 					var ps, us float64
-					if lo == sa && hi == sb {
-						ps = z.SegPop[seg]
-						if z.U18 != nil {
-							us = z.SegU18[seg]
+					pa, ua := z.SegPre[seg], 0.0
+					if z.U18 != nil {
+						ua = z.SegU18Pre[seg]
+					}
+					if rw.x <= sa {
+						rw.set(sa, pa, ua) // free jump to the segment start
+					}
+					if hi == sb {
+						pb, ub := z.segEnd(r, seg, s1)
+						if lo == sa {
+							ps, us = pb-pa, ub-ua
+						} else {
+							rw.advance(lo)
+							ps, us = pb-rw.p, ub-rw.u
 						}
+						rw.set(sb, pb, ub)
 					} else {
 						rw.advance(lo)
 						ps, us = rw.advance(hi)
@@ -648,7 +659,7 @@ func (e *Engine) PrecomputeBytes() int {
 	for _, a := range e.z.arrays() {
 		n += len(a.bytes())
 	}
-	return n + 8*len(e.z.SegPop) + 8*len(e.z.SegU18)
+	return n + 8*len(e.z.SegPre) + 8*len(e.z.SegU18Pre)
 }
 
 // ZonalTotals is the exact population of each area over a grid held in

@@ -36,10 +36,11 @@ type zones struct {
 	TotPop        []float64 // per area, over the grid
 	TotU18        []float64
 	TotKm2        []float64
-	// Σ of each value layer over each whole segment (not persisted: rebuilt
-	// from the prefixes on load), so a cycle reads cells only where a
-	// footprint interval starts or ends inside a segment.
-	SegPop, SegU18 []float64
+	// Each value layer's row prefix at every segment start (not persisted:
+	// rebuilt from the block prefixes on load), so a cycle gets a whole
+	// segment's sum, or its way to a segment boundary, without reading
+	// cells: only where a footprint edge falls inside a segment.
+	SegPre, SegU18Pre []float64
 }
 
 func (z *zones) nb() int { return (z.Width+blockSize-1)>>blockShift + 1 }
@@ -217,31 +218,42 @@ func buildZones(areas []indicators.Area, onGrid []bool, geo Geo, width, height i
 	return z
 }
 
-// segmentSums fills SegPop/SegU18 from the value layers.
+// segmentSums fills SegPre/SegU18Pre from the value layers.
 func (z *zones) segmentSums() {
-	z.SegPop = make([]float64, len(z.SegCol))
+	z.SegPre = make([]float64, len(z.SegCol))
+	z.SegU18Pre = nil
 	if z.U18 != nil {
-		z.SegU18 = make([]float64, len(z.SegCol))
-	} else {
-		z.SegU18 = nil
+		z.SegU18Pre = make([]float64, len(z.SegCol))
 	}
 	nb := z.nb()
 	parallel(z.Height, func(_, r int) {
 		s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
+		w := z.Width
 		for k := s0; k < s1; k++ {
-			if z.SegEnt[k] == z.SegEnt[k+1] {
-				continue // no area: never summed
-			}
-			a, b := int(z.SegCol[k]), z.Width
-			if k+1 < s1 {
-				b = int(z.SegCol[k+1])
-			}
-			z.SegPop[k] = rangeSum(z.Pop, z.PopPre, z.Width, nb, r, a, b)
+			c := int(z.SegCol[k])
+			z.SegPre[k] = prefixNear(z.Pop[r*w:(r+1)*w], z.PopPre[r*nb:(r+1)*nb], c)
 			if z.U18 != nil {
-				z.SegU18[k] = rangeSum(z.U18, z.U18Pre, z.Width, nb, r, a, b)
+				z.SegU18Pre[k] = prefixNear(z.U18[r*w:(r+1)*w], z.U18Pre[r*nb:(r+1)*nb], c)
 			}
 		}
 	})
+}
+
+// segEnd is the prefix of both layers where segment k of row r ends.
+func (z *zones) segEnd(r, k, s1 int) (p, u float64) {
+	if k+1 < s1 {
+		p = z.SegPre[k+1]
+		if z.U18 != nil {
+			u = z.SegU18Pre[k+1]
+		}
+		return p, u
+	}
+	nb := z.nb()
+	p = z.PopPre[(r+1)*nb-1] // the row's total
+	if z.U18 != nil {
+		u = z.U18Pre[(r+1)*nb-1]
+	}
+	return p, u
 }
 
 // prefixes computes the block prefix sums of the value layers.
@@ -306,10 +318,11 @@ func (z *zones) totals(nAreas int, shares []float64) {
 			if k+1 < s1 {
 				b = int(z.SegCol[k+1])
 			}
-			ps := z.SegPop[k]
+			pe, ue := z.segEnd(r, int(k), int(s1))
+			ps := pe - z.SegPre[k]
 			var us float64
 			if z.U18 != nil {
-				us = z.SegU18[k]
+				us = ue - z.SegU18Pre[k]
 			}
 			km := float64(b-a) * z.CellKm2[r]
 			for e := e0; e < e1; e++ {
@@ -350,6 +363,9 @@ func (w *rowWalker) reset(z *zones, r int) {
 	}
 	w.x, w.p, w.u = 0, 0, 0
 }
+
+// set moves to column c whose prefixes are known.
+func (w *rowWalker) set(c int, p, u float64) { w.x, w.p, w.u = c, p, u }
 
 // advance moves to column c and returns the sums over [x, c) (c ≥ x).
 func (w *rowWalker) advance(c int) (ps, us float64) {
