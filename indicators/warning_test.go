@@ -177,8 +177,12 @@ func TestRollUp(t *testing.T) {
 		{Code: "D2", Level: 2, Parents: []string{"R1", "C"}},
 		{Code: "D3", Level: 2, Parents: []string{"R2", "C"}},
 	}
-	num := func(code string, x float64) Value { return Value{Indicator: "I", Code: code, AdminLevel: 2, Date: "2026-11-27", Type: Float, Number: x} }
-	str := func(code, s string) Value { return Value{Indicator: "I", Code: code, AdminLevel: 2, Date: "2026-11-27", Type: String, Text: s} }
+	num := func(code string, x float64) Value {
+		return Value{Indicator: "I", Code: code, AdminLevel: 2, Date: "2026-11-27", Type: Float, Number: x}
+	}
+	str := func(code, s string) Value {
+		return Value{Indicator: "I", Code: code, AdminLevel: 2, Date: "2026-11-27", Type: String, Text: s}
+	}
 	two := 2
 	cases := []struct {
 		word string
