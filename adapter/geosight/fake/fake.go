@@ -348,10 +348,9 @@ func (s *Server) Indicators() []Indicator {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Indicator, 0, len(s.st.Indicators))
-	for _, v := range s.st.Indicators {
+	for _, v := range sortedByID(s.st.Indicators) {
 		out = append(out, *v)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
@@ -360,13 +359,12 @@ func (s *Server) ContextLayers() []ContextLayer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]ContextLayer, 0, len(s.st.Layers))
-	for _, v := range s.st.Layers {
+	for _, v := range sortedByID(s.st.Layers) {
 		cp := *v
 		cp.Features = append([]map[string]any(nil), v.Features...)
 		cp.Columns = append([]string(nil), v.Columns...)
 		out = append(out, cp)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
@@ -375,12 +373,11 @@ func (s *Server) RelatedTables() []RelatedTable {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]RelatedTable, 0, len(s.st.Tables))
-	for _, v := range s.st.Tables {
+	for _, v := range sortedByID(s.st.Tables) {
 		cp := *v
 		cp.Rows = append([]TableRow(nil), v.Rows...)
 		out = append(out, cp)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 

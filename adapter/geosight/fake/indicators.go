@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +34,7 @@ func (s *Server) routeIndicators(q *request) {
 		case http.MethodGet:
 			s.listIndicators(q)
 		case http.MethodPost:
-			s.createIndicator(q)
+			create(s, q, s.indicators())
 		case http.MethodDelete:
 			s.bulkDelete(q, func(id int) (string, bool) {
 				ind, ok := s.st.Indicators[id]
@@ -75,11 +74,7 @@ func (s *Server) visibleIndicators(q *request) []*Indicator {
 	if q.user == nil {
 		return out
 	}
-	for _, ind := range s.st.Indicators {
-		out = append(out, ind)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return sortedByID(s.st.Indicators)
 }
 
 func (s *Server) listIndicators(q *request) {
@@ -309,98 +304,60 @@ func errOr(err error, s string) string {
 	return s
 }
 
-func (s *Server) createIndicator(q *request) {
-	if !q.needRole(Creator) {
-		return
+// indicators describes indicators to the shared create/update/delete
+// handlers; listing and detail GET have their own visibility rules.
+func (s *Server) indicators() kind[Indicator, *Indicator] {
+	return kind[Indicator, *Indicator]{
+		items:  s.st.Indicators,
+		toJSON: func(it *Indicator) any { return indicatorJSON(it, true, false) },
+		form:   func(body map[string]any, it *Indicator) any { return formErrs(s.indicatorForm(body, it)) },
+		// PATCH merges the body over model_to_dict(instance).
+		patchBase: func(it *Indicator) map[string]any {
+			m := map[string]any{"name": it.Name, "shortcode": it.Shortcode, "category": it.Category,
+				"type": it.Type, "style_type": it.StyleType, "description": strOrNil(it.Description),
+				"source": strOrNil(it.Source), "unit": strOrNil(it.Unit), "min_value": floatOrNil(it.MinValue),
+				"max_value": floatOrNil(it.MaxValue), "aggregation_upper_level": it.AggUpper,
+				"aggregation_multiple_values": it.AggMultiple}
+			for k, v := range it.StyleConfig {
+				m[k] = v
+			}
+			return m
+		},
+		stamp: func(it *Indicator, created bool) {
+			now := time.Now().UTC().Truncate(time.Second)
+			if created {
+				it.CreatedAt = now
+			}
+			it.ModifiedAt = now
+		},
+		remove: s.deleteIndicatorLocked,
 	}
-	body, ok := decodeObject(q)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := &Indicator{}
-	if errs := s.indicatorForm(body, it); errs != nil {
-		writeJSON(q.w, http.StatusBadRequest, errs)
-		return
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	it.ID, it.Owner, it.CreatedAt, it.ModifiedAt = s.newID(), q.user.Email, now, now
-	s.st.Indicators[it.ID] = it
-	s.persist()
-	writeJSON(q.w, http.StatusCreated, indicatorJSON(it, true, false))
 }
 
 func (s *Server) indicatorDetail(q *request, id int) {
+	k := s.indicators()
+	// The id is looked up after the role and body checks.
+	find := func() (*Indicator, bool) {
+		it, ok := k.items[id]
+		if !ok {
+			notFound(q.w)
+		}
+		return it, ok
+	}
 	switch q.r.Method {
 	case http.MethodGet:
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		it, ok := s.st.Indicators[id]
+		it, ok := k.items[id]
 		if !ok || q.user == nil {
 			notFound(q.w)
 			return
 		}
 		writeJSON(q.w, http.StatusOK, indicatorJSON(it, true, true))
 	case http.MethodPut, http.MethodPatch:
-		if !q.needRole(Contributor) {
-			return
-		}
-		body, ok := decodeObject(q)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		it, ok := s.st.Indicators[id]
-		if !ok {
-			notFound(q.w)
-			return
-		}
-		if !q.owns(it.Owner) {
-			return
-		}
-		if q.r.Method == http.MethodPatch {
-			// PATCH merges the body over model_to_dict(instance).
-			merged := map[string]any{"name": it.Name, "shortcode": it.Shortcode, "category": it.Category,
-				"type": it.Type, "style_type": it.StyleType, "description": strOrNil(it.Description),
-				"source": strOrNil(it.Source), "unit": strOrNil(it.Unit), "min_value": floatOrNil(it.MinValue),
-				"max_value": floatOrNil(it.MaxValue), "aggregation_upper_level": it.AggUpper,
-				"aggregation_multiple_values": it.AggMultiple}
-			for k, v := range it.StyleConfig {
-				merged[k] = v
-			}
-			for k, v := range body {
-				merged[k] = v
-			}
-			body = merged
-		}
-		cp := *it
-		if errs := s.indicatorForm(body, &cp); errs != nil {
-			writeJSON(q.w, http.StatusBadRequest, errs)
-			return
-		}
-		cp.ModifiedAt = time.Now().UTC().Truncate(time.Second)
-		*it = cp
-		s.persist()
-		writeJSON(q.w, http.StatusOK, indicatorJSON(it, true, false))
+		update(s, q, k, find)
 	case http.MethodDelete:
-		if !q.needRole(Creator) {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		it, ok := s.st.Indicators[id]
-		if !ok {
-			notFound(q.w)
-			return
-		}
-		if !q.owns(it.Owner) {
-			return
-		}
-		s.deleteIndicatorLocked(id)
-		s.persist()
-		noContent(q.w)
+		remove(s, q, k, find)
 	default:
 		methodNotAllowed(q.w, q.r.Method)
 	}

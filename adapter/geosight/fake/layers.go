@@ -5,41 +5,60 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 )
 
 var layerTypes = []string{"ARCGIS", "Geojson", "Raster Tile", "Raster COG", "Vector Tile", "Related Table",
 	"Cloud Native GIS Layer"}
 
+// layers describes context layers to the shared handlers.
+func (s *Server) layers() kind[ContextLayer, *ContextLayer] {
+	return kind[ContextLayer, *ContextLayer]{
+		items:  s.st.Layers,
+		toJSON: func(l *ContextLayer) any { return layerJSON(l) },
+		form:   func(body map[string]any, l *ContextLayer) any { return formErrs(layerForm(body, l)) },
+		patchBase: func(l *ContextLayer) map[string]any {
+			return map[string]any{"name": l.Name, "category": l.Category, "layer_type": l.LayerType,
+				"description": l.Description, "styles": l.Styles}
+		},
+		newItem: func() *ContextLayer { return &ContextLayer{nextRowID: 1} },
+		filters: []string{"id", "id__in", "name", "name__contains", "name__icontains",
+			"category__name__in", "layer_type__in", "layer_type"},
+		field: func(l *ContextLayer, f string) (string, bool) {
+			switch f {
+			case "name":
+				return l.Name, true
+			case "category__name":
+				return l.Category, true
+			case "layer_type":
+				return l.LayerType, true
+			}
+			return "", false
+		},
+	}
+}
+
 func (s *Server) routeContextLayers(q *request) {
+	k := s.layers()
 	if len(q.parts) == 1 {
 		switch q.r.Method {
 		case http.MethodGet:
-			s.listLayers(q)
+			listAll(s, q, k)
 		case http.MethodPost:
-			s.createLayer(q)
+			create(s, q, k)
 		default:
 			methodNotAllowed(q.w, q.r.Method)
 		}
 		return
 	}
-	id, err := strconv.Atoi(q.parts[1])
-	if err != nil {
-		notFound(q.w)
-		return
-	}
-	s.mu.Lock()
-	l, ok := s.st.Layers[id]
-	s.mu.Unlock()
+	l, ok := lookup(s, q, k.items)
 	if !ok {
-		notFound(q.w)
 		return
 	}
 	rest := strings.Join(q.parts[2:], "/")
 	switch rest {
 	case "":
-		s.layerDetail(q, l)
+		serveObject(s, q, l, k)
 	case "attributes":
 		s.mu.Lock()
 		var out []any
@@ -88,40 +107,7 @@ func layerJSON(l *ContextLayer) map[string]any {
 		"ogc_api": fmt.Sprintf("/cloud-native-gis/ogc/collections/%d/", l.ID), "created_by": l.Owner}
 }
 
-func (s *Server) listLayers(q *request) {
-	vals, ok := checkFilters(q, "id", "id__in", "name", "name__contains", "name__icontains",
-		"category__name__in", "layer_type__in", "layer_type")
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	var items []*ContextLayer
-	for _, l := range s.st.Layers {
-		items = append(items, l)
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
-	items = filterBy(vals, items, func(l *ContextLayer, f string) (string, bool) {
-		switch f {
-		case "id":
-			return fmtID(l.ID), true
-		case "name":
-			return l.Name, true
-		case "category__name":
-			return l.Category, true
-		case "layer_type":
-			return l.LayerType, true
-		}
-		return "", false
-	})
-	out := make([]any, len(items))
-	for i, l := range items {
-		out[i] = layerJSON(l)
-	}
-	s.mu.Unlock()
-	paginate(q, out)
-}
-
-func (s *Server) layerForm(body map[string]any, l *ContextLayer) map[string][]string {
+func layerForm(body map[string]any, l *ContextLayer) map[string][]string {
 	errs := map[string][]string{}
 	get := func(k string) string {
 		if v, ok := body[k].(string); ok {
@@ -148,79 +134,6 @@ func (s *Server) layerForm(body map[string]any, l *ContextLayer) map[string][]st
 		l.Styles = st
 	}
 	return nil
-}
-
-func (s *Server) createLayer(q *request) {
-	if !q.needRole(Creator) {
-		return
-	}
-	body, ok := decodeObject(q)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := &ContextLayer{nextRowID: 1}
-	if errs := s.layerForm(body, l); errs != nil {
-		writeJSON(q.w, http.StatusBadRequest, errs)
-		return
-	}
-	l.ID, l.Owner = s.newID(), q.user.Email
-	s.st.Layers[l.ID] = l
-	s.persist()
-	writeJSON(q.w, http.StatusCreated, layerJSON(l))
-}
-
-func (s *Server) layerDetail(q *request, l *ContextLayer) {
-	switch q.r.Method {
-	case http.MethodGet:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, layerJSON(l))
-	case http.MethodPut, http.MethodPatch:
-		if !q.needRole(Contributor) {
-			return
-		}
-		body, ok := decodeObject(q)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !q.owns(l.Owner) {
-			return
-		}
-		if q.r.Method == http.MethodPatch {
-			merged := map[string]any{"name": l.Name, "category": l.Category, "layer_type": l.LayerType,
-				"description": l.Description, "styles": l.Styles}
-			for k, v := range body {
-				merged[k] = v
-			}
-			body = merged
-		}
-		cp := *l
-		if errs := s.layerForm(body, &cp); errs != nil {
-			writeJSON(q.w, http.StatusBadRequest, errs)
-			return
-		}
-		*l = cp
-		s.persist()
-		writeJSON(q.w, http.StatusOK, layerJSON(l))
-	case http.MethodDelete:
-		if !q.needRole(Creator) {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !q.owns(l.Owner) {
-			return
-		}
-		delete(s.st.Layers, l.ID)
-		s.persist()
-		noContent(q.w)
-	default:
-		methodNotAllowed(q.w, q.r.Method)
-	}
 }
 
 // uploadFeatures is ContextLayerDataViewSet.update_data: replace or append a

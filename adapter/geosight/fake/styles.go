@@ -5,132 +5,59 @@ import (
 	"html/template"
 	"net/http"
 	"sort"
-	"strconv"
 
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
+// styles describes library styles to the shared handlers.
+func (s *Server) styles() kind[Style, *Style] {
+	return kind[Style, *Style]{
+		items:  s.st.Styles,
+		toJSON: func(st *Style) any { return styleJSON(st) },
+		form:   func(body map[string]any, st *Style) any { return formErrs(s.styleForm(body, st)) },
+		patchBase: func(st *Style) map[string]any {
+			m := map[string]any{"name": st.Name, "group": st.Group, "value_type": st.ValueType, "style_type": st.StyleType}
+			for k, v := range st.Config {
+				m[k] = v
+			}
+			return m
+		},
+		filters: []string{"id", "id__in", "name", "name__icontains", "group", "value_type"},
+		field: func(st *Style, f string) (string, bool) {
+			switch f {
+			case "name":
+				return st.Name, true
+			case "group":
+				return st.Group, true
+			case "value_type":
+				return st.ValueType, true
+			}
+			return "", false
+		},
+	}
+}
+
 func (s *Server) routeStyles(q *request) {
+	k := s.styles()
 	if len(q.parts) == 1 {
 		switch q.r.Method {
 		case http.MethodGet:
-			vals, ok := checkFilters(q, "id", "id__in", "name", "name__icontains", "group", "value_type")
-			if !ok {
-				return
-			}
-			s.mu.Lock()
-			var items []*Style
-			for _, st := range s.st.Styles {
-				items = append(items, st)
-			}
-			sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
-			items = filterBy(vals, items, func(st *Style, f string) (string, bool) {
-				switch f {
-				case "id":
-					return fmtID(st.ID), true
-				case "name":
-					return st.Name, true
-				case "group":
-					return st.Group, true
-				case "value_type":
-					return st.ValueType, true
-				}
-				return "", false
-			})
-			out := make([]any, len(items))
-			for i, st := range items {
-				out[i] = styleJSON(st)
-			}
-			s.mu.Unlock()
-			paginate(q, out)
+			listAll(s, q, k)
 		case http.MethodPost:
-			if !q.needRole(Creator) {
-				return
-			}
-			body, ok := decodeObject(q)
-			if !ok {
-				return
-			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			st := &Style{}
-			if errs := s.styleForm(body, st); errs != nil {
-				writeJSON(q.w, http.StatusBadRequest, errs)
-				return
-			}
-			st.ID, st.Owner = s.newID(), q.user.Email
-			s.st.Styles[st.ID] = st
-			s.persist()
-			writeJSON(q.w, http.StatusCreated, styleJSON(st))
+			create(s, q, k)
 		default:
 			methodNotAllowed(q.w, q.r.Method)
 		}
 		return
 	}
-	id, err := strconv.Atoi(q.parts[1])
-	if err != nil || len(q.parts) > 2 {
+	if len(q.parts) > 2 {
 		notFound(q.w)
 		return
 	}
-	s.mu.Lock()
-	st, ok := s.st.Styles[id]
-	s.mu.Unlock()
-	if !ok {
-		notFound(q.w)
-		return
-	}
-	switch q.r.Method {
-	case http.MethodGet:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, styleJSON(st))
-	case http.MethodPut, http.MethodPatch:
-		if !q.needRole(Contributor) {
-			return
-		}
-		body, ok := decodeObject(q)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !q.owns(st.Owner) {
-			return
-		}
-		if q.r.Method == http.MethodPatch {
-			merged := map[string]any{"name": st.Name, "group": st.Group, "value_type": st.ValueType, "style_type": st.StyleType}
-			for k, v := range st.Config {
-				merged[k] = v
-			}
-			for k, v := range body {
-				merged[k] = v
-			}
-			body = merged
-		}
-		cp := *st
-		if errs := s.styleForm(body, &cp); errs != nil {
-			writeJSON(q.w, http.StatusBadRequest, errs)
-			return
-		}
-		*st = cp
-		s.persist()
-		writeJSON(q.w, http.StatusOK, styleJSON(st))
-	case http.MethodDelete:
-		if !q.needRole(Creator) {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !q.owns(st.Owner) {
-			return
-		}
-		delete(s.st.Styles, st.ID)
-		s.persist()
-		noContent(q.w)
-	default:
-		methodNotAllowed(q.w, q.r.Method)
+	if st, ok := lookup(s, q, k.items); ok {
+		serveObject(s, q, st, k)
 	}
 }
 

@@ -4,64 +4,52 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
 )
 
 var fieldTypes = []string{"string", "number", "date"}
 
+// tables describes related tables to the shared handlers.
+func (s *Server) tables() kind[RelatedTable, *RelatedTable] {
+	return kind[RelatedTable, *RelatedTable]{
+		items:  s.st.Tables,
+		toJSON: func(t *RelatedTable) any { return tableJSON(t) },
+		form: func(body map[string]any, t *RelatedTable) any {
+			if msg := tableForm(body, t); msg != "" {
+				return detail(msg)
+			}
+			return nil
+		},
+		filters: []string{"id", "id__in", "name", "name__contains", "name__icontains"},
+		field: func(t *RelatedTable, f string) (string, bool) {
+			if f == "name" {
+				return t.Name, true
+			}
+			return "", false
+		},
+	}
+}
+
 func (s *Server) routeRelatedTables(q *request) {
+	k := s.tables()
 	if len(q.parts) == 1 {
 		switch q.r.Method {
 		case http.MethodGet:
-			vals, ok := checkFilters(q, "id", "id__in", "name", "name__contains", "name__icontains")
-			if !ok {
-				return
-			}
-			s.mu.Lock()
-			var items []*RelatedTable
-			for _, t := range s.st.Tables {
-				items = append(items, t)
-			}
-			sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
-			items = filterBy(vals, items, func(t *RelatedTable, f string) (string, bool) {
-				switch f {
-				case "id":
-					return fmtID(t.ID), true
-				case "name":
-					return t.Name, true
-				}
-				return "", false
-			})
-			out := make([]any, len(items))
-			for i, t := range items {
-				out[i] = tableJSON(t)
-			}
-			s.mu.Unlock()
-			paginate(q, out)
+			listAll(s, q, k)
 		case http.MethodPost:
-			s.createTable(q)
+			create(s, q, k)
 		default:
 			methodNotAllowed(q.w, q.r.Method)
 		}
 		return
 	}
-	id, err := strconv.Atoi(q.parts[1])
-	if err != nil {
-		notFound(q.w)
-		return
-	}
-	s.mu.Lock()
-	t, ok := s.st.Tables[id]
-	s.mu.Unlock()
+	t, ok := lookup(s, q, k.items)
 	if !ok {
-		notFound(q.w)
 		return
 	}
 	switch strings.Join(q.parts[2:], "/") {
 	case "":
-		s.tableDetail(q, t)
+		serveObject(s, q, t, k)
 	case "data":
 		s.tableData(q, t)
 	default:
@@ -110,73 +98,6 @@ func tableForm(body map[string]any, t *RelatedTable) string {
 	t.Name, t.FieldsDefinition = name, defs
 	t.Description, _ = body["description"].(string)
 	return ""
-}
-
-func (s *Server) createTable(q *request) {
-	if !q.needRole(Creator) {
-		return
-	}
-	body, ok := decodeObject(q)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := &RelatedTable{}
-	if msg := tableForm(body, t); msg != "" {
-		writeJSON(q.w, http.StatusBadRequest, detail(msg))
-		return
-	}
-	t.ID, t.Owner = s.newID(), q.user.Email
-	s.st.Tables[t.ID] = t
-	s.persist()
-	writeJSON(q.w, http.StatusCreated, tableJSON(t))
-}
-
-func (s *Server) tableDetail(q *request, t *RelatedTable) {
-	switch q.r.Method {
-	case http.MethodGet:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, tableJSON(t))
-	case http.MethodPatch:
-		methodNotAllowed(q.w, q.r.Method)
-	case http.MethodPut:
-		if !q.needRole(Contributor) {
-			return
-		}
-		body, ok := decodeObject(q)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !q.owns(t.Owner) {
-			return
-		}
-		cp := *t
-		if msg := tableForm(body, &cp); msg != "" {
-			writeJSON(q.w, http.StatusBadRequest, detail(msg))
-			return
-		}
-		*t = cp
-		s.persist()
-		writeJSON(q.w, http.StatusOK, tableJSON(t))
-	case http.MethodDelete:
-		if !q.needRole(Creator) {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !q.owns(t.Owner) {
-			return
-		}
-		delete(s.st.Tables, t.ID)
-		s.persist()
-		noContent(q.w)
-	default:
-		methodNotAllowed(q.w, q.r.Method)
-	}
 }
 
 func (s *Server) tableData(q *request, t *RelatedTable) {
