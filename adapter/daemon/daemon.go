@@ -78,10 +78,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 		}
 	}()
 
+	var preloaded []indicators.Area
 	if cfg.Embedded() && !opts.DryRun {
-		if err := d.startEmbedded(&cfg); err != nil {
+		as, err := d.startEmbedded(&cfg)
+		if err != nil {
 			return nil, err
 		}
+		preloaded = as
 	}
 	var sink adapter.Sink
 	if !opts.DryRun || cfg.Geographies.From == "geosight" {
@@ -91,7 +94,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 		}
 		d.client, sink = c, c
 	}
-	setup, err := d.build(ctx, cfg)
+	setup, err := d.build(ctx, cfg, preloaded)
 	if err != nil {
 		return nil, err
 	}
@@ -122,14 +125,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 // embedded` delivers into, with the config's areas as its reference dataset,
 // persisted under the state dir so it survives restarts as a real server
 // would.
-func (d *Daemon) startEmbedded(cfg *config.Config) error {
+func (d *Daemon) startEmbedded(cfg *config.Config) ([]indicators.Area, error) {
 	as, err := d.loadAreas(context.Background(), *cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		return err
+		return nil, err
 	}
 	k := hex.EncodeToString(key)
 	d.fake = fake.New(fake.Options{
@@ -142,7 +145,7 @@ func (d *Daemon) startEmbedded(cfg *config.Config) error {
 	d.fakeURL = u
 	cfg.GeoSight.URL, cfg.GeoSight.APIKey, cfg.GeoSight.User = u, config.Secret(k), EmbeddedUser
 	d.log.Info("embedded GeoSight started", "url", u)
-	return nil
+	return as, nil
 }
 
 // EmbeddedURL is the embedded fake's base URL ("" when not embedded).
@@ -182,11 +185,14 @@ func (d *Daemon) loadAreas(ctx context.Context, cfg config.Config) ([]indicators
 	return as, nil
 }
 
-// build turns a config into a runner setup: areas, exposure engine, sources.
-func (d *Daemon) build(ctx context.Context, cfg config.Config) (adapter.Setup, error) {
-	as, err := d.loadAreas(ctx, cfg)
-	if err != nil {
-		return adapter.Setup{}, err
+// build turns a config into a runner setup: areas (unless already loaded),
+// exposure engine, sources.
+func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.Area) (adapter.Setup, error) {
+	if as == nil {
+		var err error
+		if as, err = d.loadAreas(ctx, cfg); err != nil {
+			return adapter.Setup{}, err
+		}
 	}
 	engine, extend, err := buildExposure(cfg, as, d.log)
 	if err != nil {
@@ -234,7 +240,7 @@ func (d *Daemon) ReloadConfig(ctx context.Context) error {
 			cur := d.Runner.Config()
 			cfg.GeoSight.URL, cfg.GeoSight.APIKey, cfg.GeoSight.User = cur.GeoSight.URL, cur.GeoSight.APIKey, cur.GeoSight.User
 		}
-		setup, err = d.build(ctx, cfg)
+		setup, err = d.build(ctx, cfg, nil)
 	}
 	d.mu.Lock()
 	d.reload.LastAttempt = now
