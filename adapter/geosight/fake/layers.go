@@ -41,14 +41,7 @@ func (s *Server) layers() kind[ContextLayer, *ContextLayer] {
 func (s *Server) routeContextLayers(q *request) {
 	k := s.layers()
 	if len(q.parts) == 1 {
-		switch q.r.Method {
-		case http.MethodGet:
-			listAll(s, q, k)
-		case http.MethodPost:
-			create(s, q, k)
-		default:
-			methodNotAllowed(q.w, q.r.Method)
-		}
+		serveList(s, q, k)
 		return
 	}
 	l, ok := lookup(s, q, k.items)

@@ -62,6 +62,18 @@ func sortedByID[E any, P record[E]](m map[int]P) []P {
 	return out
 }
 
+// serveList answers a list URL: GET lists, POST creates.
+func serveList[E any, P record[E]](s *Server, q *request, k kind[E, P]) {
+	switch q.r.Method {
+	case http.MethodGet:
+		listAll(s, q, k)
+	case http.MethodPost:
+		create(s, q, k)
+	default:
+		methodNotAllowed(q.w, q.r.Method)
+	}
+}
+
 // listAll serves a list URL: filters checked, objects by id, filtered, paged.
 func listAll[E any, P record[E]](s *Server, q *request, k kind[E, P]) {
 	vals, ok := checkFilters(q, k.filters...)

@@ -42,14 +42,7 @@ func (s *Server) styles() kind[Style, *Style] {
 func (s *Server) routeStyles(q *request) {
 	k := s.styles()
 	if len(q.parts) == 1 {
-		switch q.r.Method {
-		case http.MethodGet:
-			listAll(s, q, k)
-		case http.MethodPost:
-			create(s, q, k)
-		default:
-			methodNotAllowed(q.w, q.r.Method)
-		}
+		serveList(s, q, k)
 		return
 	}
 	if len(q.parts) > 2 {

@@ -33,14 +33,7 @@ func (s *Server) tables() kind[RelatedTable, *RelatedTable] {
 func (s *Server) routeRelatedTables(q *request) {
 	k := s.tables()
 	if len(q.parts) == 1 {
-		switch q.r.Method {
-		case http.MethodGet:
-			listAll(s, q, k)
-		case http.MethodPost:
-			create(s, q, k)
-		default:
-			methodNotAllowed(q.w, q.r.Method)
-		}
+		serveList(s, q, k)
 		return
 	}
 	t, ok := lookup(s, q, k.items)
