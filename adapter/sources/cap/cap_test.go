@@ -83,15 +83,7 @@ func TestGoldenIndex(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, b.Problems)
 	assert.False(t, b.Complete)
-	got, err := json.MarshalIndent(b.Events, "", "  ")
-	require.NoError(t, err)
-	path := testutil.Fixture(t, "cap", "expected_events.json")
-	if *update {
-		require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(got))
+	testutil.Golden(t, testutil.Fixture(t, "cap", "expected_events.json"), b.Events, *update)
 
 	m := byID(b.Events)
 	require.Len(t, m, 2)
@@ -404,15 +396,7 @@ func TestValidate(t *testing.T) {
 			c := defaultConfig()
 			c.URL = "https://example.org/feed.atom"
 			tc.mod(c)
-			err := c.Validate()
-			if tc.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
+			testutil.AssertErrorHas(t, c.Validate(), tc.want)
 		})
 	}
 }
@@ -441,8 +425,7 @@ func TestFetchErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			defer srv.Close()
+			srv := testutil.FeedServer(t, tc.handler)
 			cfg := defaultConfig()
 			cfg.URL = srv.URL + "/feed.atom"
 			timeout := 5 * time.Second // resty retries a 5xx twice, with waits
@@ -452,10 +435,7 @@ func TestFetchErrors(t *testing.T) {
 			s, err := New(cfg, adapter.Env{Name: "cap-test", Fetch: config.Fetch{Timeout: timeout, MaxBodyBytes: 1 << 20}})
 			require.NoError(t, err)
 			_, err = s.Fetch(context.Background(), adapter.Cursor{})
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "source=cap-test")
-			assert.Contains(t, err.Error(), srv.URL+"/feed.atom")
-			assert.Contains(t, err.Error(), tc.want)
+			testutil.AssertFetchError(t, err, "cap-test", srv.URL+"/feed.atom", tc.want)
 			assert.Equal(t, tc.class, adapter.ClassOf(err))
 		})
 	}

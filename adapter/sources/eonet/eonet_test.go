@@ -68,13 +68,7 @@ func checkGolden(t *testing.T, b adapter.Batch, path string) {
 	require.NoError(t, json.Unmarshal(raw, &tree))
 	got, err := json.MarshalIndent(roundCoords(tree, false), "", " ")
 	require.NoError(t, err)
-	got = append(got, '\n')
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "golden file missing: run go test with -update")
-	assert.JSONEq(t, string(want), string(got))
+	testutil.Golden(t, path, got, *update)
 }
 
 func TestGolden(t *testing.T) {
@@ -137,8 +131,8 @@ func roundCoords(v any, inCoords bool) any {
 func TestUnchangedVersionsAreNotModified(t *testing.T) {
 	body := []byte(`{"events":[{"id":"EONET_1","title":"Fire","closed":null,"categories":[{"id":"wildfires","title":"Wildfires"}],
 	 "geometry":[{"magnitudeValue":10,"magnitudeUnit":"acres","date":"2026-11-25T00:00:00Z","type":"Point","coordinates":[61,11]}]}]}`)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })) // no ETag
-	defer srv.Close()
+	// The handler reads body at request time: the test swaps it below.
+	srv := testutil.FeedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })) // no ETag
 	cfg := DefaultConfig()
 	cfg.URL = srv.URL
 	src := New(cfg, testEnv())
@@ -216,21 +210,12 @@ func TestFailuresNameSourceURLAndProblem(t *testing.T) {
 		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "empty body"},
 		{"not eonet", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"type":"FeatureCollection"}`)) }, `no "events" array`},
 		{"oversized", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(big)) }, "response too large"},
-		{"slow", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Length", "1000")
-			_, _ = w.Write([]byte(`{"events":[`))
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		}, "timed out"},
+		{"slow", testutil.SlowBody([]byte(`{"events":[`)), "timed out"},
 		{"server error", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "upstream down", http.StatusBadGateway) }, "HTTP 502"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			defer srv.Close()
+			srv := testutil.FeedServer(t, tc.handler)
 			cfg := DefaultConfig()
 			cfg.URL = srv.URL + "/api/v3/events"
 			env := testEnv()
@@ -238,11 +223,7 @@ func TestFailuresNameSourceURLAndProblem(t *testing.T) {
 				env.Fetch.Timeout = 300 * time.Millisecond
 			}
 			_, err := New(cfg, env).Fetch(context.Background(), adapter.Cursor{})
-			require.Error(t, err)
-			msg := err.Error()
-			assert.Contains(t, msg, "source=eonet-test")
-			assert.Contains(t, msg, srv.URL+"/api/v3/events")
-			assert.Contains(t, msg, tc.want)
+			testutil.AssertFetchError(t, err, "eonet-test", srv.URL+"/api/v3/events", tc.want)
 		})
 	}
 }
@@ -269,15 +250,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tc.mod(c)
-			err := c.Validate()
-			if tc.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
+			testutil.AssertErrorHas(t, c.Validate(), tc.want)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package firms
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"io"
 	"log/slog"
@@ -96,14 +95,7 @@ func checkGolden(t *testing.T, b adapter.Batch, path string) {
 	for _, p := range b.Problems {
 		g.Problems = append(g.Problems, p.Error())
 	}
-	got, err := json.MarshalIndent(g, "", " ")
-	require.NoError(t, err)
-	if *update {
-		require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "golden file missing: run go test with -update")
-	assert.JSONEq(t, string(want), string(got))
+	testutil.Golden(t, path, g, *update)
 }
 
 func TestGoldenAreaAPI(t *testing.T) {
@@ -171,8 +163,7 @@ func (e errorString) Error() string { return string(e) }
 
 func TestNotModifiedWhenSameVersions(t *testing.T) {
 	body := readFixture(t, "modis_global_24h.csv")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
-	defer srv.Close()
+	srv := testutil.FeedServer(t, testutil.ServeBody(body))
 	cfg := DefaultConfig()
 	cfg.URL = srv.URL + "/MODIS_C6_1_Global_24h.csv"
 	src := New(cfg, testEnv())
@@ -288,20 +279,11 @@ func TestFailuresNameSourceURLAndProblem(t *testing.T) {
 		}, "line 3: acq_date/acq_time", true},
 		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "empty body", false},
 		{"oversized", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(big)) }, "response too large", false},
-		{"slow", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Length", "1000")
-			_, _ = w.Write([]byte("latitude,longitude,"))
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		}, "timed out", false},
+		{"slow", testutil.SlowBody([]byte("latitude,longitude,")), "timed out", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			defer srv.Close()
+			srv := testutil.FeedServer(t, tc.handler)
 			cfg := DefaultConfig()
 			cfg.URL = srv.URL + "/fires.csv"
 			env := testEnv()
@@ -312,11 +294,7 @@ func TestFailuresNameSourceURLAndProblem(t *testing.T) {
 				require.NotEmpty(t, b.Problems)
 				err = b.Problems[0]
 			}
-			require.Error(t, err)
-			msg := err.Error()
-			assert.Contains(t, msg, "source=firms-test")
-			assert.Contains(t, msg, srv.URL+"/fires.csv")
-			assert.Contains(t, msg, tc.want)
+			testutil.AssertFetchError(t, err, "firms-test", srv.URL+"/fires.csv", tc.want)
 		})
 	}
 }
@@ -342,15 +320,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tc.mod(c)
-			err := c.Validate()
-			if tc.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
+			testutil.AssertErrorHas(t, c.Validate(), tc.want)
 		})
 	}
 }

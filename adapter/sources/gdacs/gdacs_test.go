@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hazardsync/hazardsync/adapter"
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 	"github.com/hazardsync/hazardsync/internal/testutil"
 )
@@ -42,16 +41,7 @@ func newSource(t *testing.T, mut func(*Config)) *Source {
 
 func golden(t *testing.T, name string, v any) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", " ")
-	require.NoError(t, err)
-	p := testutil.Fixture(t, "gdacs", "golden", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(p)
-	require.NoError(t, err, "golden file missing: run go test ./adapter/sources/gdacs -update")
-	assert.JSONEq(t, string(want), string(got))
+	testutil.Golden(t, testutil.Fixture(t, "gdacs", "golden", name), v, *update)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -80,15 +70,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tc.mut(c)
-			err := c.Validate()
-			if tc.want == nil {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
+			testutil.AssertErrorHas(t, c.Validate(), tc.want)
 		})
 	}
 	_, ok := adapter.LookupSource(Kind)
@@ -195,14 +177,8 @@ func checkWindNesting(t *testing.T, fps []indicators.Footprint) {
 	}
 }
 
-func withBaseDir(t *testing.T, dir string) {
-	old := config.BaseDir
-	config.BaseDir = dir
-	t.Cleanup(func() { config.BaseDir = old })
-}
-
 func demoSource(t *testing.T) *Source {
-	withBaseDir(t, testutil.Fixture(t, "demo"))
+	testutil.WithBaseDir(t, testutil.Fixture(t, "demo"))
 	return newSource(t, func(c *Config) {
 		c.ListURL = "file://feeds/gdacs/eventlist.json"
 		c.GeometryURLTemplate = "file://feeds/gdacs/geometry_{type}_{id}_{episode}.geojson"

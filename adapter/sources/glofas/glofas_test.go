@@ -2,7 +2,6 @@ package glofas
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -62,15 +61,7 @@ func TestGoldenFlood(t *testing.T) {
 	assert.Contains(t, query, "forecast_days=30")
 	assert.Contains(t, query, "timezone=GMT")
 	assert.Contains(t, query, "daily=river_discharge")
-	got, err := json.MarshalIndent(b.Events, "", "  ")
-	require.NoError(t, err)
-	path := testutil.Fixture(t, "glofas", "expected_events.json")
-	if *update {
-		require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(got))
+	testutil.Golden(t, testutil.Fixture(t, "glofas", "expected_events.json"), b.Events, *update)
 
 	require.Len(t, b.Events, 1, "cedar stays below rp2")
 	e := b.Events[0]
@@ -95,8 +86,7 @@ func TestRealSample(t *testing.T) {
 	p := testutil.SharedSample(t, "open-meteo", "flood_glofas_two_locations_indus_chenab.json")
 	body, err := os.ReadFile(p)
 	require.NoError(t, err)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
-	defer srv.Close()
+	srv := testutil.FeedServer(t, testutil.ServeBody(body))
 	s := newSource(t, srv.URL, func(c *Config) {
 		// Indus at Sukkur and Chenab at Trimmu, with made-up thresholds the
 		// captured discharge crosses at Sukkur only.
@@ -174,15 +164,7 @@ func TestValidate(t *testing.T) {
 			c := defaultConfig()
 			c.Points = demoPoints()
 			tc.mod(c)
-			err := c.Validate()
-			if tc.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
+			testutil.AssertErrorHas(t, c.Validate(), tc.want)
 		})
 	}
 }
@@ -205,8 +187,7 @@ func TestFetchErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			defer srv.Close()
+			srv := testutil.FeedServer(t, tc.handler)
 			cfg := defaultConfig()
 			cfg.URL = srv.URL + "/v1/flood"
 			cfg.Points = demoPoints()
@@ -214,10 +195,7 @@ func TestFetchErrors(t *testing.T) {
 				Fetch: config.Fetch{Timeout: 500 * time.Millisecond, MaxBodyBytes: 1 << 20}})
 			require.NoError(t, err)
 			_, err = s.Fetch(context.Background(), adapter.Cursor{})
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "source=glofas-test")
-			assert.Contains(t, err.Error(), srv.URL+"/v1/flood")
-			assert.Contains(t, err.Error(), tc.want)
+			testutil.AssertFetchError(t, err, "glofas-test", srv.URL+"/v1/flood", tc.want)
 			assert.Equal(t, tc.class, adapter.ClassOf(err))
 		})
 	}

@@ -89,13 +89,7 @@ func checkGolden(t *testing.T, b adapter.Batch, base, file string) {
 	got, err := json.MarshalIndent(g, "", " ")
 	require.NoError(t, err)
 	got = bytes.ReplaceAll(got, []byte(base), []byte("https://www.nhc.noaa.gov"))
-	p := testutil.Fixture(t, "nhc", file)
-	if *update {
-		require.NoError(t, os.WriteFile(p, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(p)
-	require.NoError(t, err, "golden file missing: run go test with -update")
-	assert.JSONEq(t, string(want), string(got))
+	testutil.Golden(t, testutil.Fixture(t, "nhc", file), got, *update)
 }
 
 func TestGolden(t *testing.T) {
@@ -236,9 +230,7 @@ func TestRealCurrentStormsSample(t *testing.T) {
 func TestDemoFeed(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.URL = "file://" + testutil.Fixture(t, "demo", "feeds", "nhc", "CurrentStorms.json")
-	old := config.BaseDir
-	config.BaseDir = testutil.Fixture(t, "demo")
-	defer func() { config.BaseDir = old }()
+	testutil.WithBaseDir(t, testutil.Fixture(t, "demo"))
 	b, err := New(cfg, testEnv()).Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
 	require.Empty(t, b.Problems)
@@ -268,31 +260,18 @@ func TestFailuresNameSourceURLAndProblem(t *testing.T) {
 		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "empty body"},
 		{"not nhc", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"storms":[]}`)) }, `no "activeStorms" key`},
 		{"oversized", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(big)) }, "response too large"},
-		{"slow", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Length", "1000")
-			_, _ = w.Write([]byte(`{"activeStorms":[`))
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		}, "timed out"},
+		{"slow", testutil.SlowBody([]byte(`{"activeStorms":[`)), "timed out"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			defer srv.Close()
+			srv := testutil.FeedServer(t, tc.handler)
 			cfg := DefaultConfig()
 			cfg.URL = srv.URL + "/CurrentStorms.json"
 			cfg.MaxBodyBytes = 64 << 10
 			env := testEnv()
 			env.Fetch.Timeout = 300 * time.Millisecond
 			_, err := New(cfg, env).Fetch(context.Background(), adapter.Cursor{})
-			require.Error(t, err)
-			msg := err.Error()
-			assert.Contains(t, msg, "source=nhc-test")
-			assert.Contains(t, msg, srv.URL+"/CurrentStorms.json")
-			assert.Contains(t, msg, tc.want)
+			testutil.AssertFetchError(t, err, "nhc-test", srv.URL+"/CurrentStorms.json", tc.want)
 		})
 	}
 }
@@ -415,15 +394,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tc.mod(c)
-			err := c.Validate()
-			if tc.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
+			testutil.AssertErrorHas(t, c.Validate(), tc.want)
 		})
 	}
 }

@@ -54,19 +54,6 @@ func newSource(t *testing.T, url string, areas []indicators.Area, mod func(*Conf
 	return s
 }
 
-func golden(t *testing.T, path string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	require.NoError(t, err)
-	got = append(got, '\n')
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	assert.JSONEq(t, string(want), string(got))
-}
-
 func serveFile(t *testing.T, path string, hits *atomic.Int32, queries chan<- string) *httptest.Server {
 	body, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -101,7 +88,7 @@ func TestGoldenForecast(t *testing.T) {
 	assert.Contains(t, q, "timezone=auto")
 	assert.Contains(t, q, "forecast_days=7")
 	assert.Contains(t, q, "daily=apparent_temperature_max%2Cprecipitation_sum%2Cwind_gusts_10m_max")
-	golden(t, testutil.Fixture(t, "openmeteo", "expected_events.json"), b.Events)
+	testutil.Golden(t, testutil.Fixture(t, "openmeteo", "expected_events.json"), b.Events, *update)
 
 	byID := map[string]indicators.Event{}
 	for _, e := range b.Events {
@@ -308,15 +295,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := defaultConfig()
 			tc.mod(c)
-			err := c.Validate()
-			if tc.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
+			testutil.AssertErrorHas(t, c.Validate(), tc.want)
 		})
 	}
 }
@@ -413,8 +392,7 @@ func TestFetchErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			defer srv.Close()
+			srv := testutil.FeedServer(t, tc.handler)
 			cfg := defaultConfig()
 			cfg.URL = srv.URL + "/v1/forecast"
 			timeout := 5 * time.Second // resty retries a 429 twice, with waits
@@ -425,14 +403,8 @@ func TestFetchErrors(t *testing.T) {
 				Fetch: config.Fetch{Timeout: timeout, MaxBodyBytes: 1 << 20}})
 			require.NoError(t, err)
 			_, err = s.Fetch(context.Background(), adapter.Cursor{})
-			require.Error(t, err)
-			msg := err.Error()
-			assert.Contains(t, msg, "source=om-test")
-			assert.Contains(t, msg, srv.URL+"/v1/forecast")
-			for _, w := range tc.want {
-				assert.Contains(t, msg, w)
-			}
-			assert.Equal(t, tc.class, adapter.ClassOf(err), msg)
+			testutil.AssertFetchError(t, err, "om-test", srv.URL+"/v1/forecast", tc.want...)
+			assert.Equal(t, tc.class, adapter.ClassOf(err), err.Error())
 		})
 	}
 }

@@ -36,13 +36,6 @@ func newSource(t *testing.T, mut func(*Config), fc config.Fetch) *Source {
 	return New(c, adapter.Env{Name: "quakes", Fetch: fc})
 }
 
-// withBaseDir points relative file:// URLs at dir for one test.
-func withBaseDir(t *testing.T, dir string) {
-	old := config.BaseDir
-	config.BaseDir = dir
-	t.Cleanup(func() { config.BaseDir = old })
-}
-
 func golden(t *testing.T, name string, v any) {
 	t.Helper()
 	if b, ok := v.(adapter.Batch); ok {
@@ -50,16 +43,7 @@ func golden(t *testing.T, name string, v any) {
 		b.Cursor.ETag, b.Cursor.LastModified = "", ""
 		v = b
 	}
-	got, err := json.MarshalIndent(v, "", " ")
-	require.NoError(t, err)
-	p := testutil.Fixture(t, "usgs", "golden", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(p)
-	require.NoError(t, err, "golden file missing: run go test ./adapter/sources/usgs -update")
-	assert.JSONEq(t, string(want), string(got))
+	testutil.Golden(t, testutil.Fixture(t, "usgs", "golden", name), v, *update)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -84,15 +68,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tc.mut(c)
-			err := c.Validate()
-			if tc.want == nil {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
+			testutil.AssertErrorHas(t, c.Validate(), tc.want)
 		})
 	}
 }
@@ -250,7 +226,7 @@ func demoDir(t *testing.T) string { return testutil.Fixture(t, "demo") }
 
 // The demo feed, replayed with file:// URLs as the demo config does.
 func TestDemoFeed(t *testing.T) {
-	withBaseDir(t, demoDir(t))
+	testutil.WithBaseDir(t, demoDir(t))
 	src := newSource(t, func(c *Config) { c.URL = "file://feeds/usgs/summary.geojson" }, config.Fetch{})
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
@@ -398,7 +374,7 @@ func TestDetailBudgetAndFailure(t *testing.T) {
 }
 
 func TestFiltersFixture(t *testing.T) {
-	withBaseDir(t, testutil.Fixture(t, "usgs"))
+	testutil.WithBaseDir(t, testutil.Fixture(t, "usgs"))
 	src := newSource(t, func(c *Config) {
 		c.URL = "file://filters_summary.geojson"
 		c.MinMagnitude = 4.5
@@ -461,14 +437,7 @@ func TestHTTPBehaviour(t *testing.T) {
 				assert.Equal(t, adapter.Permanent, adapter.ClassOf(err))
 				assert.Contains(t, err.Error(), "truncated")
 			}},
-		{"slow body", func(w http.ResponseWriter, r *http.Request) {
-			w.Write(body[:100])
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		}, config.Fetch{Timeout: 300 * time.Millisecond}, func(t *testing.T, b adapter.Batch, err error) {
+		{"slow body", testutil.SlowBody(body[:100]), config.Fetch{Timeout: 300 * time.Millisecond}, func(t *testing.T, b adapter.Batch, err error) {
 			require.Error(t, err)
 			assert.Equal(t, adapter.Retryable, adapter.ClassOf(err))
 			assert.Contains(t, err.Error(), "timed out")
@@ -484,8 +453,7 @@ func TestHTTPBehaviour(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			defer srv.Close()
+			srv := testutil.FeedServer(t, tc.handler)
 			src := newSource(t, func(c *Config) { c.URL = srv.URL; c.FetchDetails = false }, tc.fc)
 			b, err := src.Fetch(context.Background(), adapter.Cursor{})
 			if tc.name == "304 not modified" {
