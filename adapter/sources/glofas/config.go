@@ -3,10 +3,10 @@ package glofas
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/hazardsync/hazardsync/adapter/sources/openmeteo"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -62,15 +62,19 @@ func defaultConfig() *Config {
 	}
 }
 
+// settings are the keys shared with the other Open-Meteo source.
+func (c *Config) settings() openmeteo.Settings {
+	return openmeteo.Settings{URL: c.URL, Timezone: c.Timezone, BatchSize: c.BatchSize, CallsPerMinute: c.CallsPerMinute,
+		MaxCoordinateShift: c.MaxCoordinateShift, ModelRunInterval: c.ModelRunInterval, MinSeverity: c.MinSeverity}
+}
+
 // Validate reports every problem.
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(f, format string, a ...any) {
 		errs = append(errs, indicators.FieldError{Field: f, Message: fmt.Sprintf(format, a...)})
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
-		add("url", "must be an http(s):// or file:// URL, got %q", c.URL)
-	}
+	c.settings().ValidateURL(add)
 	if !strings.HasPrefix(c.Variable, "river_discharge") {
 		add("variable", "must be a river_discharge series (river_discharge, river_discharge_max, ...), got %q", c.Variable)
 	}
@@ -80,28 +84,7 @@ func (c *Config) Validate() error {
 	if c.PastDays < 0 || c.PastDays > 366 {
 		add("past_days", "must be 0..366, got %d", c.PastDays)
 	}
-	if c.Timezone == "" {
-		add("timezone", "must be set: daily values follow it")
-	} else if c.Timezone != "auto" && !strings.EqualFold(c.Timezone, "GMT") {
-		if _, err := time.LoadLocation(c.Timezone); err != nil {
-			add("timezone", "unknown time zone %q", c.Timezone)
-		}
-	}
-	if c.BatchSize < 1 || c.BatchSize > 1000 {
-		add("batch_size", "must be 1..1000, got %d", c.BatchSize)
-	}
-	if c.CallsPerMinute < 1 {
-		add("calls_per_minute", "must be >= 1, got %d", c.CallsPerMinute)
-	}
-	if c.ModelRunInterval < time.Minute {
-		add("model_run_interval", "must be >= 1m, got %s", c.ModelRunInterval)
-	}
-	if s, err := indicators.ParseSeverity(c.MinSeverity); err != nil || s == indicators.SeverityNone {
-		add("min_severity", "must be green, orange or red, got %q", c.MinSeverity)
-	}
-	if c.MaxCoordinateShift < 0 {
-		add("max_coordinate_shift", "must be >= 0, got %g", c.MaxCoordinateShift)
-	}
+	c.settings().Validate(add)
 	if len(c.Points) == 0 {
 		add("points", "give at least one river point (id, lon, lat, areas, rp2/rp5/rp20)")
 	}

@@ -14,10 +14,8 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"golang.org/x/time/rate"
 
 	"github.com/hazardsync/hazardsync/adapter"
-	"github.com/hazardsync/hazardsync/adapter/fetch"
 	"github.com/hazardsync/hazardsync/adapter/sources/openmeteo"
 	"github.com/hazardsync/hazardsync/indicators"
 )
@@ -48,11 +46,7 @@ func New(cfg *Config, env adapter.Env) (*Source, error) {
 		env.Now = time.Now
 	}
 	minSev, _ := indicators.ParseSeverity(cfg.MinSeverity)
-	return &Source{cfg: *cfg, env: env, minSev: minSev, req: &openmeteo.Requester{
-		Source: env.Name, Fetch: fetch.New(env.Name, env.Fetch), URL: cfg.URL, BatchSize: cfg.BatchSize,
-		Limiter:  rate.NewLimiter(rate.Limit(float64(cfg.CallsPerMinute)/60), max(cfg.BatchSize, 1)),
-		MaxShift: cfg.MaxCoordinateShift,
-	}}, nil
+	return &Source{cfg: *cfg, env: env, minSev: minSev, req: cfg.settings().Requester(env)}, nil
 }
 
 func (s *Source) points() []openmeteo.Point {
@@ -85,26 +79,7 @@ func (s *Source) Fetch(ctx context.Context, cur adapter.Cursor) (adapter.Batch, 
 	}
 	now := s.env.Now()
 	events, problems := s.Events(locs, now, now.UTC().Truncate(s.cfg.ModelRunInterval))
-	next.Versions = map[string]string{}
-	for _, e := range events {
-		next.Versions[e.ID] = e.Version
-	}
-	if cur.Versions != nil && equal(cur.Versions, next.Versions) {
-		return adapter.Batch{NotModified: true, Cursor: next, Problems: problems}, nil
-	}
-	return adapter.Batch{Events: events, Complete: true, Cursor: next, Problems: problems}, nil
-}
-
-func equal(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
+	return openmeteo.CompleteBatch(cur, next, events, problems), nil
 }
 
 // thresholds are the discharges for green, orange, red and their labels.

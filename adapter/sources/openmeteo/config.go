@@ -3,7 +3,6 @@ package openmeteo
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -148,9 +147,7 @@ func (c *Config) Validate() error {
 	add := func(f, format string, a ...any) {
 		errs = append(errs, indicators.FieldError{Field: f, Message: fmt.Sprintf(format, a...)})
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
-		add("url", "must be an http(s):// or file:// URL, got %q", c.URL)
-	}
+	c.settings().ValidateURL(add)
 	if len(c.Variables) == 0 {
 		add("variables", "give at least one daily variable")
 	}
@@ -178,32 +175,17 @@ func (c *Config) Validate() error {
 	if c.ForecastDays < 1 || c.ForecastDays > 16 {
 		add("forecast_days", "must be 1..16, got %d", c.ForecastDays)
 	}
-	if c.Timezone == "" {
-		add("timezone", "must be set (auto, UTC, or an IANA name): daily aggregates follow it")
-	} else if c.Timezone != "auto" && !strings.EqualFold(c.Timezone, "GMT") {
-		if _, err := time.LoadLocation(c.Timezone); err != nil {
-			add("timezone", "unknown time zone %q (want auto, UTC or an IANA name)", c.Timezone)
-		}
-	}
-	if c.BatchSize < 1 || c.BatchSize > 1000 {
-		add("batch_size", "must be 1..1000, got %d", c.BatchSize)
-	}
-	if c.CallsPerMinute < 1 {
-		add("calls_per_minute", "must be >= 1, got %d", c.CallsPerMinute)
-	}
-	if c.ModelRunInterval < time.Minute {
-		add("model_run_interval", "must be >= 1m, got %s", c.ModelRunInterval)
-	}
-	if s, err := indicators.ParseSeverity(c.MinSeverity); err != nil || s == indicators.SeverityNone {
-		add("min_severity", "must be green, orange or red, got %q", c.MinSeverity)
-	}
-	if c.MaxCoordinateShift < 0 {
-		add("max_coordinate_shift", "must be >= 0 (0 = no check), got %g", c.MaxCoordinateShift)
-	}
+	c.settings().Validate(add)
 	if _, err := c.Resolved(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// settings are the keys shared with the other Open-Meteo source.
+func (c *Config) settings() Settings {
+	return Settings{URL: c.URL, Timezone: c.Timezone, BatchSize: c.BatchSize, CallsPerMinute: c.CallsPerMinute,
+		MaxCoordinateShift: c.MaxCoordinateShift, ModelRunInterval: c.ModelRunInterval, MinSeverity: c.MinSeverity}
 }
 
 func lookupFold[V any](m map[string]V, k string) (V, bool) {

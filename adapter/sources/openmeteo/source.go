@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"golang.org/x/time/rate"
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/fetch"
@@ -67,15 +66,7 @@ func New(cfg *Config, env adapter.Env) (*Source, error) {
 		}
 		s.apiKey = strings.TrimSpace(string(b))
 	}
-	burst := max(cfg.BatchSize, 1)
-	s.req = &Requester{
-		Source:    env.Name,
-		Fetch:     fetch.New(env.Name, env.Fetch),
-		URL:       cfg.URL,
-		BatchSize: cfg.BatchSize,
-		Limiter:   rate.NewLimiter(rate.Limit(float64(cfg.CallsPerMinute)/60), burst),
-		MaxShift:  cfg.MaxCoordinateShift,
-	}
+	s.req = cfg.settings().Requester(env)
 	if s.apiKey != "" {
 		s.req.Secrets = []string{s.apiKey}
 	}
@@ -119,26 +110,7 @@ func (s *Source) Fetch(ctx context.Context, cur adapter.Cursor) (adapter.Batch, 
 	issued := s.env.Now().UTC().Truncate(s.cfg.ModelRunInterval)
 	events, perr := s.Events(pts, locs, issued)
 	problems = append(problems, perr...)
-	next.Versions = map[string]string{}
-	for _, e := range events {
-		next.Versions[e.ID] = e.Version
-	}
-	if sameVersions(cur.Versions, next.Versions) && cur.Versions != nil {
-		return adapter.Batch{NotModified: true, Cursor: next, Problems: problems}, nil
-	}
-	return adapter.Batch{Events: events, Complete: true, Cursor: next, Problems: problems}, nil
-}
-
-func sameVersions(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
+	return CompleteBatch(cur, next, events, problems), nil
 }
 
 // Severity classifies v against t.
