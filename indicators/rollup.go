@@ -82,6 +82,15 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 		if n, ok := kids[0].Attributes["note"]; ok {
 			v.Attributes["note"] = n
 		}
+		// The soonest lead time among the children, so a region's warning
+		// says when it first bites.
+		for _, k := range kids {
+			if lt, ok := k.Attributes["lead_time_hours"].(float64); ok {
+				if cur, ok := v.Attributes["lead_time_hours"].(float64); !ok || lt < cur {
+					v.Attributes["lead_time_hours"] = lt
+				}
+			}
+		}
 		if v.Type == String {
 			best := kids[0].Text
 			for _, k := range kids[1:] {

@@ -211,6 +211,20 @@ func TestRollUp(t *testing.T) {
 		}
 		assert.Equal(t, c.want, got, c.word)
 	}
-	_, err := RollUp(Definition{Shortcode: "I", Aggregation: "MEDIAN(value)"}, 2, nil, areas)
+	lead := func(code, lvl string, h float64) Value {
+		v := str(code, lvl)
+		v.Attributes = map[string]any{"lead_time_hours": h}
+		return v
+	}
+	up, err := RollUp(Definition{Shortcode: "I", Aggregation: "MAX(value)", RollupFrom: &two}, 2,
+		[]Value{lead("D1", "watch", 48), lead("D2", "alert", 72), lead("D3", "warning", 12)}, areas)
+	require.NoError(t, err)
+	for _, v := range up {
+		if v.Code == "C" {
+			assert.Equal(t, 12.0, v.Attributes["lead_time_hours"], "the soonest child lead time")
+		}
+	}
+
+	_, err = RollUp(Definition{Shortcode: "I", Aggregation: "MEDIAN(value)"}, 2, nil, areas)
 	assert.Error(t, err)
 }

@@ -12,5 +12,5 @@ test-browser:
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 	mkdir -p $(BROWSER_OUT)
-	HAZARDSYNC_BROWSER=1 HAZARDSYNC_BROWSER_OUT=$(BROWSER_OUT) $(GO) test -count=1 -v -run TestBrowser ./adapter/status
+	HAZARDSYNC_BROWSER=1 HAZARDSYNC_BROWSER_OUT=$(BROWSER_OUT) $(GO) test -count=1 -v -run 'TestBrowser|TestDemoInBrowser' ./adapter/status ./adapter/daemon
 	@echo "screenshots: $(BROWSER_OUT)/*.png"
