@@ -69,10 +69,10 @@ func parseFacilitiesCSV(b []byte) ([]indicators.Facility, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("CSV line %d: %w", line, err)
+			return nil, fmt.Errorf("CSV: %w", err) // a csv.ParseError names its line
 		}
+		line, _ := r.FieldPos(0)
 		get := func(k string) string {
 			if i, ok := col[k]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
