@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/paulmach/orb"
 )
@@ -284,4 +285,37 @@ func Circle(center orb.Point, radiusKm float64, n int) orb.Geometry {
 		return orb.Polygon{ring}
 	}
 	return g
+}
+
+// SelfIntersection finds where a ring crosses or touches itself (two edges
+// that are not neighbours meet), the classic invalid ring of partner data. A
+// sweep over edges sorted by their west end keeps it near n log n for
+// ordinary shapes.
+func SelfIntersection(r orb.Ring) (orb.Point, bool) {
+	r = dedupe(r)
+	n := len(r) - 1 // edges
+	if n < 4 {
+		return orb.Point{}, false
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	minX := func(i int) float64 { return math.Min(r[i][0], r[i+1][0]) }
+	maxX := func(i int) float64 { return math.Max(r[i][0], r[i+1][0]) }
+	sort.Slice(idx, func(a, b int) bool { return minX(idx[a]) < minX(idx[b]) })
+	for a, i := range idx {
+		for _, j := range idx[a+1:] {
+			if minX(j) > maxX(i) {
+				break
+			}
+			if j == i+1 || i == j+1 || (i == 0 && j == n-1) || (j == 0 && i == n-1) {
+				continue // neighbours share a vertex by construction
+			}
+			if segmentsTouch(r[i], r[i+1], r[j], r[j+1]) {
+				return r[i], true
+			}
+		}
+	}
+	return orb.Point{}, false
 }

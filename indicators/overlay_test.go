@@ -146,3 +146,20 @@ func TestCircleArea(t *testing.T) {
 	assert.True(t, Contains(c, orb.Point{62, 12}))
 	assert.False(t, Contains(c, orb.Point{63, 12}))
 }
+
+func TestSelfIntersection(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		r    orb.Ring
+		bad  bool
+	}{
+		{"square", orb.Ring{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}, false},
+		{"bow-tie", orb.Ring{{0, 0}, {1, 1}, {1, 0}, {0, 1}, {0, 0}}, true},
+		{"concave is fine", orb.Ring{{0, 0}, {2, 0}, {2, 2}, {1, 0.5}, {0, 2}, {0, 0}}, false},
+		{"touches itself at a vertex", orb.Ring{{0, 0}, {2, 0}, {1, 1}, {2, 2}, {0, 2}, {1, 1}, {0, 0}}, true},
+		{"unclosed input", orb.Ring{{0, 0}, {1, 0}, {1, 1}, {0, 1}}, false},
+	} {
+		_, bad := SelfIntersection(c.r)
+		assert.Equal(t, c.bad, bad, c.name)
+	}
+}

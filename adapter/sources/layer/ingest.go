@@ -640,6 +640,10 @@ func ringProblems(g orb.Geometry) []string {
 				out = append(out, fmt.Sprintf("%s%s has %d distinct positions (a ring needs 3); dropped", prefix, what, len(distinct)))
 			case ringArea(r) == 0:
 				out = append(out, fmt.Sprintf("%s%s has no area (all positions on one line); dropped", prefix, what))
+			default:
+				if at, bad := indicators.SelfIntersection(r); bad {
+					out = append(out, fmt.Sprintf("%s%s crosses itself near (%g, %g): kept, but areas over it may be wrong; fix the layer", prefix, what, at[0], at[1]))
+				}
 			}
 		}
 	}

@@ -520,6 +520,16 @@ func TestGeometryHygiene(t *testing.T) {
 	assert.IsType(t, orb.LineString{}, fps[2].Geometry)
 }
 
+func TestSelfIntersectingRingReportedAndKept(t *testing.T) {
+	mp, err := newMapper("hygiene", Mapping{HazardType: "flood", Phase: "observed", Severity: SeverityMapping{Value: "orange"}})
+	require.NoError(t, err)
+	r := mp.build([]rawFeature{{raw: []byte(`{"type":"Feature","id":"bow-tie","properties":{},` +
+		`"geometry":{"type":"Polygon","coordinates":[[[61,11],[63,13],[63,11],[61,12],[61,11]]]}}`)}}, testNow)
+	require.Len(t, r.Problems, 1)
+	assert.Contains(t, r.Problems[0].Error(), "layer hygiene: feature bow-tie: shell crosses itself near")
+	assert.Equal(t, 1, r.Mapped, "reported, not dropped: the hazard is still there")
+}
+
 func TestHazardTypeFromPropertySplitsEvents(t *testing.T) {
 	mp, err := newMapper("multi", Mapping{HazardTypeProperty: "kind", HazardTypeMap: map[string]string{"fl": "flood", "ls": "landslide"},
 		Phase: "observed", Severity: SeverityMapping{Value: "orange"}})
