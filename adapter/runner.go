@@ -178,7 +178,7 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 	if batch.NotModified || ferr != nil {
 		log.Debug("no new data", "events", len(events))
 	} else {
-		log.Info("fetched", "events", len(events), "problems", len(batch.Problems), "duration", dur.Round(time.Millisecond))
+		log.Debug("fetched", "events", len(events), "problems", len(batch.Problems), "duration", dur.Round(time.Millisecond))
 	}
 	for _, p := range batch.Problems {
 		log.Warn("item skipped", "err", p)
@@ -384,7 +384,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	if r.AfterDeliver != nil {
 		r.AfterDeliver()
 	}
-	log.Info("sync done", "events", res.Summary.Events, "values", res.Summary.Values, "sent", res.Summary.Sent,
+	log.Debug("sync done", "events", res.Summary.Events, "values", res.Summary.Values, "sent", res.Summary.Sent,
 		"unchanged", res.Summary.Unchanged, "rejected", res.Summary.Rejected, "failed", res.Summary.Failed,
 		"pending", res.Summary.Pending)
 	return res, nil
