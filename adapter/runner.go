@@ -504,9 +504,9 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 	if h := definitionsHash(cfg.Indicators); h != r.ensured {
 		if err := r.Sink.Ensure(ctx, cfg.Indicators); err != nil {
 			r.setDeliveryError(err)
-			pending, _ := r.Store.Pending()
-			sum.Pending = len(pending)
-			sum.Failed += len(pending)
+			n, _ := r.Store.PendingCount()
+			sum.Pending = n
+			sum.Failed += n
 			return fmt.Errorf("preparing indicators on %s: %w", r.Sink.Name(), err)
 		}
 		r.ensured = h
@@ -557,10 +557,10 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 			r.setDeliveryError(o.Err)
 		}
 	})
-	left, _ := r.Store.Pending()
-	sum.Pending = len(left)
+	left, _ := r.Store.PendingCount()
+	sum.Pending = left
 	if r.Metrics != nil {
-		r.Metrics.OutboxDepth.WithLabelValues(r.Sink.Name()).Set(float64(len(left)))
+		r.Metrics.OutboxDepth.WithLabelValues(r.Sink.Name()).Set(float64(left))
 	}
 	if werr != nil {
 		r.setDeliveryError(werr)
@@ -629,8 +629,8 @@ func (r *Runner) Delivery() DeliveryHealth {
 	last := r.lastRun
 	r.mu.RUnlock()
 	d.Sent, d.Unchanged, d.Rejected, d.Retrying = last.Sent, last.Unchanged, last.Rejected, last.Failed
-	if p, err := r.Store.Pending(); err == nil {
-		d.Pending = len(p)
+	if n, err := r.Store.PendingCount(); err == nil {
+		d.Pending = n
 	}
 	d.Recent, _ = r.Store.Rejections(20)
 	return d

@@ -25,6 +25,8 @@ type Store interface {
 	Enqueue(vals []indicators.Value) error
 	// Pending lists the outbox, oldest first.
 	Pending() ([]indicators.Value, error)
+	// PendingCount is the outbox depth, without reading the values.
+	PendingCount() (int, error)
 	// Ack marks a value delivered: it leaves the outbox (unless a newer value
 	// for the key was enqueued meanwhile) and becomes the last delivered.
 	Ack(v indicators.Value) error

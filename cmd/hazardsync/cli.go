@@ -107,6 +107,16 @@ func (g *globals) logger(cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, opts))
 }
 
+// daemon builds the daemon for run and once; a failure to start exits 1.
+func (g *globals) daemon(ctx context.Context, cfg config.Config, dryRun bool) (*daemon.Daemon, error) {
+	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: g.configPath,
+		Overrides: config.Overrides{StateDir: g.stateDir, HTTPAddr: g.httpAddr}, DryRun: dryRun, Logger: g.logger(cfg)})
+	if err != nil {
+		return nil, &exitError{exitFailed, err}
+	}
+	return d, nil
+}
+
 func runCmd(g *globals) *cobra.Command {
 	var dryRun bool
 	c := &cobra.Command{
@@ -118,13 +128,11 @@ func runCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := g.logger(cfg)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: g.configPath,
-				Overrides: config.Overrides{StateDir: g.stateDir, HTTPAddr: g.httpAddr}, DryRun: dryRun, Logger: log})
+			d, err := g.daemon(ctx, cfg, dryRun)
 			if err != nil {
-				return &exitError{exitFailed, err}
+				return err
 			}
 			defer d.Close()
 			hup := make(chan os.Signal, 1)
@@ -162,13 +170,11 @@ window), so days before it get no values.`,
 			if outDir != "" {
 				cfg.Output.Dir = outDir
 			}
-			log := g.logger(cfg)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: g.configPath,
-				Overrides: config.Overrides{StateDir: g.stateDir, HTTPAddr: g.httpAddr}, DryRun: dryRun, Logger: log})
+			d, err := g.daemon(ctx, cfg, dryRun)
 			if err != nil {
-				return &exitError{exitFailed, err}
+				return err
 			}
 			defer d.Close()
 			opt := adapter.SyncOptions{DryRun: dryRun}
