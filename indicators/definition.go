@@ -161,6 +161,8 @@ type Input struct {
 	Date Date
 	// Triggers are the early-warning rules by name.
 	Triggers map[string]Trigger
+
+	shapes shapeCache // prepared geometries, shared by every recipe of a sync
 }
 
 // Recipe turns events over areas into values for one indicator definition.

@@ -95,9 +95,11 @@ func (r exposureRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 			methods[in.Areas[ai].Code] = x.Method
 		}
 		p := provFor(prov, ai)
+		as := in.areaShape(ai)
 		for _, e := range evs {
-			for _, fp := range e.Footprints {
-				if fp.Geometry != nil && f.MatchFootprint(e, fp) && Intersects(in.Areas[ai].Geometry, fp.Geometry) {
+			for i := range e.Footprints {
+				fp := &e.Footprints[i]
+				if fp.Geometry != nil && f.MatchFootprint(e, *fp) && as.touches(in.footprintShape(fp)) {
 					p.add(e)
 					break
 				}

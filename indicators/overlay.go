@@ -287,14 +287,34 @@ func Contains(g orb.Geometry, p orb.Point) bool {
 	return ringsContain(projectedRings(g), equalArea(p))
 }
 
+// shape is a geometry prepared for repeated overlay tests: its bound and
+// equal-area rings are computed once, not once per pair tested.
+type shape struct {
+	g     orb.Geometry
+	b     orb.Bound
+	rings []orb.Ring // polygonal parts, projected
+}
+
+func newShape(g orb.Geometry) *shape {
+	if g == nil {
+		return nil
+	}
+	return &shape{g: g, b: g.Bound(), rings: projectedRings(g)}
+}
+
 // Intersects reports whether footprint f touches area geometry a (polygonal).
 // Points count when inside; lines when they cross or lie inside.
 func Intersects(a orb.Geometry, f orb.Geometry) bool {
-	if a == nil || f == nil || !a.Bound().Intersects(f.Bound()) {
+	return newShape(a).touches(newShape(f))
+}
+
+// touches is Intersects on prepared shapes; a is the (polygonal) area.
+func (a *shape) touches(f *shape) bool {
+	if a == nil || f == nil || !a.b.Intersects(f.b) {
 		return false
 	}
-	ra := projectedRings(a)
-	switch t := f.(type) {
+	ra := a.rings
+	switch t := f.g.(type) {
 	case orb.Point:
 		return ringsContain(ra, equalArea(t))
 	case orb.MultiPoint:
@@ -315,13 +335,13 @@ func Intersects(a orb.Geometry, f orb.Geometry) bool {
 		return false
 	case orb.Collection:
 		for _, c := range t {
-			if Intersects(a, c) {
+			if a.touches(newShape(c)) {
 				return true
 			}
 		}
 		return false
 	}
-	rf := projectedRings(f)
+	rf := f.rings
 	if len(rf) == 0 {
 		return false
 	}

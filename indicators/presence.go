@@ -22,7 +22,7 @@ func touching(def Definition, in *Input, f EventFilter, fn func(ai int, e Event,
 		if !def.AtLevel(a.Level) {
 			continue
 		}
-		ab := a.Bound()
+		var as *shape
 		for _, e := range in.Events {
 			if !f.MatchEvent(e) || !e.ActiveAt(in.Now) {
 				continue
@@ -35,10 +35,13 @@ func touching(def Definition, in *Input, f EventFilter, fn func(ai int, e Event,
 			}
 			for i := range e.Footprints {
 				fp := &e.Footprints[i]
-				if fp.Geometry == nil || !f.MatchFootprint(e, *fp) || !ab.Intersects(fp.Geometry.Bound()) {
+				if fp.Geometry == nil || !f.MatchFootprint(e, *fp) {
 					continue
 				}
-				if Intersects(a.Geometry, fp.Geometry) {
+				if as == nil {
+					as = in.areaShape(ai)
+				}
+				if as.touches(in.footprintShape(fp)) {
 					fn(ai, e, fp)
 				}
 			}

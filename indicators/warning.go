@@ -49,15 +49,22 @@ type Reach struct {
 // Footprints count when they touch the area, or when their event names the
 // area (or a parent) by code; footprints entirely in the past are ignored.
 func EvaluateArea(t Trigger, window time.Duration, a Area, events []Event, now time.Time, minLevel int) Reach {
+	return evaluateArea(t, window, a, newShape(a.Geometry), events, now, minLevel, func(fp *Footprint) *shape { return newShape(fp.Geometry) })
+}
+
+// evaluateArea is EvaluateArea with prepared shapes (the recipes pass the
+// sync's shape cache).
+func evaluateArea(t Trigger, window time.Duration, a Area, as *shape, events []Event, now time.Time, minLevel int,
+	fpShape func(*Footprint) *shape) Reach {
 	var r Reach
 	levels := t.levelsFor(countryOf(a))
-	ab := a.Bound()
 	for _, e := range events {
 		if !t.matches(e) || !e.ActiveAt(now) {
 			continue
 		}
 		named := len(e.Areas) > 0 && namesArea(e.Areas, a)
-		for _, fp := range e.Footprints {
+		for i := range e.Footprints {
+			fp := &e.Footprints[i]
 			from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
 			to := firstNonZero(fp.ValidTo, e.ValidTo)
 			if !to.IsZero() && to.Before(now) {
@@ -70,14 +77,12 @@ func EvaluateArea(t Trigger, window time.Duration, a Area, events []Event, now t
 			if from.Sub(issued) > window {
 				continue
 			}
-			l := t.levelOf(e, fp, levels)
+			l := t.levelOf(e, *fp, levels)
 			if l < minLevel || l == LevelNone {
 				continue
 			}
-			if !named {
-				if a.Geometry == nil || fp.Geometry == nil || !ab.Intersects(fp.Geometry.Bound()) || !Intersects(a.Geometry, fp.Geometry) {
-					continue
-				}
+			if !named && (fp.Geometry == nil || !as.touches(fpShape(fp))) {
+				continue
 			}
 			lead := math.Max(0, from.Sub(issued).Hours())
 			if l > r.Level || (l == r.Level && from.Before(r.First)) {
@@ -181,7 +186,7 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		if !def.AtLevel(a.Level) {
 			continue
 		}
-		r := EvaluateArea(t, win, a, in.Events, in.Now, minLevel)
+		r := evaluateArea(t, win, a, in.areaShape(ai), in.Events, in.Now, minLevel, in.footprintShape)
 		if r.Level == LevelNone {
 			continue
 		}
@@ -265,7 +270,7 @@ func (w warningRecipe) children(def Definition, in *Input, wp WarningParams, t T
 		if !def.AtLevel(a.Level) {
 			continue
 		}
-		r := EvaluateArea(t, win, a, in.Events, in.Now, minLevel)
+		r := evaluateArea(t, win, a, in.areaShape(ai), in.Events, in.Now, minLevel, in.footprintShape)
 		if r.Level == LevelNone {
 			continue
 		}
