@@ -177,6 +177,8 @@ type Server struct {
 	rng     *rand.Rand
 
 	httpSrv *httptest.Server
+	// proj is the project editor's state (project.go).
+	proj *projectStore
 }
 
 type datasetIndex struct {
@@ -406,6 +408,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.URL.Path == "/" && r.Method == http.MethodGet {
 		s.serveIndex(w, r)
+		return
+	}
+	if s.serveEditor(w, r) {
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"github.com/paulmach/orb"
 	"html/template"
 	"net/http"
 	"sort"
@@ -181,8 +182,15 @@ func (s *Server) routeDatasets(q *request) {
 
 func datasetJSON(ds *datasetIndex) map[string]any {
 	levels := map[int]bool{}
-	for _, a := range ds.Areas {
+	var bound orb.Bound
+	for i, a := range ds.Areas {
 		levels[a.Level] = true
+		if a.Geometry != nil {
+			if i == 0 {
+				bound = a.Geometry.Bound()
+			}
+			bound = bound.Union(a.Geometry.Bound())
+		}
 	}
 	var lv []int
 	for l := range levels {
@@ -194,7 +202,9 @@ func datasetJSON(ds *datasetIndex) map[string]any {
 		dl = append(dl, map[string]any{"level": l, "level_name": fmt.Sprintf("Admin Level %d", l),
 			"url": fmt.Sprintf("/api/v1/reference-datasets/%s/entity/?admin_level=%d", ds.UUID, l)})
 	}
+	// The real server serves the dataset's bbox (the project editor's extent).
 	return map[string]any{"uuid": ds.UUID, "name": ds.Name, "description": "", "dataset_levels": dl,
+		"bbox":              []float64{bound.Min[0], bound.Min[1], bound.Max[0], bound.Max[1]},
 		"possible_id_types": []string{"ucode", "concept_uuid"}, "tags": []string{"GeoSight", "local"}}
 }
 
