@@ -20,6 +20,7 @@ import (
 	"github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/adapter/geosight"
 	"github.com/hazardsync/hazardsync/adapter/geosight/fake"
+	"github.com/hazardsync/hazardsync/adapter/geosight/project"
 	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -45,6 +46,9 @@ type Daemon struct {
 	client  *geosight.Client
 	fake    *fake.Server
 	fakeURL string
+	// editor is the embedded GeoSight's project-editor session (project.go).
+	editor         *project.Editor
+	editorPassword string
 
 	mu     sync.RWMutex
 	reload adapter.ReloadState
@@ -115,6 +119,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 			if err := st.PutJSON("geosight", "footprint-hashes", c.FootprintHashes()); err != nil {
 				log.Warn("saving footprint layer hashes failed", "err", err)
 			}
+			d.keepEmbeddedProject()
 		}
 	}
 	ok = true
@@ -143,6 +148,7 @@ func (d *Daemon) startEmbedded(cfg *config.Config) ([]indicators.Area, error) {
 	})
 	u := d.fake.Start()
 	d.fakeURL = u
+	d.enableEmbeddedEditor()
 	cfg.GeoSight.URL, cfg.GeoSight.APIKey, cfg.GeoSight.User = u, config.Secret(k), EmbeddedUser
 	d.log.Info("embedded GeoSight started", "url", u)
 	return as, nil

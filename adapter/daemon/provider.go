@@ -24,5 +24,6 @@ func (p provider) Info() status.Info {
 	return status.Info{
 		Version: adapter.Version, Started: p.d.started, ConfigPath: p.d.opts.ConfigPath, StateDir: cfg.StateDir,
 		GeoSightURL: cfg.GeoSight.URL, DryRun: p.d.opts.DryRun, Embedded: p.d.fakeURL != "", EmbeddedURL: p.d.fakeURL,
+		ProjectURL: p.d.ProjectURL(),
 	}
 }

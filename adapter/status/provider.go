@@ -40,6 +40,9 @@ type Info struct {
 	// fake (the demo); EmbeddedURL is where it is browsable.
 	Embedded    bool   `json:"embedded"`
 	EmbeddedURL string `json:"embedded_url,omitempty"`
+	// ProjectURL is the embedded GeoSight's project (the dashboard that
+	// shows the indicators), as the project editor loads it.
+	ProjectURL string `json:"project_url,omitempty"`
 }
 
 // IndicatorInfo is the presentation side of an indicator definition: what

@@ -68,7 +68,7 @@ child-centred indicators per area, and pushes them into GeoSight-OS.`,
 	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", "", "state directory (overrides state_dir)")
 	root.PersistentFlags().StringVar(&g.httpAddr, "http-addr", "", "status server address (overrides http.listen)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
-	root.AddCommand(runCmd(g), onceCmd(g), validateCmd(g), configCmd(g), sourcesCmd(g), versionCmd(g), stateCmd(g), healthcheckCmd(g))
+	root.AddCommand(runCmd(g), onceCmd(g), validateCmd(g), configCmd(g), sourcesCmd(g), versionCmd(g), stateCmd(g), healthcheckCmd(g), dashboardCmd(g))
 	err := root.Execute()
 	if err == nil {
 		return exitOK

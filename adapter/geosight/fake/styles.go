@@ -236,6 +236,9 @@ var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html>
 <h2>Context layers</h2>
 <table><tr><th>id</th><th>name</th><th>features</th></tr>
 {{range .Layers}}<tr><td>{{.ID}}</td><td>{{.Name}}</td><td>{{.Features}}</td></tr>{{else}}<tr><td colspan="3">none</td></tr>{{end}}</table>
+<h2>Projects</h2>
+<table><tr><th>slug</th><th>name</th><th>indicator layers</th><th>project data</th></tr>
+{{range .Projects}}<tr><td>{{.Slug}}</td><td>{{.Name}}</td><td>{{.Layers}}</td><td><a href="/api/dashboard/{{.Slug}}/data">/api/dashboard/{{.Slug}}/data</a></td></tr>{{else}}<tr><td colspan="4">none</td></tr>{{end}}</table>
 </body></html>`))
 
 func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
@@ -250,9 +253,14 @@ func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
 		Name     string
 		Features int
 	}
+	type projectRow struct {
+		Slug, Name string
+		Layers     int
+	}
 	var data struct {
 		Indicators []indRow
 		Layers     []layerRow
+		Projects   []projectRow
 	}
 	s.mu.Lock()
 	for _, ind := range s.st.Indicators {
@@ -270,7 +278,13 @@ func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
 	for _, l := range s.st.Layers {
 		data.Layers = append(data.Layers, layerRow{l.ID, l.Name, len(l.Features)})
 	}
+	if s.proj != nil {
+		for _, p := range s.proj.projects {
+			data.Projects = append(data.Projects, projectRow{p.Slug, p.Fields["name"], len(list0(p.Data["indicator_layers"]))})
+		}
+	}
 	s.mu.Unlock()
+	sort.Slice(data.Projects, func(i, j int) bool { return data.Projects[i].Slug < data.Projects[j].Slug })
 	sort.Slice(data.Indicators, func(i, j int) bool { return data.Indicators[i].ID < data.Indicators[j].ID })
 	sort.Slice(data.Layers, func(i, j int) bool { return data.Layers[i].ID < data.Layers[j].ID })
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
