@@ -100,8 +100,7 @@ func (s *Server) serveEditor(w http.ResponseWriter, r *http.Request) bool {
 	p := r.URL.Path
 	switch {
 	case p == "/login/" || strings.HasPrefix(p, "/admin/project/"):
-		w.Header().Set("Location", langPrefix+p)
-		w.WriteHeader(http.StatusFound)
+		redirect(w, langPrefix+p)
 	case p == langPrefix+"/login/":
 		s.serveLogin(w, r)
 	case p == langPrefix+"/admin/project/create":
@@ -156,10 +155,19 @@ func csrfOK(r *http.Request) bool {
 	return h == c
 }
 
+// csrfFailed is Django's CSRF failure page (DEBUG off).
 func csrfFailed(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusForbidden)
-	_, _ = w.Write([]byte("<h1>Forbidden <span>(403)</span></h1><p>CSRF verification failed. Request aborted.</p>"))
+	_, _ = w.Write([]byte("<!DOCTYPE html>\n<html lang=\"en\"><head><title>403 Forbidden</title></head><body><div id=\"summary\">" +
+		"<h1>Forbidden <span>(403)</span></h1><p>CSRF verification failed. Request aborted.</p></div></body></html>"))
+}
+
+// redirect is Django's HttpResponseRedirect: 302 with an empty HTML body.
+func redirect(w http.ResponseWriter, loc string) {
+	w.Header().Set("Location", loc)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusFound)
 }
 
 func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
@@ -183,8 +191,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		s.projects().sessions[sid] = user
 		s.mu.Unlock()
 		http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
-		w.Header().Set("Location", "/")
-		w.WriteHeader(http.StatusFound)
+		redirect(w, "/")
 		return
 	}
 	s.mu.Unlock()
@@ -212,10 +219,20 @@ func (s *Server) sessionUser(r *http.Request) (string, *User) {
 func (s *Server) serveSave(w http.ResponseWriter, r *http.Request, slug string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Django's CSRF middleware runs before the view's login check.
+	if r.Method == http.MethodPost {
+		if err := r.ParseMultipartForm(16 << 20); err != nil && err != http.ErrNotMultipart {
+			badText(w, "bad form")
+			return
+		}
+		if !csrfOK(r) {
+			csrfFailed(w)
+			return
+		}
+	}
 	name, u := s.sessionUser(r)
 	if name == "" {
-		w.Header().Set("Location", langPrefix+"/login/?next="+url.QueryEscape(r.URL.Path))
-		w.WriteHeader(http.StatusFound)
+		redirect(w, langPrefix+"/login/?next="+url.QueryEscape(r.URL.Path))
 		return
 	}
 	var existing *project
@@ -242,14 +259,6 @@ func (s *Server) serveSave(w http.ResponseWriter, r *http.Request, slug string) 
 		_, _ = w.Write([]byte("<!doctype html><title>Project editor</title>"))
 		return
 	}
-	if err := r.ParseMultipartForm(16 << 20); err != nil && err != http.ErrNotMultipart {
-		badText(w, "bad form")
-		return
-	}
-	if !csrfOK(r) {
-		csrfFailed(w)
-		return
-	}
 	fields := map[string]string{}
 	for k, v := range r.PostForm {
 		if len(v) > 0 {
@@ -264,8 +273,7 @@ func (s *Server) serveSave(w http.ResponseWriter, r *http.Request, slug string) 
 		return
 	}
 	s.counts["project-save"]++
-	w.Header().Set("Location", langPrefix+"/admin/project/"+p.Slug+"/edit")
-	w.WriteHeader(http.StatusFound)
+	redirect(w, langPrefix+"/admin/project/"+p.Slug+"/edit")
 }
 
 var slugRE = regexp.MustCompile(`[^\w\s-]`)
@@ -466,7 +474,7 @@ func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request, slug str
 		"id": p.Slug, "slug": p.Slug, "icon": nil, "thumbnail": nil, "name": p.Fields["name"],
 		"description": p.Fields["description"], "group": p.Fields["group"], "category": p.Fields["group"],
 		"permission":      map[string]any{"list": true, "read": true, "edit": true, "share": true, "delete": true},
-		"reference_layer": 1, "featured": p.Fields["featured"] == "true",
+		"reference_layer": 1, "featured": p.Fields["featured"] == "true", "creator": 1,
 		"created_at": p.Created.Format("2006-01-02 15:04:05"), "created_by": p.Creator,
 		"modified_at": p.Saved.Format("2006-01-02 15:04:05"), "modified_by": p.Creator,
 	})
@@ -512,7 +520,17 @@ func (s *Server) servedProject(p *project) map[string]any {
 			out[k] = l[k]
 		}
 		out["order"], out["style_data"] = i, nil
-		out["layer_name"], out["layer_description"] = l["name"], l["description"]
+		// DashboardIndicatorLayer.label/desc: a single-indicator layer shows
+		// its indicator's name and description unless overridden.
+		if in := s.firstIndicator(l); in != nil && l["type"] == "Single Indicator" {
+			if l["override_name"] != true {
+				out["name"] = in.Name
+			}
+			if l["override_description"] != true {
+				out["description"] = deref(in.Description)
+			}
+		}
+		out["layer_name"], out["layer_description"] = out["name"], out["description"]
 		var lis []any
 		for j, li := range listMaps(l["indicators"]) {
 			in := s.st.Indicators[intOf(li["id"])]
@@ -567,7 +585,6 @@ func (s *Server) servedProject(p *project) map[string]any {
 	}
 	levelConfig := orMap(d["level_config"])
 	filters := orMap(d["filters"])
-	delete(filters, "type") // GeoSight serves the top-level group without it
 	ds := fmt.Sprint(d["reference_layer"])
 	dsName := ds
 	if di := s.datasets[ds]; di != nil {
@@ -593,6 +610,13 @@ func (s *Server) servedProject(p *project) map[string]any {
 		"transparency_config":           jsonField("transparency_config", map[string]any{"indicatorLayer": 100, "contextLayer": 100}),
 		"show_map_toolbar":              boolField("show_map_toolbar", false), "featured": f["featured"] == "true",
 	}
+}
+
+func (s *Server) firstIndicator(layer map[string]any) *Indicator {
+	for _, li := range listMaps(layer["indicators"]) {
+		return s.st.Indicators[intOf(li["id"])]
+	}
+	return nil
 }
 
 func listMaps(v any) []map[string]any {

@@ -311,3 +311,23 @@ func TestSpecValidate(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+// TestUpdateSeesARename: a change to one of our layers is a change, and
+// Update never edits the project it was given.
+func TestUpdateSeesARename(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	e := w.editor(t, "creator", "creator-pass")
+	_, err := project.Apply(ctx, e, w.spec(t))
+	require.NoError(t, err)
+	served, _ := w.fake.ProjectData("hazardsync")
+	keep, _ := json.Marshal(served)
+
+	s := w.spec(t)
+	s.Indicators[0].Name = "Renamed"
+	_, changed, err := project.Update(served, s)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	again, _ := json.Marshal(served)
+	assert.JSONEq(t, string(keep), string(again), "Update leaves its input alone")
+}

@@ -60,6 +60,9 @@ func NewEditor(baseURL string, timeout time.Duration, log *slog.Logger) (*Editor
 	return &Editor{base: u.String(), http: c, log: log}, nil
 }
 
+// SetTransport sends the session's requests through rt (tests record them).
+func (e *Editor) SetTransport(rt http.RoundTripper) { e.http.SetTransport(rt) }
+
 // csrf is the CSRF token Django set in the session's cookies.
 func (e *Editor) csrf() string {
 	u, _ := url.Parse(e.base)

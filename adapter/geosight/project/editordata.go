@@ -12,6 +12,7 @@ import (
 // related tables as the few keys the editor sends (context layer styles
 // as JSON text); the reference layer as its identifier.
 func EditorData(served map[string]any) map[string]any {
+	served = deepCopy(served) // merge edits in place: never the caller's copy
 	out := map[string]any{}
 	for _, k := range []string{"indicator_layers", "indicator_layers_structure", "context_layers_structure",
 		"basemaps_layers_structure", "widgets", "widgets_structure", "extent", "level_config", "filters",
@@ -102,5 +103,16 @@ func servedFields(served map[string]any) map[string]string {
 	if f, _ := served["featured"].(bool); f {
 		out["featured"] = "true"
 	}
+	return out
+}
+
+// deepCopy copies a JSON tree (a round trip; numbers become float64).
+func deepCopy(m map[string]any) map[string]any {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return map[string]any{}
+	}
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
 	return out
 }

@@ -62,8 +62,11 @@ func merge(data map[string]any, s Spec) error {
 		if !ok {
 			l = indicatorLayer(nextID(), in, i == 0 && len(layers) == 0)
 			layers = append(layers, l)
-		} else {
-			l["name"], l["description"] = in.Name, in.Description
+		} else if li, ok := list0(l["indicators"])[0].(map[string]any); ok {
+			// A one-indicator layer shows its indicator's own name and
+			// description (GeoSight's DashboardIndicatorLayer.label), which
+			// the sync keeps in step; the legend's name is ours.
+			li["name"] = in.Name
 		}
 		id := intOf(l["id"])
 		ourLayer[id] = true
@@ -119,23 +122,31 @@ func merge(data map[string]any, s Spec) error {
 	data["widgets_structure"] = st
 
 	// The filter query, matched by name in the top-level group.
-	// GeoSight serves the top-level group without its "type".
+	// The top-level filter group (a project made elsewhere may have none).
 	f, _ := data["filters"].(map[string]any)
 	if _, ok := f["queries"]; !ok {
 		f = map[string]any{"type": "GROUP", "operator": "AND", "queries": []any{}}
 	}
-	var qs []any
+	// Ours is replaced where it stands (keeping whether a user switched it
+	// on), or appended; no early-warning indicator, no filter.
+	mine := s.filter()
+	qs := []any{}
+	placed := false
 	for _, q := range list0(f["queries"]) {
 		if m, ok := q.(map[string]any); ok && m["name"] == FilterName {
+			if mine != nil && !placed {
+				if a, ok := m["active"]; ok {
+					mine["active"] = a
+				}
+				qs = append(qs, mine)
+				placed = true
+			}
 			continue
 		}
 		qs = append(qs, q)
 	}
-	if mine := s.filter(); mine != nil {
+	if mine != nil && !placed {
 		qs = append(qs, mine)
-	}
-	if qs == nil {
-		qs = []any{}
 	}
 	f["queries"] = qs
 	data["filters"] = f
