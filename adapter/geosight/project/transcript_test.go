@@ -309,7 +309,7 @@ func (c *cookieThief) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestEditorTranscript(t *testing.T) {
-	path := testutil.Fixture(t, "geosight", "transcripts", "project-editor.json")
+	path := testutil.Fixture(t, "geosight", "project", "editor-transcript.json")
 	if os.Getenv("GEOSIGHT_EDITOR_RECORD") != "" {
 		cfg, err := config.Load(os.Getenv("HAZARDSYNC_CONFIG"), config.Overrides{StateDir: t.TempDir()})
 		require.NoError(t, err)
