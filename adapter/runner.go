@@ -444,11 +444,26 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 	now := map[series]bool{}
 	var changed []indicators.Value
 	unchanged := 0
+	pending, err := r.Store.Pending()
+	if err != nil {
+		return nil, 0, err
+	}
+	// A value still queued is what GeoSight will hold next, so it, not the
+	// last delivered one, is what the current value is compared with: a
+	// run that died after queueing a value the feed has since taken back
+	// must not have that stale value delivered over the current one.
+	queued := make(map[indicators.Key]indicators.Value, len(pending))
+	for _, v := range pending {
+		queued[v.Key()] = v
+	}
 	for _, v := range current {
 		now[series{v.Indicator, v.Code}] = true
-		prev, ok, err := r.Store.LastDelivered(v.Key())
-		if err != nil {
-			return nil, 0, err
+		prev, ok := queued[v.Key()]
+		if !ok {
+			var err error
+			if prev, ok, err = r.Store.LastDelivered(v.Key()); err != nil {
+				return nil, 0, err
+			}
 		}
 		if ok && v.Same(prev) {
 			unchanged++
@@ -471,10 +486,6 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 		for _, v := range vals {
 			latest[series{v.Indicator, v.Code}] = v
 		}
-	}
-	pending, err := r.Store.Pending()
-	if err != nil {
-		return nil, 0, err
 	}
 	for _, v := range pending {
 		if prev, ok := latest[series{v.Indicator, v.Code}]; !ok || v.Date >= prev.Date {

@@ -315,3 +315,37 @@ func TestDryRunSendsAndStoresNothing(t *testing.T) {
 	p, _ := st.Pending()
 	assert.Empty(t, p)
 }
+
+// TestStalePendingValueNeverWins: a process died after queueing a value the
+// feed has since taken back (the kill-9 fault run found this). The next sync
+// computes the value last delivered again: it must queue it over the stale
+// pending one, so GeoSight ends with the current value, not the dead run's.
+func TestStalePendingValueNeverWins(t *testing.T) {
+	dir := t.TempDir()
+	st, err := state.Open(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	orange := quake("q1", "1", indicators.SeverityOrange, rect(0, 0, 2, 1))
+	red := quake("q1", "2", indicators.SeverityRed, rect(0, 0, 2, 1))
+	sink := &memSink{}
+	// Sync 1 delivers orange.
+	r := newRunner(st, &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{orange}}}}, sink)
+	_, err = r.Once(context.Background(), adapter.SyncOptions{})
+	require.NoError(t, err)
+	// Sync 2 sees red, queues it and dies before delivering anything.
+	dead := &memSink{wholeFail: context.Canceled}
+	r = newRunner(st, &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{red}}}}, dead)
+	_, _ = r.Once(context.Background(), adapter.SyncOptions{})
+	pending, err := st.Pending()
+	require.NoError(t, err)
+	require.NotEmpty(t, pending, "red is queued")
+	// Sync 3: the feed is back to orange.
+	r = newRunner(st, &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{orange}}}}, sink)
+	_, err = r.Once(context.Background(), adapter.SyncOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "orange", sink.got[indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "W"}].Text,
+		"GeoSight holds the current value, not the dead run's")
+	pending, err = st.Pending()
+	require.NoError(t, err)
+	assert.Empty(t, pending)
+}
