@@ -369,3 +369,40 @@ func BenchmarkParseAndGroup(b *testing.B) {
 		src.group(f.Sensor, f.Hotspots)
 	}
 }
+
+// TestKeylessFileIsCutToTheAreas: a keyless file is global, so rows outside
+// the areas' box (or the configured bbox) are dropped while reading; with
+// neither, every row is kept. The demo file has 27 of 30 hotspots inside
+// Demoland.
+func TestKeylessFileIsCutToTheAreas(t *testing.T) {
+	demo := testutil.Fixture(t, "demo", "feeds", "firms", "VIIRS_SNPP_NRT_demoland.csv")
+	box := orb.Polygon{{{60, 10}, {64, 10}, {64, 14}, {60, 14}, {60, 10}}}
+	cases := []struct {
+		name  string
+		areas []indicators.Area
+		bbox  []float64
+		want  int
+	}{
+		{name: "no areas, no bbox: world", want: 30},
+		{name: "areas' box", areas: []indicators.Area{{Code: "A", Geometry: box}}, want: 27},
+		{name: "configured bbox wins", areas: []indicators.Area{{Code: "A", Geometry: box}}, bbox: []float64{65, 12, 66, 13}, want: 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.URL = "file://" + demo
+			cfg.BBox = tc.bbox
+			require.NoError(t, cfg.Validate())
+			env := testEnv()
+			env.Areas = tc.areas
+			b, err := New(cfg, env).Fetch(context.Background(), adapter.Cursor{})
+			require.NoError(t, err)
+			n := 0
+			for _, e := range b.Events {
+				n += len(e.Footprints)
+				assert.Equal(t, len(e.Footprints), e.Properties["hotspots"])
+			}
+			assert.Equal(t, tc.want, n)
+		})
+	}
+}
