@@ -55,7 +55,15 @@ func TestDemoInBrowser(t *testing.T) {
 	if out == "" {
 		out = t.TempDir()
 	}
-	shot := filepath.Join(out, "demo-status-page.png")
-	browser.Screenshot(t, bin, url, shot, "1280,1800")
-	browser.CheckPNG(t, shot)
+	// The first screen at 1400 px, the whole page, and a phone.
+	for _, s := range []struct{ name, size string }{
+		{"demo-status-page.png", "1400,900"},
+		{"demo-status-page-full.png", "1400,4200"},
+		{"demo-status-page-phone.png", "390,844"},
+		{"demo-status-page-phone-full.png", "390,4400"},
+	} {
+		shot := filepath.Join(out, s.name)
+		browser.Screenshot(t, bin, url, shot, s.size)
+		browser.CheckPNG(t, shot)
+	}
 }

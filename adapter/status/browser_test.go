@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,15 +74,50 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, dom, "36 areas at admin level 2")
 		assert.NotContains(t, dom, "could not be loaded")
 
-		shot := filepath.Join(out, "status-page.png")
-		browser.Screenshot(t, bin, url, shot, "1280,1600")
+		// The summary comes first, with names; the footprints overlay is
+		// drawn and its toggle shown.
+		assert.Less(t, strings.Index(dom, `id="summary"`), strings.Index(dom, `id="map-panel"`))
+		assert.Contains(t, dom, `id="children-at-risk"`)
+		assert.Regexp(t, `<g id="fp-layer"[^>]*class="fp-layer">(<path|<circle)[^>]*class="fp`, dom)
+		assert.Regexp(t, `<label class="toggle" id="fp-toggle-label">`, dom, "toggle shown (not hidden)")
+		assert.Contains(t, dom, "Hazard footprints</h3>")
+		assert.Regexp(t, `<option value="Ember North \(admin 2\)"`, dom, "search offers area names")
+
+		// One screen at 1400 px, the whole page, and a phone.
+		for _, s := range []struct{ name, size string }{
+			{"status-page.png", "1400,900"},
+			{"status-page-full.png", "1400,3000"},
+			{"status-page-phone.png", "390,844"},
+			{"status-page-phone-full.png", "390,3600"},
+		} {
+			shot := filepath.Join(out, s.name)
+			browser.Screenshot(t, bin, url, shot, s.size)
+			browser.CheckPNG(t, shot)
+		}
+	})
+
+	t.Run("lead time: shorter is stronger", func(t *testing.T) {
+		u := url + "#ind=EW_LEAD&level=2"
+		dom := browser.DumpDOM(t, bin, u)
+		// Ember North's warning level is reached now (0 h), Basalt North's
+		// in 60 h: the darkest and the lightest colour of the ramp.
+		assert.Regexp(t, `<path[^>]*class="area"[^>]*fill="#b30000"[^>]*data-code="DML_0001_0005_V1"`, dom)
+		assert.Regexp(t, `<path[^>]*class="area"[^>]*fill="#fdd49e"[^>]*data-code="DML_0001_0002_V1"`, dom)
+		assert.Regexp(t, `<span>now( – |\s*\(0 h\))`, dom, "the 0 h class reads as now")
+		assert.Contains(t, dom, "Shorter lead time, stronger colour.")
+		shot := filepath.Join(out, "status-page-lead-time.png")
+		browser.Screenshot(t, bin, u, shot, "1400,1100")
 		browser.CheckPNG(t, shot)
-		full := filepath.Join(out, "status-page-full.png")
-		browser.Screenshot(t, bin, url, full, "1280,2800")
-		browser.CheckPNG(t, full)
-		mobile := filepath.Join(out, "status-page-mobile.png")
-		browser.Screenshot(t, bin, url, mobile, "420,1400")
-		browser.CheckPNG(t, mobile)
+	})
+
+	t.Run("area search", func(t *testing.T) {
+		u := url + "#ind=HZ_ALERT&find=ember%20n"
+		dom := browser.DumpDOM(t, bin, u)
+		assert.Regexp(t, `<text class="label"[^>]*>Ember North</text>`, dom, "the found area is labelled on the map")
+		assert.Regexp(t, `class="area[^"]*linked"[^>]*data-code="DML_0001_0005_V1"`, dom)
+		shot := filepath.Join(out, "status-page-search-phone.png")
+		browser.Screenshot(t, bin, u, shot, "390,1400")
+		browser.CheckPNG(t, shot)
 	})
 
 	t.Run("indicator picked by URL", func(t *testing.T) {
