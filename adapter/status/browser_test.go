@@ -111,8 +111,9 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("area search", func(t *testing.T) {
-		u := url + "#ind=HZ_ALERT&find=ember%20n"
+		u := url + "#ind=HZ_ALERT&find=ember%20n&fp=0"
 		dom := browser.DumpDOM(t, bin, u)
+		assert.Regexp(t, `<g id="fp-layer"[^>]*class="fp-layer fp-hidden">`, dom, "fp=0 hides the overlay")
 		assert.Regexp(t, `<text class="label"[^>]*>Ember North</text>`, dom, "the found area is labelled on the map")
 		assert.Regexp(t, `class="area[^"]*linked"[^>]*data-code="DML_0001_0005_V1"`, dom)
 		shot := filepath.Join(out, "status-page-search-phone.png")
@@ -184,6 +185,7 @@ func TestBrowser(t *testing.T) {
 		areaPaths := regexp.MustCompile(`<path[^>]*class="area[^"]*"[^>]*data-code="DML_`).FindAllString(dom, -1)
 		assert.Len(t, areaPaths, 36)
 		assert.Contains(t, dom, `class="legend-item"`)
+		assert.Contains(t, dom, `id="fp-toggle-label" hidden=""`, "no footprints in a preview: no toggle")
 		shot := filepath.Join(out, "dry-run-map.png")
 		browser.Screenshot(t, bin, u, shot, "1280,1400")
 		browser.CheckPNG(t, shot)

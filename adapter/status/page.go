@@ -31,6 +31,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"lead":    leadText,
 	"leadcls": leadClass,
 	"join":    strings.Join,
+	"human":   func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 }).ParseFS(webFS, "web/templates/*.tmpl"))
 
 // pageData is what the templates render: the snapshot plus how to embed
@@ -458,6 +459,38 @@ func (d pageData) SortedWarnings() []adapter.Warning {
 		}
 		return urgentFirst(warnArea{Name: out[i].Name, AdminLevel: out[i].AdminLevel, LeadTimeHours: out[i].LeadTimeHours, ChildrenAtRisk: out[i].ChildrenAtRisk},
 			warnArea{Name: out[j].Name, AdminLevel: out[j].AdminLevel, LeadTimeHours: out[j].LeadTimeHours, ChildrenAtRisk: out[j].ChildrenAtRisk})
+	})
+	return out
+}
+
+// hazardCount is how many areas one hazard puts at any warning level.
+type hazardCount struct {
+	Hazard string
+	Areas  int
+}
+
+// HazardCounts lists the hazards behind the warnings, most areas first.
+func (d pageData) HazardCounts() []hazardCount {
+	areas := map[string]map[string]bool{}
+	for _, w := range d.Warnings {
+		h := w.Hazard
+		if h == "" {
+			h = d.IndName(w.Indicator)
+		}
+		if areas[h] == nil {
+			areas[h] = map[string]bool{}
+		}
+		areas[h][w.Code] = true
+	}
+	out := make([]hazardCount, 0, len(areas))
+	for h, codes := range areas {
+		out = append(out, hazardCount{Hazard: h, Areas: len(codes)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Areas != out[j].Areas {
+			return out[i].Areas > out[j].Areas
+		}
+		return out[i].Hazard < out[j].Hazard
 	})
 	return out
 }

@@ -88,6 +88,7 @@
     var h = '#ind=' + encodeURIComponent(state.indicator) + '&level=' + state.level;
     var area = readHash().area;
     if (area) { h += '&area=' + encodeURIComponent(area); }
+    if (!state.fpOn) { h += '&fp=0'; }
     if (history.replaceState) { history.replaceState(null, '', h); }
   }
 
@@ -627,7 +628,7 @@
       state.level = f.properties.admin_level;
       els.level.value = String(state.level);
     }
-    var h = '#ind=' + encodeURIComponent(state.indicator) + '&level=' + state.level + '&area=' + encodeURIComponent(code);
+    var h = '#ind=' + encodeURIComponent(state.indicator) + '&level=' + state.level + '&area=' + encodeURIComponent(code) + (state.fpOn ? '' : '&fp=0');
     if (history.replaceState) { history.replaceState(null, '', h); }
     render();
     return true;
@@ -662,8 +663,12 @@
       if (focusArea(a.getAttribute('data-area'))) { $('map-panel').scrollIntoView({ block: 'start' }); }
     });
     if (els.fpToggle) {
+      // The overlay's state lives in the URL like the rest of the view.
+      state.fpOn = readHash().fp !== '0';
+      els.fpToggle.checked = state.fpOn;
       els.fpToggle.addEventListener('change', function () {
         state.fpOn = els.fpToggle.checked;
+        writeHash();
         render();
       });
     }
