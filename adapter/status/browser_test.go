@@ -49,6 +49,12 @@ func TestBrowser(t *testing.T) {
 		out = t.TempDir()
 	}
 	require.NoError(t, os.MkdirAll(out, 0o755))
+	shoot := func(t *testing.T, u, name, size string) {
+		t.Helper()
+		shot := filepath.Join(out, name)
+		browser.Screenshot(t, bin, u, shot, size)
+		browser.CheckPNG(t, shot)
+	}
 
 	t.Run("status page", func(t *testing.T) {
 		dom := browser.DumpDOM(t, bin, url)
@@ -84,16 +90,10 @@ func TestBrowser(t *testing.T) {
 		assert.Regexp(t, `<option value="Ember North \(admin 2\)"`, dom, "search offers area names")
 
 		// One screen at 1400 px, the whole page, and a phone.
-		for _, s := range []struct{ name, size string }{
-			{"status-page.png", "1400,900"},
-			{"status-page-full.png", "1400,3000"},
-			{"status-page-phone.png", "390,844"},
-			{"status-page-phone-full.png", "390,3600"},
-		} {
-			shot := filepath.Join(out, s.name)
-			browser.Screenshot(t, bin, url, shot, s.size)
-			browser.CheckPNG(t, shot)
-		}
+		shoot(t, url, "status-page.png", "1400,900")
+		shoot(t, url, "status-page-full.png", "1400,3000")
+		shoot(t, url, "status-page-phone.png", "390,844")
+		shoot(t, url, "status-page-phone-full.png", "390,3600")
 	})
 
 	t.Run("lead time: shorter is stronger", func(t *testing.T) {
@@ -105,9 +105,7 @@ func TestBrowser(t *testing.T) {
 		assert.Regexp(t, `<path[^>]*class="area"[^>]*fill="#fdd49e"[^>]*data-code="DML_0001_0002_V1"`, dom)
 		assert.Regexp(t, `<span>now( – |\s*\(0 h\))`, dom, "the 0 h class reads as now")
 		assert.Contains(t, dom, "Shorter lead time, stronger colour.")
-		shot := filepath.Join(out, "status-page-lead-time.png")
-		browser.Screenshot(t, bin, u, shot, "1400,1100")
-		browser.CheckPNG(t, shot)
+		shoot(t, u, "status-page-lead-time.png", "1400,1100")
 	})
 
 	t.Run("area search", func(t *testing.T) {
@@ -116,9 +114,7 @@ func TestBrowser(t *testing.T) {
 		assert.Regexp(t, `<g id="fp-layer"[^>]*class="fp-layer fp-hidden">`, dom, "fp=0 hides the overlay")
 		assert.Regexp(t, `<text class="label"[^>]*>Ember North</text>`, dom, "the found area is labelled on the map")
 		assert.Regexp(t, `class="area[^"]*linked"[^>]*data-code="DML_0001_0005_V1"`, dom)
-		shot := filepath.Join(out, "status-page-search-phone.png")
-		browser.Screenshot(t, bin, u, shot, "390,1400")
-		browser.CheckPNG(t, shot)
+		shoot(t, u, "status-page-search-phone.png", "390,1400")
 	})
 
 	t.Run("indicator picked by URL", func(t *testing.T) {
@@ -129,9 +125,7 @@ func TestBrowser(t *testing.T) {
 		// Numeric classes: a quantile class label and the unit.
 		assert.Regexp(t, `class="legend-item"><span class="sw"[^>]*></span><span>[\d.,k–≥ <]+</span>`, dom)
 		assert.Contains(t, dom, "(children)")
-		shot := filepath.Join(out, "status-page-children.png")
-		browser.Screenshot(t, bin, u, shot, "1280,1100")
-		browser.CheckPNG(t, shot)
+		shoot(t, u, "status-page-children.png", "1400,1100")
 	})
 
 	t.Run("tooltip of a linked area", func(t *testing.T) {
@@ -143,9 +137,7 @@ func TestBrowser(t *testing.T) {
 		for _, want := range []string{"Ember North", "DML_0001_0005_V1", "green", "phase", "observed", "under-18"} {
 			assert.Contains(t, tip[1], want)
 		}
-		shot := filepath.Join(out, "status-page-tooltip.png")
-		browser.Screenshot(t, bin, u, shot, "1280,1000")
-		browser.CheckPNG(t, shot)
+		shoot(t, u, "status-page-tooltip.png", "1400,1000")
 	})
 
 	t.Run("panels refresh after 30 s", func(t *testing.T) {
@@ -186,8 +178,6 @@ func TestBrowser(t *testing.T) {
 		assert.Len(t, areaPaths, 36)
 		assert.Contains(t, dom, `class="legend-item"`)
 		assert.Contains(t, dom, `id="fp-toggle-label" hidden=""`, "no footprints in a preview: no toggle")
-		shot := filepath.Join(out, "dry-run-map.png")
-		browser.Screenshot(t, bin, u, shot, "1280,1400")
-		browser.CheckPNG(t, shot)
+		shoot(t, u, "dry-run-map.png", "1400,1400")
 	})
 }
