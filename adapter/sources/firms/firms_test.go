@@ -1,8 +1,10 @@
 package firms
 
 import (
+	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -338,8 +341,26 @@ func FuzzParseCSV(f *testing.F) {
 	src := New(cfg, testEnv())
 	f.Fuzz(func(t *testing.T, body []byte) {
 		file, err := ParseCSV(body)
+		// Reading in small, uneven pieces (as from a slow connection) must
+		// never change the answer.
+		var streamed []Hotspot
+		sfile, serr := Scan(iotest.HalfReader(iotest.OneByteReader(bytes.NewReader(body))), func(h *Hotspot) { streamed = append(streamed, *h) })
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("in memory: %v, streamed: %v", err, serr)
+		}
 		if err != nil {
+			if err.Error() != serr.Error() {
+				t.Fatalf("errors differ: %q vs %q", err, serr)
+			}
 			return
+		}
+		if len(streamed) != len(file.Hotspots) || fmt.Sprint(sfile.Problems) != fmt.Sprint(file.Problems) {
+			t.Fatalf("streamed %d hotspots, %v; in memory %d, %v", len(streamed), sfile.Problems, len(file.Hotspots), file.Problems)
+		}
+		for i := range streamed {
+			if streamed[i].Key() != file.Hotspots[i].Key() {
+				t.Fatalf("hotspot %d: %s vs %s", i, streamed[i].Key(), file.Hotspots[i].Key())
+			}
 		}
 		if len(file.Problems) > maxProblems+1 {
 			t.Fatalf("%d problems listed", len(file.Problems))

@@ -61,7 +61,11 @@ func TestMemChild(t *testing.T) {
 	mode, rows, _ := strings.Cut(spec, ":")
 	n, err := strconv.Atoi(rows)
 	require.NoError(t, err)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _ = globalCSV(w, n) }))
+	var sent countingWriter
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		sent.w = w
+		_ = globalCSV(&sent, n)
+	}))
 	defer srv.Close()
 	cfg := DefaultConfig()
 	cfg.URL = srv.URL + "/VIIRS_SNPP_NRT_Global_7d.csv"
@@ -105,32 +109,45 @@ func TestMemChild(t *testing.T) {
 	require.NoError(t, err)
 	for _, line := range strings.Split(string(status), "\n") {
 		if strings.HasPrefix(line, "VmHWM:") {
-			fmt.Printf("KEPT %d\n%s\n", kept, line)
+			fmt.Printf("KEPT %d\nBYTES %d\n%s\n", kept, sent.n, line)
 		}
 	}
 }
 
-// peakRSS runs one measurement in a fresh process and returns VmHWM in MB
-// and the number of hotspots kept.
-func peakRSS(t testing.TB, mode string, rows int) (float64, int) {
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// peakRSS runs one measurement in a fresh process and returns VmHWM in MB,
+// the number of hotspots kept and the size of the file in MB.
+func peakRSS(t testing.TB, mode string, rows int) (float64, int, float64) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestMemChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), memChildEnv+"="+mode+":"+strconv.Itoa(rows))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	var kb, kept int
+	var kb, kept, size int
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
 			kb, _ = strconv.Atoi(f[1])
 		} else if len(f) == 2 && f[0] == "KEPT" {
 			kept, _ = strconv.Atoi(f[1])
+		} else if len(f) == 2 && f[0] == "BYTES" {
+			size, _ = strconv.Atoi(f[1])
 		}
 	}
 	require.NotZero(t, kb, "no VmHWM in %s", out)
-	return float64(kb) / 1024, kept
+	return float64(kb) / 1024, kept, float64(size) / (1 << 20)
 }
 
-// TestStreamingPeakMemory: a 1 M-row global file (about 110 MB) is read
+// TestStreamingPeakMemory: a 1 M-row global file (80 MB) is read
 // within 100 MB of resident memory, and 4× the rows cost about the same
 // as 250 k: memory follows the hotspots kept (inside the areas' box),
 // not the file.
@@ -138,9 +155,10 @@ func TestStreamingPeakMemory(t *testing.T) {
 	if testing.Short() || runtime.GOOS != "linux" {
 		t.Skip("needs /proc and a few seconds")
 	}
-	small, keptSmall := peakRSS(t, "stream", 250_000)
-	big, keptBig := peakRSS(t, "stream", 1_000_000)
-	t.Logf("peak RSS streaming: 250k rows %.0f MB (%d kept), 1M rows %.0f MB (%d kept)", small, keptSmall, big, keptBig)
+	small, keptSmall, sizeSmall := peakRSS(t, "stream", 250_000)
+	big, keptBig, sizeBig := peakRSS(t, "stream", 1_000_000)
+	t.Logf("peak RSS streaming: 250k rows (%.0f MB file) %.0f MB (%d kept), 1M rows (%.0f MB file) %.0f MB (%d kept)",
+		sizeSmall, small, keptSmall, sizeBig, big, keptBig)
 	require.Greater(t, keptBig, 3*keptSmall, "the rows inside the box are kept")
 	require.LessOrEqual(t, big, 100.0, "1 M rows must stay within 100 MB RSS")
 	require.Less(t, big-small, 20.0, "750 k more rows must not cost more than the hotspots they add")
@@ -157,9 +175,10 @@ func BenchmarkPeakRSS(b *testing.B) {
 		b.Skip("needs /proc")
 	}
 	for b.Loop() {
-		whole, _ := peakRSS(b, "whole", 1_000_000)
-		stream, _ := peakRSS(b, "stream", 1_000_000)
-		world, _ := peakRSS(b, "world", 1_000_000)
+		whole, _, size := peakRSS(b, "whole", 1_000_000)
+		stream, _, _ := peakRSS(b, "stream", 1_000_000)
+		world, _, _ := peakRSS(b, "world", 1_000_000)
+		b.ReportMetric(size, "MB-file")
 		b.ReportMetric(whole, "MB-whole")
 		b.ReportMetric(world, "MB-world")
 		b.ReportMetric(stream, "MB-stream")
