@@ -108,6 +108,16 @@ func TestBrowser(t *testing.T) {
 		shoot(t, u, "status-page-lead-time.png", "1400,1100")
 	})
 
+	t.Run("warnings filtered to one level", func(t *testing.T) {
+		dom := browser.DumpDOM(t, bin, url+"#wl=warning")
+		rows := regexp.MustCompile(`<tr data-code="[^"]+" data-level="(\w+)"( hidden="")?>`).FindAllStringSubmatch(dom, -1)
+		require.Len(t, rows, 4)
+		for _, r := range rows {
+			assert.Equal(t, r[1] != "warning", r[2] != "", "row at %s hidden=%q", r[1], r[2])
+		}
+		assert.Regexp(t, `<button type="button" class="filter on" data-level-filter="warning" aria-pressed="true">`, dom)
+	})
+
 	t.Run("area search", func(t *testing.T) {
 		u := url + "#ind=HZ_ALERT&find=ember%20n&fp=0"
 		dom := browser.DumpDOM(t, bin, u)

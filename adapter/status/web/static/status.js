@@ -674,6 +674,34 @@
     }
   }
 
+  // filterLevels shows only the warnings at one level ('' = all); the
+  // choice survives the 30 s refresh.
+  function filterLevels(level) {
+    state.levelFilter = level || '';
+    var rows = document.querySelectorAll('#warnings-table tbody tr');
+    for (var i = 0; i < rows.length; i++) {
+      rows[i].hidden = !!state.levelFilter && rows[i].getAttribute('data-level') !== state.levelFilter;
+    }
+    var btns = document.querySelectorAll('#warnings button[data-level-filter]');
+    for (var j = 0; j < btns.length; j++) {
+      var on = btns[j].getAttribute('data-level-filter') === state.levelFilter;
+      btns[j].className = 'filter' + (on ? ' on' : '');
+      btns[j].setAttribute('aria-pressed', on ? 'true' : 'false');
+    }
+  }
+
+  function wireFilters() {
+    document.addEventListener('click', function (e) {
+      var b = e.target && e.target.closest ? e.target.closest('[data-level-filter]') : null;
+      if (!b) { return; }
+      filterLevels(b.getAttribute('data-level-filter'));
+      if (b.tagName === 'A') {
+        e.preventDefault();
+        $('warnings').scrollIntoView({ block: 'start' });
+      }
+    });
+  }
+
   function loadFootprints() {
     var inline = $('hs-footprints');
     if (inline) { return Promise.resolve(JSON.parse(inline.textContent)); }
@@ -744,6 +772,7 @@
           if (fresh) { nodes[i].innerHTML = fresh.innerHTML; }
         }
         if (stateEl) { stateEl.textContent = ''; }
+        if (state.levelFilter) { filterLevels(state.levelFilter); }
         if (changed) { return loadFootprints().then(setFootprints).then(loadMap).then(setData); }
       });
     }).catch(function (err) {
@@ -760,6 +789,9 @@
     if (!els.map) { return; }
     wireMap();
     wireSearch();
+    wireFilters();
+    // #wl=<level> opens the warnings filtered to one level.
+    if (readHash().wl) { filterLevels(readHash().wl); }
     loadFootprints().then(setFootprints).then(loadMap).then(setData).catch(function (err) {
       els.map.textContent = '';
       els.map.appendChild(msg('The map could not be loaded: ' + err.message));
