@@ -118,6 +118,13 @@ func TestBrowser(t *testing.T) {
 		assert.Regexp(t, `<button type="button" class="filter on" data-level-filter="warning" aria-pressed="true">`, dom)
 	})
 
+	t.Run("area link opens its level", func(t *testing.T) {
+		// A summary link opened in a new tab: Northwest is a province.
+		dom := browser.DumpDOM(t, bin, url+"#area=DML_0001_V1")
+		assert.Contains(t, dom, "4 areas at admin level 1")
+		assert.Regexp(t, `<text class="label"[^>]*>Northwest</text>`, dom)
+	})
+
 	t.Run("area search", func(t *testing.T) {
 		u := url + "#ind=HZ_ALERT&find=ember%20n&fp=0"
 		dom := browser.DumpDOM(t, bin, u)

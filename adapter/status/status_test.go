@@ -541,8 +541,8 @@ func TestPageSummaryFirst(t *testing.T) {
 	assert.Contains(t, table, ">3.0 h</time>", "since = as-of − 3 h")
 	assert.Contains(t, table, `data-level="warning"`, "rows carry their level for the filter")
 	filters := section(t, body, `class="filters"`)
-	assert.Contains(t, filters, `data-level-filter="">all 4</button>`)
-	assert.Contains(t, filters, `data-level-filter="warning"><span class="pill lvl-warning">warning</span> 2</button>`)
+	assert.Contains(t, filters, `data-level-filter="" aria-pressed="true">all 4</button>`)
+	assert.Contains(t, filters, `data-level-filter="warning" aria-pressed="false"><span class="pill lvl-warning">warning</span> 2</button>`)
 	// Rejections name the indicator too.
 	assert.Contains(t, section(t, body, `id="rejections-table"`), "<td>"+p.defs[0].Name+"</td>")
 }

@@ -737,6 +737,10 @@
       focusArea(found.properties.ucode);
       return;
     }
+    // #area=<ucode> (links from the summary, opened in a new tab) shows the
+    // area at its own level.
+    var area = readHash().area;
+    if (area && focusArea(area)) { return; }
     render();
   }
 
