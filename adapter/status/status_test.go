@@ -679,6 +679,16 @@ func TestFootprintsGeoJSON(t *testing.T) {
 	assert.Len(t, big.Features, maxFootprints)
 	assert.Equal(t, 7, big.ExtraMembers["truncated"])
 
+	// Behind the token and the redaction like every status route.
+	const key = "gs-KEY-footprint-9f8e"
+	p.events[0].Title = "feed echoed " + key
+	guarded := NewServer(p, nil, Options{Token: "tok-123456", Redact: []string{key}})
+	assert.Equal(t, http.StatusUnauthorized, get(t, guarded, "/api/footprints.geojson", nil).Code)
+	rec = get(t, guarded, "/api/footprints.geojson", map[string]string{"Authorization": "Bearer tok-123456"})
+	require.Equal(t, 200, rec.Code)
+	assert.NotContains(t, rec.Body.String(), key)
+	assert.Contains(t, rec.Body.String(), "[REDACTED]")
+
 	plain := NewServer(&struct{ Provider }{&fakeProvider{}}, nil, Options{})
 	fc, err = geojson.UnmarshalFeatureCollection(get(t, plain, "/api/footprints.geojson", nil).Body.Bytes())
 	require.NoError(t, err)
