@@ -591,6 +591,11 @@ func TestHazardTimesUseTheAsOfClock(t *testing.T) {
 	assert.Contains(t, body, "Data as of <time datetime=\"2026-11-27T13:00:00Z\">")
 	assert.Contains(t, body, "replay clock")
 
+	// No children figure: a dash and why, never a misleading 0.
+	kpi := section(t, body, `id="children-at-risk"`)
+	assert.Contains(t, kpi, `<span class="kpi-value">—</span>`)
+	assert.Contains(t, kpi, "children_at_risk")
+
 	// In service the two clocks agree and no replay badge is shown.
 	p.lastRun = adapter.RunSummary{Started: wall, AsOf: wall}
 	p.warnings[0].Since = wall.Add(-30 * time.Minute)
