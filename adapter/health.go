@@ -53,4 +53,7 @@ type Warning struct {
 	Hazard         string    `json:"hazard,omitempty"`
 	Since          time.Time `json:"since,omitzero"`
 	ChildrenAtRisk float64   `json:"children_at_risk,omitempty"`
+
+	// AdminLevel is the area's level (the status server fills it in).
+	AdminLevel int `json:"admin_level"`
 }

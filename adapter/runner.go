@@ -43,7 +43,8 @@ type Runner struct {
 	lastRun  RunSummary
 	current  []indicators.Value
 	warnings []Warning
-	ensured  string // hash of the definitions last ensured on the sink
+	events   []indicators.Event // active in the latest sync, for the status map
+	ensured  string             // hash of the definitions last ensured on the sink
 
 	syncMu  sync.Mutex // one compute-and-deliver pass at a time
 	fetchMu sync.Map   // per-source mutex: one run per source at a time
@@ -297,7 +298,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	cfg, areas, engine, extra := r.cfg, r.areas, r.engine, r.extra
 	r.mu.RUnlock()
 	log := r.log()
-	res := SyncResult{Summary: RunSummary{Started: wall, DryRun: opt.DryRun}}
+	res := SyncResult{Summary: RunSummary{Started: wall, AsOf: start, DryRun: opt.DryRun}}
 	for _, h := range r.SourceHealth() {
 		if h.Enabled && !h.Healthy {
 			res.Summary.SourceErr++
@@ -347,7 +348,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	if !opt.DryRun {
 		warnings := warningsFrom(cfg, areas, current, ledger)
 		r.mu.Lock()
-		r.current, r.warnings = current, warnings
+		r.current, r.warnings, r.events = current, warnings, events
 		r.mu.Unlock()
 		if r.Metrics != nil {
 			r.Metrics.Warnings.Reset()
@@ -659,6 +660,14 @@ func (r *Runner) Warnings() []Warning {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.warnings
+}
+
+// ActiveEvents are the events the latest sync computed from (their
+// footprints are the status map's hazard overlay).
+func (r *Runner) ActiveEvents() []indicators.Event {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.events
 }
 
 // rollUps replaces each rolled-up indicator's values by its base level's

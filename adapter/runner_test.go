@@ -349,3 +349,19 @@ func TestStalePendingValueNeverWins(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, pending)
 }
+
+// TestSyncRecordsItsAsOfClockAndEvents: the summary says which time the
+// values were computed for (the replay time here, days before the wall
+// clock), and the events behind them are kept for the status map.
+func TestSyncRecordsItsAsOfClockAndEvents(t *testing.T) {
+	src := &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{
+		quake("q1", "1", indicators.SeverityOrange, rect(0.5, 0, 1.5, 1))}}}}
+	r, _ := setup(t, src, &memSink{})
+	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, t0, res.Summary.AsOf)
+	assert.Equal(t, t0, r.LastRun().AsOf)
+	assert.WithinDuration(t, time.Now(), r.LastRun().Started, time.Minute, "started stays the wall clock")
+	require.Len(t, r.ActiveEvents(), 1)
+	assert.Equal(t, "q1", r.ActiveEvents()[0].ID)
+}

@@ -63,4 +63,9 @@ type RunSummary struct {
 	Pending   int           `json:"pending"`
 	SourceErr int           `json:"source_errors"`
 	DryRun    bool          `json:"dry_run,omitempty"`
+
+	// AsOf is the time the values were computed for: the wall clock in
+	// service, the replay time in the demo and in backfills. Hazard times
+	// (warning since, lead times) are on this clock.
+	AsOf time.Time `json:"as_of,omitzero"`
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,13 +50,29 @@ func TestDemoInBrowser(t *testing.T) {
 	for _, src := range []string{"usgs", "gdacs", "nhc", "eonet", "firms", "openmeteo", "glofas", "cap", "flood_extent"} {
 		assert.Contains(t, dom, `<tr class="source-row" data-source="`+src+`">`, "health row for %s", src)
 	}
-	assert.Contains(t, dom, "HS_EW_TC", "the cyclone warnings are listed")
+	// The summary comes first; warnings are listed by name, not shortcode.
+	assert.Less(t, strings.Index(dom, `id="summary"`), strings.Index(dom, `id="map-panel"`))
+	table := dom[strings.Index(dom, `id="warnings-table"`):]
+	table = table[:strings.Index(table, "</table>")]
+	assert.Contains(t, table, "Cyclone early-warning level", "the cyclone warnings are listed by name")
+	assert.NotContains(t, table, ">HS_EW_TC<")
+	assert.Contains(t, dom, "replay clock", "the demo replays its feeds: hazard times are on the as-of clock")
+	assert.Regexp(t, `<g id="fp-layer"[^>]*>`, dom, "hazard footprints drawn over the map")
 
 	out := os.Getenv("HAZARDSYNC_BROWSER_OUT")
 	if out == "" {
 		out = t.TempDir()
 	}
-	shot := filepath.Join(out, "demo-status-page.png")
-	browser.Screenshot(t, bin, url, shot, "1280,1800")
-	browser.CheckPNG(t, shot)
+	// The first screen at 1400 px, the whole page, and a phone.
+	for _, s := range []struct{ name, size, hash string }{
+		{"demo-status-page.png", "1400,900", ""},
+		{"demo-status-page-full.png", "1400,4200", ""},
+		{"demo-status-page-phone.png", "390,844", ""},
+		{"demo-status-page-phone-full.png", "390,4400", ""},
+		{"demo-lead-time-map.png", "1400,1300", "#ind=HS_EW_TC_LEAD&level=2"},
+	} {
+		shot := filepath.Join(out, s.name)
+		browser.Screenshot(t, bin, url+s.hash, shot, s.size)
+		browser.CheckPNG(t, shot)
+	}
 }

@@ -9,7 +9,10 @@ import (
 // provider feeds the status server from the daemon and its runner.
 type provider struct{ d *Daemon }
 
-var _ status.Provider = provider{}
+var (
+	_ status.Provider       = provider{}
+	_ status.EventsProvider = provider{}
+)
 
 func (p provider) SourceHealth() []adapter.SourceHealth { return p.d.Runner.SourceHealth() }
 func (p provider) Delivery() adapter.DeliveryHealth     { return p.d.Runner.Delivery() }
@@ -18,6 +21,7 @@ func (p provider) Areas() []indicators.Area             { return p.d.Runner.Area
 func (p provider) Indicators() []indicators.Definition  { return p.d.Runner.Indicators() }
 func (p provider) CurrentValues() []indicators.Value    { return p.d.Runner.CurrentValues() }
 func (p provider) Warnings() []adapter.Warning          { return p.d.Runner.Warnings() }
+func (p provider) ActiveEvents() []indicators.Event     { return p.d.Runner.ActiveEvents() }
 func (p provider) Reload() adapter.ReloadState          { return p.d.ReloadState() }
 func (p provider) Info() status.Info {
 	cfg := p.d.Runner.Config()

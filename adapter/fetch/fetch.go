@@ -95,6 +95,19 @@ type Response struct {
 
 // Get performs the request.
 func (c *Client) Get(ctx context.Context, req Request) (*Response, error) {
+	return c.get(ctx, req, nil)
+}
+
+// Stream is Get for bodies too large to hold at once (FIRMS global files):
+// a successful body is handed to read as a stream, still cut at the size
+// limit, and Response.Body stays nil. A failure to read the body (timeout,
+// size limit, connection) comes back classified as Get would; any other
+// error of read comes back as read returned it, for the caller to classify.
+func (c *Client) Stream(ctx context.Context, req Request, read func(io.Reader) error) (*Response, error) {
+	return c.get(ctx, req, read)
+}
+
+func (c *Client) get(ctx context.Context, req Request, read func(io.Reader) error) (*Response, error) {
 	full := req.URL
 	if len(req.Query) > 0 {
 		sep := "?"
@@ -109,7 +122,7 @@ func (c *Client) Get(ctx context.Context, req Request) (*Response, error) {
 		limit = c.cfg.MaxBodyBytes
 	}
 	if strings.HasPrefix(full, "file://") {
-		return c.getFile(full, shown, req, limit)
+		return c.getFile(full, shown, req, limit, read)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -140,6 +153,10 @@ func (c *Client) Get(ctx context.Context, req Request) (*Response, error) {
 		out.ETag, out.LastModified = nonEmpty(out.ETag, req.ETag), nonEmpty(out.LastModified, req.LastModified)
 		return out, nil
 	}
+	st := resp.StatusCode()
+	if read != nil && (st >= 200 && st < 300 || accepted(req.Accept, st)) {
+		return out, c.stream(ctx, raw, limit, shown, adapter.Retryable, read)
+	}
 	body, err := readLimited(ctx, raw, limit)
 	if err != nil {
 		class := adapter.Retryable
@@ -149,7 +166,6 @@ func (c *Client) Get(ctx context.Context, req Request) (*Response, error) {
 		return nil, adapter.Classify(class, c.source, shown, err)
 	}
 	out.Body = body
-	st := resp.StatusCode()
 	if st >= 200 && st < 300 || accepted(req.Accept, st) {
 		return out, nil
 	}
@@ -179,7 +195,53 @@ func readLimited(ctx context.Context, r io.Reader, limit int64) ([]byte, error) 
 	return b, nil
 }
 
-func (c *Client) getFile(full, shown string, req Request, limit int64) (*Response, error) {
+// stream hands r to read, cut at limit, and classifies a failure to read
+// the body itself (class for transport errors, Permanent for the limit).
+func (c *Client) stream(ctx context.Context, r io.Reader, limit int64, shown string, class adapter.Class, read func(io.Reader) error) error {
+	lr := &limitedReader{r: r, left: limit, limit: limit}
+	err := read(lr)
+	switch {
+	case lr.err == nil || errors.Is(lr.err, io.EOF):
+		return err
+	case errors.Is(lr.err, errTooLarge):
+		return adapter.Classify(adapter.Permanent, c.source, shown, lr.err)
+	case ctx.Err() != nil:
+		return adapter.Classify(class, c.source, shown, fmt.Errorf("reading body: timed out after %d bytes: %w", lr.n, ctx.Err()))
+	}
+	return adapter.Classify(class, c.source, shown, fmt.Errorf("reading body after %d bytes: %w", lr.n, lr.err))
+}
+
+// limitedReader fails with errTooLarge past left bytes and remembers the
+// first error it returned, so a parser's wrapped error can be told apart
+// from a failed read.
+type limitedReader struct {
+	r           io.Reader
+	left, limit int64
+	n           int64
+	err         error
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	l.left -= int64(n)
+	if l.left < 0 {
+		l.err = fmt.Errorf("%w: more than %d bytes (fetch.max_body_bytes)", errTooLarge, l.limit)
+		return 0, l.err
+	}
+	if err != nil {
+		l.err = err
+	}
+	return n, err
+}
+
+func (c *Client) getFile(full, shown string, req Request, limit int64, read func(io.Reader) error) (*Response, error) {
 	u, err := url.Parse(full)
 	if err != nil {
 		return nil, adapter.Classify(adapter.Permanent, c.source, shown, err)
@@ -206,6 +268,9 @@ func (c *Client) getFile(full, shown string, req Request, limit int64) (*Respons
 		return nil, adapter.Classify(adapter.Retryable, c.source, shown, unwrapPath(err))
 	}
 	defer f.Close()
+	if read != nil {
+		return out, c.stream(context.Background(), f, limit, shown, adapter.Permanent, read)
+	}
 	body, err := readLimited(context.Background(), f, limit)
 	if err != nil {
 		return nil, adapter.Classify(adapter.Permanent, c.source, shown, err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -154,4 +156,73 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatal("empty error")
 		}
 	})
+}
+
+// TestStream: the body reaches the reader as a stream, never as Body; the
+// size limit, timeouts and HTTP errors come back classified as Get's do,
+// and the reader's own error comes back as it is.
+func TestStream(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 3000))) })
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 5000))) })
+	mux.HandleFunc("/404", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "gone", 404) })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("abc"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.csv"), []byte(strings.Repeat("y", 5000)), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ok.csv"), []byte(strings.Repeat("y", 3000)), 0o644))
+	errParse := errors.New("parser says no")
+	cases := []struct {
+		name    string
+		url     string
+		read    func([]byte) error
+		n       int
+		class   adapter.Class
+		errText string
+	}{
+		{name: "http body streamed", url: srv.URL + "/ok", n: 3000},
+		{name: "file body streamed", url: "file://" + filepath.Join(dir, "ok.csv"), n: 3000},
+		{name: "http over the limit", url: srv.URL + "/big", class: adapter.Permanent, errText: "more than 4096 bytes"},
+		{name: "file over the limit", url: "file://" + filepath.Join(dir, "big.csv"), class: adapter.Permanent, errText: "more than 4096 bytes"},
+		{name: "http status", url: srv.URL + "/404", class: adapter.Permanent, errText: "HTTP 404: gone"},
+		{name: "timeout mid-body", url: srv.URL + "/slow", class: adapter.Retryable, errText: "timed out after 3 bytes"},
+		{name: "reader's own error", url: srv.URL + "/ok", read: func([]byte) error { return errParse }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := client(4096, 300*time.Millisecond)
+			var n int
+			resp, err := c.Stream(context.Background(), Request{URL: tc.url}, func(r io.Reader) error {
+				b, err := io.ReadAll(r)
+				n = len(b)
+				if err != nil {
+					return fmt.Errorf("parsing: %w", err)
+				}
+				if tc.read != nil {
+					return tc.read(b)
+				}
+				return nil
+			})
+			switch {
+			case tc.read != nil:
+				require.ErrorIs(t, err, errParse)
+				var ce *adapter.Error
+				assert.False(t, errors.As(err, &ce), "the caller classifies its own errors")
+			case tc.errText != "":
+				require.Error(t, err)
+				assert.Equal(t, tc.class, adapter.ClassOf(err), "%v", err)
+				assert.Contains(t, err.Error(), tc.errText)
+				assert.Contains(t, err.Error(), "source=src")
+			default:
+				require.NoError(t, err)
+				assert.Equal(t, tc.n, n)
+				assert.Nil(t, resp.Body, "a streamed body is not kept")
+			}
+		})
+	}
 }

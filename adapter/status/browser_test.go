@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,12 @@ func TestBrowser(t *testing.T) {
 		out = t.TempDir()
 	}
 	require.NoError(t, os.MkdirAll(out, 0o755))
+	shoot := func(t *testing.T, u, name, size string) {
+		t.Helper()
+		shot := filepath.Join(out, name)
+		browser.Screenshot(t, bin, u, shot, size)
+		browser.CheckPNG(t, shot)
+	}
 
 	t.Run("status page", func(t *testing.T) {
 		dom := browser.DumpDOM(t, bin, url)
@@ -73,15 +80,58 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, dom, "36 areas at admin level 2")
 		assert.NotContains(t, dom, "could not be loaded")
 
-		shot := filepath.Join(out, "status-page.png")
-		browser.Screenshot(t, bin, url, shot, "1280,1600")
-		browser.CheckPNG(t, shot)
-		full := filepath.Join(out, "status-page-full.png")
-		browser.Screenshot(t, bin, url, full, "1280,2800")
-		browser.CheckPNG(t, full)
-		mobile := filepath.Join(out, "status-page-mobile.png")
-		browser.Screenshot(t, bin, url, mobile, "420,1400")
-		browser.CheckPNG(t, mobile)
+		// The summary comes first, with names; the footprints overlay is
+		// drawn and its toggle shown.
+		assert.Less(t, strings.Index(dom, `id="summary"`), strings.Index(dom, `id="map-panel"`))
+		assert.Contains(t, dom, `id="children-at-risk"`)
+		assert.Regexp(t, `<g id="fp-layer"[^>]*class="fp-layer">(<path|<circle)[^>]*class="fp`, dom)
+		assert.Regexp(t, `<label class="toggle" id="fp-toggle-label">`, dom, "toggle shown (not hidden)")
+		assert.Contains(t, dom, "Hazard footprints</h3>")
+		assert.Regexp(t, `<option value="Ember North \(admin 2\)"`, dom, "search offers area names")
+
+		// One screen at 1400 px, the whole page, and a phone.
+		shoot(t, url, "status-page.png", "1400,900")
+		shoot(t, url, "status-page-full.png", "1400,3000")
+		shoot(t, url, "status-page-phone.png", "390,844")
+		shoot(t, url, "status-page-phone-full.png", "390,3600")
+	})
+
+	t.Run("lead time: shorter is stronger", func(t *testing.T) {
+		u := url + "#ind=EW_LEAD&level=2"
+		dom := browser.DumpDOM(t, bin, u)
+		// Ember North's warning level is reached now (0 h), Basalt North's
+		// in 60 h: the darkest and the lightest colour of the ramp.
+		assert.Regexp(t, `<path[^>]*class="area"[^>]*fill="#b30000"[^>]*data-code="DML_0001_0005_V1"`, dom)
+		assert.Regexp(t, `<path[^>]*class="area"[^>]*fill="#fdd49e"[^>]*data-code="DML_0001_0002_V1"`, dom)
+		assert.Regexp(t, `<span>now( – |\s*\(0 h\))`, dom, "the 0 h class reads as now")
+		assert.Contains(t, dom, "Shorter lead time, stronger colour.")
+		shoot(t, u, "status-page-lead-time.png", "1400,1100")
+	})
+
+	t.Run("warnings filtered to one level", func(t *testing.T) {
+		dom := browser.DumpDOM(t, bin, url+"#wl=warning")
+		rows := regexp.MustCompile(`<tr data-code="[^"]+" data-level="(\w+)"( hidden="")?>`).FindAllStringSubmatch(dom, -1)
+		require.Len(t, rows, 4)
+		for _, r := range rows {
+			assert.Equal(t, r[1] != "warning", r[2] != "", "row at %s hidden=%q", r[1], r[2])
+		}
+		assert.Regexp(t, `<button type="button" class="filter on" data-level-filter="warning" aria-pressed="true">`, dom)
+	})
+
+	t.Run("area link opens its level", func(t *testing.T) {
+		// A summary link opened in a new tab: Northwest is a province.
+		dom := browser.DumpDOM(t, bin, url+"#area=DML_0001_V1")
+		assert.Contains(t, dom, "4 areas at admin level 1")
+		assert.Regexp(t, `<text class="label"[^>]*>Northwest</text>`, dom)
+	})
+
+	t.Run("area search", func(t *testing.T) {
+		u := url + "#ind=HZ_ALERT&find=ember%20n&fp=0"
+		dom := browser.DumpDOM(t, bin, u)
+		assert.Regexp(t, `<g id="fp-layer"[^>]*class="fp-layer fp-hidden">`, dom, "fp=0 hides the overlay")
+		assert.Regexp(t, `<text class="label"[^>]*>Ember North</text>`, dom, "the found area is labelled on the map")
+		assert.Regexp(t, `class="area[^"]*linked"[^>]*data-code="DML_0001_0005_V1"`, dom)
+		shoot(t, u, "status-page-search-phone.png", "390,1400")
 	})
 
 	t.Run("indicator picked by URL", func(t *testing.T) {
@@ -92,9 +142,7 @@ func TestBrowser(t *testing.T) {
 		// Numeric classes: a quantile class label and the unit.
 		assert.Regexp(t, `class="legend-item"><span class="sw"[^>]*></span><span>[\d.,k–≥ <]+</span>`, dom)
 		assert.Contains(t, dom, "(children)")
-		shot := filepath.Join(out, "status-page-children.png")
-		browser.Screenshot(t, bin, u, shot, "1280,1100")
-		browser.CheckPNG(t, shot)
+		shoot(t, u, "status-page-children.png", "1400,1100")
 	})
 
 	t.Run("tooltip of a linked area", func(t *testing.T) {
@@ -106,9 +154,7 @@ func TestBrowser(t *testing.T) {
 		for _, want := range []string{"Ember North", "DML_0001_0005_V1", "green", "phase", "observed", "under-18"} {
 			assert.Contains(t, tip[1], want)
 		}
-		shot := filepath.Join(out, "status-page-tooltip.png")
-		browser.Screenshot(t, bin, u, shot, "1280,1000")
-		browser.CheckPNG(t, shot)
+		shoot(t, u, "status-page-tooltip.png", "1400,1000")
 	})
 
 	t.Run("panels refresh after 30 s", func(t *testing.T) {
@@ -148,8 +194,7 @@ func TestBrowser(t *testing.T) {
 		areaPaths := regexp.MustCompile(`<path[^>]*class="area[^"]*"[^>]*data-code="DML_`).FindAllString(dom, -1)
 		assert.Len(t, areaPaths, 36)
 		assert.Contains(t, dom, `class="legend-item"`)
-		shot := filepath.Join(out, "dry-run-map.png")
-		browser.Screenshot(t, bin, u, shot, "1280,1400")
-		browser.CheckPNG(t, shot)
+		assert.Contains(t, dom, `id="fp-toggle-label" hidden=""`, "no footprints in a preview: no toggle")
+		shoot(t, u, "dry-run-map.png", "1400,1400")
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ type fakeProvider struct {
 	defs       []indicators.Definition
 	values     []indicators.Value
 	warnings   []adapter.Warning
+	events     []indicators.Event
 	reload     adapter.ReloadState
 	info       Info
 	infoCalled int
@@ -52,12 +54,16 @@ func (f *fakeProvider) Indicators() []indicators.Definition           { return f
 func (f *fakeProvider) CurrentValues() []indicators.Value             { return f.values }
 func (f *fakeProvider) Warnings() []adapter.Warning                   { return f.warnings }
 func (f *fakeProvider) Reload() adapter.ReloadState                   { return f.reload }
+func (f *fakeProvider) ActiveEvents() []indicators.Event              { return f.events }
 func (f *fakeProvider) Info() Info                                    { return f.info }
 func (f *fakeProvider) setLastRun(r adapter.RunSummary)               { f.mu.Lock(); f.lastRun = r; f.mu.Unlock() }
 func (f *fakeProvider) setReload(r adapter.ReloadState)               { f.mu.Lock(); f.reload = r; f.mu.Unlock() }
 func (f *fakeProvider) withValues(v []indicators.Value) *fakeProvider { f.values = v; return f }
 
-var _ Provider = (*fakeProvider)(nil)
+var (
+	_ Provider       = (*fakeProvider)(nil)
+	_ EventsProvider = (*fakeProvider)(nil)
+)
 
 // demoNow is inside the demo feeds' window (2026-11-20..27).
 var demoNow = time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
@@ -78,6 +84,10 @@ func demoDefs() []indicators.Definition {
 		// inputs; it shows the watch/warning/alert palette.
 		{Shortcode: "EW_LEVEL", Name: "Early-warning level", Type: indicators.String, Recipe: "early_warning",
 			Codes: []string{"none", "watch", "warning", "alert"}, Category: "Early warning"},
+		// Lead times: the shorter, the stronger the colour. Synthesised
+		// below like EW_LEVEL.
+		{Shortcode: "EW_LEAD", Name: "Hours to warning level", Type: indicators.Float, Unit: "hours", Recipe: "lead_time_hours",
+			Category: "Early warning"},
 	}
 }
 
@@ -112,7 +122,7 @@ func demoData(t testing.TB) (*fakeProvider, []indicators.Event) {
 	var values []indicators.Value
 	for _, d := range defs {
 		rec, ok := indicators.LookupRecipe(d.Recipe)
-		if !ok {
+		if !ok || strings.HasPrefix(d.Shortcode, "EW_") {
 			continue
 		}
 		vs, err := rec.Compute(d, in)
@@ -137,22 +147,24 @@ func demoData(t testing.TB) (*fakeProvider, []indicators.Event) {
 		if v.Indicator != "HZ_CHILDREN_EXPOSED" || v.Number <= 0 {
 			continue
 		}
-		level := "watch"
+		level, lead := "watch", 60.0
 		switch {
+		case v.Number >= 15000:
+			level, lead = "alert", 0
 		case v.Number >= 5000:
-			level = "alert"
-		case v.Number >= 500:
-			level = "warning"
+			level, lead = "warning", 18
 		}
 		values = append(values, indicators.Value{Indicator: "EW_LEVEL", Code: v.Code, AdminLevel: v.AdminLevel, Date: v.Date,
-			Type: indicators.String, Text: level, Attributes: map[string]any{"lead_time_hours": 24, "phase": "forecast", "method": "test"}})
+			Type: indicators.String, Text: level, Attributes: map[string]any{"lead_time_hours": lead, "phase": "forecast", "method": "test"}},
+			indicators.Value{Indicator: "EW_LEAD", Code: v.Code, AdminLevel: v.AdminLevel, Date: v.Date,
+				Type: indicators.Float, Number: lead, Attributes: map[string]any{"phase": "forecast", "method": "test"}})
 		warnings = append(warnings, adapter.Warning{Indicator: "EW_LEVEL", Code: v.Code, Name: names[v.Code], Level: level,
-			LeadTimeHours: 24, Hazard: "wildfire", Since: demoNow.Add(-3 * time.Hour), ChildrenAtRisk: v.Number})
+			LeadTimeHours: lead, Hazard: "wildfire", Since: demoNow.Add(-3 * time.Hour), ChildrenAtRisk: v.Number})
 	}
 	sort.SliceStable(warnings, func(i, j int) bool { return warnings[i].ChildrenAtRisk > warnings[j].ChildrenAtRisk })
 
 	p := &fakeProvider{
-		areas: as, defs: defs, values: values, warnings: warnings,
+		areas: as, defs: defs, values: values, warnings: warnings, events: batch.Events,
 		sources: []adapter.SourceHealth{
 			{Name: "eonet", Kind: "eonet", Enabled: true, Healthy: true, LastAttempt: demoNow.Add(-2 * time.Minute),
 				LastSuccess: demoNow.Add(-2 * time.Minute), Duration: fetchDur, Events: len(batch.Events), Problems: errStrings(batch.Problems)},
@@ -164,7 +176,7 @@ func demoData(t testing.TB) (*fakeProvider, []indicators.Event) {
 		delivery: adapter.DeliveryHealth{Sink: "geosight", Sent: len(values) - 2, Unchanged: 12, Rejected: 1, Retrying: 1, Pending: 1,
 			Recent: []adapter.Rejection{{Value: values[0], At: demoNow.Add(-5 * time.Minute),
 				Reason: `400 Bad Request: {"value": ["Value is not in the code list of indicator HZ_ALERT"]}`}}},
-		lastRun: adapter.RunSummary{Started: demoNow.Add(-90 * time.Second), Duration: 1800 * time.Millisecond, Events: len(batch.Events),
+		lastRun: adapter.RunSummary{Started: demoNow.Add(-90 * time.Second), AsOf: demoNow.Add(-90 * time.Second), Duration: 1800 * time.Millisecond, Events: len(batch.Events),
 			Values: len(values), Sent: len(values) - 2, Unchanged: 12, Rejected: 1, Failed: 1, Pending: 1, SourceErr: 1},
 		reload: adapter.ReloadState{ConfigPath: "fixtures/demo/hazardsync.yaml", OK: true, LastSuccess: demoNow.Add(-3 * time.Hour)},
 		info: Info{Version: "v0.1.0-test", Started: demoNow.Add(-3 * time.Hour), ConfigPath: "fixtures/demo/hazardsync.yaml",

@@ -46,7 +46,7 @@ func indicatorInfos(defs []indicators.Definition, values []indicators.Value) []I
 		out = append(out, IndicatorInfo{
 			Shortcode: d.Shortcode, Name: d.Name, Description: d.Description, Category: d.Category,
 			Type: d.Type, Unit: d.Unit, Codes: d.Codes, AdminLevels: d.AdminLevels,
-			Property: propertyFor(d.Shortcode), Values: counts[d.Shortcode],
+			Property: propertyFor(d.Shortcode), Values: counts[d.Shortcode], LowerIsUrgent: d.Recipe == "lead_time_hours",
 		})
 	}
 	var extra []string

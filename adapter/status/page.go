@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -27,6 +28,10 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"payload": func(v indicators.Value) string { return formatPayload(v) },
 	"attrs":   formatAttrs,
 	"lower":   strings.ToLower,
+	"lead":    leadText,
+	"leadcls": leadClass,
+	"join":    strings.Join,
+	"human":   func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 }).ParseFS(webFS, "web/templates/*.tmpl"))
 
 // pageData is what the templates render: the snapshot plus how to embed
@@ -226,4 +231,266 @@ func formatAttrs(m map[string]any) string {
 		parts = append(parts, k+"="+v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// AsOf is the time the latest values were computed for (the replay time
+// in the demo): hazard times on the page are read on this clock, never
+// against the wall clock.
+func (d pageData) AsOf() time.Time {
+	switch {
+	case !d.LastRun.AsOf.IsZero():
+		return d.LastRun.AsOf
+	case !d.LastRun.Started.IsZero():
+		return d.LastRun.Started
+	}
+	return d.Now
+}
+
+// Replay says whether the as-of clock differs from the wall clock by more
+// than a sync would take (demo, backfill), so the page names both.
+func (d pageData) Replay() bool {
+	if d.LastRun.AsOf.IsZero() || d.LastRun.Started.IsZero() {
+		return false
+	}
+	dt := d.LastRun.Started.Sub(d.LastRun.AsOf)
+	return dt > time.Hour || dt < -time.Hour
+}
+
+// For is how long before the as-of time t was ("6.0 h"), for how long an
+// area has been at its level.
+func (d pageData) For(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	dt := d.AsOf().Sub(t)
+	if dt < time.Minute {
+		return "just raised"
+	}
+	return roughDuration(dt)
+}
+
+// IndName is an indicator's configured name, or its shortcode when it has
+// none.
+func (d pageData) IndName(shortcode string) string {
+	for _, i := range d.Indicators {
+		if i.Shortcode == shortcode && i.Name != "" {
+			return i.Name
+		}
+	}
+	return shortcode
+}
+
+// FailingSources names the enabled sources that are not healthy.
+func (d pageData) FailingSources() []string {
+	var out []string
+	for _, s := range d.Sources {
+		if s.Enabled && !s.Healthy {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// leadClass buckets a lead time for colour: the sooner, the stronger.
+func leadClass(h float64) string {
+	switch {
+	case h <= 0:
+		return "lead-now"
+	case h <= 12:
+		return "lead-12"
+	case h <= 24:
+		return "lead-24"
+	case h <= 48:
+		return "lead-48"
+	case h <= 72:
+		return "lead-72"
+	}
+	return "lead-long"
+}
+
+func leadText(h float64) string {
+	if h <= 0 {
+		return "now"
+	}
+	return formatFloat(math.Round(h)) + " h"
+}
+
+// warnArea is one area in the summary: every hazard that puts it at a
+// level, the soonest lead time and the most children at risk among them.
+type warnArea struct {
+	Code, Name     string
+	AdminLevel     int
+	Hazards        []string
+	LeadTimeHours  float64
+	ChildrenAtRisk float64
+}
+
+// warnLevel is one early-warning level in the summary.
+type warnLevel struct {
+	Level string
+	Areas []warnArea
+	// Shown are the first areas by urgency; More is how many are not named.
+	Shown []warnArea
+	More  int
+}
+
+// summaryNames is how many areas each level names in the summary.
+const summaryNames = 8
+
+// WarnLevels groups the warnings by level (alert first), one entry per
+// area, the most urgent first: soonest lead time, then most children.
+func (d pageData) WarnLevels() []warnLevel {
+	byLevel := map[string]map[string]*warnArea{}
+	for _, w := range d.Warnings {
+		l := strings.ToLower(w.Level)
+		if byLevel[l] == nil {
+			byLevel[l] = map[string]*warnArea{}
+		}
+		a := byLevel[l][w.Code]
+		if a == nil {
+			name := w.Name
+			if name == "" {
+				name = w.Code
+			}
+			a = &warnArea{Code: w.Code, Name: name, AdminLevel: w.AdminLevel, LeadTimeHours: w.LeadTimeHours}
+			byLevel[l][w.Code] = a
+		}
+		if h := w.Hazard; h != "" && !contains(a.Hazards, h) {
+			a.Hazards = append(a.Hazards, h)
+		}
+		a.LeadTimeHours = math.Min(a.LeadTimeHours, w.LeadTimeHours)
+		a.ChildrenAtRisk = math.Max(a.ChildrenAtRisk, w.ChildrenAtRisk)
+	}
+	levels := make([]string, 0, len(byLevel))
+	for l := range byLevel {
+		levels = append(levels, l)
+	}
+	sort.Slice(levels, func(i, j int) bool {
+		ri, rj := levelRank(levels[i]), levelRank(levels[j])
+		if ri != rj {
+			return ri > rj
+		}
+		return levels[i] < levels[j]
+	})
+	out := make([]warnLevel, 0, len(levels))
+	for _, l := range levels {
+		wl := warnLevel{Level: l}
+		for _, a := range byLevel[l] {
+			sort.Strings(a.Hazards)
+			wl.Areas = append(wl.Areas, *a)
+		}
+		sort.Slice(wl.Areas, func(i, j int) bool { return urgentFirst(wl.Areas[i], wl.Areas[j]) })
+		wl.Shown = wl.Areas[:min(len(wl.Areas), summaryNames)]
+		wl.More = len(wl.Areas) - len(wl.Shown)
+		out = append(out, wl)
+	}
+	return out
+}
+
+func urgentFirst(a, b warnArea) bool {
+	if a.LeadTimeHours != b.LeadTimeHours {
+		return a.LeadTimeHours < b.LeadTimeHours
+	}
+	if a.AdminLevel != b.AdminLevel {
+		return a.AdminLevel > b.AdminLevel // districts before their provinces
+	}
+	if a.ChildrenAtRisk != b.ChildrenAtRisk {
+		return a.ChildrenAtRisk > b.ChildrenAtRisk
+	}
+	return a.Name < b.Name
+}
+
+func levelRank(l string) int {
+	switch l {
+	case "alert":
+		return 3
+	case "warning":
+		return 2
+	case "watch":
+		return 1
+	}
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// childrenAtRisk is the summary's headline: over the deepest admin level
+// that has warnings (so provinces do not count their districts again),
+// each area once with its largest children-at-risk figure.
+type childrenAtRisk struct {
+	Total      float64
+	Areas      int
+	AdminLevel int
+}
+
+func (d pageData) ChildrenAtRisk() childrenAtRisk {
+	deepest := -1
+	for _, w := range d.Warnings {
+		deepest = max(deepest, w.AdminLevel)
+	}
+	per := map[string]float64{}
+	for _, w := range d.Warnings {
+		if w.AdminLevel == deepest {
+			per[w.Code] = math.Max(per[w.Code], w.ChildrenAtRisk)
+		}
+	}
+	out := childrenAtRisk{Areas: len(per), AdminLevel: deepest}
+	for _, v := range per {
+		out.Total += v
+	}
+	return out
+}
+
+// SortedWarnings is the warnings table's order: level, then the soonest
+// lead time, then the most children at risk.
+func (d pageData) SortedWarnings() []adapter.Warning {
+	out := append([]adapter.Warning(nil), d.Warnings...)
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, rj := levelRank(strings.ToLower(out[i].Level)), levelRank(strings.ToLower(out[j].Level))
+		if ri != rj {
+			return ri > rj
+		}
+		return urgentFirst(warnArea{Name: out[i].Name, AdminLevel: out[i].AdminLevel, LeadTimeHours: out[i].LeadTimeHours, ChildrenAtRisk: out[i].ChildrenAtRisk},
+			warnArea{Name: out[j].Name, AdminLevel: out[j].AdminLevel, LeadTimeHours: out[j].LeadTimeHours, ChildrenAtRisk: out[j].ChildrenAtRisk})
+	})
+	return out
+}
+
+// hazardCount is how many areas one hazard puts at any warning level.
+type hazardCount struct {
+	Hazard string
+	Areas  int
+}
+
+// HazardCounts lists the hazards behind the warnings, most areas first.
+func (d pageData) HazardCounts() []hazardCount {
+	areas := map[string]map[string]bool{}
+	for _, w := range d.Warnings {
+		h := w.Hazard
+		if h == "" {
+			h = d.IndName(w.Indicator)
+		}
+		if areas[h] == nil {
+			areas[h] = map[string]bool{}
+		}
+		areas[h][w.Code] = true
+	}
+	out := make([]hazardCount, 0, len(areas))
+	for h, codes := range areas {
+		out = append(out, hazardCount{Hazard: h, Areas: len(codes)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Areas != out[j].Areas {
+			return out[i].Areas > out[j].Areas
+		}
+		return out[i].Hazard < out[j].Hazard
+	})
+	return out
 }

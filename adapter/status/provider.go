@@ -62,6 +62,9 @@ type IndicatorInfo struct {
 	Property string `json:"property"`
 	// Values is how many areas have a value for this indicator now.
 	Values int `json:"values"`
+	// LowerIsUrgent marks lead times: the map colours short lead times
+	// strongest.
+	LowerIsUrgent bool `json:"lower_is_urgent,omitempty"`
 }
 
 // Snapshot is the whole status, as /api/status serves it.

@@ -72,6 +72,7 @@ func NewServer(p Provider, reg prometheus.Gatherer, opts Options) *Server {
 	own.HandleFunc("GET /metrics", s.metrics.ServeHTTP)
 	own.HandleFunc("GET /api/status", s.apiStatus)
 	own.HandleFunc("GET /api/areas.geojson", s.apiAreas)
+	own.HandleFunc("GET /api/footprints.geojson", s.apiFootprints)
 	static, _ := fs.Sub(webFS, "web/static")
 	own.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	own.HandleFunc("GET /{$}", s.page)
@@ -199,14 +200,19 @@ func buildSnapshot(p Provider, now time.Time) Snapshot {
 		LastRun:       p.LastRun(),
 		Sources:       p.SourceHealth(),
 		Delivery:      p.Delivery(),
-		Warnings:      p.Warnings(),
+		Warnings:      append([]adapter.Warning(nil), p.Warnings()...), // a copy: levels are filled in below
 		Reload:        p.Reload(),
 		Indicators:    indicatorInfos(p.Indicators(), values),
 		AreasPerLevel: map[int]int{},
 		Values:        len(values),
 	}
+	levels := map[string]int{}
 	for _, a := range p.Areas() {
 		snap.AreasPerLevel[a.Level]++
+		levels[a.Code] = a.Level
+	}
+	for i := range snap.Warnings {
+		snap.Warnings[i].AdminLevel = levels[snap.Warnings[i].Code]
 	}
 	if snap.Sources == nil {
 		snap.Sources = []adapter.SourceHealth{}

@@ -489,3 +489,213 @@ func FuzzAuthorization(f *testing.F) {
 		}
 	})
 }
+
+// TestPageSummaryFirst: the first thing on the page is where to act
+// (warnings by level with area names, children at risk) and the machine's
+// health (sources up, last sync, delivery); the long tables come after the
+// map, and indicators and areas are shown by name, not shortcode.
+func TestPageSummaryFirst(t *testing.T) {
+	s, p, _ := newDemoServer(t, Options{})
+	body := get(t, s, "/", nil).Body.String()
+	order := []string{`id="summary"`, `id="act"`, `id="children-at-risk"`, `id="warn-levels"`, `id="card-sources"`,
+		`id="card-sync"`, `id="card-delivery"`, `id="map-panel"`, `id="warnings-table"`, `id="health-table"`, `id="delivery"`}
+	last := -1
+	for _, id := range order {
+		i := strings.Index(body, id)
+		require.GreaterOrEqual(t, i, 0, "%s missing", id)
+		assert.Greater(t, i, last, "%s out of order", id)
+		last = i
+	}
+	summary := section(t, body, `id="summary"`)
+	// The failing source is named, the delivery counts are there.
+	assert.Contains(t, summary, "failing: usgs")
+	assert.Contains(t, summary, "1 queued · 1 rejected")
+	// Each level with its areas by name, the most urgent first.
+	levels := p.warnings
+	require.NotEmpty(t, levels)
+	for _, lvl := range []string{"alert", "warning", "watch"} {
+		assert.Contains(t, summary, `class="level-block lvlb-`+lvl+`"`)
+	}
+	assert.Contains(t, summary, ">"+levels[0].Name+"</a>", "the area with the most children at risk is named")
+	assert.NotContains(t, summary, ">"+levels[0].Code+"</a>")
+	// Children at risk: the sum over the deepest level, each area once.
+	var want float64
+	deepest := 0
+	for _, w := range levels {
+		deepest = max(deepest, p.levelOf(w.Code))
+	}
+	for _, w := range levels {
+		if p.levelOf(w.Code) == deepest {
+			want += w.ChildrenAtRisk
+		}
+	}
+	assert.Contains(t, summary, formatFloat(want)+"</span>")
+
+	// The warnings table: indicator names, lead-time chips, times on the
+	// as-of clock.
+	table := section(t, body, `id="warnings-table"`)
+	assert.Contains(t, table, "Early-warning level")
+	assert.NotContains(t, table, ">EW_LEVEL<")
+	assert.Contains(t, table, `<span class="lead-chip lead-now">now</span>`)
+	assert.Contains(t, table, `<span class="lead-chip lead-24">18 h</span>`)
+	assert.Contains(t, table, ">3.0 h</time>", "since = as-of − 3 h")
+	assert.Contains(t, table, `data-level="warning"`, "rows carry their level for the filter")
+	filters := section(t, body, `class="filters"`)
+	assert.Contains(t, filters, `data-level-filter="" aria-pressed="true">all 4</button>`)
+	assert.Contains(t, filters, `data-level-filter="warning" aria-pressed="false"><span class="pill lvl-warning">warning</span> 2</button>`)
+	// Rejections name the indicator too.
+	assert.Contains(t, section(t, body, `id="rejections-table"`), "<td>"+p.defs[0].Name+"</td>")
+}
+
+// section is body from marker to the end of its enclosing <section> or
+// </table>, whichever comes first after it.
+func section(t *testing.T, body, marker string) string {
+	t.Helper()
+	i := strings.Index(body, marker)
+	require.GreaterOrEqual(t, i, 0, marker)
+	rest := body[i:]
+	end := len(rest)
+	for _, closer := range []string{"</section>", "</table>"} {
+		if j := strings.Index(rest, closer); j >= 0 && j < end {
+			end = j
+		}
+	}
+	return rest[:end]
+}
+
+func (f *fakeProvider) levelOf(code string) int {
+	for _, a := range f.areas {
+		if a.Code == code {
+			return a.Level
+		}
+	}
+	return -1
+}
+
+// TestHazardTimesUseTheAsOfClock: a replayed sync (as-of 2026-11-27, run
+// on 2026-12-02) shows how long a warning has held on the as-of clock
+// ("2.0 h"), never the wall-clock distance ("5 days"), and says it is a
+// replay. Before, "Since 4 days ago" sat beside a 57 h lead time.
+func TestHazardTimesUseTheAsOfClock(t *testing.T) {
+	asOf := time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC)
+	wall := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	p := &fakeProvider{
+		lastRun:  adapter.RunSummary{Started: wall, AsOf: asOf},
+		warnings: []adapter.Warning{{Indicator: "X", Code: "A1", Name: "Amber North", Level: "alert", LeadTimeHours: 29, Since: asOf.Add(-2 * time.Hour)}},
+	}
+	s := NewServer(p, nil, Options{Now: func() time.Time { return wall.Add(time.Minute) }})
+	body := get(t, s, "/", nil).Body.String()
+	table := section(t, body, `id="warnings-table"`)
+	assert.Contains(t, table, ">2.0 h</time>")
+	assert.NotContains(t, table, "days")
+	assert.Contains(t, body, "Data as of <time datetime=\"2026-11-27T13:00:00Z\">")
+	assert.Contains(t, body, "replay clock")
+
+	// No children figure: a dash and why, never a misleading 0.
+	kpi := section(t, body, `id="children-at-risk"`)
+	assert.Contains(t, kpi, `<span class="kpi-value">—</span>`)
+	assert.Contains(t, kpi, "children_at_risk")
+
+	// In service the two clocks agree and no replay badge is shown.
+	p.lastRun = adapter.RunSummary{Started: wall, AsOf: wall}
+	p.warnings[0].Since = wall.Add(-30 * time.Minute)
+	body = get(t, s, "/", nil).Body.String()
+	assert.NotContains(t, body, "replay clock")
+	assert.Contains(t, section(t, body, `id="warnings-table"`), ">30 min</time>")
+}
+
+// TestLeadTimeUrgency: a shorter lead time never gets a weaker colour
+// class than a longer one (the page's chips), and lead-time indicators are
+// marked for the map to reverse its ramp.
+func TestLeadTimeUrgency(t *testing.T) {
+	rank := map[string]int{"lead-now": 6, "lead-12": 5, "lead-24": 4, "lead-48": 3, "lead-72": 2, "lead-long": 1}
+	prev := rank[leadClass(-1)]
+	for h := 0.0; h <= 200; h += 0.5 {
+		r, ok := rank[leadClass(h)]
+		require.True(t, ok, leadClass(h))
+		assert.LessOrEqual(t, r, prev, "%g h is coloured stronger than a shorter lead time", h)
+		prev = r
+	}
+	assert.Equal(t, "now", leadText(0))
+	assert.Equal(t, "57 h", leadText(56.6))
+
+	infos := indicatorInfos(demoDefs(), nil)
+	for _, i := range infos {
+		assert.Equal(t, i.Shortcode == "EW_LEAD", i.LowerIsUrgent, i.Shortcode)
+	}
+}
+
+// TestWarnLevels: one entry per area and level however many hazards put
+// it there, with its soonest lead time and largest children figure;
+// levels alert → watch; areas most urgent first.
+func TestWarnLevels(t *testing.T) {
+	d := pageData{Snapshot: Snapshot{Warnings: []adapter.Warning{
+		{Indicator: "W_HEAT", Code: "B", Name: "Basalt", Level: "watch", LeadTimeHours: 40, Hazard: "heat", ChildrenAtRisk: 10, AdminLevel: 2},
+		{Indicator: "W_TC", Code: "A", Name: "Amber", Level: "alert", LeadTimeHours: 30, Hazard: "cyclone", ChildrenAtRisk: 100, AdminLevel: 2},
+		{Indicator: "W_RAIN", Code: "A", Name: "Amber", Level: "alert", LeadTimeHours: 6, Hazard: "heavy_rain", ChildrenAtRisk: 70, AdminLevel: 2},
+		{Indicator: "W_TC", Code: "C", Name: "Cedar", Level: "alert", LeadTimeHours: 0, Hazard: "cyclone", ChildrenAtRisk: 5, AdminLevel: 2},
+		{Indicator: "W_TC", Code: "P", Name: "North", Level: "alert", LeadTimeHours: 0, Hazard: "cyclone", ChildrenAtRisk: 105, AdminLevel: 1},
+	}}}
+	lv := d.WarnLevels()
+	require.Len(t, lv, 2)
+	assert.Equal(t, "alert", lv[0].Level)
+	assert.Equal(t, "watch", lv[1].Level)
+	var names []string
+	for _, a := range lv[0].Areas {
+		names = append(names, a.Name)
+	}
+	assert.Equal(t, []string{"Cedar", "North", "Amber"}, names, "now before 6 h; the district before its province")
+	amber := lv[0].Areas[2]
+	assert.Equal(t, []string{"cyclone", "heavy_rain"}, amber.Hazards)
+	assert.Equal(t, 6.0, amber.LeadTimeHours)
+	assert.Equal(t, 100.0, amber.ChildrenAtRisk)
+	c := d.ChildrenAtRisk()
+	assert.Equal(t, childrenAtRisk{Total: 115, Areas: 3, AdminLevel: 2}, c, "admin 2 only, each area once")
+}
+
+// TestFootprintsGeoJSON: the map's hazard overlay, one feature per
+// footprint with what tells them apart; an empty collection when the
+// provider has no events.
+func TestFootprintsGeoJSON(t *testing.T) {
+	s, p, _ := newDemoServer(t, Options{})
+	rec := get(t, s, "/api/footprints.geojson", nil)
+	require.Equal(t, 200, rec.Code)
+	assert.Contains(t, rec.Header().Get("Content-Type"), "application/geo+json")
+	fc, err := geojson.UnmarshalFeatureCollection(rec.Body.Bytes())
+	require.NoError(t, err)
+	want := 0
+	for _, e := range p.events {
+		want += len(e.Footprints)
+	}
+	require.NotZero(t, want)
+	assert.Len(t, fc.Features, want)
+	for _, f := range fc.Features {
+		assert.NotEmpty(t, f.Properties["event"])
+		assert.Contains(t, []any{"observed", "forecast"}, f.Properties["phase"])
+		assert.NotEmpty(t, f.Properties["hazard"])
+	}
+
+	// Bounded: a global FIRMS day does not reach the browser whole.
+	many := indicators.Event{ID: "firms:x", Phase: indicators.Observed, Type: indicators.Wildfire}
+	for i := 0; i < maxFootprints+7; i++ {
+		many.Footprints = append(many.Footprints, indicators.Footprint{Geometry: orb.Point{60, 10}})
+	}
+	big := footprintsCollection([]indicators.Event{many}, nil)
+	assert.Len(t, big.Features, maxFootprints)
+	assert.Equal(t, 7, big.ExtraMembers["truncated"])
+
+	// Behind the token and the redaction like every status route.
+	const key = "gs-KEY-footprint-9f8e"
+	p.events[0].Title = "feed echoed " + key
+	guarded := NewServer(p, nil, Options{Token: "tok-123456", Redact: []string{key}})
+	assert.Equal(t, http.StatusUnauthorized, get(t, guarded, "/api/footprints.geojson", nil).Code)
+	rec = get(t, guarded, "/api/footprints.geojson", map[string]string{"Authorization": "Bearer tok-123456"})
+	require.Equal(t, 200, rec.Code)
+	assert.NotContains(t, rec.Body.String(), key)
+	assert.Contains(t, rec.Body.String(), "[REDACTED]")
+
+	plain := NewServer(&struct{ Provider }{&fakeProvider{}}, nil, Options{})
+	fc, err = geojson.UnmarshalFeatureCollection(get(t, plain, "/api/footprints.geojson", nil).Body.Bytes())
+	require.NoError(t, err)
+	assert.Empty(t, fc.Features)
+}

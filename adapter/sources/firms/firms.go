@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"net/url"
 	"os"
@@ -192,9 +193,19 @@ func (s *Source) targets() ([]target, error) {
 // bbox is the configured box, else the areas' box rounded outwards to
 // 0.01°, else world.
 func (s *Source) bbox() string {
+	b, ok := s.bound()
+	if !ok {
+		return "world"
+	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	return f(b.Min[0]) + "," + f(b.Min[1]) + "," + f(b.Max[0]) + "," + f(b.Max[1])
+}
+
+// bound is the area of interest: the configured box, else the areas' box
+// rounded outwards to 0.01°; false means the whole world.
+func (s *Source) bound() (orb.Bound, bool) {
 	if len(s.cfg.BBox) == 4 {
-		return f(s.cfg.BBox[0]) + "," + f(s.cfg.BBox[1]) + "," + f(s.cfg.BBox[2]) + "," + f(s.cfg.BBox[3])
+		return orb.Bound{Min: orb.Point{s.cfg.BBox[0], s.cfg.BBox[1]}, Max: orb.Point{s.cfg.BBox[2], s.cfg.BBox[3]}}, true
 	}
 	var b orb.Bound
 	have := false
@@ -209,12 +220,12 @@ func (s *Source) bbox() string {
 		}
 	}
 	if !have {
-		return "world"
+		return orb.Bound{}, false
 	}
 	down := func(v float64) float64 { return math.Floor(v*100) / 100 }
 	up := func(v float64) float64 { return math.Ceil(v*100) / 100 }
-	return f(math.Max(-180, down(b.Min[0]))) + "," + f(math.Max(-90, down(b.Min[1]))) + "," +
-		f(math.Min(180, up(b.Max[0]))) + "," + f(math.Min(90, up(b.Max[1])))
+	return orb.Bound{Min: orb.Point{math.Max(-180, down(b.Min[0])), math.Max(-90, down(b.Min[1]))},
+		Max: orb.Point{math.Min(180, up(b.Max[0])), math.Min(90, up(b.Max[1]))}}, true
 }
 
 // Fetch polls every product. One product failing is a problem, not a
@@ -278,20 +289,31 @@ func (s *Source) fetchTarget(ctx context.Context, t target, cur adapter.Cursor, 
 	if t.secret != "" {
 		req.Secrets = []string{t.secret, url.PathEscape(t.secret)}
 	}
-	resp, err := s.client.Get(ctx, req)
+	g := s.newGrouper()
+	if t.secret == "" {
+		// A keyless file is global (a 7-day VIIRS file holds millions of
+		// rows); the area API already cut to the box.
+		g.bound, g.bounded = s.bound()
+	}
+	var f *File
+	resp, err := s.client.Stream(ctx, req, func(body io.Reader) error {
+		var err error
+		f, err = Scan(body, g.add)
+		return err
+	})
 	if err != nil {
+		if f == nil && resp != nil && !isClassified(err) {
+			// The header was not a FIRMS CSV; the error quotes the body.
+			class := adapter.Permanent
+			if strings.Contains(strings.ToLower(err.Error()), "invalid map_key") {
+				class = adapter.Auth
+			}
+			return nil, nil, adapter.Classify(class, s.env.Name, resp.URL, err)
+		}
 		return nil, nil, err
 	}
 	if resp.NotModified {
 		return nil, nil, nil
-	}
-	f, err := ParseCSV(resp.Body)
-	if err != nil {
-		class := adapter.Permanent
-		if strings.Contains(strings.ToLower(fetch.Snippet(resp.Body)), "invalid map_key") {
-			class = adapter.Auth
-		}
-		return nil, nil, adapter.Classify(class, s.env.Name, resp.URL, err)
 	}
 	var problems []error
 	for _, p := range f.Problems {
@@ -301,7 +323,7 @@ func (s *Source) fetchTarget(ctx context.Context, t target, cur adapter.Cursor, 
 	if product == "" {
 		product = f.Sensor
 	}
-	evs, watermark := s.group(product, f.Hotspots)
+	evs, watermark := g.events(product)
 	next.Extra[etagKey], next.Extra[lmKey] = resp.ETag, resp.LastModified
 	wmKey := "watermark:" + product
 	if watermark.After(parseWM(cur.Extra[wmKey])) {
@@ -324,6 +346,13 @@ func (s *Source) fetchTarget(ctx context.Context, t target, cur adapter.Cursor, 
 	return out, problems, nil
 }
 
+// isClassified tells an error fetch already classified (transport, size
+// limit) from the parser's own.
+func isClassified(err error) bool {
+	var c *adapter.Error
+	return errors.As(err, &c)
+}
+
 func parseWM(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339, s)
 	return t
@@ -335,75 +364,139 @@ func countOf(version string) int {
 	return n
 }
 
-// group makes one event per acquisition day, deduplicated and filtered.
+// group makes one event per acquisition day, deduplicated and filtered
+// (tests and fuzzing; Fetch feeds a grouper row by row).
 func (s *Source) group(product string, hs []Hotspot) ([]indicators.Event, time.Time) {
-	seen := map[string]bool{}
-	byDay := map[string][]Hotspot{}
-	var watermark time.Time
-	for _, h := range hs {
-		if h.Confidence != ConfUnknown && h.Confidence < s.min {
-			continue
-		}
-		if s.min > ConfLow && h.Confidence == ConfUnknown {
-			continue
-		}
-		k := h.Key()
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		byDay[h.AcqDate] = append(byDay[h.AcqDate], h)
-		if h.At.After(watermark) {
-			watermark = h.At
-		}
+	g := s.newGrouper()
+	for i := range hs {
+		g.add(&hs[i])
 	}
-	days := make([]string, 0, len(byDay))
-	for d := range byDay {
+	return g.events(product)
+}
+
+// grouper collects hotspots per acquisition day as they are read, in a
+// compact form: about 60 bytes per kept hotspot plus its dedupe entry.
+type grouper struct {
+	s       *Source
+	bound   orb.Bound
+	bounded bool
+	days    map[string]*day
+	strs    interner
+	// watermark is the latest acquisition time kept.
+	watermark time.Time
+}
+
+type day struct {
+	seen  map[spotKey]struct{}
+	spots []spot
+}
+
+// spotKey is Hotspot.Key without the formatting: 5 decimals of lat/lon
+// (FIRMS gives at most 5), time and satellite.
+type spotKey struct {
+	lat, lon int64
+	at       int64
+	sat      string
+}
+
+type spot struct {
+	lat, lon float64
+	at       int64 // unix seconds
+	frp      float64
+	sat      string
+	conf     Confidence
+	hasFRP   bool
+}
+
+func (s *Source) newGrouper() *grouper { return &grouper{s: s, days: map[string]*day{}} }
+
+func (g *grouper) add(h *Hotspot) {
+	if h.Confidence != ConfUnknown && h.Confidence < g.s.min {
+		return
+	}
+	if g.s.min > ConfLow && h.Confidence == ConfUnknown {
+		return
+	}
+	if g.bounded && !g.bound.Contains(orb.Point{h.Lon, h.Lat}) {
+		return
+	}
+	d := g.days[h.AcqDate]
+	if d == nil {
+		d = &day{seen: map[spotKey]struct{}{}}
+		g.days[g.strs.get(h.AcqDate)] = d
+	}
+	sat := g.strs.get(h.Satellite)
+	k := spotKey{lat: int64(math.Round(h.Lat * 1e5)), lon: int64(math.Round(h.Lon * 1e5)), at: h.At.Unix(), sat: sat}
+	if _, dup := d.seen[k]; dup {
+		return
+	}
+	d.seen[k] = struct{}{}
+	sp := spot{lat: h.Lat, lon: h.Lon, at: h.At.Unix(), sat: sat, conf: h.Confidence}
+	if h.FRP != nil {
+		sp.frp, sp.hasFRP = *h.FRP, true
+	}
+	d.spots = append(d.spots, sp)
+	if h.At.After(g.watermark) {
+		g.watermark = h.At
+	}
+}
+
+// events makes one event per day, oldest first, and the watermark.
+func (g *grouper) events(product string) ([]indicators.Event, time.Time) {
+	days := make([]string, 0, len(g.days))
+	for d := range g.days {
 		days = append(days, d)
 	}
 	sort.Strings(days)
 	var out []indicators.Event
 	for _, d := range days {
-		out = append(out, s.dayEvent(product, d, byDay[d]))
+		spots := g.days[d].spots
+		g.days[d] = nil // the dedupe set is not needed any more
+		out = append(out, g.s.dayEvent(product, d, spots))
 	}
-	return out, watermark
+	return out, g.watermark
 }
 
-func (s *Source) dayEvent(product, day string, hs []Hotspot) indicators.Event {
+func (s *Source) dayEvent(product, day string, hs []spot) indicators.Event {
 	sort.Slice(hs, func(i, j int) bool {
-		if !hs[i].At.Equal(hs[j].At) {
-			return hs[i].At.Before(hs[j].At)
+		if hs[i].at != hs[j].at {
+			return hs[i].at < hs[j].at
 		}
-		if hs[i].Lat != hs[j].Lat {
-			return hs[i].Lat < hs[j].Lat
+		if hs[i].lat != hs[j].lat {
+			return hs[i].lat < hs[j].lat
 		}
-		if hs[i].Lon != hs[j].Lon {
-			return hs[i].Lon < hs[j].Lon
+		if hs[i].lon != hs[j].lon {
+			return hs[i].lon < hs[j].lon
 		}
-		return hs[i].Satellite < hs[j].Satellite
+		return hs[i].sat < hs[j].sat
 	})
 	h := fnv.New64a()
 	var frp float64
 	sats := map[string]bool{}
 	classes := map[string]int{}
 	fps := make([]indicators.Footprint, 0, len(hs))
+	var buf []byte
 	for _, x := range hs {
-		_, _ = h.Write([]byte(x.Key() + "|"))
-		fp := indicators.Footprint{Geometry: orb.Point{x.Lon, x.Lat}, Band: x.Confidence.String(), Unit: "MW",
-			ValidFrom: x.At, ValidTo: x.At.Add(s.cfg.Persistence)}
-		if x.FRP != nil {
-			v := *x.FRP
+		at := time.Unix(x.at, 0).UTC()
+		// The version hash reads like Hotspot.Key, so versions stored
+		// before streaming stay valid.
+		buf = fmt.Appendf(buf[:0], "%.5f,%.5f,%s,%s,%s|", x.lat, x.lon, at.Format("2006-01-02"), at.Format("1504"), x.sat)
+		_, _ = h.Write(buf)
+		fp := indicators.Footprint{Geometry: orb.Point{x.lon, x.lat}, Band: x.conf.String(), Unit: "MW",
+			ValidFrom: at, ValidTo: at.Add(s.cfg.Persistence)}
+		if x.hasFRP {
+			v := x.frp
 			fp.Value = &v
 			fp.Intensity = v
 			frp += v
 		}
 		fps = append(fps, fp)
-		if x.Satellite != "" {
-			sats[x.Satellite] = true
+		if x.sat != "" {
+			sats[x.sat] = true
 		}
-		classes[x.Confidence.String()]++
+		classes[x.conf.String()]++
 	}
-	first, last := hs[0].At, hs[len(hs)-1].At
+	first, last := time.Unix(hs[0].at, 0).UTC(), time.Unix(hs[len(hs)-1].at, 0).UTC()
 	var satList []string
 	for k := range sats {
 		satList = append(satList, k)

@@ -1,8 +1,10 @@
 package firms
 
 import (
+	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -338,8 +341,26 @@ func FuzzParseCSV(f *testing.F) {
 	src := New(cfg, testEnv())
 	f.Fuzz(func(t *testing.T, body []byte) {
 		file, err := ParseCSV(body)
+		// Reading in small, uneven pieces (as from a slow connection) must
+		// never change the answer.
+		var streamed []Hotspot
+		sfile, serr := Scan(iotest.HalfReader(iotest.OneByteReader(bytes.NewReader(body))), func(h *Hotspot) { streamed = append(streamed, *h) })
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("in memory: %v, streamed: %v", err, serr)
+		}
 		if err != nil {
+			if err.Error() != serr.Error() {
+				t.Fatalf("errors differ: %q vs %q", err, serr)
+			}
 			return
+		}
+		if len(streamed) != len(file.Hotspots) || fmt.Sprint(sfile.Problems) != fmt.Sprint(file.Problems) {
+			t.Fatalf("streamed %d hotspots, %v; in memory %d, %v", len(streamed), sfile.Problems, len(file.Hotspots), file.Problems)
+		}
+		for i := range streamed {
+			if streamed[i].Key() != file.Hotspots[i].Key() {
+				t.Fatalf("hotspot %d: %s vs %s", i, streamed[i].Key(), file.Hotspots[i].Key())
+			}
 		}
 		if len(file.Problems) > maxProblems+1 {
 			t.Fatalf("%d problems listed", len(file.Problems))
@@ -367,5 +388,42 @@ func BenchmarkParseAndGroup(b *testing.B) {
 			b.Fatal(err)
 		}
 		src.group(f.Sensor, f.Hotspots)
+	}
+}
+
+// TestKeylessFileIsCutToTheAreas: a keyless file is global, so rows outside
+// the areas' box (or the configured bbox) are dropped while reading; with
+// neither, every row is kept. The demo file has 27 of 30 hotspots inside
+// Demoland.
+func TestKeylessFileIsCutToTheAreas(t *testing.T) {
+	demo := testutil.Fixture(t, "demo", "feeds", "firms", "VIIRS_SNPP_NRT_demoland.csv")
+	box := orb.Polygon{{{60, 10}, {64, 10}, {64, 14}, {60, 14}, {60, 10}}}
+	cases := []struct {
+		name  string
+		areas []indicators.Area
+		bbox  []float64
+		want  int
+	}{
+		{name: "no areas, no bbox: world", want: 30},
+		{name: "areas' box", areas: []indicators.Area{{Code: "A", Geometry: box}}, want: 27},
+		{name: "configured bbox wins", areas: []indicators.Area{{Code: "A", Geometry: box}}, bbox: []float64{65, 12, 66, 13}, want: 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.URL = "file://" + demo
+			cfg.BBox = tc.bbox
+			require.NoError(t, cfg.Validate())
+			env := testEnv()
+			env.Areas = tc.areas
+			b, err := New(cfg, env).Fetch(context.Background(), adapter.Cursor{})
+			require.NoError(t, err)
+			n := 0
+			for _, e := range b.Events {
+				n += len(e.Footprints)
+				assert.Equal(t, len(e.Footprints), e.Properties["hotspots"])
+			}
+			assert.Equal(t, tc.want, n)
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package firms
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -87,7 +88,8 @@ func (h Hotspot) Key() string {
 // File is a parsed FIRMS CSV.
 type File struct {
 	// Sensor is VIIRS or MODIS, from the brightness columns.
-	Sensor   string
+	Sensor string
+	// Hotspots is filled by ParseCSV; Scan hands them out one by one.
 	Hotspots []Hotspot
 	// Problems are rows that could not be read (line number and reason).
 	Problems []error
@@ -95,24 +97,43 @@ type File struct {
 
 const maxProblems = 20
 
-// ParseCSV reads a FIRMS active-fire CSV (area API, country API or the
-// keyless 24h/7d files; MODIS or VIIRS columns; with or without instrument).
-// A header-only file is a valid "no fires" answer.
+// ParseCSV reads a FIRMS active-fire CSV held in memory and keeps every
+// hotspot (tests, fuzzing, small files). Fetch uses Scan.
 func ParseCSV(body []byte) (*File, error) {
-	body = fetch.TrimBOM(body)
-	if len(bytes.TrimSpace(body)) == 0 {
+	var hs []Hotspot
+	f, err := Scan(bytes.NewReader(body), func(h *Hotspot) { hs = append(hs, *h) })
+	if err != nil {
+		return nil, err
+	}
+	f.Hotspots = hs
+	return f, nil
+}
+
+// Scan reads a FIRMS active-fire CSV (area API, country API or the keyless
+// 24h/7d files; MODIS or VIIRS columns; with or without instrument) row by
+// row and passes each readable hotspot to keep. Only the current row is
+// held, so memory does not grow with the file (a 7-day global VIIRS file
+// is over 100 MB); the *Hotspot is reused, keep copies what it needs.
+// A header-only file is a valid "no fires" answer.
+func Scan(in io.Reader, keep func(*Hotspot)) (*File, error) {
+	br := bufio.NewReaderSize(in, 64<<10)
+	skipBOM(br)
+	// The start of the body names what came instead of a CSV in errors.
+	head, _ := br.Peek(4 << 10)
+	if len(bytes.TrimSpace(head)) == 0 && len(head) < 4<<10 {
 		return nil, errors.New("empty body where a FIRMS CSV was expected")
 	}
-	r := csv.NewReader(bytes.NewReader(body))
+	snippet := fetch.Snippet(head)
+	r := csv.NewReader(br)
 	r.ReuseRecord = true
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
-	head, err := r.Read()
+	hdr, err := r.Read()
 	if err != nil {
 		return nil, fmt.Errorf("reading CSV header: %w", err)
 	}
 	col := map[string]int{}
-	for i, h := range head {
+	for i, h := range hdr {
 		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	var missing []string
@@ -122,7 +143,7 @@ func ParseCSV(body []byte) (*File, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("not a FIRMS CSV: header lacks %s (starts %q)", strings.Join(missing, ", "), fetch.Snippet(body))
+		return nil, fmt.Errorf("not a FIRMS CSV: header lacks %s (starts %q)", strings.Join(missing, ", "), snippet)
 	}
 	f := &File{Sensor: "MODIS"}
 	bright := "brightness"
@@ -143,9 +164,9 @@ func ParseCSV(body []byte) (*File, error) {
 		}
 	}
 	r.LazyQuotes = true
-	// Each Read consumes at least one byte, so this bound only guards
-	// against a reader that stops making progress.
-	for guard := len(body) + 1; guard > 0; guard-- {
+	var h Hotspot
+	var strs interner
+	for last := r.InputOffset(); ; last = r.InputOffset() {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
@@ -156,18 +177,22 @@ func ParseCSV(body []byte) (*File, error) {
 				return nil, fmt.Errorf("reading CSV: %w", err)
 			}
 			problem(pe.Line, pe.Err)
+			// Each Read consumes at least one byte; stop rather than spin
+			// should a reader ever fail to make progress.
+			if r.InputOffset() == last {
+				return nil, fmt.Errorf("reading CSV: no progress at byte %d: %w", last, err)
+			}
 			continue
 		}
 		if len(rec) == 0 || len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
 		line, _ := r.FieldPos(0)
-		h, err := parseRow(rec, get, bright)
-		if err != nil {
+		if err := parseRow(&h, rec, get, bright, &strs); err != nil {
 			problem(line, err)
 			continue
 		}
-		f.Hotspots = append(f.Hotspots, h)
+		keep(&h)
 	}
 	if nProblems > maxProblems {
 		f.Problems = append(f.Problems, fmt.Errorf("%d more unreadable rows not listed", nProblems-maxProblems))
@@ -175,33 +200,70 @@ func ParseCSV(body []byte) (*File, error) {
 	return f, nil
 }
 
-func parseRow(rec []string, get func([]string, string) string, bright string) (Hotspot, error) {
-	h := Hotspot{AcqDate: get(rec, "acq_date"), Satellite: get(rec, "satellite"), Instrument: get(rec, "instrument"),
-		DayNight: get(rec, "daynight"), RawConf: get(rec, "confidence")}
+// skipBOM drops a leading UTF-8 BOM or its mis-encoded form (fetch.TrimBOM
+// for a stream).
+func skipBOM(br *bufio.Reader) {
+	for {
+		if p, _ := br.Peek(6); string(p) == "\xc3\xaf\xc2\xbb\xc2\xbf" {
+			_, _ = br.Discard(6)
+			continue
+		}
+		if p, _ := br.Peek(3); string(p) == "\xef\xbb\xbf" {
+			_, _ = br.Discard(3)
+			continue
+		}
+		return
+	}
+}
+
+// interner shares the few distinct dates, times, satellites and classes
+// between rows, so kept hotspots do not each carry copies.
+type interner map[string]string
+
+func (in *interner) get(s string) string {
+	if *in == nil {
+		*in = interner{}
+	}
+	if v, ok := (*in)[s]; ok {
+		return v
+	}
+	if len(*in) > 100_000 { // hostile input: stop sharing, stay bounded
+		return strings.Clone(s)
+	}
+	s = strings.Clone(s)
+	(*in)[s] = s
+	return s
+}
+
+// parseRow fills h from one record (reused between rows: every field is
+// set).
+func parseRow(h *Hotspot, rec []string, get func([]string, string) string, bright string, strs *interner) error {
+	*h = Hotspot{AcqDate: strs.get(get(rec, "acq_date")), Satellite: strs.get(get(rec, "satellite")),
+		Instrument: strs.get(get(rec, "instrument")), DayNight: strs.get(get(rec, "daynight")), RawConf: strs.get(get(rec, "confidence"))}
 	var err error
 	if h.Lat, err = num(get(rec, "latitude"), -90, 90); err != nil {
-		return h, fmt.Errorf("latitude: %w", err)
+		return fmt.Errorf("latitude: %w", err)
 	}
 	if h.Lon, err = num(get(rec, "longitude"), -180, 180); err != nil {
-		return h, fmt.Errorf("longitude: %w", err)
+		return fmt.Errorf("longitude: %w", err)
 	}
 	at := get(rec, "acq_time")
 	if len(at) < 4 && at != "" {
 		at = strings.Repeat("0", 4-len(at)) + at // some exports drop leading zeros
 	}
-	h.AcqTime = at
+	h.AcqTime = strs.get(at)
 	t, err := time.Parse("2006-01-02 1504", h.AcqDate+" "+at)
 	if err != nil {
-		return h, fmt.Errorf("acq_date/acq_time %q %q: want YYYY-MM-DD and HHMM", h.AcqDate, get(rec, "acq_time"))
+		return fmt.Errorf("acq_date/acq_time %q %q: want YYYY-MM-DD and HHMM", h.AcqDate, get(rec, "acq_time"))
 	}
 	h.At = t.UTC()
 	if h.Confidence, err = ParseConfidence(h.RawConf); err != nil {
-		return h, err
+		return err
 	}
 	if s := get(rec, "frp"); s != "" {
 		v, err := num(s, 0, 1e6)
 		if err != nil {
-			return h, fmt.Errorf("frp: %w", err)
+			return fmt.Errorf("frp: %w", err)
 		}
 		h.FRP = &v
 	}
@@ -210,7 +272,7 @@ func parseRow(rec []string, get func([]string, string) string, bright string) (H
 			h.Bright = &v
 		}
 	}
-	return h, nil
+	return nil
 }
 
 func num(s string, lo, hi float64) (float64, error) {

@@ -19,7 +19,7 @@
   var OTHER = ['#6c5ce7', '#00a8a8', '#a0522d', '#e84393', '#7f8c8d'];
   var ATTR_ORDER = ['phase', 'method', 'lead_time_hours', 'lead_time', 'level', 'severity', 'hazard', 'hazards', 'events', 'event', 'cleared'];
 
-  var state = { fc: null, indicator: null, level: null, lastRun: null, features: [] };
+  var state = { fc: null, indicator: null, level: null, lastRun: null, features: [], fp: null, fpOn: true, found: null };
   var els = {};
 
   function $(id) { return document.getElementById(id); }
@@ -88,6 +88,7 @@
     var h = '#ind=' + encodeURIComponent(state.indicator) + '&level=' + state.level;
     var area = readHash().area;
     if (area) { h += '&area=' + encodeURIComponent(area); }
+    if (!state.fpOn) { h += '&fp=0'; }
     if (history.replaceState) { history.replaceState(null, '', h); }
   }
 
@@ -196,8 +197,11 @@
       });
       return { colour: function (v) { return colours[v] || NODATA; }, legend: legend };
     }
-    var nums = present.filter(function (v) { return typeof v === 'number' && v !== 0; }).sort(function (a, b) { return a - b; });
-    var zeros = present.filter(function (v) { return v === 0; }).length;
+    // Lead times: the shortest is the most urgent, so the ramp runs the
+    // other way and 0 ("reached now") is the strongest class, not "nothing".
+    var urgent = !!ind.lower_is_urgent;
+    var nums = present.filter(function (v) { return typeof v === 'number' && (urgent || v !== 0); }).sort(function (a, b) { return a - b; });
+    var zeros = urgent ? 0 : present.filter(function (v) { return v === 0; }).length;
     var breaks = [];
     if (nums.length) {
       // Quantile breaks over the non-zero values: hazard figures are
@@ -213,6 +217,7 @@
     // Spread fewer classes over the whole ramp (one class: a mid tone).
     var pal = [];
     for (var pi = 0; pi < n; pi++) { pal.push(SEQ[n === 1 ? 2 : Math.round(pi * (SEQ.length - 1) / (n - 1))]); }
+    if (urgent) { pal.reverse(); }
     function cls(v) {
       var c = 0;
       while (c < breaks.length && v >= breaks[c]) { c++; }
@@ -224,6 +229,8 @@
         var lo = c === 0 ? nums[0] : breaks[c - 1];
         var hi = c === n - 1 ? nums[nums.length - 1] : breaks[c];
         var label = n === 1 ? fmtShort(lo) + (lo === hi ? '' : ' – ' + fmtShort(hi)) : (c === n - 1 ? '≥ ' + fmtShort(lo) : fmtShort(lo) + ' – < ' + fmtShort(hi));
+        // A lead time of 0 means the level is reached already.
+        if (urgent && lo === 0) { label = lo === hi ? 'now (0 h)' : label.replace(/^0/, 'now'); }
         legend.push({
           colour: pal[c], label: label,
           count: nums.filter(function (v) { return cls(v) === c; }).length
@@ -233,7 +240,7 @@
     return {
       colour: function (v) {
         if (v === null || typeof v !== 'number') { return NODATA; }
-        if (v === 0) { return ZERO; }
+        if (v === 0 && !urgent) { return ZERO; }
         return pal[cls(v)];
       },
       legend: legend
@@ -292,6 +299,7 @@
       });
       svg.appendChild(og);
     }
+    var nfp = drawFootprints(svg, proj.fn);
     els.map.appendChild(svg);
     // #area=<ucode> links to one area: its details open on load.
     var linked = readHash().area;
@@ -301,11 +309,12 @@
         if (paths[pi].getAttribute('data-code') === linked) {
           var r = paths[pi].getBoundingClientRect();
           paths[pi].setAttribute('class', paths[pi].getAttribute('class') + ' linked');
+          label(svg, paths[pi]);
           showTip(paths[pi], r.left + r.width / 2, r.top + r.height / 2);
         }
       }
     }
-    renderLegend(ind, scheme, values);
+    renderLegend(ind, scheme, values, nfp);
     renderTable(ind, feats, values);
     var withValue = values.filter(function (v) { return v !== null; }).length;
     var dates = {};
@@ -313,6 +322,72 @@
     var ds = Object.keys(dates).sort();
     els.summary.textContent = feats.length + ' areas at admin level ' + level + ' · ' + withValue + ' with a value' +
       (ds.length ? ' · date ' + ds.join(', ') : '') + '. Hover or focus an area for details.';
+  }
+
+  // drawFootprints overlays the active hazards' footprints: outlines with a
+  // light tint (dashed when forecast), points as dots. Returns how many
+  // observed and forecast parts were drawn.
+  function drawFootprints(svg, proj) {
+    var out = { observed: 0, forecast: 0 };
+    if (!state.fp || !state.fp.features || !state.fp.features.length) { return out; }
+    // Clip to the areas' box: footprints reach far beyond the country.
+    var box = svg.viewBox.baseVal;
+    var clip = document.createElementNS(SVGNS, 'clipPath');
+    clip.setAttribute('id', 'hs-fp-clip');
+    var rect = document.createElementNS(SVGNS, 'rect');
+    rect.setAttribute('x', box.x); rect.setAttribute('y', box.y);
+    rect.setAttribute('width', box.width); rect.setAttribute('height', box.height);
+    clip.appendChild(rect);
+    svg.appendChild(clip);
+    var fg = document.createElementNS(SVGNS, 'g');
+    fg.setAttribute('id', 'fp-layer');
+    fg.setAttribute('clip-path', 'url(#hs-fp-clip)');
+    fg.setAttribute('class', state.fpOn ? 'fp-layer' : 'fp-layer fp-hidden');
+    state.fp.features.forEach(function (f) {
+      var g = f.geometry;
+      if (!g) { return; }
+      var forecast = f.properties.phase === 'forecast';
+      var el;
+      if (g.type === 'Point') {
+        var xy = proj(g.coordinates);
+        el = document.createElementNS(SVGNS, 'circle');
+        el.setAttribute('cx', xy[0].toFixed(1));
+        el.setAttribute('cy', xy[1].toFixed(1));
+        el.setAttribute('r', '3.5');
+      } else if (g.type === 'Polygon' || g.type === 'MultiPolygon') {
+        el = document.createElementNS(SVGNS, 'path');
+        el.setAttribute('d', pathData(g, proj));
+        el.setAttribute('fill-rule', 'evenodd');
+      } else {
+        return;
+      }
+      el.setAttribute('class', 'fp' + (forecast ? ' forecast' : ''));
+      el.setAttribute('data-event', f.properties.event);
+      if (forecast) { out.forecast++; } else { out.observed++; }
+      fg.appendChild(el);
+    });
+    svg.appendChild(fg);
+    return out;
+  }
+
+  // label writes an area's name on the map at the middle of its box (the
+  // found or linked area; hover shows the others in the tooltip).
+  function label(svg, path) {
+    var f = path._feature;
+    var b = path.getBBox();
+    var t = document.createElementNS(SVGNS, 'text');
+    t.setAttribute('class', 'label');
+    t.setAttribute('x', (b.x + b.width / 2).toFixed(1));
+    t.setAttribute('y', (b.y + b.height / 2).toFixed(1));
+    t.setAttribute('text-anchor', 'middle');
+    t.setAttribute('dominant-baseline', 'middle');
+    t.textContent = f.properties.name || f.properties.ucode;
+    // The same size on screen however the map is scaled (a phone shows
+    // the 1000-unit box at a third of its size).
+    var k = svg.viewBox.baseVal.width / Math.max(1, svg.getBoundingClientRect().width);
+    t.style.fontSize = (14 * k).toFixed(1) + 'px';
+    t.style.strokeWidth = (3 * k).toFixed(1) + 'px';
+    svg.appendChild(t);
   }
 
   // hatch is the "no value" fill: a pattern, so it never reads as a
@@ -346,7 +421,7 @@
     return p;
   }
 
-  function renderLegend(ind, scheme, values) {
+  function renderLegend(ind, scheme, values, nfp) {
     var h = document.createElement('h3');
     h.textContent = ind ? ind.name : 'No indicator';
     if (ind && ind.unit) {
@@ -375,9 +450,36 @@
       ul.appendChild(li);
     });
     els.legend.appendChild(ul);
+    if (nfp && (nfp.observed || nfp.forecast) && state.fpOn) {
+      var fh = document.createElement('h3');
+      fh.textContent = 'Hazard footprints';
+      fh.className = 'legend-fp';
+      els.legend.appendChild(fh);
+      var ful = document.createElement('ul');
+      [['observed', 'sw-fp', nfp.observed], ['forecast', 'sw-fp-forecast', nfp.forecast]].forEach(function (it) {
+        if (!it[2]) { return; }
+        var li = document.createElement('li');
+        li.className = 'legend-item';
+        var sw = document.createElement('span');
+        sw.className = 'sw ' + it[1];
+        var lab = document.createElement('span');
+        lab.textContent = it[0];
+        var cnt = document.createElement('span');
+        cnt.className = 'count';
+        cnt.textContent = it[2];
+        li.appendChild(sw); li.appendChild(lab); li.appendChild(cnt);
+        ful.appendChild(li);
+      });
+      els.legend.appendChild(ful);
+    }
     var note = document.createElement('p');
     note.className = 'note';
-    note.textContent = ind && ind.type !== 'String' ? 'Classes are quantiles of the non-zero values; counts are areas.' : 'Counts are areas.';
+    if (ind && ind.lower_is_urgent) {
+      note.textContent = 'Shorter lead time, stronger colour. Classes are quantiles; counts are areas.';
+    } else {
+      note.textContent = ind && ind.type !== 'String' ? 'Classes are quantiles of the non-zero values; counts are areas.' : 'Counts are areas.';
+    }
+    if (nfp && (nfp.observed || nfp.forecast) && state.fpOn) { note.textContent += ' Footprint counts are parts.'; }
     els.legend.appendChild(note);
   }
 
@@ -495,6 +597,126 @@
     });
   }
 
+  // findArea picks the area whose name or code matches the text (exact,
+  // then prefix), preferring the level on show.
+  function findArea(text) {
+    var q = String(text || '').trim().toLowerCase();
+    if (!q || !state.fc) { return null; }
+    var m = /^(.*) \(admin (\d+)\)$/.exec(q);
+    var lvl = m ? +m[2] : null;
+    if (m) { q = m[1]; }
+    var best = null, bestRank = 9;
+    state.fc.features.forEach(function (f) {
+      if (!f.geometry) { return; }
+      var name = String(f.properties.name || '').toLowerCase();
+      var code = String(f.properties.ucode || '').toLowerCase();
+      var rank = (name === q || code === q) ? 0 : (name.indexOf(q) === 0 || code.indexOf(q) === 0) ? 2 : (name.indexOf(q) >= 0) ? 4 : 9;
+      if (rank === 9) { return; }
+      if (lvl !== null && f.properties.admin_level !== lvl) { rank += 1; }
+      if (lvl === null && f.properties.admin_level !== state.level) { rank += 1; }
+      if (rank < bestRank) { best = f; bestRank = rank; }
+    });
+    return best;
+  }
+
+  // focusArea shows one area: its level, its name on the map, its details.
+  function focusArea(code) {
+    var f = null;
+    state.fc.features.forEach(function (x) { if (x.properties.ucode === code) { f = x; } });
+    if (!f) { return false; }
+    if (f.properties.admin_level !== state.level) {
+      state.level = f.properties.admin_level;
+      els.level.value = String(state.level);
+    }
+    var h = '#ind=' + encodeURIComponent(state.indicator) + '&level=' + state.level + '&area=' + encodeURIComponent(code) + (state.fpOn ? '' : '&fp=0');
+    if (history.replaceState) { history.replaceState(null, '', h); }
+    render();
+    return true;
+  }
+
+  function fillSearch() {
+    if (!els.names) { return; }
+    els.names.textContent = '';
+    var seen = {};
+    state.fc.features.forEach(function (f) {
+      var n = (f.properties.name || f.properties.ucode) + ' (admin ' + f.properties.admin_level + ')';
+      if (seen[n]) { return; }
+      seen[n] = true;
+      els.names.appendChild(option(n, f.properties.ucode));
+    });
+  }
+
+  function wireSearch() {
+    if (!els.search) { return; }
+    function go() {
+      var f = findArea(els.search.value);
+      els.search.setCustomValidity(f || !els.search.value ? '' : 'no such area');
+      if (f) { focusArea(f.properties.ucode); }
+    }
+    els.search.addEventListener('change', go);
+    els.search.addEventListener('keydown', function (e) { if (e.key === 'Enter') { e.preventDefault(); go(); } });
+    // Area links in the summary and the warnings table show the area.
+    document.addEventListener('click', function (e) {
+      var a = e.target && e.target.closest ? e.target.closest('[data-area]') : null;
+      if (!a || !state.fc) { return; }
+      e.preventDefault();
+      if (focusArea(a.getAttribute('data-area'))) { $('map-panel').scrollIntoView({ block: 'start' }); }
+    });
+    if (els.fpToggle) {
+      // The overlay's state lives in the URL like the rest of the view.
+      state.fpOn = readHash().fp !== '0';
+      els.fpToggle.checked = state.fpOn;
+      els.fpToggle.addEventListener('change', function () {
+        state.fpOn = els.fpToggle.checked;
+        writeHash();
+        render();
+      });
+    }
+  }
+
+  // filterLevels shows only the warnings at one level ('' = all); the
+  // choice survives the 30 s refresh.
+  function filterLevels(level) {
+    state.levelFilter = level || '';
+    var rows = document.querySelectorAll('#warnings-table tbody tr');
+    for (var i = 0; i < rows.length; i++) {
+      rows[i].hidden = !!state.levelFilter && rows[i].getAttribute('data-level') !== state.levelFilter;
+    }
+    var btns = document.querySelectorAll('#warnings button[data-level-filter]');
+    for (var j = 0; j < btns.length; j++) {
+      var on = btns[j].getAttribute('data-level-filter') === state.levelFilter;
+      btns[j].className = 'filter' + (on ? ' on' : '');
+      btns[j].setAttribute('aria-pressed', on ? 'true' : 'false');
+    }
+  }
+
+  function wireFilters() {
+    document.addEventListener('click', function (e) {
+      var b = e.target && e.target.closest ? e.target.closest('[data-level-filter]') : null;
+      if (!b) { return; }
+      filterLevels(b.getAttribute('data-level-filter'));
+      if (b.tagName === 'A') {
+        e.preventDefault();
+        $('warnings').scrollIntoView({ block: 'start' });
+      }
+    });
+  }
+
+  function loadFootprints() {
+    var inline = $('hs-footprints');
+    if (inline) { return Promise.resolve(JSON.parse(inline.textContent)); }
+    if (!document.body.getAttribute('data-live')) { return Promise.resolve(null); }
+    return fetch('api/footprints.geojson', { cache: 'no-store', credentials: 'same-origin' }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).catch(function () { return null; });
+  }
+
+  function setFootprints(fc) {
+    state.fp = fc;
+    var have = !!(fc && fc.features && fc.features.length);
+    if (els.fpLabel) { els.fpLabel.hidden = !have; }
+  }
+
   function setData(fc) {
     state.fc = fc;
     if (!fc.features || !fc.features.length) {
@@ -506,6 +728,19 @@
       fc.indicators = [];
     }
     fillControls();
+    fillSearch();
+    // #find=<name> searches like the box does (links from elsewhere).
+    var find = readHash().find;
+    var found = find ? findArea(find) : null;
+    if (found) {
+      els.search.value = find;
+      focusArea(found.properties.ucode);
+      return;
+    }
+    // #area=<ucode> (links from the summary, opened in a new tab) shows the
+    // area at its own level.
+    var area = readHash().area;
+    if (area && focusArea(area)) { return; }
     render();
   }
 
@@ -541,7 +776,8 @@
           if (fresh) { nodes[i].innerHTML = fresh.innerHTML; }
         }
         if (stateEl) { stateEl.textContent = ''; }
-        if (changed) { return loadMap().then(setData); }
+        if (state.levelFilter) { filterLevels(state.levelFilter); }
+        if (changed) { return loadFootprints().then(setFootprints).then(loadMap).then(setData); }
       });
     }).catch(function (err) {
       if (stateEl) { stateEl.textContent = '(last refresh failed: ' + err.message + ')'; }
@@ -551,11 +787,16 @@
   function start() {
     els = {
       map: $('map'), legend: $('legend'), tip: $('tooltip'), ind: $('ind-select'), level: $('level-select'),
-      summary: $('map-summary'), desc: $('ind-desc'), table: $('values-table')
+      summary: $('map-summary'), desc: $('ind-desc'), table: $('values-table'),
+      search: $('area-search'), names: $('area-names'), fpToggle: $('fp-toggle'), fpLabel: $('fp-toggle-label')
     };
     if (!els.map) { return; }
     wireMap();
-    loadMap().then(setData).catch(function (err) {
+    wireSearch();
+    wireFilters();
+    // #wl=<level> opens the warnings filtered to one level.
+    if (readHash().wl) { filterLevels(readHash().wl); }
+    loadFootprints().then(setFootprints).then(loadMap).then(setData).catch(function (err) {
       els.map.textContent = '';
       els.map.appendChild(msg('The map could not be loaded: ' + err.message));
     });
