@@ -157,6 +157,7 @@ func (c *Config) resolvePaths(base string) {
 	abs(&c.Population.Under18Grid)
 	abs(&c.Population.Facilities)
 	abs(&c.HTTP.TokenFile)
+	abs(&c.HTTP.PullTokenFile)
 	for i := range c.Geographies.Files {
 		abs(&c.Geographies.Files[i].Path)
 	}
