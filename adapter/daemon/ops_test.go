@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -26,31 +25,13 @@ import (
 	"github.com/hazardsync/hazardsync/internal/testutil"
 )
 
-// syncBuffer collects logs written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // running is a daemon under test, serving on 127.0.0.1:0.
 type running struct {
 	d    *daemon.Daemon
 	addr string
 	path string
 	hup  chan os.Signal
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 	stop func()
 }
 
@@ -72,7 +53,7 @@ func startDemo(t *testing.T, edit func(string) string, ro daemon.RunOptions) *ru
 	ov := config.Overrides{StateDir: t.TempDir()}
 	cfg, err := config.Load(path, ov)
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	d, err := daemon.New(context.Background(), cfg, daemon.Options{ConfigPath: path, Overrides: ov,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	require.NoError(t, err)
@@ -201,37 +182,47 @@ func TestForbiddenGeoSightShowsOnMetrics(t *testing.T) {
 	assert.NotContains(t, logs, "revoked-key-0123456789")
 }
 
+// hungGeoSight accepts requests and answers none until release (then 503,
+// as an overloaded instance would). seen, when set, sees each request;
+// arrived gets a signal when one comes in.
+func hungGeoSight(t *testing.T, seen func(*http.Request)) (srv *httptest.Server, arrived <-chan struct{}, release func()) {
+	t.Helper()
+	in := make(chan struct{}, 1)
+	gate := make(chan struct{})
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if seen != nil {
+			seen(req)
+		}
+		select {
+		case in <- struct{}{}:
+		default:
+		}
+		select {
+		case <-gate:
+		case <-req.Context().Done():
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	// Release before Close: Close waits for handlers to return.
+	t.Cleanup(srv.Close)
+	t.Cleanup(release)
+	return srv, in, release
+}
+
 // TestReloadBesideHungSync: GeoSight accepts connections and never
 // answers. SIGHUP still reloads at once (the sync runs beside the loop),
 // the rotated key is used from the next delivery on, and a routine reload
 // warns about nothing.
 func TestReloadBesideHungSync(t *testing.T) {
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 1)
 	var mu sync.Mutex
 	var keys []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv, arrived, release := hungGeoSight(t, func(req *http.Request) {
 		mu.Lock()
 		keys = append(keys, req.Header.Get("Authorization"))
 		mu.Unlock()
-		select {
-		case arrived <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-		case <-req.Context().Done():
-		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	defer srv.Close()
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	})
 	key := writeFile(t, filepath.Join(t.TempDir(), "key"), "first-key-0123456789")
 	r := startDemo(t, remoteGeoSight(srv.URL, key), daemon.RunOptions{})
 
@@ -249,7 +240,7 @@ func TestReloadBesideHungSync(t *testing.T) {
 		return r.d.ReloadState().LastSuccess.After(before)
 	})
 
-	close(release)
+	release()
 	eventually(t, "a delivery with the rotated key", 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -348,3 +339,19 @@ func TestPullFeedToken(t *testing.T) {
 }
 
 func statusTimeouts(idle time.Duration) status.Timeouts { return status.Timeouts{Idle: idle} }
+
+// TestShutdownWithHungGeoSight: SIGTERM while a delivery hangs ends within
+// the grace period (plus the HTTP server's own shutdown), values stay queued.
+func TestShutdownWithHungGeoSight(t *testing.T) {
+	srv, arrived, _ := hungGeoSight(t, nil)
+	key := writeFile(t, filepath.Join(t.TempDir(), "key"), "hung-key-0123456789")
+	r := startDemo(t, remoteGeoSight(srv.URL, key), daemon.RunOptions{ShutdownGrace: time.Second})
+	select {
+	case <-arrived:
+	case <-time.After(60 * time.Second):
+		t.Fatal("no delivery started")
+	}
+	start := time.Now()
+	r.stop()
+	assert.Less(t, time.Since(start), 15*time.Second, "shutdown is bounded by the grace period")
+}

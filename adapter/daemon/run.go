@@ -149,16 +149,24 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 			log.Info("shutting down: no new fetches; finishing in-flight work", "grace", ro.ShutdownGrace)
 			sched.Stop(ro.ShutdownGrace)
 			if syncing {
-				<-syncDone // cancelled with ctx; what it did not deliver stays queued
+				// Cancelled with ctx; what it did not deliver stays queued.
+				select {
+				case <-syncDone:
+					syncing = false
+				case <-time.After(ro.ShutdownGrace):
+					log.Warn("the running sync did not stop within the grace period; its values stay queued for the next start")
+				}
 			}
 			reloads.Wait()
-			// A last delivery pass for what is already queued, bounded by the
-			// grace period; anything left stays in the outbox for next start.
-			dctx, cancel := context.WithTimeout(context.Background(), ro.ShutdownGrace)
-			if _, err := d.Runner.Sync(dctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil {
-				log.Warn("final delivery incomplete; values stay queued for the next start", "err", err)
+			if !syncing {
+				// A last delivery pass for what is already queued, bounded by the
+				// grace period; anything left stays in the outbox for next start.
+				dctx, cancel := context.WithTimeout(context.Background(), ro.ShutdownGrace)
+				if _, err := d.Runner.Sync(dctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil {
+					log.Warn("final delivery incomplete; values stay queued for the next start", "err", err)
+				}
+				cancel()
 			}
-			cancel()
 			if httpSrv != nil {
 				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = httpSrv.Shutdown(sctx)

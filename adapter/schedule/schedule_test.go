@@ -1,38 +1,20 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hazardsync/hazardsync/internal/testutil"
 )
-
-// syncBuffer is a log sink safe for the scheduler's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
@@ -287,7 +269,7 @@ func TestJitterStaysWithinBounds(t *testing.T) {
 
 func TestOverlappingRunIsSkipped(t *testing.T) {
 	clock := NewFakeClock(t0)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	s := New(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), clock)
 	var concurrent, maxConcurrent, runs atomic.Int32
 	release := make(chan struct{})
