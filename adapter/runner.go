@@ -376,6 +376,12 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	if err := r.Store.Enqueue(changed); err != nil {
 		return res, fmt.Errorf("writing outbox: %w", err)
 	}
+	if r.Metrics != nil && r.Sink != nil {
+		// Queued now, whatever the delivery does (it may hang for minutes).
+		if n, err := r.Store.PendingCount(); err == nil {
+			r.Metrics.OutboxDepth.WithLabelValues(r.Sink.Name()).Set(float64(n))
+		}
+	}
 	if err := r.deliver(ctx, cfg, events, &res.Summary, opt.Progress); err != nil {
 		res.Summary.Duration = time.Since(wall)
 		r.finishRun(res.Summary)
