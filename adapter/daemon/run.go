@@ -94,12 +94,15 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	}
 
 	// Reloads come from the file watcher and from SIGHUP; one at a time,
-	// each beside whatever sync is running.
+	// each beside whatever sync is running, none after shutdown began.
 	var reloadMu sync.Mutex
-	var reloads sync.WaitGroup
+	stopped := false
 	reload := func() {
 		reloadMu.Lock()
 		defer reloadMu.Unlock()
+		if stopped {
+			return
+		}
 		if d.ReloadConfig(ctx) == nil {
 			d.refreshCredentials()
 			d.initMetrics()
@@ -157,7 +160,9 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 					log.Warn("the running sync did not stop within the grace period; its values stay queued for the next start")
 				}
 			}
-			reloads.Wait()
+			reloadMu.Lock() // waits for a reload under way
+			stopped = true
+			reloadMu.Unlock()
 			if !syncing {
 				// A last delivery pass for what is already queued, bounded by the
 				// grace period; anything left stays in the outbox for next start.
@@ -176,11 +181,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 			return nil
 		case <-ro.Hup:
 			log.Info("SIGHUP: reloading config")
-			reloads.Add(1)
-			go func() {
-				defer reloads.Done()
-				reload()
-			}()
+			go reload()
 		case err := <-srvErr:
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("status server: %w", err)
