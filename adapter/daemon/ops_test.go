@@ -235,10 +235,12 @@ func TestReloadBesideHungSync(t *testing.T) {
 	// Rotate the key (the file is outside the config's directory: only
 	// SIGHUP can pick this up) and reload while the delivery hangs.
 	writeFile(t, key, "second-key-0123456789")
+	hup := time.Now()
 	r.hup <- os.Interrupt
 	eventually(t, "the reload while GeoSight hangs", 10*time.Second, func() bool {
 		return r.d.ReloadState().LastSuccess.After(before)
 	})
+	t.Logf("SIGHUP applied %s after the signal, GeoSight still hanging", time.Since(hup).Round(time.Millisecond))
 
 	release()
 	eventually(t, "a delivery with the rotated key", 30*time.Second, func() bool {
