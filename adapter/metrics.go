@@ -2,6 +2,8 @@ package adapter
 
 import (
 	"runtime"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,9 +24,14 @@ type Metrics struct {
 	SourceEvents  *prometheus.GaugeVec
 	Values        *prometheus.CounterVec
 	OutboxDepth   *prometheus.GaugeVec
+	SinkUp        *prometheus.GaugeVec
+	SinkLastOK    *prometheus.GaugeVec
 	Reloads       *prometheus.CounterVec
 	SyncDuration  prometheus.Histogram
 	Warnings      *prometheus.GaugeVec
+
+	mu      sync.Mutex
+	sources map[string]bool // label values created by Init
 }
 
 // NewMetrics registers hazardsync's metrics on a fresh registry (plus the Go
@@ -55,6 +62,12 @@ func NewMetrics() *Metrics {
 		OutboxDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "hazardsync_outbox_depth", Help: "Values waiting in the outbox for delivery.",
 		}, []string{"sink"}),
+		SinkUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hazardsync_sink_up", Help: "1 if the sink's last delivery pass reached it and nothing failed (rejected values aside), else 0; 0 until the first pass.",
+		}, []string{"sink"}),
+		SinkLastOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hazardsync_sink_last_success_timestamp_seconds", Help: "Unix time of the sink's last delivery pass in which nothing failed; 0 until then.",
+		}, []string{"sink"}),
 		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hazardsync_config_reloads_total", Help: "Config reloads by result (ok, failed).",
 		}, []string{"result"}),
@@ -71,7 +84,69 @@ func NewMetrics() *Metrics {
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(Version, runtime.Version()).Set(1)
 	r.MustRegister(m.FetchDuration, m.FetchSuccess, m.LastSuccess, m.FetchErrors, m.SourceEvents, m.Values,
-		m.OutboxDepth, m.Reloads, m.SyncDuration, m.Warnings, build,
+		m.OutboxDepth, m.SinkUp, m.SinkLastOK, m.Reloads, m.SyncDuration, m.Warnings, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Outcomes and error classes every series is created for at start, so an
+// alert on increase() sees the first one.
+var (
+	ValueOutcomes = []string{"sent", "unchanged", "rejected", "retried", "failed"}
+	FetchClasses  = []string{Retryable.String(), Permanent.String(), Auth.String(), Partial.String()}
+	ReloadResults = []string{"ok", "failed"}
+)
+
+// Init creates, at 0, every series the operating guide tells people to
+// alert on, for the configured sources and the sink, and sets the outbox
+// depth to what the store holds (pending). Series of sources no longer
+// configured are removed. Safe to call again after a reload; it never
+// resets a series that exists.
+func (m *Metrics) Init(sources []string, sink string, pending int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := map[string]bool{}
+	for _, s := range sources {
+		now[s] = true
+		m.FetchSuccess.WithLabelValues(s)
+		m.LastSuccess.WithLabelValues(s)
+		m.SourceEvents.WithLabelValues(s)
+		m.FetchDuration.WithLabelValues(s)
+		for _, c := range FetchClasses {
+			m.FetchErrors.WithLabelValues(s, c)
+		}
+	}
+	for s := range m.sources {
+		if !now[s] {
+			for _, v := range []interface {
+				DeletePartialMatch(prometheus.Labels) int
+			}{m.FetchSuccess, m.LastSuccess, m.SourceEvents, m.FetchErrors, m.FetchDuration} {
+				v.DeletePartialMatch(prometheus.Labels{"source": s})
+			}
+		}
+	}
+	m.sources = now
+	if sink != "" {
+		for _, o := range ValueOutcomes {
+			m.Values.WithLabelValues(sink, o)
+		}
+		m.SinkUp.WithLabelValues(sink)
+		m.SinkLastOK.WithLabelValues(sink)
+		m.OutboxDepth.WithLabelValues(sink).Set(float64(pending))
+	}
+	for _, r := range ReloadResults {
+		m.Reloads.WithLabelValues(r)
+	}
+}
+
+// Delivered records the end of a delivery pass: whether it got through
+// (set-up accepted and no value failed), and what is left in the outbox.
+func (m *Metrics) Delivered(sink string, ok bool, pending int, at time.Time) {
+	m.OutboxDepth.WithLabelValues(sink).Set(float64(pending))
+	if ok {
+		m.SinkUp.WithLabelValues(sink).Set(1)
+		m.SinkLastOK.WithLabelValues(sink).Set(float64(at.Unix()))
+		return
+	}
+	m.SinkUp.WithLabelValues(sink).Set(0)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -369,15 +370,23 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	}
 	if opt.DryRun {
 		res.Summary.Duration = time.Since(wall)
+		logRun(log, res.Summary)
 		return res, nil
 	}
 	// The outbox write is the commit point: from here a crash loses nothing.
 	if err := r.Store.Enqueue(changed); err != nil {
 		return res, fmt.Errorf("writing outbox: %w", err)
 	}
+	if r.Metrics != nil && r.Sink != nil {
+		// Queued now, whatever the delivery does (it may hang for minutes).
+		if n, err := r.Store.PendingCount(); err == nil {
+			r.Metrics.OutboxDepth.WithLabelValues(r.Sink.Name()).Set(float64(n))
+		}
+	}
 	if err := r.deliver(ctx, cfg, events, &res.Summary, opt.Progress); err != nil {
 		res.Summary.Duration = time.Since(wall)
 		r.finishRun(res.Summary)
+		logRun(log, res.Summary)
 		return res, err
 	}
 	res.Summary.Duration = time.Since(wall)
@@ -385,10 +394,20 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	if r.AfterDeliver != nil {
 		r.AfterDeliver()
 	}
-	log.Debug("sync done", "events", res.Summary.Events, "values", res.Summary.Values, "sent", res.Summary.Sent,
-		"unchanged", res.Summary.Unchanged, "rejected", res.Summary.Rejected, "failed", res.Summary.Failed,
-		"pending", res.Summary.Pending)
+	logRun(log, res.Summary)
 	return res, nil
+}
+
+// logRun is the one INFO line per sync: what an operator reading the
+// journal wants to see without opening /metrics.
+func logRun(log *slog.Logger, s RunSummary) {
+	attrs := []any{"events", s.Events, "values", s.Values, "sent", s.Sent, "unchanged", s.Unchanged,
+		"rejected", s.Rejected, "failed", s.Failed, "pending", s.Pending,
+		"duration_seconds", math.Round(s.Duration.Seconds()*1000) / 1000}
+	if s.DryRun {
+		attrs = append(attrs, "dry_run", true)
+	}
+	log.Info("sync done", attrs...)
 }
 
 func (r *Runner) finishRun(s RunSummary) {
@@ -513,12 +532,19 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 		return errors.New("no sink configured")
 	}
 	log := r.log().With("sink", r.Sink.Name())
+	failedBefore := sum.Failed // a broken indicator is not the sink's failure
 	if h := definitionsHash(cfg.Indicators); h != r.ensured {
 		if err := r.Sink.Ensure(ctx, cfg.Indicators); err != nil {
 			r.setDeliveryError(err)
 			n, _ := r.Store.PendingCount()
 			sum.Pending = n
 			sum.Failed += n
+			// Nothing was sent: the metrics must say so as loudly as the
+			// status page (a 403 here once left /metrics silent).
+			if r.Metrics != nil {
+				r.Metrics.Values.WithLabelValues(r.Sink.Name(), "failed").Add(float64(n))
+				r.Metrics.Delivered(r.Sink.Name(), false, n, time.Now())
+			}
 			return fmt.Errorf("preparing indicators on %s: %w", r.Sink.Name(), err)
 		}
 		r.ensured = h
@@ -571,15 +597,20 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 	})
 	left, _ := r.Store.PendingCount()
 	sum.Pending = left
-	if r.Metrics != nil {
-		r.Metrics.OutboxDepth.WithLabelValues(r.Sink.Name()).Set(float64(left))
-	}
 	if werr != nil {
 		r.setDeliveryError(werr)
 		// Values never attempted stay pending: count them as failed.
 		if unattempted := total - done; unattempted > 0 {
 			sum.Failed += unattempted
+			if r.Metrics != nil {
+				r.Metrics.Values.WithLabelValues(r.Sink.Name(), "failed").Add(float64(unattempted))
+			}
 		}
+	}
+	if r.Metrics != nil {
+		r.Metrics.Delivered(r.Sink.Name(), werr == nil && sum.Failed == failedBefore, left, time.Now())
+	}
+	if werr != nil {
 		return fmt.Errorf("delivering to %s: %w", r.Sink.Name(), werr)
 	}
 	if storeErr != nil {

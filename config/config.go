@@ -155,8 +155,13 @@ type Schedule struct {
 type HTTP struct {
 	// Listen address; loopback by default. Empty disables the server.
 	Listen string `mapstructure:"listen"`
-	// TokenFile holds an optional bearer token for the status page.
+	// TokenFile holds an optional bearer token for the status page (and
+	// /pull/, as a header).
 	TokenFile string `mapstructure:"token_file"`
+	// PullTokenFile holds a token for /pull/ sent as ?token= in the URL
+	// (GeoSight's importer can only put a secret there). With token_file or
+	// this set, /pull/ needs a token; read at start.
+	PullTokenFile string `mapstructure:"pull_token_file"`
 }
 
 // Fetch holds limits for every feed request.

@@ -157,12 +157,17 @@ func (c *Config) resolvePaths(base string) {
 	abs(&c.Population.Under18Grid)
 	abs(&c.Population.Facilities)
 	abs(&c.HTTP.TokenFile)
+	abs(&c.HTTP.PullTokenFile)
 	for i := range c.Geographies.Files {
 		abs(&c.Geographies.Files[i].Path)
 	}
 	// state_dir and output dir stay relative to where the daemon runs: they
 	// are the operator's choice at run time, not part of the config's data.
-	BaseDir = base
+	// Reloads of the same file run beside fetches that read BaseDir: write
+	// it only when it changes, so they never race.
+	if BaseDir != base {
+		BaseDir = base
+	}
 }
 
 // BaseDir is the directory of the last config loaded; sources resolve

@@ -2,17 +2,28 @@ package config
 
 import (
 	"context"
+	"crypto/sha256"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 )
 
-// Watch calls onChange (debounced) whenever the config file is written,
-// replaced or re-created. It watches the file's directory because editors
-// and config-management tools save by writing a new file and renaming it
-// over the old one, which a watch on the file itself would lose. Editors
-// fire several events per save, hence the debounce.
+// Watch calls onChange (debounced) whenever the content of the config file
+// changes. It watches directories, not the file, and compares content
+// hashes, not names, because the file's name rarely sees the change:
+//   - editors and config-management tools write a new file and rename it
+//     over the old one;
+//   - a Kubernetes ConfigMap volume is `hazardsync.yaml -> ..data/hazardsync.yaml`
+//     and kubelet updates it by swapping the `..data` symlink, so every event
+//     names `..data` or a timestamped directory, never the file;
+//   - a config symlinked from elsewhere changes in the target's directory
+//     (watched too).
+//
+// Editors fire several events per save, hence the debounce; a save that
+// leaves the content as it was (touch, chmod, a rewrite of the same bytes)
+// is not a change. SIGHUP reloads regardless.
 func Watch(ctx context.Context, path string, debounce time.Duration, onChange func()) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -27,6 +38,21 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 		w.Close()
 		return err
 	}
+	watched := map[string]bool{filepath.Dir(abs): true}
+	// followTarget adds the directory the config really lives in when it is
+	// a symlink to somewhere else (best effort: the kubelet's timestamped
+	// directories come and go, and their swap shows in abs's directory).
+	followTarget := func() {
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return
+		}
+		if dir := filepath.Dir(real); !watched[dir] && w.Add(dir) == nil {
+			watched[dir] = true
+		}
+	}
+	followTarget()
+	last := contentHash(abs)
 	go func() {
 		defer w.Close()
 		var timer *time.Timer
@@ -42,7 +68,7 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 				if !ok {
 					return
 				}
-				if filepath.Clean(ev.Name) != abs || ev.Op == fsnotify.Chmod {
+				if ev.Op == fsnotify.Chmod {
 					continue
 				}
 				if timer != nil {
@@ -55,11 +81,26 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 					}
 				})
 			case <-fire:
-				onChange()
+				followTarget()
+				if h := contentHash(abs); h != last {
+					last = h
+					onChange()
+				}
 			case <-w.Errors:
 				// A lost event is recovered by the next one; SIGHUP also reloads.
 			}
 		}
 	}()
 	return nil
+}
+
+// contentHash is the file's SHA-256, following symlinks; an unreadable or
+// missing file hashes to "" (a reload then reports why).
+func contentHash(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return string(sum[:])
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hazardsync/hazardsync/adapter"
@@ -49,6 +50,10 @@ type Daemon struct {
 	// editor is the embedded GeoSight's project-editor session (project.go).
 	editor         *project.Editor
 	editorPassword string
+
+	// clock is the config's clock (replay_time), swapped by a reload while
+	// a sync may be reading it.
+	clock atomic.Pointer[func() time.Time]
 
 	mu     sync.RWMutex
 	reload adapter.ReloadState
@@ -102,7 +107,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 	if err != nil {
 		return nil, err
 	}
-	d.Runner = &adapter.Runner{Store: st, Sink: sink, Metrics: d.Metrics, Logger: log, Now: cfg.Clock()}
+	clock := cfg.Clock()
+	d.clock.Store(&clock)
+	d.Runner = &adapter.Runner{Store: st, Sink: sink, Metrics: d.Metrics, Logger: log, Now: d.now}
 	d.Runner.Configure(setup)
 	d.setup = setup
 	if d.client != nil {
@@ -261,11 +268,36 @@ func (d *Daemon) ReloadConfig(ctx context.Context) error {
 	d.reload.OK, d.reload.Errors, d.reload.LastSuccess = true, nil, now
 	d.setup = setup
 	d.mu.Unlock()
-	d.Runner.Now = cfg.Clock()
+	clock := cfg.Clock()
+	d.clock.Store(&clock)
 	d.Runner.Configure(setup)
 	d.Metrics.Reloads.WithLabelValues("ok").Inc()
 	d.log.Info("config reloaded", "path", d.opts.ConfigPath, "sources", len(setup.Sources), "indicators", len(cfg.Indicators))
 	return nil
+}
+
+func (d *Daemon) now() time.Time { return (*d.clock.Load())() }
+
+// initMetrics creates every alertable series at 0 for the config in force
+// (sources, the sink, reload results) and sets the outbox depth from the
+// store, so /metrics tells the truth before the first sync finishes.
+func (d *Daemon) initMetrics() {
+	cfg := d.Runner.Config()
+	var names []string
+	for n, s := range cfg.Sources {
+		if s.Enabled {
+			names = append(names, n)
+		}
+	}
+	sink := ""
+	if d.Runner.Sink != nil {
+		sink = d.Runner.Sink.Name()
+	}
+	n, err := d.Store.PendingCount()
+	if err != nil {
+		d.log.Warn("counting the outbox failed", "err", err)
+	}
+	d.Metrics.Init(names, sink, n)
 }
 
 func errorLines(err error) []string {

@@ -30,10 +30,19 @@ type RunOptions struct {
 	ShutdownGrace time.Duration
 	// Ready, when set, is closed once the status server listens (tests).
 	Ready chan<- string
+	// HTTPTimeouts bound the status server's connections (zero fields:
+	// the defaults in status.Timeouts).
+	HTTPTimeouts status.Timeouts
 }
 
 // Run serves until ctx ends: sources on their schedules, a sync after each
 // fetch, hot reload on file change or SIGHUP, the status server.
+//
+// The loop itself never blocks on work: syncs and reloads run in their own
+// goroutines, so a SIGHUP is acted on at once even while a delivery hangs
+// on a stuck GeoSight. A reload swaps the setup and the GeoSight client
+// atomically; a sync already under way finishes with what it started with,
+// and the next one uses the new config.
 func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	if ro.ShutdownGrace == 0 {
 		ro.ShutdownGrace = 30 * time.Second
@@ -41,6 +50,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	cfg := d.Runner.Config()
 	log := d.log
 	d.swappableSink()
+	d.initMetrics()
 
 	// One sync at a time; fetches ask for one and a pending request is
 	// coalesced, so a burst of fetches gives one sync, not many.
@@ -57,22 +67,24 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	srvErr := make(chan error, 1)
 	var httpSrv *http.Server
 	if cfg.HTTP.Listen != "" {
-		token := ""
-		if cfg.HTTP.TokenFile != "" {
-			b, err := os.ReadFile(cfg.HTTP.TokenFile)
-			if err != nil {
-				return fmt.Errorf("http.token_file: %w", err)
-			}
-			token = strings.TrimSpace(string(b))
+		token, err := readToken("http.token_file", cfg.HTTP.TokenFile)
+		if err != nil {
+			return err
 		}
-		extra := map[string]http.Handler{"/pull/": pull.New(d.pullValues).WithLogger(log)}
+		pullToken, err := readToken("http.pull_token_file", cfg.HTTP.PullTokenFile)
+		if err != nil {
+			return err
+		}
+		// /pull/ takes the pull token in its URL (GeoSight's importer cannot
+		// send a header) or the status token as a header.
+		extra := map[string]http.Handler{"/pull/": pull.New(d.pullValues).WithLogger(log).WithTokens(pullToken, token)}
 		h := status.NewServer(provider{d}, d.Metrics.Registry, status.Options{Token: token, Extra: extra, Logger: log,
-			Redact: d.secrets()})
+			Redact: append(d.secrets(), token, pullToken)})
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
 			return fmt.Errorf("status server on %s (http.listen / --http-addr): %w", cfg.HTTP.Listen, err)
 		}
-		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		httpSrv = status.HTTPServer(h, ro.HTTPTimeouts, log)
 		go func() { srvErr <- httpSrv.Serve(ln) }()
 		addr := "http://" + ln.Addr().String()
 		if ro.Ready != nil {
@@ -81,15 +93,22 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 		d.banner(ro.Out, addr)
 	}
 
-	// Reloads come from the file watcher and from SIGHUP; one at a time.
+	// Reloads come from the file watcher and from SIGHUP; one at a time,
+	// each beside whatever sync is running, none after shutdown began.
 	var reloadMu sync.Mutex
+	stopped := false
 	reload := func() {
 		reloadMu.Lock()
 		defer reloadMu.Unlock()
+		if stopped {
+			return
+		}
 		if d.ReloadConfig(ctx) == nil {
 			d.refreshCredentials()
+			d.initMetrics()
 			sched.Update(d.jobs(requestSync))
 			sched.TriggerAll()
+			requestSync()
 		}
 	}
 	if cfg.Path != "" || d.opts.ConfigPath != "" {
@@ -101,6 +120,18 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(ctx) }()
 
+	syncDone := make(chan struct{}, 1)
+	syncing := false
+	startSync := func() {
+		syncing = true
+		go func() {
+			defer func() { syncDone <- struct{}{} }()
+			if _, err := d.Runner.Sync(ctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil && ctx.Err() == nil {
+				log.Error("sync failed; queued values are kept and retried", "err", err)
+			}
+		}()
+	}
+
 	// Deliver what a previous run left in the outbox before anything else.
 	requestSync()
 	// Old delivered records are pruned daily (the store keeps the last two
@@ -109,19 +140,38 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	defer prune.Stop()
 	d.prune()
 	for {
+		// While a sync runs, requests wait in syncReq (coalesced).
+		reqs := syncReq
+		if syncing {
+			reqs = nil
+		}
 		select {
 		case <-prune.C:
 			d.prune()
 		case <-ctx.Done():
 			log.Info("shutting down: no new fetches; finishing in-flight work", "grace", ro.ShutdownGrace)
 			sched.Stop(ro.ShutdownGrace)
-			// A last delivery pass for what is already queued, bounded by the
-			// grace period; anything left stays in the outbox for next start.
-			dctx, cancel := context.WithTimeout(context.Background(), ro.ShutdownGrace)
-			if _, err := d.Runner.Sync(dctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil {
-				log.Warn("final delivery incomplete; values stay queued for the next start", "err", err)
+			if syncing {
+				// Cancelled with ctx; what it did not deliver stays queued.
+				select {
+				case <-syncDone:
+					syncing = false
+				case <-time.After(ro.ShutdownGrace):
+					log.Warn("the running sync did not stop within the grace period; its values stay queued for the next start")
+				}
 			}
-			cancel()
+			reloadMu.Lock() // waits for a reload under way
+			stopped = true
+			reloadMu.Unlock()
+			if !syncing {
+				// A last delivery pass for what is already queued, bounded by the
+				// grace period; anything left stays in the outbox for next start.
+				dctx, cancel := context.WithTimeout(context.Background(), ro.ShutdownGrace)
+				if _, err := d.Runner.Sync(dctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil {
+					log.Warn("final delivery incomplete; values stay queued for the next start", "err", err)
+				}
+				cancel()
+			}
 			if httpSrv != nil {
 				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = httpSrv.Shutdown(sctx)
@@ -131,17 +181,34 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 			return nil
 		case <-ro.Hup:
 			log.Info("SIGHUP: reloading config")
-			reload()
+			go reload()
 		case err := <-srvErr:
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("status server: %w", err)
 			}
-		case <-syncReq:
-			if _, err := d.Runner.Sync(ctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil && ctx.Err() == nil {
-				log.Error("sync failed; queued values are kept and retried", "err", err)
-			}
+		case <-reqs:
+			startSync()
+		case <-syncDone:
+			syncing = false
 		}
 	}
+}
+
+// readToken reads a secret from a file named by the config key ("" when
+// the key is unset).
+func readToken(key, path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("%s: %s is empty", key, path)
+	}
+	return t, nil
 }
 
 // jobs turns the configured sources into scheduler jobs. A job's Spec is

@@ -1,6 +1,6 @@
 // Package schedule runs each source on its own interval or cron schedule:
 // at most one run per source at a time (a tick that finds the previous run
-// still going is skipped and counted), each run bounded by a timeout below
+// still going is skipped and counted; a manual trigger is served by it), each run bounded by a timeout below
 // its period, jitter to spread polls, and hot updates that restart only the
 // jobs whose schedule or config changed.
 package schedule
@@ -330,9 +330,22 @@ func (s *Scheduler) fire(js *jobState, stop chan struct{}, reason string) {
 		return
 	}
 	name := js.job.Name
+	if js.running && reason == "trigger" {
+		// A manual trigger (a reload, an operator) asks for a run now; one is
+		// going, so it is served. Not a skip and nothing to warn about: every
+		// reload restarts the changed jobs and triggers the rest.
+		s.log.Debug("run already going; the trigger is served by it", "job", name, "running_since", js.lastStart)
+		return
+	}
 	if js.running {
 		js.skipped++
-		s.log.Warn("previous run still going; skipping this one", "job", name, "reason", reason,
+		// Only an overrun of the schedule is worth a warning; a job restarted
+		// by a reload while its last run finishes is routine.
+		lvl := slog.LevelWarn
+		if reason == "start" {
+			lvl = slog.LevelInfo
+		}
+		s.log.Log(context.Background(), lvl, "previous run still going; skipping this one", "job", name, "reason", reason,
 			"running_since", js.lastStart, "skipped", js.skipped)
 		return
 	}

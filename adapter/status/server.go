@@ -224,20 +224,16 @@ func buildSnapshot(p Provider, now time.Time) Snapshot {
 	return snap
 }
 
-// readiness: ready once a sync has completed, unless the config on disk
-// was refused (the daemon keeps running the last valid one, but an operator
-// rolling out a broken edit should see the rollout fail).
+// readiness is "serving with a valid config": the daemon only starts with
+// a valid config (a refused edit leaves the previous one running, so it
+// does not count), and it is ready once the first compute pass has values
+// for /pull/ and the page. Delivery and source health are deliberately not
+// part of it: a GeoSight outage must not take /pull/ out of a Kubernetes
+// Service, and restarting the pod would not fix GeoSight. They are on
+// /metrics (hazardsync_sink_up, hazardsync_source_up, …) and /api/status.
 func readiness(s Snapshot) (bool, string) {
-	var reasons []string
-	if s.LastRun.Started.IsZero() {
-		reasons = append(reasons, "no sync has completed yet")
-	}
-	if !s.Reload.OK && len(s.Reload.Errors) > 0 {
-		reasons = append(reasons, fmt.Sprintf("config %s is invalid (edit refused, last valid config still running): %s",
-			s.Reload.ConfigPath, strings.Join(s.Reload.Errors, "; ")))
-	}
-	if len(reasons) > 0 {
-		return false, strings.Join(reasons, "\n")
+	if s.LastRun.Started.IsZero() && s.Values == 0 {
+		return false, "no values computed yet (the first sync is still running)"
 	}
 	return true, ""
 }
@@ -251,7 +247,16 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprintf(w, "not ready: %s\n", snap.ReadyReason)
 		return
 	}
-	_, _ = fmt.Fprintf(w, "ready: last sync %s\n", snap.LastRun.Started.UTC().Format(time.RFC3339))
+	if snap.LastRun.Started.IsZero() {
+		_, _ = fmt.Fprintln(w, "ready: values computed; the first delivery is still running")
+	} else {
+		_, _ = fmt.Fprintf(w, "ready: last sync %s\n", snap.LastRun.Started.UTC().Format(time.RFC3339))
+	}
+	if !snap.Reload.OK && len(snap.Reload.Errors) > 0 {
+		// Said, not failed: the previous config is serving.
+		_, _ = fmt.Fprintf(w, "note: the edit of %s was refused; the previous config keeps running (see /api/status)\n",
+			snap.Reload.ConfigPath)
+	}
 }
 
 func (s *Server) apiStatus(w http.ResponseWriter, _ *http.Request) {
@@ -285,14 +290,50 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 	return s.ServeListener(ctx, ln)
 }
 
+// Timeouts bound every connection to the status server, so idle
+// keep-alive connections, slow clients and stalled readers do not pile up
+// (Prometheus, GeoSight's importer and browsers all keep connections open).
+// A zero field takes its default.
+type Timeouts struct {
+	ReadHeader time.Duration // 10 s
+	Read       time.Duration // 30 s: requests are GETs without bodies
+	Write      time.Duration // 2 min: the largest /pull/ or GeoJSON answer on a slow link
+	Idle       time.Duration // 2 min between requests on a keep-alive connection
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.ReadHeader, 10*time.Second)
+	def(&t.Read, 30*time.Second)
+	def(&t.Write, 2*time.Minute)
+	def(&t.Idle, 2*time.Minute)
+	return t
+}
+
+// HTTPServer is the http.Server to serve h with: the timeouts above and
+// server errors logged through log at WARN.
+func HTTPServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
+	t = t.withDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // ServeListener is Serve on an existing listener (port 0 in tests).
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log().Handler(), slog.LevelWarn),
-	}
+	srv := HTTPServer(s, Timeouts{}, s.log())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -129,29 +129,50 @@ func TestToken(t *testing.T) {
 	}
 }
 
+// TestReadyz: ready means "serving with a valid config". A refused edit
+// (the previous config keeps running) and a failing GeoSight are status and
+// metrics, never a 503 that would take /pull/ out of service.
 func TestReadyz(t *testing.T) {
-	p := &fakeProvider{reload: adapter.ReloadState{ConfigPath: "/etc/hazardsync.yaml", OK: true}}
+	refused := adapter.ReloadState{ConfigPath: "/etc/hazardsync.yaml", OK: false,
+		Errors: []string{"indicators[2].recipe: unknown recipe \"chldren_exposed\""}}
+	synced := adapter.RunSummary{Started: time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC), Values: 3}
+	cases := []struct {
+		name     string
+		lastRun  adapter.RunSummary
+		values   []indicators.Value
+		reload   adapter.ReloadState
+		delivery adapter.DeliveryHealth
+		want     int
+		says     []string
+	}{
+		{"nothing computed yet", adapter.RunSummary{}, nil, adapter.ReloadState{OK: true}, adapter.DeliveryHealth{},
+			http.StatusServiceUnavailable, []string{"no values computed yet"}},
+		{"values computed, first delivery still hanging", adapter.RunSummary{}, []indicators.Value{{Indicator: "A", Code: "X"}},
+			adapter.ReloadState{OK: true}, adapter.DeliveryHealth{}, http.StatusOK, []string{"first delivery is still running"}},
+		{"synced", synced, nil, adapter.ReloadState{OK: true}, adapter.DeliveryHealth{}, http.StatusOK, []string{"ready: last sync 2026-11-27T06:00:00Z"}},
+		{"GeoSight refuses everything", synced, nil, adapter.ReloadState{OK: true},
+			adapter.DeliveryHealth{Retrying: 335, Pending: 335, LastError: "403 Forbidden"}, http.StatusOK, []string{"ready"}},
+		{"edit refused, previous config running", synced, nil, refused, adapter.DeliveryHealth{},
+			http.StatusOK, []string{"ready", "/etc/hazardsync.yaml", "refused", "previous config keeps running"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &fakeProvider{reload: c.reload, lastRun: c.lastRun, values: c.values, delivery: c.delivery}
+			rec := get(t, NewServer(p, nil, Options{}), "/readyz", nil)
+			require.Equal(t, c.want, rec.Code, rec.Body.String())
+			for _, s := range c.says {
+				assert.Contains(t, rec.Body.String(), s)
+			}
+		})
+	}
+
+	// The page and /api/status still show the refused edit.
+	p := &fakeProvider{reload: refused, lastRun: synced}
 	s := NewServer(p, nil, Options{})
-
-	rec := get(t, s, "/readyz", nil)
-	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.Contains(t, rec.Body.String(), "no sync has completed yet")
-
-	p.setLastRun(adapter.RunSummary{Started: time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC), Values: 3})
-	rec = get(t, s, "/readyz", nil)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-
-	p.setReload(adapter.ReloadState{ConfigPath: "/etc/hazardsync.yaml", OK: false,
-		Errors: []string{"indicators[2].recipe: unknown recipe \"chldren_exposed\""}})
-	rec = get(t, s, "/readyz", nil)
-	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.Contains(t, rec.Body.String(), `unknown recipe "chldren_exposed"`)
-	assert.Contains(t, rec.Body.String(), "/etc/hazardsync.yaml")
-
-	// The page shows the refused edit too.
 	page := get(t, s, "/", nil).Body.String()
 	assert.Contains(t, page, "was refused")
 	assert.Contains(t, page, "chldren_exposed")
+	assert.Contains(t, get(t, s, "/api/status", nil).Body.String(), "chldren_exposed")
 }
 
 func TestAreasGeoJSON(t *testing.T) {
@@ -698,4 +719,16 @@ func TestFootprintsGeoJSON(t *testing.T) {
 	fc, err = geojson.UnmarshalFeatureCollection(get(t, plain, "/api/footprints.geojson", nil).Body.Bytes())
 	require.NoError(t, err)
 	assert.Empty(t, fc.Features)
+}
+
+// TestHTTPServerTimeouts: every connection is bounded; without an idle
+// timeout, keep-alive connections from scrapers and browsers stay open
+// forever.
+func TestHTTPServerTimeouts(t *testing.T) {
+	srv := HTTPServer(http.NotFoundHandler(), Timeouts{}, nil)
+	for name, d := range map[string]time.Duration{"ReadHeaderTimeout": srv.ReadHeaderTimeout,
+		"ReadTimeout": srv.ReadTimeout, "WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout} {
+		assert.Positive(t, d, name)
+	}
+	assert.Equal(t, 5*time.Second, HTTPServer(http.NotFoundHandler(), Timeouts{Idle: 5 * time.Second}, nil).IdleTimeout)
 }

@@ -102,6 +102,7 @@ func (g *globals) logger(cfg config.Config) *slog.Logger {
 	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: lvl}
 	if cfg.Log.Format == "json" {
+		opts.ReplaceAttr = secondsForJSON
 		return slog.New(slog.NewJSONHandler(g.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(g.stderr, opts))
