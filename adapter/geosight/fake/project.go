@@ -427,19 +427,27 @@ func remapStructure(v any, m map[int]int) map[string]any {
 	return st
 }
 
-func (s *Server) serveProjectData(w http.ResponseWriter, r *http.Request, slug string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// readable is the project the request may read, or nil after answering
+// 404 or 403 as GeoSight does. The caller holds s.mu.
+func (s *Server) readable(w http.ResponseWriter, r *http.Request, slug string) *project {
 	p := s.projects().projects[slug]
 	if p == nil {
 		notFound(w)
-		return
+		return nil
 	}
 	if !s.canRead(r, p) {
 		writeJSON(w, http.StatusForbidden, detail("You don't have permission to access this resource"))
-		return
+		return nil
 	}
-	writeJSON(w, http.StatusOK, s.servedProject(p))
+	return p
+}
+
+func (s *Server) serveProjectData(w http.ResponseWriter, r *http.Request, slug string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.readable(w, r, slug); p != nil {
+		writeJSON(w, http.StatusOK, s.servedProject(p))
+	}
 }
 
 // canRead: projects are private to their creator and admins unless shared.
@@ -461,13 +469,8 @@ func (s *Server) canRead(r *http.Request, p *project) bool {
 func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request, slug string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.projects().projects[slug]
+	p := s.readable(w, r, slug)
 	if p == nil {
-		notFound(w)
-		return
-	}
-	if !s.canRead(r, p) {
-		writeJSON(w, http.StatusForbidden, detail("You don't have permission to access this resource"))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
