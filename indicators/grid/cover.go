@@ -135,48 +135,7 @@ func (rz *rasterizer) rasterize(g orb.Geometry, geo Geo, width, height int, c *C
 }
 
 func (rz *rasterizer) addGeometry(g orb.Geometry) {
-	switch t := g.(type) {
-	case orb.Polygon:
-		rz.addPolygon(t)
-	case orb.MultiPolygon:
-		for _, p := range t {
-			rz.addPolygon(p)
-		}
-	case orb.Ring:
-		rz.addPolygon(orb.Polygon{t})
-	case orb.Collection:
-		for _, c := range t {
-			rz.addGeometry(c)
-		}
-	}
-}
-
-func (rz *rasterizer) addPolygon(p orb.Polygon) {
-	for i, r := range p {
-		if len(r) < 3 {
-			continue
-		}
-		a := ringArea(r)
-		if a == 0 {
-			continue
-		}
-		// A lon/lat counter-clockwise ring turns clockwise in grid space
-		// (rows grow southwards), where the events below sum to +1 inside
-		// it; shells must add +1 and holes -1 whatever their winding.
-		sign := 1.0
-		if (a > 0) != (i == 0) {
-			sign = -1
-		}
-		n := len(r)
-		if r[0] == r[n-1] {
-			n--
-		}
-		for k := 0; k < n; k++ {
-			p0, p1 := r[k], r[(k+1)%n]
-			rz.addEdge((p0[0]-rz.geo.X0)/rz.geo.DX, (rz.geo.Y0-p0[1])/rz.geo.DY,
-				(p1[0]-rz.geo.X0)/rz.geo.DX, (rz.geo.Y0-p1[1])/rz.geo.DY, sign)
-		}
-	}
+	forEachEdge(g, rz.geo, rz.addEdge)
 }
 
 func ringArea(r orb.Ring) float64 {

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hazardsync/hazardsync/indicators"
@@ -48,6 +49,9 @@ type Engine struct {
 	fallback *indicators.AreaWeighted
 	fbAreas  []indicators.Area
 	log      *slog.Logger
+	// Each area's edges by row, built the first time a footprint edge
+	// crosses one of its boundary cells (exact clip, exact.go).
+	areaSets []atomic.Pointer[edgeSet]
 
 	mu       sync.Mutex
 	gen      uint64
@@ -56,8 +60,9 @@ type Engine struct {
 }
 
 type cachedCov struct {
-	cov  *Coverage
-	used uint64
+	cov   *Coverage
+	edges *edgeSet
+	used  uint64
 }
 
 type cachedRes struct {
@@ -181,6 +186,7 @@ func prepareEngine(areas []indicators.Area, geo Geo, width, height int, log *slo
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{areas: areas, onGrid: make([]bool, len(areas)), shares: make([]float64, len(areas)), log: log,
+		areaSets: make([]atomic.Pointer[edgeSet], len(areas)),
 		covCache: map[[32]byte]*cachedCov{}, resCache: map[[32]byte]*cachedRes{}}
 	gb := orb.Bound{Min: orb.Point{geo.X0, geo.Y0 - float64(height)*geo.DY}, Max: orb.Point{geo.X0 + float64(width)*geo.DX, geo.Y0}}
 	for i, a := range areas {
@@ -353,6 +359,7 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 		return slices.Clone(r.res), nil
 	}
 	covs := make([]*Coverage, len(polys))
+	sets := make([]*edgeSet, len(polys))
 	var missing []int
 	seen := map[[32]byte]bool{}
 	for i, k := range hashes {
@@ -362,7 +369,7 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 		seen[k] = true
 		if c, ok := e.covCache[k]; ok {
 			c.used = gen
-			covs[i] = c.cov
+			covs[i], sets[i] = c.cov, c.edges
 		} else {
 			missing = append(missing, i)
 		}
@@ -372,14 +379,17 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 	parallel(len(missing), func(_, j int) {
 		i := missing[j]
 		covs[i] = Rasterize(polys[i], e.z.Geo, e.z.Width, e.z.Height)
+		sets[i] = newEdgeSet(polys[i], e.z.Geo, e.z.Height)
 	})
 	var use []*Coverage
-	for _, c := range covs {
+	var useSets []*edgeSet
+	for i, c := range covs {
 		if c != nil && c.Rows > 0 {
 			use = append(use, c)
+			useSets = append(useSets, sets[i])
 		}
 	}
-	res := e.accumulate(use)
+	res := e.accumulate(use, useSets)
 	if e.fallback != nil {
 		fb, err := e.fallback.Expose(polys)
 		if err != nil {
@@ -393,7 +403,7 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 
 	e.mu.Lock()
 	for _, i := range missing {
-		e.covCache[hashes[i]] = &cachedCov{cov: covs[i], used: gen}
+		e.covCache[hashes[i]] = &cachedCov{cov: covs[i], edges: sets[i], used: gen}
 	}
 	e.resCache[setKey] = &cachedRes{res: res, used: gen}
 	evict(e.covCache, maxCovCache, func(c *cachedCov) uint64 { return c.used })
@@ -441,11 +451,13 @@ func (e *Engine) ExposeBands(fps []indicators.Footprint) (map[string][]indicator
 }
 
 // accumulate sums population, under-18 and km² per area over the union of
-// the coverages: per row, the footprints' breakpoints are merged, each
-// interval's union fraction is 1-Π(1-v) (exact wherever a footprint is 0 or
-// 1, which is everywhere but cells two footprint edges cross), and
-// intervals are summed against the zone segments with the block prefixes.
-func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
+// the coverages (sets are their edges): per row, the footprints'
+// breakpoints are merged and each interval is summed against the zone
+// segments with the block prefixes, as covered fraction × area fraction.
+// That product is exact wherever one of the two is 0 or 1; in the cells
+// where a footprint edge meets an area boundary, or two footprint edges
+// meet, the covered part is clipped exactly instead (cellFrac).
+func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.AreaExposure {
 	z := e.z
 	nA := len(e.areas)
 	if len(covs) == 0 || z.Height == 0 {
@@ -477,6 +489,7 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 	// Each chunk hands back its own sparse sums, added up in chunk order, so
 	// results are bit-for-bit the same whichever worker ran which chunk.
 	chunkSums := make([][]zoneSum, nch)
+	one := []int32{0}
 	parallel(nch, func(w, ci int) {
 		a := accs[w]
 		defer func() { chunkSums[ci] = a.flush() }()
@@ -487,7 +500,9 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 		}
 		var merged []bp
 		cur := make([]float64, len(covs))
-		var active []int32
+		var active, partial []int32
+		var fsets []*edgeSet
+		var sc clipScratch
 		var rw rowWalker
 		for r := rowLo + ci*chunk; r < min(rowHi+1, rowLo+(ci+1)*chunk); r++ {
 			s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
@@ -496,7 +511,14 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 			}
 			rw.reset(z, r)
 			seg := s0 // segment cursor: intervals come left to right
-			emit := func(x0, x1 int, u float64) {
+			// emit adds the interval [x0,x1) covered by the union at u;
+			// part lists the footprints covering it partly (none when u
+			// is 0 or 1, i.e. exact).
+			emit := func(x0, x1 int, u float64, part []int32) {
+				fsets = fsets[:0]
+				for _, fi := range part {
+					fsets = append(fsets, sets[fi])
+				}
 				// Last segment starting at or before x0, searched from the
 				// cursor: usually it is the cursor's or the next one.
 				for n := 0; n < 4 && seg+1 < s1 && int(z.SegCol[seg+1]) <= x0; n++ {
@@ -555,6 +577,10 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 					for en := e0; en < e1; en++ {
 						zi, f := z.EntZone[en], z.EntFrac[en]
 						a.touch(zi)
+						if len(fsets) > 1 || (len(fsets) == 1 && f < 1) {
+							e.exactCells(a, r, lo, hi, zi, f, fsets, &sc)
+							continue
+						}
 						a.pop[zi] += f * ps
 						a.km2[zi] += f * km
 						if z.U18 != nil {
@@ -570,8 +596,11 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 			if len(covs) == 1 {
 				cols, vals := covs[0].Row(r)
 				for k := 0; k+1 < len(cols); k++ {
-					if vals[k] > 0 {
-						emit(int(cols[k]), int(cols[k+1]), vals[k])
+					switch v := vals[k]; {
+					case v == 1:
+						emit(int(cols[k]), int(cols[k+1]), v, nil)
+					case v > 0:
+						emit(int(cols[k]), int(cols[k+1]), v, one)
 					}
 				}
 				continue
@@ -599,16 +628,25 @@ func (e *Engine) accumulate(covs []*Coverage) []indicators.AreaExposure {
 				}
 				j := 0
 				miss := 1.0
+				partial = partial[:0]
 				for _, fp := range active {
 					if cur[fp] != 0 {
 						active[j] = fp
 						j++
 						miss *= 1 - cur[fp]
+						if cur[fp] < 1 {
+							partial = append(partial, fp)
+						}
 					}
 				}
 				active = active[:j]
 				if k < len(merged) && j > 0 {
-					emit(int(col), int(merged[k].col), 1-miss)
+					if miss == 0 {
+						// A footprint covers the cells whole.
+						emit(int(col), int(merged[k].col), 1, nil)
+					} else {
+						emit(int(col), int(merged[k].col), 1-miss, partial)
+					}
 				}
 			}
 		}
@@ -807,4 +845,44 @@ func geomKey(g orb.Geometry) [32]byte {
 	}
 	walk(g)
 	return k.sum()
+}
+
+// exactCells adds, for area zi over cells [lo,hi) of row r, the people,
+// under-18 and km² inside area ∩ (union of the footprints fsets), clipped
+// exactly per cell. f is the area's coverage of these cells: when it is 1
+// the cells lie wholly inside the area and only the footprints are clipped.
+func (e *Engine) exactCells(a *zoneAcc, r, lo, hi int, zi int32, f float64, fsets []*edgeSet, sc *clipScratch) {
+	z := e.z
+	var area *edgeSet
+	if f < 1 {
+		area = e.areaEdges(zi)
+	}
+	row := r * z.Width
+	for x := lo; x < hi; x++ {
+		g := cellFrac(r, x, area, fsets, sc)
+		if g == 0 {
+			continue
+		}
+		p := float64(z.Pop[row+x])
+		a.pop[zi] += g * p
+		a.km2[zi] += g * z.CellKm2[r]
+		if z.U18 != nil {
+			a.u18[zi] += g * float64(z.U18[row+x])
+		} else {
+			a.u18[zi] += g * p * e.shares[zi]
+		}
+	}
+}
+
+// areaEdges is area zi's edge set, built on first use; concurrent first
+// uses may both build it, and one wins.
+func (e *Engine) areaEdges(zi int32) *edgeSet {
+	if s := e.areaSets[zi].Load(); s != nil {
+		return s
+	}
+	s := newEdgeSet(e.areas[zi].Geometry, e.z.Geo, e.z.Height)
+	if e.areaSets[zi].CompareAndSwap(nil, s) {
+		return s
+	}
+	return e.areaSets[zi].Load()
 }
