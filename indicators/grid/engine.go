@@ -70,6 +70,9 @@ type cachedRes struct {
 	used uint64
 }
 
+// minPieceCells is the smallest (area, footprint) piece reported, in cells.
+const minPieceCells = 1e-6
+
 // Cache bounds: enough for every footprint of a busy cycle and every
 // indicator's filter, small enough to never matter for memory.
 const (
@@ -660,8 +663,16 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 			t.km2[v.zone] += v.km2
 		}
 	}
+	// A piece under a millionth of a cell is the noise of coordinate
+	// rounding where a footprint follows an area's boundary (GEOS leaves
+	// the same slivers): the area is not hit.
+	var cellKm2 float64
+	for r := rowLo; r <= rowHi; r++ {
+		cellKm2 = max(cellKm2, z.CellKm2[r])
+	}
+	minKm2 := minPieceCells * cellKm2
 	for i := 0; i < nA; i++ {
-		if !e.onGrid[i] || (t.km2[i] <= 1e-12 && t.pop[i] <= 0) {
+		if !e.onGrid[i] || t.km2[i] < minKm2 {
 			continue
 		}
 		a := e.areas[i]
