@@ -702,6 +702,18 @@ func (e *Engine) ResetCache() {
 	e.resCache = map[[32]byte]*cachedRes{}
 }
 
+// EdgeBytes is the memory held by the areas' edge sets, built for the exact
+// clip the first time a footprint edge crosses an area's boundary cells.
+func (e *Engine) EdgeBytes() int {
+	n := 0
+	for i := range e.areaSets {
+		if s := e.areaSets[i].Load(); s != nil {
+			n += s.Bytes()
+		}
+	}
+	return n
+}
+
 // PrecomputeBytes is the memory the precompute holds, value layers included.
 func (e *Engine) PrecomputeBytes() int {
 	n := 0

@@ -20,13 +20,11 @@ import (
 // winding number of every point right of it, the convention of the
 // coverage events: +1 inside shells, 0 outside and in holes.
 type gedge struct {
-	x0, y0, x1, y1, s float64
+	x0, y0, y1, k, s float64 // k = dx/dy
 }
 
 // xAt is the edge's x at height y (y0 ≤ y ≤ y1).
-func (e *gedge) xAt(y float64) float64 {
-	return e.x0 + (y-e.y0)*(e.x1-e.x0)/(e.y1-e.y0)
-}
+func (e *gedge) xAt(y float64) float64 { return e.x0 + (y-e.y0)*e.k }
 
 // edgeSet is a polygon's edges indexed by the grid rows they cross.
 type edgeSet struct {
@@ -102,7 +100,7 @@ func newEdgeSet(g orb.Geometry, geo Geo, height int) *edgeSet {
 		if y1 <= 0 || y0 >= float64(height) {
 			return
 		}
-		s.e = append(s.e, gedge{x0, y0, x1, y1, sign})
+		s.e = append(s.e, gedge{x0, y0, y1, (x1 - x0) / (y1 - y0), sign})
 	})
 	if len(s.e) == 0 {
 		s.start = []int32{0}
@@ -145,14 +143,12 @@ func (s *edgeSet) Bytes() int { return 4*len(s.start) + 4*len(s.idx) + 40*len(s.
 // cellEdge is an edge's piece inside one row, in cell-local coordinates
 // (the cell is [0,1]²), tagged with its polygon: 0 the area, 1.. footprints.
 type cellEdge struct {
-	x0, y0, x1, y1, s float64
-	poly              int
-	cross             bool // reaches into the cell's columns (else wholly left)
+	x0, y0, x1, y1, k, s float64 // k = dx/dy
+	poly                 int
+	cross                bool // reaches into the cell's columns (else wholly left)
 }
 
-func (e *cellEdge) xAt(y float64) float64 {
-	return e.x0 + (y-e.y0)*(e.x1-e.x0)/(e.y1-e.y0)
-}
+func (e *cellEdge) xAt(y float64) float64 { return e.x0 + (y-e.y0)*e.k }
 
 // clipScratch holds one worker's buffers for cellFrac.
 type clipScratch struct {
@@ -190,7 +186,7 @@ func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 
 			if xa >= 1 && xb >= 1 {
 				continue // right of the cell: no winding number inside it
 			}
-			sc.edges = append(sc.edges, cellEdge{xa, ya - fr, xb, yb - fr, e.s, poly, xa > 0 || xb > 0})
+			sc.edges = append(sc.edges, cellEdge{xa, ya - fr, xb, yb - fr, e.k, e.s, poly, xa > 0 || xb > 0})
 		}
 	}
 	if area != nil {
@@ -216,7 +212,7 @@ func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 
 		// Crossings of the cell's sides.
 		for _, side := range [2]float64{0, 1} {
 			if (e.x0 < side) != (e.x1 < side) {
-				in01(e.y0 + (side-e.x0)*(e.y1-e.y0)/(e.x1-e.x0))
+				in01(e.y0 + (side-e.x0)/e.k)
 			}
 		}
 		// Crossings with the other edges reaching into the cell.

@@ -67,6 +67,7 @@ func BenchmarkExposureCycle(b *testing.B) {
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/cycle")
 	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/cycle")
 	b.ReportMetric(float64(pairs), "pairs")
+	b.ReportMetric(float64(e.EdgeBytes())/1e6, "area-edge-MB")
 }
 
 // BenchmarkExposureUnion: the union of all 200 footprints at once, as the
