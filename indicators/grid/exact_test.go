@@ -402,3 +402,55 @@ func TestCellFracRandomMatchesClipOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestCellFracOnCellLines: vertices on cell corners and half-cells, edges
+// along cell sides and along each other (exact in a 1°-cell grid): the
+// degenerate cases of the slab sweep, against convex clipping.
+func TestCellFracOnCellLines(t *testing.T) {
+	const w, h = 6, 6
+	geo := Geo{X0: 0, Y0: h, DX: 1, DY: 1}
+	toGeo := func(pts []orb.Point) orb.Polygon {
+		r := make(orb.Ring, 0, len(pts)+1)
+		for _, p := range pts {
+			r = append(r, orb.Point{p[0], h - p[1]})
+		}
+		return orb.Polygon{append(r, r[0])}
+	}
+	snapHalf := func(pts []orb.Point) []orb.Point {
+		out := make([]orb.Point, len(pts))
+		for i, p := range pts {
+			out[i] = orb.Point{math.Round(2*p[0]) / 2, math.Round(2*p[1]) / 2}
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	var sc clipScratch
+	cases := 0
+	for it := 0; it < 600; it++ {
+		// Axis-aligned boxes and diamonds on half-cell lines, sharing sides.
+		x0, y0 := float64(rng.IntN(8))/2, float64(rng.IntN(8))/2
+		area := box(x0, y0, x0+0.5+float64(rng.IntN(6))/2, y0+0.5+float64(rng.IntN(6))/2)
+		var fp []orb.Point
+		switch rng.IntN(3) {
+		case 0: // a box sharing the area's west side, or part of it
+			fp = box(x0, y0+float64(rng.IntN(3))/2, x0+float64(1+rng.IntN(4))/2, y0+2.5)
+		case 1: // a box right of the area, touching its east side
+			fp = box(area[1][0], y0, area[1][0]+1.5, y0+1)
+		default: // a diamond with corners on cell corners
+			fp = snapHalf(ngon(1+float64(rng.IntN(8))/2, 1+float64(rng.IntN(8))/2, float64(1+rng.IntN(4)), 4, 0))
+		}
+		if shoelace(fp) == 0 {
+			continue
+		}
+		cases++
+		as, fs := newEdgeSet(toGeo(area), geo, h), newEdgeSet(toGeo(fp), geo, h)
+		for r := 0; r < h; r++ {
+			for c := 0; c < w; c++ {
+				cell := box(float64(c), float64(r), float64(c+1), float64(r+1))
+				require.InDelta(t, clipArea(cell, area, fp), cellFrac(r, c, as, []*edgeSet{fs}, &sc), 1e-12,
+					"it %d cell %d,%d area %v footprint %v", it, r, c, area, fp)
+			}
+		}
+	}
+	require.Greater(t, cases, 500)
+}
