@@ -36,17 +36,20 @@ type edgeSet struct {
 
 // rowEdges are the edges crossing row r.
 func (s *edgeSet) rowEdges(r int) []int32 {
+	if s == nil {
+		return nil
+	}
 	i := r - s.row0
-	if s == nil || i < 0 || i+1 >= len(s.start) {
+	if i < 0 || i+1 >= len(s.start) {
 		return nil
 	}
 	return s.idx[s.start[i]:s.start[i+1]]
 }
 
-// forEachEdge calls fn with every edge of g in
-// grid coordinates and the sign that makes shells count +1 and holes −1 to
-// their right, whatever the rings' winding (the first ring of a polygon is
-// its shell, the rest holes).
+// forEachEdge calls fn with every edge of g in grid coordinates and the sign
+// that makes shells count +1 and holes −1 to their right, whatever the
+// rings' winding (the first ring of a polygon is its shell, the rest holes).
+// The coverage kernel and the exact clip read polygons through it alike.
 func forEachEdge(g orb.Geometry, geo Geo, fn func(x0, y0, x1, y1, sign float64)) {
 	switch t := g.(type) {
 	case orb.Polygon:
