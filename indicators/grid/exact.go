@@ -143,21 +143,31 @@ func newEdgeSet(g orb.Geometry, geo Geo, height int) *edgeSet {
 // Bytes is the memory the edge set holds.
 func (s *edgeSet) Bytes() int { return 4*len(s.start) + 4*len(s.idx) + 40*len(s.e) }
 
-// cellEdge is an edge's piece inside one row, in cell-local coordinates
-// (the cell is [0,1]²), tagged with its polygon: 0 the area, 1.. footprints.
+// cellEdge is an edge's piece inside one row that reaches into the cell's
+// columns, in cell-local coordinates (the cell is [0,1]²), tagged with its
+// polygon: 0 the area, 1.. footprints.
 type cellEdge struct {
 	x0, y0, x1, y1, k, s float64 // k = dx/dy
 	poly                 int
-	cross                bool // reaches into the cell's columns (else wholly left)
 }
 
 func (e *cellEdge) xAt(y float64) float64 { return e.x0 + (y-e.y0)*e.k }
 
+// leftStep is where an edge wholly left of the cell starts (ds = s) or ends
+// (ds = −s) adding to its polygon's winding number along the cell's left side.
+type leftStep struct {
+	y    float64
+	poly int
+	ds   float64
+}
+
 // clipScratch holds one worker's buffers for cellFrac.
 type clipScratch struct {
 	edges []cellEdge
+	left  []leftStep
 	ys    []float64
 	xs    []xCross
+	base  []float64
 	wind  []float64
 }
 
@@ -169,15 +179,18 @@ type xCross struct {
 
 // cellFrac is the exact fraction of cell (r, c) inside area ∩ (fps[0] ∪ …),
 // in [0,1]; area nil means the whole cell. The row is cut into horizontal
-// slabs at every edge end, every crossing of the cell's sides and every
-// crossing of two edges inside the cell; within a slab no edge bends or
-// passes another, so the covered width is linear in y and its value at
-// mid-height times the slab height is exact. Winding numbers at the cell's
-// left side come from the edges left of it, so no polygon needs clipping and
-// shared or collinear boundaries simply give zero-width intervals.
+// slabs at every end of an edge reaching into the cell, every crossing of
+// the cell's sides and every crossing of two such edges inside the cell;
+// within a slab no edge bends or passes another, so the covered width is
+// linear in y and its value at mid-height times the slab height is exact.
+// Winding numbers along the cell's left side come from the edges wholly left
+// of it, as a step function of y: where one edge of a chain hands over to
+// the next the step cancels, so a detailed boundary left of the cell adds
+// slabs only where it turns back. No polygon is clipped, and shared or
+// collinear boundaries simply give zero-width intervals.
 func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 {
 	fr, fc := float64(r), float64(c)
-	sc.edges = sc.edges[:0]
+	sc.edges, sc.left = sc.edges[:0], sc.left[:0]
 	add := func(set *edgeSet, poly int) {
 		for _, i := range set.rowEdges(r) {
 			e := &set.e[i]
@@ -186,10 +199,14 @@ func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 
 				continue
 			}
 			xa, xb := e.xAt(ya)-fc, e.xAt(yb)-fc
-			if xa >= 1 && xb >= 1 {
-				continue // right of the cell: no winding number inside it
+			switch {
+			case xa >= 1 && xb >= 1:
+				// Right of the cell: no winding number inside it.
+			case xa <= 0 && xb <= 0:
+				sc.left = append(sc.left, leftStep{ya - fr, poly, e.s}, leftStep{yb - fr, poly, -e.s})
+			default:
+				sc.edges = append(sc.edges, cellEdge{xa, ya - fr, xb, yb - fr, e.k, e.s, poly})
 			}
-			sc.edges = append(sc.edges, cellEdge{xa, ya - fr, xb, yb - fr, e.k, e.s, poly, xa > 0 || xb > 0})
 		}
 	}
 	if area != nil {
@@ -205,13 +222,28 @@ func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 
 			sc.ys = append(sc.ys, y)
 		}
 	}
+	slices.SortFunc(sc.left, func(a, b leftStep) int {
+		switch {
+		case a.y < b.y:
+			return -1
+		case a.y > b.y:
+			return 1
+		}
+		return a.poly - b.poly
+	})
+	for k := 0; k < len(sc.left); {
+		y, p, net := sc.left[k].y, sc.left[k].poly, 0.0
+		for ; k < len(sc.left) && sc.left[k].y == y && sc.left[k].poly == p; k++ {
+			net += sc.left[k].ds
+		}
+		if net != 0 {
+			in01(y)
+		}
+	}
 	for i := range sc.edges {
 		e := &sc.edges[i]
 		in01(e.y0)
 		in01(e.y1)
-		if !e.cross {
-			continue
-		}
 		// Crossings of the cell's sides.
 		for _, side := range [2]float64{0, 1} {
 			if (e.x0 < side) != (e.x1 < side) {
@@ -221,9 +253,6 @@ func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 
 		// Crossings with the other edges reaching into the cell.
 		for j := i + 1; j < len(sc.edges); j++ {
 			f := &sc.edges[j]
-			if !f.cross {
-				continue
-			}
 			lo, hi := max(e.y0, f.y0), min(e.y1, f.y1)
 			if hi <= lo {
 				continue
@@ -236,7 +265,10 @@ func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 
 		}
 	}
 	slices.Sort(sc.ys)
+	sc.base = grow(sc.base, nPoly)
 	sc.wind = grow(sc.wind, nPoly)
+	clear(sc.base)
+	li := 0
 	var covered float64
 	for k := 0; k+1 < len(sc.ys); k++ {
 		y0, y1 := sc.ys[k], sc.ys[k+1]
@@ -244,7 +276,10 @@ func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 
 			continue
 		}
 		ym := (y0 + y1) / 2
-		clear(sc.wind)
+		for ; li < len(sc.left) && sc.left[li].y < ym; li++ {
+			sc.base[sc.left[li].poly] += sc.left[li].ds
+		}
+		copy(sc.wind, sc.base)
 		sc.xs = sc.xs[:0]
 		for i := range sc.edges {
 			e := &sc.edges[i]
@@ -259,15 +294,12 @@ func cellFrac(r, c int, area *edgeSet, fps []*edgeSet, sc *clipScratch) float64 
 				sc.xs = append(sc.xs, xCross{x, e.poly, e.s})
 			}
 		}
-		slices.SortFunc(sc.xs, func(a, b xCross) int {
-			switch {
-			case a.x < b.x:
-				return -1
-			case a.x > b.x:
-				return 1
+		// Few crossings: an insertion sort.
+		for i := 1; i < len(sc.xs); i++ {
+			for j := i; j > 0 && sc.xs[j-1].x > sc.xs[j].x; j-- {
+				sc.xs[j-1], sc.xs[j] = sc.xs[j], sc.xs[j-1]
 			}
-			return 0
-		})
+		}
 		inside := func() bool {
 			if area != nil && sc.wind[0] <= 0 {
 				return false

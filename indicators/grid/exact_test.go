@@ -454,3 +454,30 @@ func TestCellFracOnCellLines(t *testing.T) {
 	}
 	require.Greater(t, cases, 500)
 }
+
+// TestCellFracDetailedBoundary: an area whose northern boundary has 40
+// vertices per cell, zig-zagging across a row line, against a circle: the
+// edges left of each cell hand over to each other without adding slabs, and
+// the fractions still match convex clipping.
+func TestCellFracDetailedBoundary(t *testing.T) {
+	const w, h = 8, 6
+	area := []orb.Point{{0.3, 5.7}, {7.7, 5.7}}
+	for i := 0; i <= 7*40; i++ {
+		x := 7.7 - float64(i)/40
+		area = append(area, orb.Point{x, 2 + 0.35*math.Sin(float64(i)*0.9) + 0.1*math.Sin(float64(i)*0.13)})
+	}
+	area = append(area, orb.Point{0.3, 2.1})
+	fp := ngon(4.1, 2.6, 2.3, 200, 0.1)
+	as, fs := newEdgeSet(orb.Polygon{lonLat(area...)}, oracleGeo, h), newEdgeSet(orb.Polygon{lonLat(fp...)}, oracleGeo, h)
+	var sc clipScratch
+	for r := 0; r < h; r++ {
+		for c := 0; c < w; c++ {
+			cell := box(float64(c), float64(r), float64(c+1), float64(r+1))
+			want := 0.0
+			if in := clipConvex(area, cell); in != nil {
+				want = clipArea(in, fp)
+			}
+			require.InDelta(t, want, cellFrac(r, c, as, []*edgeSet{fs}, &sc), 1e-9, "cell %d,%d", r, c)
+		}
+	}
+}
