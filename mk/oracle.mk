@@ -5,6 +5,7 @@
 
 EXACTEXTRACT ?=
 ORACLE_DIR   ?=
+ORACLE_SEED  ?= 20261202
 ORACLE_PY    := /usr/bin/python3
 ORACLE_DEBS  := python3-shapely python3-gdal python3-pyproj python3-numpy gdal-bin
 
@@ -24,7 +25,7 @@ oracle-exactextract:
 	@echo "exactextract: $$($(EXACTEXTRACT) --help | head -1)"
 	@set -e; d="$(ORACLE_DIR)"; [ -n "$$d" ] || d=$$(mktemp -d /tmp/hazardsync-oracle.XXXXXX); mkdir -p "$$d"; \
 	  set -x; \
-	  $(ORACLE_PY) indicators/grid/oracle/exactextract_oracle.py gen --dir "$$d"; \
+	  $(ORACLE_PY) indicators/grid/oracle/exactextract_oracle.py gen --dir "$$d" --seed $(ORACLE_SEED); \
 	  $(GO) run ./indicators/grid/oracle -dir "$$d"; \
 	  "$(EXACTEXTRACT)" -r pop:"$$d/pop.tif" -p "$$d/pieces.geojson" -f piece -s 'people=sum(pop)' -o "$$d/exactextract.csv"; \
 	  $(ORACLE_PY) indicators/grid/oracle/exactextract_oracle.py compare --dir "$$d"

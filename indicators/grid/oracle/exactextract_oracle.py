@@ -163,8 +163,8 @@ def densify(g):
     return map_poly(g, densify_ring)
 
 
-def gen(d):
-    rng = np.random.default_rng(20261202)
+def gen(d, seed):
+    rng = np.random.default_rng(seed)
 
     # Population: 70 % of cells empty, lognormal rural people, seven dense
     # cities, a lake of nodata.
@@ -406,12 +406,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("step", choices=["gen", "compare"])
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--seed", type=int, default=20261202, help="gen: another seed, other data")
     ap.add_argument("--rel", type=float, default=1e-6)
     ap.add_argument("--people-floor", type=float, default=0.001)
     ap.add_argument("--km2-floor", type=float, default=1e-6)
     a = ap.parse_args()
     if a.step == "gen":
-        gen(a.dir)
+        gen(a.dir, a.seed)
         return 0
     return compare(a.dir, a.rel, a.people_floor, a.km2_floor)
 
