@@ -493,8 +493,10 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 	// results are bit-for-bit the same whichever worker ran which chunk.
 	chunkSums := make([][]zoneSum, nch)
 	one := []int32{0}
+	scs := make([]clipScratch, nw) // per worker: buffers outlive chunks
 	parallel(nch, func(w, ci int) {
 		a := accs[w]
+		sc := &scs[w]
 		defer func() { chunkSums[ci] = a.flush() }()
 		type bp struct {
 			col int32
@@ -505,7 +507,6 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 		cur := make([]float64, len(covs))
 		var active, partial []int32
 		var fsets []*edgeSet
-		var sc clipScratch
 		var rw rowWalker
 		for r := rowLo + ci*chunk; r < min(rowHi+1, rowLo+(ci+1)*chunk); r++ {
 			s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
@@ -581,7 +582,7 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 						zi, f := z.EntZone[en], z.EntFrac[en]
 						a.touch(zi)
 						if len(fsets) > 1 || (len(fsets) == 1 && f < 1) {
-							e.exactCells(a, r, lo, hi, zi, f, fsets, &sc)
+							e.exactCells(a, r, lo, hi, zi, f, fsets, sc)
 							continue
 						}
 						a.pop[zi] += f * ps
