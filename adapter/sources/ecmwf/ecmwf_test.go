@@ -313,3 +313,26 @@ func FuzzParseTracks(f *testing.F) {
 		}
 	})
 }
+
+// Merging pieces into convex hulls may add at most MergeTolerance of area:
+// a curved track with asymmetric, changing radii, merged and not.
+func TestSwathMergeStaysWithinTolerance(t *testing.T) {
+	m := Member{Number: 1}
+	for k := 0; k <= 8; k++ {
+		a := float64(k) * math.Pi / 48 // recurving by 30° over 48 h
+		r := [4]float64{120 + 2*float64(k), 90, 60 + float64(k), 100}
+		m.Points = append(m.Points, Point{Time: FixtureRun.Add(time.Duration(6*k) * time.Hour), Hour: 6 * k,
+			Lat: 8*math.Sin(a) - 1, Lon: 2 + 8*math.Cos(a), Radii: map[string][4]float64{"18": r}})
+	}
+	merged, _, _ := swath(m, 18, MergeTolerance)
+	exact, _, _ := swath(m, 18, 0)
+	require.Less(t, len(merged), len(exact))
+	b := orb.Bound{Min: orb.Point{7, -3}, Max: orb.Point{12, 5}}
+	am, ae := unionAreaKm2(merged, b, 900), unionAreaKm2(exact, b, 900)
+	assert.GreaterOrEqual(t, am, ae*(1-0.001), "merging never loses area")
+	assert.LessOrEqual(t, am, ae*(1+MergeTolerance+0.001))
+	t.Logf("%d pieces → %d; area %.0f → %.0f km²", len(exact), len(merged), ae, am)
+
+	straightSwath, _, _ := Swath(straight(10, 14, 100, 4), 18)
+	assert.Len(t, straightSwath, 1, "a straight track with constant radii is one convex stadium")
+}

@@ -74,7 +74,7 @@ func HollandRadiusKm(vmax, v, rmaxKm, centralPa float64) float64 {
 // any for this step, else the Holland profile (the same in every quadrant).
 func radii(p Point, threshold float64) [4]float64 {
 	if p.Radii != nil {
-		if r, ok := p.Radii[fmt.Sprintf("%g", threshold)]; ok {
+		if r, ok := p.Radii[formatThreshold(threshold)]; ok {
 			return r
 		}
 	}
@@ -204,6 +204,10 @@ func wrap(r orb.Ring) []orb.Polygon {
 // single point gives its quarter discs. Empty when the winds never reach the
 // threshold.
 func Swath(m Member, threshold float64) (orb.MultiPolygon, time.Time, time.Time) {
+	return swath(m, threshold, MergeTolerance)
+}
+
+func swath(m Member, threshold, tol float64) (orb.MultiPolygon, time.Time, time.Time) {
 	var out orb.MultiPolygon
 	var from, to time.Time
 	pts := m.Points
@@ -228,10 +232,17 @@ func Swath(m Member, threshold float64) (orb.MultiPolygon, time.Time, time.Time)
 			to = t
 		}
 	}
+	var rings []orb.Ring
 	add := func(r orb.Ring) {
 		if r != nil {
+			rings = append(rings, r)
+		}
+	}
+	done := func() orb.MultiPolygon {
+		for _, r := range mergeConvex(rings, tol) {
 			out = append(out, wrap(r)...)
 		}
+		return out
 	}
 	if len(pts) == 1 {
 		r := radii(pts[0], threshold)
@@ -241,7 +252,7 @@ func Swath(m Member, threshold float64) (orb.MultiPolygon, time.Time, time.Time)
 				mark(pts[0].Time)
 			}
 		}
-		return out, from, to
+		return done(), from, to
 	}
 	for i := 0; i+1 < len(pts); i++ {
 		a, b := pts[i], pts[i+1]
@@ -263,7 +274,126 @@ func Swath(m Member, threshold float64) (orb.MultiPolygon, time.Time, time.Time)
 			}
 		}
 	}
-	return out, from, to
+	return done(), from, to
+}
+
+// MergeTolerance: convex pieces are merged into their common convex hull
+// when the hull exceeds their union by less than this share of its area.
+// The exposure engine's cost grows with the rows each piece's outline
+// crosses, and a gently curving stretch of track is nearly convex, so
+// merging cuts the pieces several-fold. 1 % of a piece is below the track's
+// own precision: positions come to 0.1° (about 11 km), about 5 % of the
+// width of a 120 km-radius swath.
+const MergeTolerance = 0.01
+
+// mergeConvex greedily merges each piece into one of the last few merged
+// pieces (neighbours along the track and quadrants of the same step) when
+// the hull adds less than tol of area over the exact union (union area of
+// two convex pieces = a + b − area(a ∩ b), the intersection by clipping).
+func mergeConvex(pieces []orb.Ring, tol float64) []orb.Ring {
+	const window = 6
+	var out []orb.Ring
+	var areas []float64
+	try := func(k int, p orb.Ring, ap float64) bool {
+		if !out[k].Bound().Intersects(p.Bound()) {
+			return false
+		}
+		h := hull(append(append([]orb.Point(nil), out[k]...), p...))
+		if h == nil {
+			return false
+		}
+		ah := ringAreaAbs(h)
+		union := areas[k] + ap - ringAreaAbs(clipConvex(p, out[k]))
+		if ah-union > tol*ah {
+			return false
+		}
+		out[k], areas[k] = h, ah
+		return true
+	}
+next:
+	for _, p := range pieces {
+		ap := ringAreaAbs(p)
+		if ap == 0 {
+			continue
+		}
+		for k := len(out) - 1; k >= 0 && k >= len(out)-window; k-- {
+			if try(k, p, ap) {
+				continue next
+			}
+		}
+		out = append(out, p)
+		areas = append(areas, ap)
+	}
+	// Then every pair, until nothing merges: merged pieces can now reach
+	// pieces further along the track.
+	for merged := true; merged; {
+		merged = false
+		for i := 0; i < len(out); i++ {
+			for j := len(out) - 1; j > i; j-- {
+				p, ap := out[j], areas[j]
+				if try(i, p, ap) {
+					out = append(out[:j], out[j+1:]...)
+					areas = append(areas[:j], areas[j+1:]...)
+					merged = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ringAreaAbs is the planar (degree²) area of a ring; pieces are compared
+// only with their neighbours, so the latitude scale cancels.
+func ringAreaAbs(r orb.Ring) float64 {
+	a := 0.0
+	for i := 0; i+1 < len(r); i++ {
+		a += r[i][0]*r[i+1][1] - r[i+1][0]*r[i][1]
+	}
+	return math.Abs(a) / 2
+}
+
+// clipConvex is subject ∩ clip for convex rings (Sutherland–Hodgman).
+func clipConvex(subject, clip orb.Ring) orb.Ring {
+	// Orient the clip ring counter-clockwise so "inside" is to the left.
+	c := clip
+	a := 0.0
+	for i := 0; i+1 < len(c); i++ {
+		a += c[i][0]*c[i+1][1] - c[i+1][0]*c[i][1]
+	}
+	if a < 0 {
+		c = make(orb.Ring, len(clip))
+		for i := range clip {
+			c[i] = clip[len(clip)-1-i]
+		}
+	}
+	out := []orb.Point(subject[:len(subject)-1])
+	for i := 0; i+1 < len(c) && len(out) > 0; i++ {
+		e0, e1 := c[i], c[i+1]
+		side := func(p orb.Point) float64 { return (e1[0]-e0[0])*(p[1]-e0[1]) - (e1[1]-e0[1])*(p[0]-e0[0]) }
+		in := out
+		out = nil
+		for j := range in {
+			cur, prev := in[j], in[(j+len(in)-1)%len(in)]
+			sc, sp := side(cur), side(prev)
+			if sc >= 0 {
+				if sp < 0 {
+					out = append(out, cross(prev, cur, sp, sc))
+				}
+				out = append(out, cur)
+			} else if sp >= 0 {
+				out = append(out, cross(prev, cur, sp, sc))
+			}
+		}
+	}
+	if len(out) < 3 {
+		return nil
+	}
+	return append(orb.Ring(out), out[0])
+}
+
+func cross(a, b orb.Point, sa, sb float64) orb.Point {
+	t := sa / (sa - sb)
+	return orb.Point{a[0] + t*(b[0]-a[0]), a[1] + t*(b[1]-a[1])}
 }
 
 // Swaths are every member's swath per threshold, as footprints carrying the

@@ -219,7 +219,7 @@ func parseSubset(m *bufr.Message, s int) (Storm, Member, error) {
 		case "019003":
 			threshold = ""
 			if ok {
-				threshold = fmt.Sprintf("%g", x)
+				threshold = formatThreshold(x)
 			}
 			bearings, quadrant = 0, 0
 		case "005021":
@@ -254,3 +254,6 @@ func parseSubset(m *bufr.Message, s int) (Storm, Member, error) {
 	}
 	return st, mem, nil
 }
+
+// formatThreshold is the key of a threshold in Point.Radii ("18", "25.7").
+func formatThreshold(ms float64) string { return fmt.Sprintf("%g", ms) }
