@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -230,4 +231,78 @@ func (r ensembleRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		}
 	}
 	return vals, nil
+}
+
+// validateProbabilityTrigger: a probability trigger names the swath
+// intensity and compares shares, so its levels lie in (0, 1].
+func validateProbabilityTrigger(t Trigger) []error {
+	var errs []error
+	if t.Intensity <= 0 {
+		errs = append(errs, FieldError{"intensity", "is required with measure probability (the swath threshold, e.g. 33 for 33 m/s)"})
+	}
+	for name, v := range t.Levels {
+		if v <= 0 || v > 1 {
+			errs = append(errs, FieldError{"levels." + name, fmt.Sprintf("a probability must be in (0, 1], got %g", v)})
+		}
+	}
+	return errs
+}
+
+// probabilityReach is a probability trigger's part of evaluateArea for one
+// ensemble event: the share of members whose footprint of t.Intensity
+// overlaps the area with positive area (touching along an edge is not a
+// strike) and starts within the window (from the event's issue), compared
+// with the levels; the time is the earliest such member's arrival.
+func probabilityReach(t Trigger, window time.Duration, a Area, as *shape, e Event, now time.Time, minLevel int,
+	levels map[string]float64, fpShape func(*Footprint) *shape, r *Reach) {
+	m := MemberCount(e)
+	if m <= 0 {
+		return
+	}
+	issued := e.Issued
+	if issued.IsZero() {
+		issued = now
+	}
+	hit := map[int]bool{}
+	var first time.Time
+	for i := range e.Footprints {
+		fp := &e.Footprints[i]
+		if fp.Member <= 0 || hit[fp.Member] || fp.Intensity != t.Intensity || fp.Geometry == nil {
+			continue
+		}
+		if t.Unit != "" && !strings.EqualFold(fp.Unit, t.Unit) {
+			continue
+		}
+		from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
+		to := firstNonZero(fp.ValidTo, e.ValidTo)
+		if (!to.IsZero() && to.Before(now)) || from.Sub(issued) > window {
+			continue
+		}
+		if !as.touches(fpShape(fp)) || a.Geometry == nil || IntersectionAreaKm2(a.Geometry, fp.Geometry) <= 0 {
+			continue
+		}
+		hit[fp.Member] = true
+		if first.IsZero() || from.Before(first) {
+			first = from
+		}
+	}
+	p := float64(len(hit)) / float64(m)
+	l := LevelNone
+	for i := len(LevelNames) - 1; i > 0; i-- {
+		if th, ok := levels[LevelNames[i]]; ok && p >= th {
+			l = i
+			break
+		}
+	}
+	if l < minLevel || l == LevelNone {
+		return
+	}
+	lead := math.Max(0, first.Sub(issued).Hours())
+	if l > r.Level || (l == r.Level && first.Before(r.First)) {
+		r.Level, r.First, r.LeadHours = l, first, lead
+	}
+	if r.FirstAtMin.IsZero() || first.Before(r.FirstAtMin) {
+		r.FirstAtMin, r.LeadAtMinHours = first, lead
+	}
+	r.Events.add(e)
 }

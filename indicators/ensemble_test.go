@@ -119,3 +119,41 @@ func TestEnsembleNeedsMemberCount(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "3 members have swaths but member_count is 2")
 }
+
+// A probability trigger: P(33 m/s) ≥ 0.5 is an alert, ≥ 0.3 a warning,
+// ≥ 0.1 a watch, counting only members arriving within the window.
+func TestProbabilityTrigger(t *testing.T) {
+	trig := Trigger{HazardTypes: []HazardType{TropicalCyclone}, Measure: "probability", Intensity: 33, Unit: "m/s",
+		Levels:  map[string]float64{"watch": 0.1, "warning": 0.3, "alert": 0.5},
+		Windows: map[string]time.Duration{"readiness": 120 * time.Hour, "action": 36 * time.Hour}}
+	require.NoError(t, trig.Validate())
+	ev := ensembleEvent(10, []int{1, 2, 3, 4, 5, 6}, []int{7, 8}, map[int]time.Duration{1: 24 * time.Hour, 2: 30 * time.Hour})
+	as := twoAreas()
+	w, e := as[1], as[2]
+
+	r := EvaluateArea(trig, 120*time.Hour, w, []Event{ev}, now, LevelWatch)
+	assert.Equal(t, LevelAlert, r.Level, "6 of 10 members")
+	assert.Equal(t, now.Add(24*time.Hour), r.First)
+	assert.InDelta(t, 30, r.LeadHours, 1e-9, "lead from the run's issue time")
+	r = EvaluateArea(trig, 120*time.Hour, e, []Event{ev}, now, LevelWatch)
+	assert.Equal(t, LevelWatch, r.Level, "2 of 10 members")
+
+	// Within 36 h of the issue only members 1 and 2 have arrived.
+	r = EvaluateArea(trig, 36*time.Hour, w, []Event{ev}, now, LevelWatch)
+	assert.Equal(t, LevelWatch, r.Level)
+	r = EvaluateArea(trig, 36*time.Hour, e, []Event{ev}, now, LevelWatch)
+	assert.Equal(t, LevelNone, r.Level)
+
+	// The 18 m/s swaths (all members, both areas) are not what it counts.
+	trig.Intensity = 18
+	r = EvaluateArea(trig, 120*time.Hour, e, []Event{ev}, now, LevelWatch)
+	assert.Equal(t, LevelAlert, r.Level)
+
+	bad := trig
+	bad.Intensity = 0
+	bad.Levels = map[string]float64{"alert": 50}
+	err := bad.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "intensity: is required with measure probability")
+	assert.Contains(t, err.Error(), "levels.alert: a probability must be in (0, 1], got 50")
+}
