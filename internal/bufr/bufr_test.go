@@ -235,3 +235,28 @@ func BenchmarkDecodeEnsembleFile(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/file")
 	})
 }
+
+// Operators 207 (scale, reference and width together) and 208 (text width)
+// are not in the track files; hand-written bits check them against WMO's
+// rules: 207001 on 012101 (K, scale 2, width 16) gives scale 3 and width
+// 16 + (10·1+2)/3 = 20; 208005 makes 001015 (20 characters) 5 characters.
+func TestOperators207And208(t *testing.T) {
+	// 20 bits of 293150 (293.150 K), "GENVA" in 5 characters, then 29310
+	// (293.10 K) in the table's 16 bits.
+	var w bitWriter
+	w.write(293150, 20, 1)
+	w.writeBytes([]byte("GENVA"))
+	w.write(29310, 16, 1)
+	raw := hostile(t, 1, false, desc(t, "207001", "012101", "207000", "208005", "001015", "208000", "012101"), w.bytes())
+	msgs, err := Decode(raw)
+	require.NoError(t, err)
+	vals := msgs[0].Subset(0)
+	require.Len(t, vals, 3)
+	assert.Equal(t, 20, vals[0].Elem.Width)
+	assert.Equal(t, 3, vals[0].Elem.Scale)
+	assert.InDelta(t, 293.150, vals[0].Num, 1e-9)
+	assert.Equal(t, 40, vals[1].Elem.Width)
+	assert.Equal(t, "GENVA", vals[1].Str)
+	assert.Equal(t, 16, vals[2].Elem.Width, "207000 and 208000 restore the table")
+	assert.InDelta(t, 293.10, vals[2].Num, 1e-9)
+}
