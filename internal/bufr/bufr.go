@@ -377,6 +377,9 @@ func (d *decoder) expand(list []Descriptor, depth int) error {
 				return formatErr("replication %s needs %d descriptors, %d left", desc, x, len(list)-start)
 			}
 			body := list[start : start+x]
+			if err := d.checkRoom(desc, y, body); err != nil {
+				return err
+			}
 			for k := 0; k < y; k++ {
 				if err := d.expand(body, depth+1); err != nil {
 					return err
@@ -398,6 +401,61 @@ func (d *decoder) expand(list []Descriptor, depth int) error {
 		}
 	}
 	return nil
+}
+
+// checkRoom refuses a replication whose body cannot fit in the bits left:
+// every element takes at least one bit (seven when compressed: a reference
+// and a 6-bit increment width), so a hostile count fails here at once
+// instead of after decoding up to MaxValues values. Encoding has no bits to
+// check.
+func (d *decoder) checkRoom(desc Descriptor, count int, body []Descriptor) error {
+	if d.enc != nil || count == 0 {
+		return nil
+	}
+	per := 1
+	if d.cols {
+		per = 7
+	}
+	elems := d.minElements(body, 0)
+	left := len(d.r.buf)*8 - d.r.pos
+	if elems > 0 && count > left/(elems*per) {
+		return formatErr("replication %s of %d × %d elements cannot fit in the %d bits left", desc, count, elems, left)
+	}
+	return nil
+}
+
+// minElements is how many elements a descriptor list reads at the least
+// (delayed replications count only their factor), saturating at 1<<20.
+func (d *decoder) minElements(list []Descriptor, depth int) int {
+	n := 0
+	if depth > d.lim.MaxDepth {
+		return n
+	}
+	for i := 0; i < len(list) && n < 1<<20; i++ {
+		switch desc := list[i]; desc.F() {
+		case 0:
+			n++
+		case 1:
+			x, y := desc.X(), desc.Y()
+			start := i + 1
+			if y == 0 {
+				n++ // the factor
+				start++
+			}
+			if start+x > len(list) {
+				return n
+			}
+			if y > 0 {
+				n += y * d.minElements(list[start:start+x], depth+1)
+			}
+			i = start + x - 1
+		case 3:
+			if seq, ok := d.tab.Sequence(desc); ok {
+				n += d.minElements(seq, depth+1)
+			}
+		}
+	}
+	return min(n, 1<<20)
 }
 
 func (d *decoder) operator(desc Descriptor) error {

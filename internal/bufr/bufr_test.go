@@ -149,10 +149,14 @@ func TestHostileInputGivesClearErrors(t *testing.T) {
 		{"replication over the end of the list", hostile(t, 1, false, desc(t, "103002", "001091"), []byte{0, 0}), "needs 3 descriptors"},
 		// 65535 × 65535 replications of an operator read no data but would
 		// spin for billions of steps.
-		{"cpu bomb", hostile(t, 1, false, desc(t, "103000", "031002", "101000", "031002", "201130"), ones(4096)), "expansion steps"},
+		// (The data is long enough for the replication counts to pass the
+		// room check below.)
+		{"cpu bomb", hostile(t, 1, false, desc(t, "103000", "031002", "101000", "031002", "201130"), ones(16384)), "expansion steps"},
 		// 65535 compressed subsets × 65535 replications of one element: tens
 		// of gigabytes if allocated.
-		{"memory bomb", hostile(t, 65535, true, desc(t, "101000", "031002", "001091"), append([]byte{0xff, 0xff, 0}, make([]byte, 4096)...)), "more than 2000000 values"},
+		{"memory bomb", hostile(t, 65535, true, desc(t, "101000", "031002", "001091"), append([]byte{0xff, 0xff, 0}, make([]byte, 60000)...)), "more than 2000000 values"},
+		// A count the remaining data cannot hold fails before any decoding.
+		{"replication longer than the data", hostile(t, 1, false, desc(t, "101000", "031002", "001091"), append([]byte{0xff, 0xff}, make([]byte, 64)...)), "replication 101000 of 65535 × 1 elements cannot fit in the 512 bits left"},
 		{"operator width to zero", hostile(t, 1, false, desc(t, "201001", "001091"), []byte{0, 0}), "bits wide"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,7 +56,7 @@ type Storm struct {
 
 // trackLimits are well above a real track message (52 members × 41 steps ×
 // about 55 values ≈ 120,000 values) and keep a hostile file to a few MB.
-var trackLimits = bufr.Limits{MaxValues: 400_000, MaxSteps: 2_000_000, MaxDepth: 16}
+var trackLimits = bufr.Limits{MaxValues: 400_000, MaxSteps: 500_000, MaxDepth: 16}
 
 // ParseTracks decodes an ECMWF tropical cyclone track file (BUFR edition 4,
 // template 3 16 082 or its older spelled-out forms; compressed or not) into
