@@ -182,6 +182,9 @@ type Footprint struct {
 	// Value carries a point measurement (a forecast variable at an area's
 	// representative point, a fire's FRP) when the footprint is a point.
 	Value *float64 `json:"value,omitempty"`
+	// Member is the ensemble member (1-based) an ensemble footprint belongs
+	// to; 0 for deterministic sources.
+	Member int `json:"member,omitempty"`
 }
 
 // SeverityOr returns the footprint's own severity, or def when it has none.

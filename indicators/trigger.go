@@ -44,7 +44,12 @@ type Trigger struct {
 	//   value     — the footprint's measured value (forecast variable), else its intensity
 	//   intensity — the band's intensity (kt, MMI)
 	//   severity  — the normalised severity: green=1, orange=2, red=3
+	//   probability — the share (0..1) of an ensemble's members whose
+	//                 footprints of Intensity touch the area (ensemble.go)
 	Measure string `mapstructure:"measure" json:"measure"`
+	// Intensity is, for measure probability, the member footprints'
+	// intensity counted (the swath threshold, e.g. 33 for 33 m/s).
+	Intensity float64 `mapstructure:"intensity" json:"intensity,omitempty"`
 	// Unit the value or intensity must carry ("°C", "mm", "km/h", "kt");
 	// footprints in other units are never compared.
 	Unit string `mapstructure:"unit" json:"unit,omitempty"`
@@ -113,8 +118,10 @@ func (t Trigger) Validate() error {
 	}
 	switch t.Measure {
 	case "value", "intensity", "severity":
+	case "probability":
+		errs = append(errs, validateProbabilityTrigger(t)...)
 	default:
-		errs = append(errs, FieldError{"measure", fmt.Sprintf("must be value, intensity or severity, got %q", t.Measure)})
+		errs = append(errs, FieldError{"measure", fmt.Sprintf("must be value, intensity, severity or probability, got %q", t.Measure)})
 	}
 	errs = append(errs, validateLevels("levels", t.Levels)...)
 	if len(t.Levels) == 0 && len(t.Bands) == 0 {
@@ -192,6 +199,9 @@ func (t Trigger) levelsFor(country string) map[string]float64 {
 // levelOf is the level a footprint reaches under the trigger.
 func (t Trigger) levelOf(e Event, fp Footprint, levels map[string]float64) int {
 	best := LevelNone
+	if t.Measure == "probability" {
+		return best // a share of members, not a footprint's: see probabilityReach
+	}
 	if l, ok := t.Bands[strings.ToLower(fp.Band)]; ok {
 		best, _ = ParseLevel(l)
 	}

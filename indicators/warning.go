@@ -62,6 +62,10 @@ func evaluateArea(t Trigger, window time.Duration, a Area, as *shape, events []E
 		if !t.matches(e) || !e.ActiveAt(now) {
 			continue
 		}
+		if t.Measure == "probability" {
+			probabilityReach(t, window, a, as, e, now, minLevel, levels, fpShape, &r)
+			continue
+		}
 		named := len(e.Areas) > 0 && namesArea(e.Areas, a)
 		for i := range e.Footprints {
 			fp := &e.Footprints[i]

@@ -33,6 +33,15 @@ var recipeExamples = map[string]indicators.Definition{
 	"children_exposed": {Shortcode: "HS_EQ_CHILD_MMI6", Name: "Children exposed to strong shaking (MMI 6+)", Type: indicators.Integer,
 		Unit: "children", Recipe: "children_exposed",
 		Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI", "min_intensity": 6}},
+	"strike_probability": {Shortcode: "HS_TC_P64", Name: "Chance of hurricane-force winds (ECMWF ensemble)", Type: indicators.Float,
+		Unit: "probability", Recipe: "strike_probability",
+		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 33}},
+	"expected_children_exposed": {Shortcode: "HS_TC_ECHILD64", Name: "Expected children in hurricane-force winds (ECMWF ensemble)", Type: indicators.Float,
+		Unit: "children", Recipe: "expected_children_exposed",
+		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 33}},
+	"expected_population_exposed": {Shortcode: "HS_TC_EPOP18", Name: "Expected people in gale-force winds (ECMWF ensemble)", Type: indicators.Float,
+		Unit: "people", Recipe: "expected_population_exposed",
+		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 18}},
 	"area_exposed_km2": {Shortcode: "HS_EQ_KM2_MMI6", Name: "Area with strong shaking (MMI 6+)", Type: indicators.Float,
 		Unit: "km²", Recipe: "area_exposed_km2",
 		Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI", "min_intensity": 6}},
@@ -79,6 +88,17 @@ func scene() *indicators.Input {
 			Footprints: []indicators.Footprint{{Geometry: sq(60, 12, 62, 14), Band: "orange", Intensity: heat, Value: &heat, Unit: "°C",
 				Severity: indicators.SeverityOrange, ValidFrom: now.Add(48 * time.Hour), ValidTo: now.Add(72 * time.Hour)}}},
 	}
+	// An ensemble storm: 2 of its 4 members' swaths cross the district.
+	ens := indicators.Event{ID: "ecmwf:05a", Source: "ecmwf", Version: "2026-11-20T12:00:00Z", Type: indicators.TropicalCyclone,
+		Phase: indicators.Forecast, Severity: indicators.SeverityOrange, Issued: now.Add(-12 * time.Hour),
+		ValidFrom: now.Add(-12 * time.Hour), ValidTo: now.Add(60 * time.Hour), Properties: map[string]any{"member_count": 4}}
+	for m := 1; m <= 2; m++ {
+		for _, th := range []float64{18, 33} {
+			ens.Footprints = append(ens.Footprints, indicators.Footprint{Geometry: orb.MultiPolygon{sq(60.5, 12, 61.5+float64(m)/2, 13)},
+				Member: m, Band: fmt.Sprintf("%g m/s", th), Intensity: th, Unit: "m/s", ValidFrom: now.Add(30 * time.Hour), ValidTo: now.Add(42 * time.Hour)})
+		}
+	}
+	events = append(events, ens)
 	return &indicators.Input{Events: events, Areas: areas, Exposure: indicators.NewAreaWeighted(areas),
 		Facilities: []indicators.Facility{{ID: "s1", Kind: "school", Point: orb.Point{61, 13}}},
 		Now:        now, Date: indicators.DateOf(now, time.UTC), Triggers: indicators.DefaultTriggers()}

@@ -28,7 +28,7 @@ func demo(t *testing.T) string { return testutil.Fixture(t, "demo", "hazardsync.
 func TestValidateDemoAndSample(t *testing.T) {
 	code, out, _ := run(t, "validate", "-c", demo(t))
 	assert.Equal(t, 0, code)
-	assert.Contains(t, out, "valid (9 sources")
+	assert.Contains(t, out, "valid (10 sources")
 
 	// The printed sample validates as is (given the API key it asks for).
 	code, sample, _ := run(t, "config", "sample")
@@ -71,7 +71,7 @@ func TestOnceSummaryLineAndSecondRunSendsNothing(t *testing.T) {
 	code, out, errOut := run(t, "once", "-c", demo(t), "--state-dir", state, "--http-addr", "")
 	require.Equal(t, 0, code, errOut)
 	last := lastLine(out)
-	for _, f := range []string{"events=44", "values=", "sent=", "unchanged=0", "rejected=0", "failed=0"} {
+	for _, f := range []string{"events=45", "values=", "sent=", "unchanged=0", "rejected=0", "failed=0"} {
 		assert.Contains(t, last, f)
 	}
 	code, out, _ = run(t, "once", "-c", demo(t), "--state-dir", state)
