@@ -92,7 +92,7 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	// A trigger named like a default starts from the default, so a config
 	// can change one threshold without restating the whole rule.
 	for name, raw := range rawTriggers {
-		t := cfg.Triggers[name]
+		t := cfg.Triggers[name].Clone() // decoding merges into maps: never into another trigger's
 		m, ok := raw.(map[string]any)
 		if !ok {
 			p.Add("triggers."+name, "must be a mapping")

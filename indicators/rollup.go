@@ -12,7 +12,9 @@ import (
 // aggregation (SUM(value), MAX(value), MIN(value), AVG(value), COUNT(value)),
 // so a dashboard shows the same number whether GeoSight aggregates or we do.
 // Counts and populations sum; levels take the maximum (in code-list order for
-// String indicators); lead times take the minimum.
+// String indicators); lead times take the minimum. A rolled-up level's
+// lead_time_hours attribute is the soonest among the sub-areas that reach
+// that level; sub_areas counts the sub-areas that had a value.
 
 // AggregationWords are the aggregations RollUp supports.
 var AggregationWords = []string{"SUM(value)", "MAX(value)", "MIN(value)", "AVG(value)", "COUNT(value)"}
@@ -75,21 +77,14 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 		kids := groups[p]
 		pa := byCode[p]
 		v := Value{Indicator: def.Shortcode, Code: p, AdminLevel: pa.Level, Date: kids[0].Date, Type: kids[0].Type,
-			Attributes: map[string]any{"aggregation": word, "from_level": from, "children": len(kids)}}
+			// sub_areas, not "children": children are what these
+			// indicators count, and the two were read as one.
+			Attributes: map[string]any{"aggregation": word, "from_level": from, "sub_areas": len(kids)}}
 		if ph, ok := kids[0].Attributes["phase"]; ok {
 			v.Attributes["phase"] = ph
 		}
 		if n, ok := kids[0].Attributes["note"]; ok {
 			v.Attributes["note"] = n
-		}
-		// The soonest lead time among the children, so a region's warning
-		// says when it first bites.
-		for _, k := range kids {
-			if lt, ok := k.Attributes["lead_time_hours"].(float64); ok {
-				if cur, ok := v.Attributes["lead_time_hours"].(float64); !ok || lt < cur {
-					v.Attributes["lead_time_hours"] = lt
-				}
-			}
 		}
 		if v.Type == String {
 			best := kids[0].Text
@@ -99,9 +94,17 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 				}
 			}
 			v.Text = best
+			// The lead time of the rolled-up level: the soonest among the
+			// sub-areas that reach that level. A sub-area at a lower level
+			// says nothing about when this level bites.
+			soonestLead(&v, kids, func(k Value) bool { return k.Text == best })
+			if lf, ok := kids[0].Attributes["lead_time_from"]; ok {
+				v.Attributes["lead_time_from"] = lf
+			}
 			out = append(out, v)
 			continue
 		}
+		soonestLead(&v, kids, func(Value) bool { return true })
 		switch word {
 		case "SUM(value)":
 			for _, k := range kids {
@@ -129,4 +132,19 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// soonestLead sets v's lead_time_hours to the smallest among the kids that
+// count.
+func soonestLead(v *Value, kids []Value, counts func(Value) bool) {
+	for _, k := range kids {
+		if !counts(k) {
+			continue
+		}
+		if lt, ok := k.Attributes["lead_time_hours"].(float64); ok {
+			if cur, ok := v.Attributes["lead_time_hours"].(float64); !ok || lt < cur {
+				v.Attributes["lead_time_hours"] = lt
+			}
+		}
+	}
 }
