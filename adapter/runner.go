@@ -117,16 +117,23 @@ func (r *Runner) Areas() []indicators.Area {
 // recorded in the source's health and returned; they never touch other
 // sources.
 func (r *Runner) FetchSource(ctx context.Context, name string) error {
+	_, err := r.fetchSource(ctx, name, true)
+	return err
+}
+
+// fetchSource is FetchSource; with commit unset (a dry run) nothing is
+// stored and the source's new event set is returned instead.
+func (r *Runner) fetchSource(ctx context.Context, name string, commit bool) ([]indicators.Event, error) {
 	r.mu.RLock()
 	src, ok := r.sources[name]
 	spec := r.cfg.Sources[name]
 	r.mu.RUnlock()
 	if !ok {
-		return fmt.Errorf("source %s: not configured", name)
+		return nil, fmt.Errorf("source %s: not configured", name)
 	}
 	lock, _ := r.fetchMu.LoadOrStore(name, &sync.Mutex{})
 	if !lock.(*sync.Mutex).TryLock() {
-		return fmt.Errorf("source %s: previous run still going; skipped", name)
+		return nil, fmt.Errorf("source %s: previous run still going; skipped", name)
 	}
 	defer lock.(*sync.Mutex).Unlock()
 
@@ -134,7 +141,7 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 	start := time.Now() // wall clock: health and durations are about the real run
 	cur, err := r.Store.Cursor(name)
 	if err != nil {
-		return fmt.Errorf("source %s: reading cursor: %w", name, err)
+		return nil, fmt.Errorf("source %s: reading cursor: %w", name, err)
 	}
 	fctx := ctx
 	if spec.Timeout > 0 {
@@ -153,14 +160,14 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 		}
 		r.recordSource(name, start, dur, ferr, nil, 0)
 		log.Warn("fetch failed", "class", ClassOf(ferr).String(), "err", ferr)
-		return ferr
+		return nil, ferr
 	}
 	var events []indicators.Event
 	if ferr != nil || batch.NotModified {
 		// Nothing new upstream: keep the stored events, take any new cursor.
 		events, err = r.Store.Events(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if batch.Cursor.ETag == "" && batch.Cursor.LastModified == "" && batch.Cursor.Versions == nil && batch.Cursor.Extra == nil {
 			batch.Cursor = cur
@@ -168,13 +175,15 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 	} else {
 		prev, err := r.Store.Events(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		events = mergeEvents(name, prev, batch)
 	}
 	events = dropEnded(events, r.now())
-	if err := r.Store.CommitFetch(name, batch.Cursor, events); err != nil {
-		return fmt.Errorf("source %s: storing events: %w", name, err)
+	if commit {
+		if err := r.Store.CommitFetch(name, batch.Cursor, events); err != nil {
+			return nil, fmt.Errorf("source %s: storing events: %w", name, err)
+		}
 	}
 	r.recordSource(name, start, dur, nil, batch.Problems, len(events))
 	if batch.NotModified || ferr != nil {
@@ -185,7 +194,7 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 	for _, p := range batch.Problems {
 		log.Warn("item skipped", "err", p)
 	}
-	return nil
+	return events, nil
 }
 
 // safeFetch turns a panicking source into an error: one broken parser must
@@ -275,6 +284,10 @@ type SyncOptions struct {
 	DryRun bool
 	// Progress, when set, is told about delivery progress (done, total).
 	Progress func(done, total int)
+
+	// fetched are a dry run's fetched event sets by source, used instead
+	// of the stored ones (a dry run stores nothing).
+	fetched map[string][]indicators.Event
 }
 
 // SyncResult is a sync's summary plus, for dry runs, what would be sent.
@@ -306,7 +319,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		}
 	}
 
-	events, err := r.activeEvents(cfg, start)
+	events, err := r.activeEvents(cfg, start, opt.fetched)
 	if err != nil {
 		return res, err
 	}
@@ -336,7 +349,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		}
 		current = append(current, vals...)
 	}
-	current, ledger, err := r.applyHysteresis(cfg, areas, current, start)
+	current, ledger, err := r.applyHysteresis(cfg, areas, current, start, !opt.DryRun)
 	if err != nil {
 		return res, fmt.Errorf("warning ledger: %w", err)
 	}
@@ -423,7 +436,7 @@ func (r *Runner) finishRun(s RunSummary) {
 }
 
 // activeEvents gathers the stored events of every enabled source.
-func (r *Runner) activeEvents(cfg config.Config, now time.Time) ([]indicators.Event, error) {
+func (r *Runner) activeEvents(cfg config.Config, now time.Time, fetched map[string][]indicators.Event) ([]indicators.Event, error) {
 	names := make([]string, 0, len(cfg.Sources))
 	for n, s := range cfg.Sources {
 		if s.Enabled {
@@ -433,9 +446,12 @@ func (r *Runner) activeEvents(cfg config.Config, now time.Time) ([]indicators.Ev
 	sort.Strings(names)
 	var out []indicators.Event
 	for _, n := range names {
-		evs, err := r.Store.Events(n)
-		if err != nil {
-			return nil, fmt.Errorf("source %s: reading events: %w", n, err)
+		evs, ok := fetched[n]
+		if !ok {
+			var err error
+			if evs, err = r.Store.Events(n); err != nil {
+				return nil, fmt.Errorf("source %s: reading events: %w", n, err)
+			}
 		}
 		for _, e := range evs {
 			if e.ActiveAt(now) {
@@ -745,6 +761,10 @@ func (r *Runner) LastRun() RunSummary {
 func (r *Runner) Once(ctx context.Context, opt SyncOptions) (SyncResult, error) {
 	cfg := r.Config()
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	if opt.DryRun {
+		opt.fetched = map[string][]indicators.Event{}
+	}
 	for name, spec := range cfg.Sources {
 		if !spec.Enabled {
 			continue
@@ -752,7 +772,13 @@ func (r *Runner) Once(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		wg.Add(1)
 		go func(name string) {
 			defer wg.Done()
-			_ = r.FetchSource(ctx, name) // recorded in health; others go on
+			// Errors are recorded in health; the others go on.
+			evs, err := r.fetchSource(ctx, name, !opt.DryRun)
+			if opt.DryRun && err == nil {
+				mu.Lock()
+				opt.fetched[name] = evs
+				mu.Unlock()
+			}
 		}(name)
 	}
 	wg.Wait()

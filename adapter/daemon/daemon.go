@@ -72,10 +72,19 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 	d := &Daemon{opts: opts, log: log, Metrics: adapter.NewMetrics(), started: time.Now()}
 	d.reload = adapter.ReloadState{ConfigPath: opts.ConfigPath, OK: true, LastSuccess: d.started, LastAttempt: d.started}
 
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir %s: %w", cfg.StateDir, err)
+	var st *state.Store
+	var err error
+	if opts.DryRun {
+		// A dry run works on a private copy: the state dir stays
+		// byte-identical, so nothing it computed (cursors, events, the
+		// warning ledger) is mistaken later for what was delivered.
+		st, err = state.OpenSnapshot(cfg.StateDir)
+	} else {
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("state dir %s: %w", cfg.StateDir, err)
+		}
+		st, err = state.Open(cfg.StateDir)
 	}
-	st, err := state.Open(cfg.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +216,7 @@ func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.A
 			return adapter.Setup{}, err
 		}
 	}
-	engine, extend, err := buildExposure(cfg, as, d.log)
+	engine, extend, err := buildExposure(cfg, as, d.opts.DryRun, d.log)
 	if err != nil {
 		return adapter.Setup{}, err
 	}

@@ -14,11 +14,11 @@ import (
 // area-weighting, flagged per value), area-weighting from the baseline
 // table otherwise. Facilities, when configured, are loaded for the
 // facilities_exposed recipe.
-func buildExposure(cfg config.Config, as []indicators.Area, log *slog.Logger) (indicators.ExposureEngine, func(*indicators.Input), error) {
+func buildExposure(cfg config.Config, as []indicators.Area, dryRun bool, log *slog.Logger) (indicators.ExposureEngine, func(*indicators.Input), error) {
 	var engine indicators.ExposureEngine = indicators.NewAreaWeighted(as)
 	if cfg.Population.Grid != "" {
 		g, err := grid.NewEngine(as, grid.Options{GridPath: cfg.Population.Grid, Under18GridPath: cfg.Population.Under18Grid,
-			CacheDir: cfg.StateDir, Logger: log.With("component", "exposure")})
+			CacheDir: cfg.StateDir, CacheReadOnly: dryRun, Logger: log.With("component", "exposure")})
 		if err != nil {
 			return nil, nil, fmt.Errorf("population.grid: %w", err)
 		}

@@ -100,6 +100,9 @@ type Store struct {
 	db   *bolt.DB
 	opts Options
 	path string
+	// scratch is the temporary dir of a dry-run copy (OpenSnapshot),
+	// removed on Close.
+	scratch string
 }
 
 var _ adapter.Store = (*Store)(nil)
@@ -162,7 +165,13 @@ func (s *Store) init() error {
 func (s *Store) Path() string { return s.path }
 
 // Close releases the database and its lock.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.scratch != "" {
+		err = errors.Join(err, os.RemoveAll(s.scratch))
+	}
+	return err
+}
 
 // --- source state ---
 

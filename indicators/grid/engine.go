@@ -34,7 +34,10 @@ type Options struct {
 	// CacheDir is where the precompute is persisted (the daemon's state
 	// dir); "" = no persistence.
 	CacheDir string
-	Logger   *slog.Logger
+	// CacheReadOnly reads a persisted precompute but never writes one: a
+	// dry run leaves the state dir as it found it.
+	CacheReadOnly bool
+	Logger        *slog.Logger
 }
 
 // Engine is the exact grid exposure engine. It implements
@@ -147,7 +150,7 @@ func NewEngine(areas []indicators.Area, opts Options) (*Engine, error) {
 	e.z = buildZones(areas, e.onGrid, wg, w, hgt, pop, u18, e.shares)
 	log.Info("grid precompute built", "cells", w*hgt, "areas_on_grid", len(areas)-len(e.fbAreas),
 		"areas_area_weighted", len(e.fbAreas), "took", time.Since(t0).Round(time.Millisecond))
-	if opts.CacheDir != "" {
+	if opts.CacheDir != "" && !opts.CacheReadOnly {
 		if err := saveCache(opts.CacheDir, e.key, e.z); err != nil {
 			log.Warn("grid precompute not persisted", "err", err)
 		}
