@@ -31,6 +31,10 @@ type Config struct {
 	Fetch    Fetch                         `mapstructure:"fetch"`
 	Log      Log                           `mapstructure:"log"`
 	Output   Output                        `mapstructure:"output"`
+	// Delivery decides how values are dated and when they are re-sent.
+	Delivery Delivery `mapstructure:"delivery"`
+	// Retention bounds the history kept in the state dir.
+	Retention Retention `mapstructure:"retention"`
 	// ReplayTime pins "now" for computing values (which events are active,
 	// lead times, value dates) to an RFC 3339 time: for demos and replays of
 	// recorded feeds. Never set it in production.
@@ -177,6 +181,32 @@ type Log struct {
 	Format string `mapstructure:"format"` // text or json
 }
 
+// Dating modes for delivery.dating.
+const (
+	DatingOnChange = "on_change"
+	DatingDaily    = "daily"
+)
+
+// Delivery decides how values are dated.
+type Delivery struct {
+	// Dating is on_change (default): a value is dated the day it became
+	// what it is and sent only when it changes, so GeoSight's latest value
+	// per area is the current one and an unchanged value is never rewritten;
+	// an area no longer exposed gets an explicit 0 / none dated the day it
+	// cleared. daily: every value is re-dated and re-sent every day (a daily
+	// snapshot, for dashboards filtered to a single day; costs one POST per
+	// value per day).
+	Dating string `mapstructure:"dating"`
+}
+
+// Retention bounds the state: delivered-value history and run records older
+// than Days are dropped daily and the database file is compacted, so it
+// stops growing. The latest delivered value of every area and indicator is
+// always kept (it decides what changed).
+type Retention struct {
+	Days int `mapstructure:"days"`
+}
+
 // Output is where --dry-run writes its preview (GeoJSON, CSV, map).
 type Output struct {
 	Dir string `mapstructure:"dir"`
@@ -207,9 +237,11 @@ func Defaults() Config {
 			MaxBodyBytes: 64 << 20,
 			UserAgent:    "hazardsync (+https://github.com/hazardsync/hazardsync)",
 		},
-		Triggers: indicators.DefaultTriggers(),
-		Log:      Log{Level: "info", Format: "text"},
-		Output:   Output{Dir: "./hazardsync-preview"},
+		Triggers:  indicators.DefaultTriggers(),
+		Log:       Log{Level: "info", Format: "text"},
+		Output:    Output{Dir: "./hazardsync-preview"},
+		Delivery:  Delivery{Dating: DatingOnChange},
+		Retention: Retention{Days: 30},
 	}
 }
 

@@ -257,6 +257,14 @@ func (c *Config) validate() Problems {
 		}
 	}
 
+	switch c.Delivery.Dating {
+	case DatingOnChange, DatingDaily:
+	default:
+		p.Add("delivery.dating", "must be %s or %s, got %q", DatingOnChange, DatingDaily, c.Delivery.Dating)
+	}
+	if c.Retention.Days < 1 {
+		p.Add("retention.days", "must be at least 1, got %d", c.Retention.Days)
+	}
 	for name, t := range c.Triggers {
 		p.AddErr("triggers."+name, t.Validate())
 	}

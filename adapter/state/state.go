@@ -145,6 +145,9 @@ func (s *Store) init() error {
 				return fmt.Errorf("state: create bucket %s: %w", name, err)
 			}
 		}
+		if err := ensureLatest(tx); err != nil {
+			return err
+		}
 		meta := tx.Bucket(bMeta)
 		raw := meta.Get(keySchema)
 		if raw == nil {
@@ -355,6 +358,9 @@ func dropIfSame(tx *bolt.Tx, v indicators.Value) error {
 func (s *Store) Ack(v indicators.Value) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := dropIfSame(tx, v); err != nil {
+			return err
+		}
+		if err := putLatest(tx, v); err != nil {
 			return err
 		}
 		return putJSON(tx.Bucket(bDelivered), deliveredKey(v.Key()), v)
