@@ -83,10 +83,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 			return nil, fmt.Errorf("state dir %s: %w", cfg.StateDir, err)
 		}
-		st, err = state.Open(cfg.StateDir)
+		// The retention period is also the floor below which a mistaken
+		// date can never make the store forget delivered values.
+		st, err = state.Open(cfg.StateDir, state.Options{KeepDays: cfg.Retention.Days})
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c := st.Compaction(); c.Before > 0 {
+		log.Info("state compacted at start", "bytes_before", c.Before, "bytes_after", c.After)
 	}
 	d.Store = st
 	ok := false

@@ -72,6 +72,9 @@ type Options struct {
 	KeepDays int
 	// Now is the clock for rejection times and Prune's floor.
 	Now func() time.Time
+	// CompactMinBytes is how much free space Open needs before it compacts
+	// a file that is at least half free (default 4 MiB).
+	CompactMinBytes int64
 	// NoSync skips fsync on commit. Only for tests and benchmarks that
 	// measure something else: a crash may then lose acknowledged writes.
 	NoSync bool
@@ -93,6 +96,9 @@ func (o *Options) fill() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.CompactMinBytes <= 0 {
+		o.CompactMinBytes = compactMinBytes
+	}
 }
 
 // Store implements adapter.Store on a bbolt file.
@@ -103,6 +109,8 @@ type Store struct {
 	// scratch is the temporary dir of a dry-run copy (OpenSnapshot),
 	// removed on Close.
 	scratch string
+	// compacted is what Open's compaction did (retention.go).
+	compacted CompactResult
 }
 
 var _ adapter.Store = (*Store)(nil)
@@ -134,6 +142,9 @@ func Open(dir string, opts ...Options) (*Store, error) {
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	if err := s.compactIfSparse(o.CompactMinBytes); err != nil && s.db == nil {
+		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -363,7 +374,7 @@ func (s *Store) Ack(v indicators.Value) error {
 		if err := putLatest(tx, v); err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bDelivered), deliveredKey(v.Key()), v)
+		return putJSON(appendMostly(tx.Bucket(bDelivered)), deliveredKey(v.Key()), v)
 	})
 	if err != nil {
 		return fmt.Errorf("state: ack %s: %w", v.Key(), err)
