@@ -143,6 +143,12 @@ type Population struct {
 	Under18Grid string `mapstructure:"under18_grid"`
 	// Facilities is a CSV or GeoJSON of points (schools, health facilities).
 	Facilities string `mapstructure:"facilities"`
+	// MinGridCoverage is the least share (0..1) of the areas' extent the
+	// population grid must cover; below it the grid is refused (a grid of
+	// the wrong country would otherwise give area-weighted numbers
+	// everywhere while looking exact). validate and the status data show
+	// the share.
+	MinGridCoverage float64 `mapstructure:"min_grid_coverage"`
 }
 
 // Schedule is the default polling and the value calendar.
@@ -229,9 +235,10 @@ func Defaults() Config {
 			KeyColumn: "ucode", KeyType: "ucode",
 			PopulationColumn: "population", Under18Column: "under18",
 		},
-		Schedule: Schedule{Interval: 10 * time.Minute, Jitter: 30 * time.Second, Timezone: "UTC"},
-		StateDir: "./hazardsync-state",
-		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
+		Population: Population{MinGridCoverage: 0.5},
+		Schedule:   Schedule{Interval: 10 * time.Minute, Jitter: 30 * time.Second, Timezone: "UTC"},
+		StateDir:   "./hazardsync-state",
+		HTTP:       HTTP{Listen: "127.0.0.1:8080"},
 		Fetch: Fetch{
 			Timeout:      60 * time.Second,
 			MaxBodyBytes: 64 << 20,

@@ -257,6 +257,9 @@ func (c *Config) validate() Problems {
 		}
 	}
 
+	if c.Population.MinGridCoverage < 0 || c.Population.MinGridCoverage > 1 {
+		p.Add("population.min_grid_coverage", "must be a share between 0 and 1 (0.5 = half of the areas), got %g", c.Population.MinGridCoverage)
+	}
 	switch c.Delivery.Dating {
 	case DatingOnChange, DatingDaily:
 	default:

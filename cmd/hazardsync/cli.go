@@ -254,6 +254,14 @@ func validateCmd(g *globals) *cobra.Command {
 					enabled++
 				}
 			}
+			cov, measured, err := daemon.GridCoverage(cfg)
+			if measured {
+				fmt.Fprintf(g.stdout, "population grid covers %.1f%% of the areas (admin level %d: %.0f of %.0f km²; population.min_grid_coverage %.0f%%)\n",
+					100*cov.Share, cov.Level, cov.CoveredKm2, cov.AreasKm2, 100*cfg.Population.MinGridCoverage)
+			}
+			if err != nil {
+				return &exitError{exitInvalid, err}
+			}
 			fmt.Fprintf(g.stdout, "%s: valid (%d sources, %d enabled; %d indicators; target %s)\n",
 				g.configPath, len(cfg.Sources), enabled, len(cfg.Indicators), cfg.GeoSight.URL)
 			return nil

@@ -50,6 +50,7 @@ type Engine struct {
 	key      [32]byte
 	fallback *indicators.AreaWeighted
 	fbAreas  []indicators.Area
+	coverage GridCoverage // how much of the areas the grid covers (coverage_share.go)
 	log      *slog.Logger
 
 	mu       sync.Mutex
@@ -185,7 +186,8 @@ func prepareEngine(areas []indicators.Area, geo Geo, width, height int, log *slo
 	}
 	e := &Engine{areas: areas, onGrid: make([]bool, len(areas)), shares: make([]float64, len(areas)), log: log,
 		covCache: map[[32]byte]*cachedCov{}, resCache: map[[32]byte]*cachedRes{}}
-	gb := orb.Bound{Min: orb.Point{geo.X0, geo.Y0 - float64(height)*geo.DY}, Max: orb.Point{geo.X0 + float64(width)*geo.DX, geo.Y0}}
+	gb := geo.Bounds(width, height)
+	e.coverage = AreaShare(areas, gb)
 	for i, a := range areas {
 		if s, ok := a.Baseline.Under18Share(); ok {
 			e.shares[i] = s
