@@ -23,16 +23,6 @@ func wrap(r orb.Ring) orb.Ring {
 	return out
 }
 
-func polygonsOf(g orb.Geometry) []orb.Polygon {
-	switch t := g.(type) {
-	case orb.Polygon:
-		return []orb.Polygon{t}
-	case orb.MultiPolygon:
-		return t
-	}
-	return nil
-}
-
 // TestAntimeridianStandardForm: polygons crossing ±180 written in standard
 // GeoJSON form (longitudes jump 179.5 → -179.5) come back split at 180 with
 // every shell counter-clockwise and every hole clockwise, whichever way they

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,9 +195,14 @@ func (d *Daemon) loadAreas(ctx context.Context, cfg config.Config) ([]indicators
 		}
 	default:
 		var err error
-		as, pcodes, err = areas.LoadFiles(cfg.Geographies.Files)
+		var repairs []areas.Repair
+		as, pcodes, repairs, err = areas.LoadFilesReport(cfg.Geographies.Files)
 		if err != nil {
 			return nil, err
+		}
+		for _, r := range repairs {
+			d.log.Warn("invalid area geometry repaired as GEOS make_valid would", "ucode", r.Code, "file", r.File,
+				"problems", strings.Join(r.Problems, "; "), "result", r.Result)
 		}
 	}
 	if len(as) == 0 {

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
@@ -252,6 +253,15 @@ func validateCmd(g *globals) *cobra.Command {
 			for _, s := range cfg.Sources {
 				if s.Enabled {
 					enabled++
+				}
+			}
+			if cfg.Geographies.From != "geosight" || cfg.Embedded() {
+				_, _, repairs, err := areas.LoadFilesReport(cfg.Geographies.Files)
+				for _, r := range repairs {
+					fmt.Fprintln(g.stdout, r)
+				}
+				if err != nil {
+					return &exitError{exitInvalid, err}
 				}
 			}
 			cov, measured, err := daemon.GridCoverage(cfg)
