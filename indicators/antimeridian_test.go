@@ -70,7 +70,7 @@ func TestAntimeridianStandardForm(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				g, err := NormalizeGeometry(append(orb.Polygon{shell}, holes...))
 				require.NoError(t, err)
-				parts := polygonsOf(g)
+				parts := Polygons(g)
 				require.Len(t, parts, c.parts)
 				got := 0.0
 				for _, p := range parts {

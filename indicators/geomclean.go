@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/paulmach/orb"
 )
@@ -320,29 +319,8 @@ func Circle(center orb.Point, radiusKm float64, n int) orb.Geometry {
 // ordinary shapes.
 func SelfIntersection(r orb.Ring) (orb.Point, bool) {
 	r = dedupe(r)
-	n := len(r) - 1 // edges
-	if n < 4 {
+	if len(r) < 5 {
 		return orb.Point{}, false
 	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	minX := func(i int) float64 { return math.Min(r[i][0], r[i+1][0]) }
-	maxX := func(i int) float64 { return math.Max(r[i][0], r[i+1][0]) }
-	sort.Slice(idx, func(a, b int) bool { return minX(idx[a]) < minX(idx[b]) })
-	for a, i := range idx {
-		for _, j := range idx[a+1:] {
-			if minX(j) > maxX(i) {
-				break
-			}
-			if j == i+1 || i == j+1 || (i == 0 && j == n-1) || (j == 0 && i == n-1) {
-				continue // neighbours share a vertex by construction
-			}
-			if segmentsTouch(r[i], r[i+1], r[j], r[j+1]) {
-				return r[i], true
-			}
-		}
-	}
-	return orb.Point{}, false
+	return ringSelfCross(r)
 }

@@ -540,13 +540,8 @@ func splitPinches(r orb.Ring) []orb.Ring {
 // the problems found otherwise; an error when a polygon has nothing with
 // area left after repair. Non-polygonal geometries are returned as they are.
 func RepairPolygonal(g orb.Geometry) (orb.Geometry, []string, error) {
-	var polys []orb.Polygon
-	switch t := g.(type) {
-	case orb.Polygon:
-		polys = []orb.Polygon{t}
-	case orb.MultiPolygon:
-		polys = t
-	default:
+	polys := Polygons(g)
+	if polys == nil {
 		return g, nil, nil
 	}
 	var problems []string
@@ -581,7 +576,7 @@ func RepairPolygonal(g orb.Geometry) (orb.Geometry, []string, error) {
 		if err != nil {
 			return nil, problems, fmt.Errorf("%s; nothing with area is left after repair (it collapses to a line or a point): fix it in the source", joinProblems(problems))
 		}
-		out = append(out, polygonsOf(fixed)...)
+		out = append(out, Polygons(fixed)...)
 	}
 	if len(problems) == 0 {
 		return g, nil, nil
@@ -600,7 +595,9 @@ func joinProblems(ps []string) string {
 	return s
 }
 
-func polygonsOf(g orb.Geometry) []orb.Polygon {
+// Polygons lists the polygons of a Polygon or MultiPolygon (nil for any
+// other geometry).
+func Polygons(g orb.Geometry) []orb.Polygon {
 	switch t := g.(type) {
 	case orb.Polygon:
 		return []orb.Polygon{t}

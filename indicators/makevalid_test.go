@@ -11,7 +11,7 @@ import (
 
 func planarArea(g orb.Geometry) float64 {
 	s := 0.0
-	for _, p := range polygonsOf(g) {
+	for _, p := range Polygons(g) {
 		for _, r := range p {
 			s += planarRingArea(r)
 		}
@@ -43,14 +43,14 @@ func TestMakeValid(t *testing.T) {
 			assert.Len(t, PolygonProblems(c.in), c.problems, "%v", PolygonProblems(c.in))
 			g, err := MakeValid(c.in)
 			require.NoError(t, err)
-			assert.Len(t, polygonsOf(g), c.parts)
+			assert.Len(t, Polygons(g), c.parts)
 			holes := 0
-			for _, p := range polygonsOf(g) {
+			for _, p := range Polygons(g) {
 				holes += len(p) - 1
 			}
 			assert.Equal(t, c.holes, holes)
 			assert.InDelta(t, c.area, planarArea(g), 1e-9)
-			for _, p := range polygonsOf(g) {
+			for _, p := range Polygons(g) {
 				assert.Empty(t, PolygonProblems(p), "the repair is valid: %v", p)
 				for i, r := range p {
 					assert.Equal(t, i == 0, planarRingArea(r) > 0, "oriented")
@@ -89,7 +89,7 @@ func FuzzMakeValid(f *testing.F) {
 			bound += math.Abs(r[i][0]*r[i+1][1]-r[i+1][0]*r[i][1]) / 2
 		}
 		area := 0.0
-		for _, p := range polygonsOf(g) {
+		for _, p := range Polygons(g) {
 			if pr := PolygonProblems(p); len(pr) > 0 {
 				t.Fatalf("repair of %v is invalid: %v (%v)", r, pr, p)
 			}

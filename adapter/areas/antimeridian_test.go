@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hazardsync/hazardsync/config"
+	"github.com/hazardsync/hazardsync/indicators"
 )
 
 // TestAntimeridianAreas: admin areas of Fiji, Tonga, Kiribati and Chukotka
@@ -52,15 +53,8 @@ func TestAntimeridianAreas(t *testing.T) {
 }
 
 func planar(g orb.Geometry) float64 {
-	var polys []orb.Polygon
-	switch t := g.(type) {
-	case orb.Polygon:
-		polys = []orb.Polygon{t}
-	case orb.MultiPolygon:
-		polys = t
-	}
 	s := 0.0
-	for _, p := range polys {
+	for _, p := range indicators.Polygons(g) {
 		for i, r := range p {
 			a := signedArea(r)
 			if (i == 0) != (a > 0) {

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/hazardsync/hazardsync/config"
@@ -97,7 +96,7 @@ func LoadFilesReport(files []config.GeoFile) ([]indicators.Area, map[string]stri
 			if err == nil && len(problems) > 0 {
 				parts := 0
 				holes := 0
-				for _, p := range polygons(g) {
+				for _, p := range indicators.Polygons(g) {
 					parts++
 					holes += len(p) - 1
 				}
@@ -134,16 +133,6 @@ func LoadFilesReport(files []config.GeoFile) ([]indicators.Area, map[string]stri
 		return out[i].Code < out[j].Code
 	})
 	return out, pcodes, repairs, nil
-}
-
-func polygons(g orb.Geometry) []orb.Polygon {
-	switch t := g.(type) {
-	case orb.Polygon:
-		return []orb.Polygon{t}
-	case orb.MultiPolygon:
-		return t
-	}
-	return nil
 }
 
 // fillParentChains extends each area's direct parent into the full chain,

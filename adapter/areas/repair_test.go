@@ -49,7 +49,7 @@ func TestInvalidAreasRepairedAndReported(t *testing.T) {
 	planar := map[string]float64{"OK_1": 4, "EIGHT_1": 2, "LOOP_1": 7} // shapely.make_valid areas
 	for _, a := range as {
 		got := 0.0
-		for _, p := range polygons(a.Geometry) {
+		for _, p := range indicators.Polygons(a.Geometry) {
 			for i, r := range p {
 				ar := signedArea(r)
 				assert.Equal(t, i == 0, ar > 0, "%s ring %d oriented", a.Code, i)

@@ -18,19 +18,27 @@ import (
 	"github.com/hazardsync/hazardsync/config"
 )
 
-// TestReloadRotatesAPIKey: GeoSight accepts only the new key; after the key
-// file is rewritten, a reload must make deliveries use it.
-func TestReloadRotatesAPIKey(t *testing.T) {
+// demoGeoSight starts a GeoSight fake serving the demo areas to one user;
+// it returns the demo dir, the fake and its URL.
+func demoGeoSight(t *testing.T, key, user, dataset string) (string, *fake.Server, string) {
+	t.Helper()
 	demo, err := filepath.Abs("../../fixtures/demo")
 	require.NoError(t, err)
 	as, _, err := areas.LoadFiles([]config.GeoFile{{Path: filepath.Join(demo, "areas.geojson"), Level: -1,
 		CodeProperty: "ucode", NameProperty: "name", LevelProperty: "admin_level", ParentProperty: "parent"}})
 	require.NoError(t, err)
-	const newKey, user, ds = "new-key-7c1d", "ops@example.org", "6f3a2c1e-0000-4000-8000-0000000000ab"
-	gs := fake.New(fake.Options{Users: []fake.User{{Key: newKey, Email: user, Role: fake.Creator}},
-		Datasets: []fake.Dataset{{UUID: ds, Areas: as}}})
+	gs := fake.New(fake.Options{Users: []fake.User{{Key: key, Email: user, Role: fake.Creator}},
+		Datasets: []fake.Dataset{{UUID: dataset, Areas: as}}})
 	u := gs.Start()
-	defer gs.Close()
+	t.Cleanup(gs.Close)
+	return demo, gs, u
+}
+
+// TestReloadRotatesAPIKey: GeoSight accepts only the new key; after the key
+// file is rewritten, a reload must make deliveries use it.
+func TestReloadRotatesAPIKey(t *testing.T) {
+	const newKey, user, ds = "new-key-7c1d", "ops@example.org", "6f3a2c1e-0000-4000-8000-0000000000ab"
+	demo, gs, u := demoGeoSight(t, newKey, user, ds)
 
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "api-key")
@@ -77,16 +85,8 @@ http: {listen: ""}
 // the layers (it used to be ignored until restart: the reload compared
 // hand-picked GeoSight fields).
 func TestReloadContextLayerHazardTypes(t *testing.T) {
-	demo, err := filepath.Abs("../../fixtures/demo")
-	require.NoError(t, err)
-	as, _, err := areas.LoadFiles([]config.GeoFile{{Path: filepath.Join(demo, "areas.geojson"), Level: -1,
-		CodeProperty: "ucode", NameProperty: "name", LevelProperty: "admin_level", ParentProperty: "parent"}})
-	require.NoError(t, err)
 	const key, user, ds = "key-4b2e", "ops@example.org", "6f3a2c1e-0000-4000-8000-0000000000ac"
-	gs := fake.New(fake.Options{Users: []fake.User{{Key: key, Email: user, Role: fake.Creator}},
-		Datasets: []fake.Dataset{{UUID: ds, Areas: as}}})
-	u := gs.Start()
-	defer gs.Close()
+	demo, gs, u := demoGeoSight(t, key, user, ds)
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "hazardsync.yaml")

@@ -53,15 +53,8 @@ func AreaShare(areas []indicators.Area, b orb.Bound) GridCoverage {
 // clipToBound clips polygons to a rectangle (Sutherland–Hodgman on each
 // ring: exact for areas, since the window is convex).
 func clipToBound(g orb.Geometry, b orb.Bound) orb.Geometry {
-	var polys []orb.Polygon
-	switch t := g.(type) {
-	case orb.Polygon:
-		polys = []orb.Polygon{t}
-	case orb.MultiPolygon:
-		polys = t
-	}
 	var out orb.MultiPolygon
-	for _, p := range polys {
+	for _, p := range indicators.Polygons(g) {
 		var np orb.Polygon
 		for i, r := range p {
 			c := clipRing(r, b)

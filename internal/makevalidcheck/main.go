@@ -61,14 +61,7 @@ func main() {
 		if err != nil {
 			rec.Err = err.Error()
 		} else {
-			var polys []orb.Polygon
-			switch t := g.(type) {
-			case orb.Polygon:
-				polys = []orb.Polygon{t}
-			case orb.MultiPolygon:
-				polys = t
-			}
-			for _, q := range polys {
+			for _, q := range indicators.Polygons(g) {
 				rec.Parts++
 				rec.Holes += len(q) - 1
 				for _, r := range q {
