@@ -1,8 +1,10 @@
 package indicators
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/paulmach/orb"
@@ -48,23 +50,31 @@ func PolygonProblems(p orb.Polygon) []string {
 	return out
 }
 
-// ringSelfCross finds two non-adjacent edges of a closed ring that meet.
+// ringSelfCross finds two non-adjacent edges of a closed ring that meet: a
+// sweep over edges sorted by their west end, with their extents computed
+// once (every area is checked at load, so this is on the start-up path).
 func ringSelfCross(r orb.Ring) (orb.Point, bool) {
 	n := len(r) - 1
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
+	type span struct {
+		x0, x1, y0, y1 float64
+		i              int
 	}
-	lo := func(i int) float64 { return math.Min(r[i][0], r[i+1][0]) }
-	hi := func(i int) float64 { return math.Max(r[i][0], r[i+1][0]) }
-	sort.Slice(idx, func(a, b int) bool { return lo(idx[a]) < lo(idx[b]) })
-	for a, i := range idx {
-		for _, j := range idx[a+1:] {
-			if lo(j) > hi(i) {
-				break
-			}
-			if j == i+1 || i == j+1 || (i == 0 && j == n-1) || (j == 0 && i == n-1) {
+	sp := make([]span, n)
+	for i := 0; i < n; i++ {
+		a, b := r[i], r[i+1]
+		sp[i] = span{min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1]), i}
+	}
+	slices.SortFunc(sp, func(a, b span) int { return cmp.Compare(a.x0, b.x0) })
+	for a := range sp {
+		ea := &sp[a]
+		for b := a + 1; b < n && sp[b].x0 <= ea.x1; b++ {
+			eb := &sp[b]
+			if eb.y0 > ea.y1 || eb.y1 < ea.y0 {
 				continue
+			}
+			i, j := ea.i, eb.i
+			if j == i+1 || i == j+1 || (i == 0 && j == n-1) || (j == 0 && i == n-1) {
+				continue // neighbours share a vertex by construction
 			}
 			if pt, ok := segMeet(r[i], r[i+1], r[j], r[j+1]); ok {
 				return pt, true

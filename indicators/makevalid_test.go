@@ -105,3 +105,35 @@ func FuzzMakeValid(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAreaLoadGeometry: what checking every admin area for validity
+// adds to loading it, against normalising alone in the same run (a
+// 300-vertex star-shaped boundary, valid, as nearly all are).
+func BenchmarkAreaLoadGeometry(b *testing.B) {
+	var r orb.Ring
+	for i := 0; i < 300; i++ {
+		a := 2 * math.Pi * float64(i) / 300
+		rad := 1 + 0.3*math.Sin(7*a)
+		r = append(r, orb.Point{30 + rad*math.Cos(a), 10 + rad*math.Sin(a)})
+	}
+	r = append(r, r[0])
+	p := orb.Polygon{r}
+	b.Run("normalize", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := NormalizeGeometry(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("check+repair+normalize", func(b *testing.B) {
+		for b.Loop() {
+			g, probs, err := RepairPolygonal(p)
+			if err != nil || len(probs) > 0 {
+				b.Fatal(err, probs)
+			}
+			if _, err := NormalizeGeometry(g); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
