@@ -111,3 +111,34 @@ func TestDatingDailySnapshot(t *testing.T) {
 		assert.Equal(t, indicators.Date("2026-11-28"), v.Date)
 	}
 }
+
+// TestUnchangedWarningNotResent: a warning whose forecast did not change is
+// not re-sent by later syncs: the level value carries when the level is
+// first reached, not a lead time that shrinks every sync (with lead times
+// counted from now, every warned area was re-sent at every sync).
+func TestUnchangedWarningNotResent(t *testing.T) {
+	fc := heatForecast("1", 45, t0.Add(30*time.Hour))
+	src := &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{fc}}}}
+	sink := &memSink{}
+	r, _ := warningRunner(t, src, sink)
+	now := t0
+	r.Now = func() time.Time { return now }
+	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	require.NoError(t, err)
+	var ew *indicators.Value
+	for i, v := range res.Changed {
+		if v.Indicator == "EW" {
+			ew = &res.Changed[i]
+		}
+	}
+	require.NotNil(t, ew, "the warning is sent once")
+	for _, later := range []time.Duration{10 * time.Minute, 2 * time.Hour, 9 * time.Hour} {
+		now = t0.Add(later)
+		res, err = r.Once(context.Background(), adapter.SyncOptions{})
+		require.NoError(t, err)
+		assert.Zero(t, res.Summary.Sent, "%s later, nothing changed", later)
+		ws := r.Warnings()
+		require.Len(t, ws, 1)
+		assert.Equal(t, indicators.WholeLeadHours((30*time.Hour - later).Hours()), ws[0].LeadTimeHours, "the status page's lead time still counts down")
+	}
+}

@@ -364,7 +364,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	res.Current = current
 	res.Summary.Values = len(current)
 	if !opt.DryRun {
-		warnings := warningsFrom(cfg, areas, current, ledger)
+		warnings := warningsFrom(cfg, areas, current, ledger, start)
 		r.mu.Lock()
 		r.current, r.warnings, r.events = current, warnings, events
 		r.mu.Unlock()

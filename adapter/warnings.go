@@ -196,7 +196,7 @@ func appendBounded(h []Transition, t Transition) []Transition {
 }
 
 // warningsFrom lists the areas at a warning level after a sync.
-func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.Value, ledger map[string]LedgerEntry) []Warning {
+func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.Value, ledger map[string]LedgerEntry, now time.Time) []Warning {
 	names := map[string]string{}
 	for _, a := range areas {
 		names[a.Code] = a.Name
@@ -226,8 +226,12 @@ func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.
 		}
 		w := Warning{Indicator: v.Indicator, Code: v.Code, Name: names[v.Code], Level: v.Text}
 		w.Hazard, _ = d.Params["trigger"].(string)
-		if lt, ok := v.Attributes["lead_time_hours"].(float64); ok {
-			w.LeadTimeHours = lt
+		// Lead time from the sync's time to when the level is first
+		// reached (the value carries the time, which stays true).
+		if ft, ok := v.Attributes["first_time"].(string); ok {
+			if first, err := time.Parse(time.RFC3339, ft); err == nil {
+				w.LeadTimeHours = indicators.WholeLeadHours(first.Sub(now).Hours())
+			}
 		}
 		if e, ok := ledger[v.Indicator+"|"+v.Code]; ok {
 			w.Since = e.Since

@@ -13,8 +13,8 @@ import (
 // so a dashboard shows the same number whether GeoSight aggregates or we do.
 // Counts and populations sum; levels take the maximum (in code-list order for
 // String indicators); lead times take the minimum. A rolled-up level's
-// lead_time_hours attribute is the soonest among the sub-areas that reach
-// that level; sub_areas counts the sub-areas that had a value.
+// first_time is the soonest among the sub-areas that reach that level;
+// sub_areas counts the sub-areas that had a value.
 
 // AggregationWords are the aggregations RollUp supports.
 var AggregationWords = []string{"SUM(value)", "MAX(value)", "MIN(value)", "AVG(value)", "COUNT(value)"}
@@ -94,17 +94,13 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 				}
 			}
 			v.Text = best
-			// The lead time of the rolled-up level: the soonest among the
-			// sub-areas that reach that level. A sub-area at a lower level
-			// says nothing about when this level bites.
-			soonestLead(&v, kids, func(k Value) bool { return k.Text == best })
-			if lf, ok := kids[0].Attributes["lead_time_from"]; ok {
-				v.Attributes["lead_time_from"] = lf
-			}
+			// When the rolled-up level is first reached: the soonest among
+			// the sub-areas that reach that level. A sub-area at a lower
+			// level says nothing about when this level bites.
+			soonestFirst(&v, kids, best)
 			out = append(out, v)
 			continue
 		}
-		soonestLead(&v, kids, func(Value) bool { return true })
 		switch word {
 		case "SUM(value)":
 			for _, k := range kids {
@@ -134,16 +130,16 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 	return out, nil
 }
 
-// soonestLead sets v's lead_time_hours to the smallest among the kids that
-// count.
-func soonestLead(v *Value, kids []Value, counts func(Value) bool) {
+// soonestFirst sets v's first_time to the earliest among the kids at
+// level (RFC 3339 UTC times sort as text).
+func soonestFirst(v *Value, kids []Value, level string) {
 	for _, k := range kids {
-		if !counts(k) {
+		if k.Text != level {
 			continue
 		}
-		if lt, ok := k.Attributes["lead_time_hours"].(float64); ok {
-			if cur, ok := v.Attributes["lead_time_hours"].(float64); !ok || lt < cur {
-				v.Attributes["lead_time_hours"] = lt
+		if ft, ok := k.Attributes["first_time"].(string); ok {
+			if cur, ok := v.Attributes["first_time"].(string); !ok || ft < cur {
+				v.Attributes["first_time"] = ft
 			}
 		}
 	}

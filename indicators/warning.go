@@ -14,10 +14,12 @@ import (
 // the parts of the area that reach it. Values are always phase=forecast and
 // say "forecast, not an activation". Lead times and windows count from the
 // sync's as-of time (now, or replay_time), not from the forecast's issue
-// time: lead_time_hours is the hours from the sync to the first time the
-// level is reached, 0 when it is already reached, and a window of 72 h
-// covers what is reached within 72 h of the sync. Values carry
-// lead_time_from saying so.
+// time: lead_time_hours is the whole hours (rounded down) from the sync to
+// the first time the level is reached, 0 when it is already reached, and a
+// window of 72 h covers what is reached within 72 h of the sync; its values
+// carry lead_time_from saying so. early_warning_level values carry
+// first_time (when the level is first reached), which stays true until the
+// forecast changes, so an unchanged warning is not re-sent every sync.
 
 func init() {
 	RegisterRecipe("early_warning_level", warningRecipe{kind: "level"})
@@ -130,10 +132,17 @@ func countryOf(a Area) string {
 	return a.Code
 }
 
-// LeadTimeFrom is the lead_time_from attribute of early-warning values: lead
-// times and windows count from the sync's as-of time, not the forecast's
-// issue time.
-const LeadTimeFrom = "sync time (hours until first reached; 0 = reached now)"
+// LeadTimeFrom is the lead_time_from attribute of lead_time_hours values:
+// lead times and windows count from the sync's as-of time, not the
+// forecast's issue time.
+const LeadTimeFrom = "sync time (whole hours until first reached, rounded down; 0 = reached now)"
+
+// WholeLeadHours is how lead times are reported: whole hours, rounded down
+// (an hour and a half left is "1 h", never "2 h"), so a value changes at
+// most once an hour rather than at every sync.
+func WholeLeadHours(h float64) float64 {
+	return math.Max(0, math.Floor(h+1e-9))
+}
 
 type warningRecipe struct{ kind string }
 
@@ -219,7 +228,7 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		if w.kind == "level" {
 			return Value{Type: String, Text: LevelNames[x.reach.Level]}
 		}
-		return Value{Type: Float, Number: math.Round(x.reach.LeadAtMinHours*10) / 10}
+		return Value{Type: Float, Number: WholeLeadHours(x.reach.LeadAtMinHours)}
 	})
 	for i := range vals {
 		ai := indexOfArea(in.Areas, vals[i].Code)
@@ -227,9 +236,14 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		vals[i].Attributes["trigger"] = wp.Trigger
 		vals[i].Attributes["window"] = wp.Window
 		vals[i].Attributes["level"] = LevelNames[r.Level]
+		// A level value carries when the level is first reached, which
+		// does not change while the forecast does not; a lead time in it
+		// would go stale as soon as it is sent, or force a re-send of
+		// every warned area every sync.
 		vals[i].Attributes["first_time"] = r.First.UTC().Format(time.RFC3339)
-		vals[i].Attributes["lead_time_hours"] = math.Round(r.LeadHours*10) / 10
-		vals[i].Attributes["lead_time_from"] = LeadTimeFrom
+		if w.kind == "lead" {
+			vals[i].Attributes["lead_time_from"] = LeadTimeFrom
+		}
 	}
 	return vals, nil
 }

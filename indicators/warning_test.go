@@ -136,7 +136,8 @@ func TestWarningRecipes(t *testing.T) {
 	}
 	lvl := run(Definition{Shortcode: "EW_HEAT", Name: "x", Type: String, Recipe: "early_warning_level", AdminLevels: []int{1}, Params: map[string]any{"trigger": "heat"}})
 	assert.Equal(t, "warning", lvl["W"].Text)
-	assert.Equal(t, 48.0, lvl["W"].Attributes["lead_time_hours"])
+	assert.Equal(t, "2026-11-29T00:00:00Z", lvl["W"].Attributes["first_time"], "when the warning level is first reached")
+	assert.NotContains(t, lvl["W"].Attributes, "lead_time_hours", "a level value carries no lead time that goes stale")
 	assert.NotContains(t, lvl, "E")
 	lead := run(Definition{Shortcode: "LT", Name: "x", Type: Float, Recipe: "lead_time_hours", AdminLevels: []int{1}, Params: map[string]any{"trigger": "heat", "level": "warning"}})
 	assert.Equal(t, 48.0, lead["W"].Number)
@@ -244,7 +245,7 @@ func TestRollUp(t *testing.T) {
 	}
 	lead := func(code, lvl string, h float64) Value {
 		v := str(code, lvl)
-		v.Attributes = map[string]any{"lead_time_hours": h}
+		v.Attributes = map[string]any{"first_time": time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC).Add(time.Duration(h) * time.Hour).Format(time.RFC3339)}
 		return v
 	}
 	up, err := RollUp(Definition{Shortcode: "I", Aggregation: "MAX(value)", RollupFrom: &two}, 2,
@@ -252,12 +253,13 @@ func TestRollUp(t *testing.T) {
 	require.NoError(t, err)
 	got := map[string]any{}
 	for _, v := range up {
-		got[v.Code] = v.Attributes["lead_time_hours"]
+		got[v.Code] = v.Attributes["first_time"]
 		assert.NotContains(t, v.Attributes, "children", "sub-areas are not children")
 	}
-	// C is at alert through D2 alone: its lead time is D2's, not D3's 12 h
-	// to a mere warning (it read "alert · lead time now" beside 33 h).
-	assert.Equal(t, map[string]any{"C": 72.0, "R1": 72.0, "R2": 12.0}, got)
+	// C is at alert through D2 alone: it is first reached when D2 reaches
+	// it (72 h), not when D3 reaches a mere warning (12 h); it read "alert ·
+	// lead time now" beside a lead-time value of 33 h.
+	assert.Equal(t, map[string]any{"C": "2026-11-30T00:00:00Z", "R1": "2026-11-30T00:00:00Z", "R2": "2026-11-27T12:00:00Z"}, got)
 	for _, v := range up {
 		if v.Code == "R1" {
 			assert.Equal(t, 2, v.Attributes["sub_areas"])
