@@ -103,6 +103,7 @@ func (m *memStore) LastDelivered(indicators.Key) (indicators.Value, bool, error)
 	return indicators.Value{}, false, nil
 }
 func (m *memStore) DeliveredOn(indicators.Date) ([]indicators.Value, error) { return nil, nil }
+func (m *memStore) Latest() ([]indicators.Value, error)                     { return nil, nil }
 func (m *memStore) Enqueue(v []indicators.Value) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

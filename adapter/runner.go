@@ -117,16 +117,23 @@ func (r *Runner) Areas() []indicators.Area {
 // recorded in the source's health and returned; they never touch other
 // sources.
 func (r *Runner) FetchSource(ctx context.Context, name string) error {
+	_, err := r.fetchSource(ctx, name, true)
+	return err
+}
+
+// fetchSource is FetchSource; with commit unset (a dry run) nothing is
+// stored and the source's new event set is returned instead.
+func (r *Runner) fetchSource(ctx context.Context, name string, commit bool) ([]indicators.Event, error) {
 	r.mu.RLock()
 	src, ok := r.sources[name]
 	spec := r.cfg.Sources[name]
 	r.mu.RUnlock()
 	if !ok {
-		return fmt.Errorf("source %s: not configured", name)
+		return nil, fmt.Errorf("source %s: not configured", name)
 	}
 	lock, _ := r.fetchMu.LoadOrStore(name, &sync.Mutex{})
 	if !lock.(*sync.Mutex).TryLock() {
-		return fmt.Errorf("source %s: previous run still going; skipped", name)
+		return nil, fmt.Errorf("source %s: previous run still going; skipped", name)
 	}
 	defer lock.(*sync.Mutex).Unlock()
 
@@ -134,7 +141,7 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 	start := time.Now() // wall clock: health and durations are about the real run
 	cur, err := r.Store.Cursor(name)
 	if err != nil {
-		return fmt.Errorf("source %s: reading cursor: %w", name, err)
+		return nil, fmt.Errorf("source %s: reading cursor: %w", name, err)
 	}
 	fctx := ctx
 	if spec.Timeout > 0 {
@@ -153,14 +160,14 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 		}
 		r.recordSource(name, start, dur, ferr, nil, 0)
 		log.Warn("fetch failed", "class", ClassOf(ferr).String(), "err", ferr)
-		return ferr
+		return nil, ferr
 	}
 	var events []indicators.Event
 	if ferr != nil || batch.NotModified {
 		// Nothing new upstream: keep the stored events, take any new cursor.
 		events, err = r.Store.Events(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if batch.Cursor.ETag == "" && batch.Cursor.LastModified == "" && batch.Cursor.Versions == nil && batch.Cursor.Extra == nil {
 			batch.Cursor = cur
@@ -168,13 +175,15 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 	} else {
 		prev, err := r.Store.Events(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		events = mergeEvents(name, prev, batch)
 	}
 	events = dropEnded(events, r.now())
-	if err := r.Store.CommitFetch(name, batch.Cursor, events); err != nil {
-		return fmt.Errorf("source %s: storing events: %w", name, err)
+	if commit {
+		if err := r.Store.CommitFetch(name, batch.Cursor, events); err != nil {
+			return nil, fmt.Errorf("source %s: storing events: %w", name, err)
+		}
 	}
 	r.recordSource(name, start, dur, nil, batch.Problems, len(events))
 	if batch.NotModified || ferr != nil {
@@ -185,7 +194,7 @@ func (r *Runner) FetchSource(ctx context.Context, name string) error {
 	for _, p := range batch.Problems {
 		log.Warn("item skipped", "err", p)
 	}
-	return nil
+	return events, nil
 }
 
 // safeFetch turns a panicking source into an error: one broken parser must
@@ -275,6 +284,14 @@ type SyncOptions struct {
 	DryRun bool
 	// Progress, when set, is told about delivery progress (done, total).
 	Progress func(done, total int)
+	// NoStaleReset skips the explicit 0 / "none" for series that have no
+	// value now: a backfilled past day cannot tell a hazard that ended from
+	// one that left the feed's window since.
+	NoStaleReset bool
+
+	// fetched are a dry run's fetched event sets by source, used instead
+	// of the stored ones (a dry run stores nothing).
+	fetched map[string][]indicators.Event
 }
 
 // SyncResult is a sync's summary plus, for dry runs, what would be sent.
@@ -306,7 +323,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		}
 	}
 
-	events, err := r.activeEvents(cfg, start)
+	events, err := r.activeEvents(cfg, start, opt.fetched)
 	if err != nil {
 		return res, err
 	}
@@ -336,7 +353,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		}
 		current = append(current, vals...)
 	}
-	current, ledger, err := r.applyHysteresis(cfg, areas, current, start)
+	current, ledger, err := r.applyHysteresis(cfg, areas, current, start, !opt.DryRun)
 	if err != nil {
 		return res, fmt.Errorf("warning ledger: %w", err)
 	}
@@ -347,7 +364,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	res.Current = current
 	res.Summary.Values = len(current)
 	if !opt.DryRun {
-		warnings := warningsFrom(cfg, areas, current, ledger)
+		warnings := warningsFrom(cfg, areas, current, ledger, start)
 		r.mu.Lock()
 		r.current, r.warnings, r.events = current, warnings, events
 		r.mu.Unlock()
@@ -359,7 +376,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		}
 	}
 
-	changed, unchanged, err := r.diff(cfg, current, in.Date)
+	changed, unchanged, err := r.diff(cfg, current, in.Date, opt)
 	if err != nil {
 		return res, err
 	}
@@ -423,7 +440,7 @@ func (r *Runner) finishRun(s RunSummary) {
 }
 
 // activeEvents gathers the stored events of every enabled source.
-func (r *Runner) activeEvents(cfg config.Config, now time.Time) ([]indicators.Event, error) {
+func (r *Runner) activeEvents(cfg config.Config, now time.Time, fetched map[string][]indicators.Event) ([]indicators.Event, error) {
 	names := make([]string, 0, len(cfg.Sources))
 	for n, s := range cfg.Sources {
 		if s.Enabled {
@@ -433,9 +450,12 @@ func (r *Runner) activeEvents(cfg config.Config, now time.Time) ([]indicators.Ev
 	sort.Strings(names)
 	var out []indicators.Event
 	for _, n := range names {
-		evs, err := r.Store.Events(n)
-		if err != nil {
-			return nil, fmt.Errorf("source %s: reading events: %w", n, err)
+		evs, ok := fetched[n]
+		if !ok {
+			var err error
+			if evs, err = r.Store.Events(n); err != nil {
+				return nil, fmt.Errorf("source %s: reading events: %w", n, err)
+			}
 		}
 		for _, e := range evs {
 			if e.ActiveAt(now) {
@@ -446,28 +466,74 @@ func (r *Runner) activeEvents(cfg config.Config, now time.Time) ([]indicators.Ev
 	return out, nil
 }
 
-// clearLookback is how many past days the stale-value rule looks back.
-const clearLookback = 7
-
-// diff returns the values to queue: those that differ from the last
-// delivered value for their key, plus an explicit 0 / "none" for today for
-// every area whose latest value (delivered or pending, today or in the last
-// week) says something and which has nothing now. Dashboards show the latest
-// value per area, so without this a warning raised yesterday would stay on
-// the map after the hazard is gone.
-func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indicators.Date) ([]indicators.Value, int, error) {
+// diff returns the values to queue, dated by the rule in
+// cfg.Delivery.Dating:
+//
+//   - on_change (default): a value is compared with the newest value of its
+//     series (indicator, area) delivered or still queued, whatever its
+//     date; if only the date differs nothing is sent, so the value keeps the
+//     day it became what it is and an unchanged value is never rewritten.
+//     GeoSight keeps one row per (indicator, date, area) and dashboards show
+//     each area's latest value, so that is still the current one.
+//   - daily: every value is dated today and compared with today's delivered
+//     value for its key (a daily snapshot).
+//
+// Either way, every series whose latest value says something and which has
+// nothing now gets an explicit 0 / "none" dated today: dashboards show the
+// latest value per area, so without it a warning raised last week would
+// stay on the map after the hazard is gone.
+func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indicators.Date, opt SyncOptions) ([]indicators.Value, int, error) {
 	configured := map[string]bool{}
 	for _, d := range cfg.Indicators {
 		configured[d.Shortcode] = true
 	}
 	type series struct{ indicator, code string }
-	now := map[series]bool{}
-	var changed []indicators.Value
-	unchanged := 0
+	// The latest known value of every series: delivered, then anything still
+	// pending if dated as late (pending values are newer than what was
+	// delivered for the same date).
+	latestVals, err := r.Store.Latest()
+	if err != nil {
+		return nil, 0, err
+	}
+	latest := make(map[series]indicators.Value, len(latestVals))
+	for _, v := range latestVals {
+		latest[series{v.Indicator, v.Code}] = v
+	}
 	pending, err := r.Store.Pending()
 	if err != nil {
 		return nil, 0, err
 	}
+	for _, v := range pending {
+		if prev, ok := latest[series{v.Indicator, v.Code}]; !ok || v.Date >= prev.Date {
+			latest[series{v.Indicator, v.Code}] = v
+		}
+	}
+	byChange := cfg.Delivery.Dating != config.DatingDaily
+	// asOf is, for a day behind the latest values (a backfill), each
+	// series' newest delivered value up to that day, from the dated history.
+	var asOf map[series]indicators.Value
+	loadAsOf := func() error {
+		asOf = map[series]indicators.Value{}
+		day, err := time.Parse(time.DateOnly, string(today))
+		if err != nil {
+			return fmt.Errorf("bad date %q: %w", today, err)
+		}
+		for i := 0; i <= max(cfg.Retention.Days, 1); i++ {
+			vals, err := r.Store.DeliveredOn(indicators.Date(day.AddDate(0, 0, -i).Format(time.DateOnly)))
+			if err != nil {
+				return err
+			}
+			for _, v := range vals {
+				if _, seen := asOf[series{v.Indicator, v.Code}]; !seen {
+					asOf[series{v.Indicator, v.Code}] = v
+				}
+			}
+		}
+		return nil
+	}
+	now := map[series]bool{}
+	var changed []indicators.Value
+	unchanged := 0
 	// A value still queued is what GeoSight will hold next, so it, not the
 	// last delivered one, is what the current value is compared with: a
 	// run that died after queueing a value the feed has since taken back
@@ -477,7 +543,29 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 		queued[v.Key()] = v
 	}
 	for _, v := range current {
-		now[series{v.Indicator, v.Code}] = true
+		k := series{v.Indicator, v.Code}
+		now[k] = true
+		if prev, ok := latest[k]; byChange && ok {
+			if prev.Date > v.Date {
+				if asOf == nil {
+					if err := loadAsOf(); err != nil {
+						return nil, 0, err
+					}
+				}
+				prev, ok = asOf[k]
+				if q, queuedToo := queued[v.Key()]; queuedToo {
+					prev, ok = q, true
+				}
+			}
+			if ok && sameButDate(v, prev) {
+				unchanged++
+				continue
+			}
+			changed = append(changed, v)
+			continue
+		}
+		// Daily snapshots: compare with what is queued or was delivered for
+		// this key.
 		prev, ok := queued[v.Key()]
 		if !ok {
 			var err error
@@ -491,26 +579,8 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 		}
 		changed = append(changed, v)
 	}
-	// The latest known value of every series: delivered over the lookback
-	// days, then anything still pending (newer by definition).
-	latest := map[series]indicators.Value{}
-	day, err := time.Parse(time.DateOnly, string(today))
-	if err != nil {
-		return nil, 0, fmt.Errorf("bad date %q: %w", today, err)
-	}
-	for i := clearLookback; i >= 0; i-- {
-		vals, err := r.Store.DeliveredOn(indicators.Date(day.AddDate(0, 0, -i).Format(time.DateOnly)))
-		if err != nil {
-			return nil, 0, err
-		}
-		for _, v := range vals {
-			latest[series{v.Indicator, v.Code}] = v
-		}
-	}
-	for _, v := range pending {
-		if prev, ok := latest[series{v.Indicator, v.Code}]; !ok || v.Date >= prev.Date {
-			latest[series{v.Indicator, v.Code}] = v
-		}
+	if opt.NoStaleReset {
+		return changed, unchanged, nil
 	}
 	var stale []indicators.Value
 	for k, v := range latest {
@@ -523,6 +593,12 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 	}
 	sort.Slice(stale, func(i, j int) bool { return stale[i].Key().String() < stale[j].Key().String() })
 	return append(changed, stale...), unchanged, nil
+}
+
+// sameButDate: delivering v would change nothing over prev except its date.
+func sameButDate(v, prev indicators.Value) bool {
+	prev.Date = v.Date
+	return v.Same(prev)
 }
 
 // deliver ensures indicators exist, publishes footprints, then sends the
@@ -745,6 +821,10 @@ func (r *Runner) LastRun() RunSummary {
 func (r *Runner) Once(ctx context.Context, opt SyncOptions) (SyncResult, error) {
 	cfg := r.Config()
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	if opt.DryRun {
+		opt.fetched = map[string][]indicators.Event{}
+	}
 	for name, spec := range cfg.Sources {
 		if !spec.Enabled {
 			continue
@@ -752,7 +832,13 @@ func (r *Runner) Once(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		wg.Add(1)
 		go func(name string) {
 			defer wg.Done()
-			_ = r.FetchSource(ctx, name) // recorded in health; others go on
+			// Errors are recorded in health; the others go on.
+			evs, err := r.fetchSource(ctx, name, !opt.DryRun)
+			if opt.DryRun && err == nil {
+				mu.Lock()
+				opt.fetched[name] = evs
+				mu.Unlock()
+			}
 		}(name)
 	}
 	wg.Wait()

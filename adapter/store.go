@@ -20,6 +20,9 @@ type Store interface {
 	LastDelivered(k indicators.Key) (indicators.Value, bool, error)
 	// DeliveredOn lists the last delivered value of every key on date d.
 	DeliveredOn(d indicators.Date) ([]indicators.Value, error)
+	// Latest lists the newest delivered value of every series (indicator,
+	// area), whatever its date: what dating by change compares with.
+	Latest() ([]indicators.Value, error)
 	// Enqueue writes values to the outbox durably (replacing pending values
 	// with the same key).
 	Enqueue(vals []indicators.Value) error

@@ -37,17 +37,68 @@ type Transition struct {
 
 const maxHistory = 50
 
-// applyHysteresis runs every early_warning_level value through the ledger:
-// raising a level is immediate; lowering (down to none) happens only once
-// the lower level has held for the trigger's clear_after. Held values are
-// re-emitted at the level in force, flagged held=true.
-func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Value, now time.Time) ([]indicators.Value, map[string]LedgerEntry, error) {
+// applyHysteresis runs every early_warning_level value through the ledger
+// (see Hysteresis) and, when save is set, stores the entries that changed.
+// A dry run passes save=false: it shows what the ledger would hold, and the
+// next run starts from the ledger as the last real sync left it.
+func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Value, now time.Time, save bool) ([]indicators.Value, map[string]LedgerEntry, error) {
 	kv, ok := r.Store.(KV)
 	if !ok {
 		return vals, nil, nil
 	}
+	prev := map[string]LedgerEntry{}
+	for _, key := range ledgerKeys(cfg, areas) {
+		var e LedgerEntry
+		found, err := kv.GetJSON(ledgerBucket, key, &e)
+		if err != nil {
+			return nil, nil, err
+		}
+		if found {
+			prev[key] = e
+		}
+	}
+	out, entries, changed := Hysteresis(cfg, areas, vals, now, prev)
+	if save {
+		for _, key := range changed {
+			if err := kv.PutJSON(ledgerBucket, key, entries[key]); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return out, entries, nil
+}
+
+// ledgerKeys are the ledger keys of every early-warning series: one per
+// early_warning_level indicator and area at its computed level.
+func ledgerKeys(cfg config.Config, areas []indicators.Area) []string {
+	var out []string
+	for _, def := range cfg.Indicators {
+		if def.Recipe != "early_warning_level" {
+			continue
+		}
+		for _, a := range areas {
+			if ledgerCovers(def, a) {
+				out = append(out, def.Shortcode+"|"+a.Code)
+			}
+		}
+	}
+	return out
+}
+
+func ledgerCovers(def indicators.Definition, a indicators.Area) bool {
+	return def.AtLevel(a.Level) && (def.RollupFrom == nil || a.Level == *def.RollupFrom)
+}
+
+// Hysteresis is a pure function of (previous ledger, values, now): raising
+// a level is immediate; lowering (down to none) happens only once the lower
+// level has held for the trigger's clear_after. Held values are re-emitted
+// at the level in force, flagged held=true. It returns the values, the
+// ledger entries in force, and the keys whose entry changed (what a real
+// sync stores).
+func Hysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Value, now time.Time, prev map[string]LedgerEntry) ([]indicators.Value, map[string]LedgerEntry, []string) {
 	level := func(s string) int { l, _ := indicators.ParseLevel(s); return l }
 	entries := map[string]LedgerEntry{}
+	var changedKeys []string
 	var out []indicators.Value
 	byDef := map[string][]indicators.Value{}
 	for _, v := range vals {
@@ -64,15 +115,13 @@ func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, val
 			computed[v.Code] = v
 		}
 		for _, a := range areas {
-			if !def.AtLevel(a.Level) || (def.RollupFrom != nil && a.Level != *def.RollupFrom) {
+			if !ledgerCovers(def, a) {
 				continue
 			}
 			key := def.Shortcode + "|" + a.Code
-			var e LedgerEntry
-			found, err := kv.GetJSON(ledgerBucket, key, &e)
-			if err != nil {
-				return nil, nil, err
-			}
+			e, found := prev[key]
+			// Never share the history slice with the caller's ledger.
+			e.History = append([]Transition(nil), e.History...)
 			v, has := computed[a.Code]
 			forecastLevel := "none"
 			if has {
@@ -108,9 +157,7 @@ func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, val
 				}
 			}
 			if changed {
-				if err := kv.PutJSON(ledgerBucket, key, e); err != nil {
-					return nil, nil, err
-				}
+				changedKeys = append(changedKeys, key)
 			}
 			entries[key] = e
 			if e.Level != forecastLevel {
@@ -137,7 +184,7 @@ func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, val
 		out = append(out, byDef[def.Shortcode]...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key().String() < out[j].Key().String() })
-	return out, entries, nil
+	return out, entries, changedKeys
 }
 
 func appendBounded(h []Transition, t Transition) []Transition {
@@ -149,7 +196,7 @@ func appendBounded(h []Transition, t Transition) []Transition {
 }
 
 // warningsFrom lists the areas at a warning level after a sync.
-func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.Value, ledger map[string]LedgerEntry) []Warning {
+func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.Value, ledger map[string]LedgerEntry, now time.Time) []Warning {
 	names := map[string]string{}
 	for _, a := range areas {
 		names[a.Code] = a.Name
@@ -179,8 +226,12 @@ func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.
 		}
 		w := Warning{Indicator: v.Indicator, Code: v.Code, Name: names[v.Code], Level: v.Text}
 		w.Hazard, _ = d.Params["trigger"].(string)
-		if lt, ok := v.Attributes["lead_time_hours"].(float64); ok {
-			w.LeadTimeHours = lt
+		// Lead time from the sync's time to when the level is first
+		// reached (the value carries the time, which stays true).
+		if ft, ok := v.Attributes["first_time"].(string); ok {
+			if first, err := time.Parse(time.RFC3339, ft); err == nil {
+				w.LeadTimeHours = indicators.WholeLeadHours(first.Sub(now).Hours())
+			}
 		}
 		if e, ok := ledger[v.Indicator+"|"+v.Code]; ok {
 			w.Since = e.Since

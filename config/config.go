@@ -31,6 +31,10 @@ type Config struct {
 	Fetch    Fetch                         `mapstructure:"fetch"`
 	Log      Log                           `mapstructure:"log"`
 	Output   Output                        `mapstructure:"output"`
+	// Delivery decides how values are dated and when they are re-sent.
+	Delivery Delivery `mapstructure:"delivery"`
+	// Retention bounds the history kept in the state dir.
+	Retention Retention `mapstructure:"retention"`
 	// ReplayTime pins "now" for computing values (which events are active,
 	// lead times, value dates) to an RFC 3339 time: for demos and replays of
 	// recorded feeds. Never set it in production.
@@ -139,6 +143,12 @@ type Population struct {
 	Under18Grid string `mapstructure:"under18_grid"`
 	// Facilities is a CSV or GeoJSON of points (schools, health facilities).
 	Facilities string `mapstructure:"facilities"`
+	// MinGridCoverage is the least share (0..1) of the areas' extent the
+	// population grid must cover; below it the grid is refused (a grid of
+	// the wrong country would otherwise give area-weighted numbers
+	// everywhere while looking exact). validate and the status data show
+	// the share.
+	MinGridCoverage float64 `mapstructure:"min_grid_coverage"`
 }
 
 // Schedule is the default polling and the value calendar.
@@ -177,6 +187,32 @@ type Log struct {
 	Format string `mapstructure:"format"` // text or json
 }
 
+// Dating modes for delivery.dating.
+const (
+	DatingOnChange = "on_change"
+	DatingDaily    = "daily"
+)
+
+// Delivery decides how values are dated.
+type Delivery struct {
+	// Dating is on_change (default): a value is dated the day it became
+	// what it is and sent only when it changes, so GeoSight's latest value
+	// per area is the current one and an unchanged value is never rewritten;
+	// an area no longer exposed gets an explicit 0 / none dated the day it
+	// cleared. daily: every value is re-dated and re-sent every day (a daily
+	// snapshot, for dashboards filtered to a single day; costs one POST per
+	// value per day).
+	Dating string `mapstructure:"dating"`
+}
+
+// Retention bounds the state: delivered-value history and run records older
+// than Days are dropped daily and the database file is compacted, so it
+// stops growing. The latest delivered value of every area and indicator is
+// always kept (it decides what changed).
+type Retention struct {
+	Days int `mapstructure:"days"`
+}
+
 // Output is where --dry-run writes its preview (GeoJSON, CSV, map).
 type Output struct {
 	Dir string `mapstructure:"dir"`
@@ -199,17 +235,20 @@ func Defaults() Config {
 			KeyColumn: "ucode", KeyType: "ucode",
 			PopulationColumn: "population", Under18Column: "under18",
 		},
-		Schedule: Schedule{Interval: 10 * time.Minute, Jitter: 30 * time.Second, Timezone: "UTC"},
-		StateDir: "./hazardsync-state",
-		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
+		Population: Population{MinGridCoverage: 0.5},
+		Schedule:   Schedule{Interval: 10 * time.Minute, Jitter: 30 * time.Second, Timezone: "UTC"},
+		StateDir:   "./hazardsync-state",
+		HTTP:       HTTP{Listen: "127.0.0.1:8080"},
 		Fetch: Fetch{
 			Timeout:      60 * time.Second,
 			MaxBodyBytes: 64 << 20,
 			UserAgent:    "hazardsync (+https://github.com/hazardsync/hazardsync)",
 		},
-		Triggers: indicators.DefaultTriggers(),
-		Log:      Log{Level: "info", Format: "text"},
-		Output:   Output{Dir: "./hazardsync-preview"},
+		Triggers:  indicators.DefaultTriggers(),
+		Log:       Log{Level: "info", Format: "text"},
+		Output:    Output{Dir: "./hazardsync-preview"},
+		Delivery:  Delivery{Dating: DatingOnChange},
+		Retention: Retention{Days: 30},
 	}
 }
 

@@ -92,7 +92,7 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	// A trigger named like a default starts from the default, so a config
 	// can change one threshold without restating the whole rule.
 	for name, raw := range rawTriggers {
-		t := cfg.Triggers[name]
+		t := cfg.Triggers[name].Clone() // decoding merges into maps: never into another trigger's
 		m, ok := raw.(map[string]any)
 		if !ok {
 			p.Add("triggers."+name, "must be a mapping")
@@ -257,6 +257,17 @@ func (c *Config) validate() Problems {
 		}
 	}
 
+	if c.Population.MinGridCoverage < 0 || c.Population.MinGridCoverage > 1 {
+		p.Add("population.min_grid_coverage", "must be a share between 0 and 1 (0.5 = half of the areas), got %g", c.Population.MinGridCoverage)
+	}
+	switch c.Delivery.Dating {
+	case DatingOnChange, DatingDaily:
+	default:
+		p.Add("delivery.dating", "must be %s or %s, got %q", DatingOnChange, DatingDaily, c.Delivery.Dating)
+	}
+	if c.Retention.Days < 1 {
+		p.Add("retention.days", "must be at least 1, got %d", c.Retention.Days)
+	}
 	for name, t := range c.Triggers {
 		p.AddErr("triggers."+name, t.Validate())
 	}

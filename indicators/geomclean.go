@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/paulmach/orb"
 )
@@ -127,6 +126,16 @@ func normalizePolygons(mp orb.MultiPolygon) (orb.MultiPolygon, error) {
 				}
 				continue
 			}
+			// Orientation is decided on continuous longitudes: a ring
+			// written 179.5 → -179.5 (standard GeoJSON across ±180) has a
+			// meaningless planar area until it is unwrapped.
+			rr, err := unwrapRing(rr, i)
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 && len(np) > 0 {
+				alignToShell(rr, np[0])
+			}
 			a := planarRingArea(rr)
 			if a == 0 {
 				if i == 0 {
@@ -142,16 +151,51 @@ func normalizePolygons(mp orb.MultiPolygon) (orb.MultiPolygon, error) {
 		if len(np) == 0 {
 			continue
 		}
-		parts, err := splitAntimeridian(np)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, parts...)
+		out = append(out, splitAntimeridian(np)...)
 	}
 	if len(out) == 0 {
 		return nil, ErrEmptyGeometry
 	}
 	return out, nil
+}
+
+// unwrapRing makes a ring's longitudes continuous: a step of more than 180°
+// between neighbours is taken as crossing ±180 (179.5 → -179.5 becomes
+// 179.5 → 180.5). A ring that then does not come back to its start winds
+// around the globe: it encircles a pole, or is garbage.
+func unwrapRing(r orb.Ring, i int) (orb.Ring, error) {
+	u := make(orb.Ring, len(r))
+	off := 0.0
+	for j, pt := range r {
+		if j > 0 {
+			d := pt[0] + off - u[j-1][0]
+			if d > 180 {
+				off -= 360
+			} else if d < -180 {
+				off += 360
+			}
+		}
+		u[j] = orb.Point{pt[0] + off, pt[1]}
+	}
+	if len(u) > 1 && math.Abs(u[len(u)-1][0]-u[0][0]) > 1e-9 {
+		return nil, fmt.Errorf("ring %d winds around the globe (encircles a pole, or its longitudes jump by more than 180°): not supported", i)
+	}
+	return u, nil
+}
+
+// alignToShell shifts a hole by whole turns so it lies beside its shell
+// (after unwrapping, a hole written at -179.8 belongs to a shell at 180.2).
+func alignToShell(hole, shell orb.Ring) {
+	b := shell.Bound()
+	mid := (b.Min[0] + b.Max[0]) / 2
+	hb := hole.Bound()
+	shift := math.Round((mid-(hb.Min[0]+hb.Max[0])/2)/360) * 360
+	if shift == 0 {
+		return
+	}
+	for k := range hole {
+		hole[k][0] += shift
+	}
 }
 
 // dedupe closes a ring and drops consecutive duplicate points.
@@ -168,44 +212,26 @@ func dedupe(r orb.Ring) orb.Ring {
 	return out
 }
 
-// splitAntimeridian handles polygons that cross ±180°: written either with
-// longitudes beyond 180 (170..190) or jumping from 179 to -179. The shell is
-// unwrapped to continuous longitudes, then cut at 180 into an east part and
-// a west part shifted by 360. Holes follow their shell's side.
-func splitAntimeridian(p orb.Polygon) ([]orb.Polygon, error) {
-	unwrapped := make(orb.Polygon, len(p))
+// splitAntimeridian cuts a polygon whose rings are unwrapped and oriented
+// (normalizePolygons) at ±180 into parts within -180..180: the part beyond
+// 180 is shifted by -360, the part below -180 by +360. Clipping keeps each
+// ring's orientation, and holes follow their shell's side.
+func splitAntimeridian(p orb.Polygon) []orb.Polygon {
 	crosses := false
-	for i, r := range p {
-		u := make(orb.Ring, len(r))
-		off := 0.0
-		for j, pt := range r {
-			if j > 0 {
-				d := pt[0] + off - u[j-1][0]
-				if d > 180 {
-					off -= 360
-				} else if d < -180 {
-					off += 360
-				}
-			}
-			u[j] = orb.Point{pt[0] + off, pt[1]}
-			if u[j][0] > 180 || u[j][0] < -180 {
+	for _, r := range p {
+		for _, pt := range r {
+			if pt[0] > 180 || pt[0] < -180 {
 				crosses = true
 			}
 		}
-		// A ring whose unwrapped longitudes do not come back to the start
-		// winds around the globe: it encircles a pole, or is garbage.
-		if len(u) > 1 && math.Abs(u[len(u)-1][0]-u[0][0]) > 1e-9 {
-			return nil, fmt.Errorf("ring %d winds around the globe (encircles a pole, or its longitudes jump by more than 180°): not supported", i)
-		}
-		unwrapped[i] = u
 	}
 	if !crosses {
-		return []orb.Polygon{p}, nil
+		return []orb.Polygon{p}
 	}
 	var parts []orb.Polygon
 	for _, side := range []struct{ lo, hi, shift float64 }{{-540, -180, 360}, {-180, 180, 0}, {180, 540, -360}} {
 		var part orb.Polygon
-		for i, r := range unwrapped {
+		for i, r := range p {
 			c := clipRingX(r, side.lo, side.hi)
 			if len(c) < 4 || planarRingArea(c) == 0 {
 				if i == 0 {
@@ -222,7 +248,7 @@ func splitAntimeridian(p orb.Polygon) ([]orb.Polygon, error) {
 			parts = append(parts, part)
 		}
 	}
-	return parts, nil
+	return parts
 }
 
 // clipRingX clips a ring to lo <= x <= hi (Sutherland–Hodgman, two planes).
@@ -293,29 +319,8 @@ func Circle(center orb.Point, radiusKm float64, n int) orb.Geometry {
 // ordinary shapes.
 func SelfIntersection(r orb.Ring) (orb.Point, bool) {
 	r = dedupe(r)
-	n := len(r) - 1 // edges
-	if n < 4 {
+	if len(r) < 5 {
 		return orb.Point{}, false
 	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	minX := func(i int) float64 { return math.Min(r[i][0], r[i+1][0]) }
-	maxX := func(i int) float64 { return math.Max(r[i][0], r[i+1][0]) }
-	sort.Slice(idx, func(a, b int) bool { return minX(idx[a]) < minX(idx[b]) })
-	for a, i := range idx {
-		for _, j := range idx[a+1:] {
-			if minX(j) > maxX(i) {
-				break
-			}
-			if j == i+1 || i == j+1 || (i == 0 && j == n-1) || (j == 0 && i == n-1) {
-				continue // neighbours share a vertex by construction
-			}
-			if segmentsTouch(r[i], r[i+1], r[j], r[j+1]) {
-				return r[i], true
-			}
-		}
-	}
-	return orb.Point{}, false
+	return ringSelfCross(r)
 }

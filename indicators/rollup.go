@@ -12,7 +12,9 @@ import (
 // aggregation (SUM(value), MAX(value), MIN(value), AVG(value), COUNT(value)),
 // so a dashboard shows the same number whether GeoSight aggregates or we do.
 // Counts and populations sum; levels take the maximum (in code-list order for
-// String indicators); lead times take the minimum.
+// String indicators); lead times take the minimum. A rolled-up level's
+// first_time is the soonest among the sub-areas that reach that level;
+// sub_areas counts the sub-areas that had a value.
 
 // AggregationWords are the aggregations RollUp supports.
 var AggregationWords = []string{"SUM(value)", "MAX(value)", "MIN(value)", "AVG(value)", "COUNT(value)"}
@@ -75,21 +77,14 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 		kids := groups[p]
 		pa := byCode[p]
 		v := Value{Indicator: def.Shortcode, Code: p, AdminLevel: pa.Level, Date: kids[0].Date, Type: kids[0].Type,
-			Attributes: map[string]any{"aggregation": word, "from_level": from, "children": len(kids)}}
+			// sub_areas, not "children": children are what these
+			// indicators count, and the two were read as one.
+			Attributes: map[string]any{"aggregation": word, "from_level": from, "sub_areas": len(kids)}}
 		if ph, ok := kids[0].Attributes["phase"]; ok {
 			v.Attributes["phase"] = ph
 		}
 		if n, ok := kids[0].Attributes["note"]; ok {
 			v.Attributes["note"] = n
-		}
-		// The soonest lead time among the children, so a region's warning
-		// says when it first bites.
-		for _, k := range kids {
-			if lt, ok := k.Attributes["lead_time_hours"].(float64); ok {
-				if cur, ok := v.Attributes["lead_time_hours"].(float64); !ok || lt < cur {
-					v.Attributes["lead_time_hours"] = lt
-				}
-			}
 		}
 		if v.Type == String {
 			best := kids[0].Text
@@ -99,6 +94,10 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 				}
 			}
 			v.Text = best
+			// When the rolled-up level is first reached: the soonest among
+			// the sub-areas that reach that level. A sub-area at a lower
+			// level says nothing about when this level bites.
+			soonestFirst(&v, kids, best)
 			out = append(out, v)
 			continue
 		}
@@ -129,4 +128,19 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// soonestFirst sets v's first_time to the earliest among the kids at
+// level (RFC 3339 UTC times sort as text).
+func soonestFirst(v *Value, kids []Value, level string) {
+	for _, k := range kids {
+		if k.Text != level {
+			continue
+		}
+		if ft, ok := k.Attributes["first_time"].(string); ok {
+			if cur, ok := v.Attributes["first_time"].(string); !ok || ft < cur {
+				v.Attributes["first_time"] = ft
+			}
+		}
+	}
 }

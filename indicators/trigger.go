@@ -3,6 +3,7 @@ package indicators
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -79,19 +80,23 @@ type TriggerOverride struct {
 // DefaultTriggers are the shipped rules; the sample config shows them with
 // their references, and a config's `triggers:` replaces any by name.
 func DefaultTriggers() map[string]Trigger {
-	win := map[string]time.Duration{"readiness": 120 * time.Hour, "action": 72 * time.Hour}
+	// Every trigger gets its own maps: a config override decodes into them,
+	// and a shared map once let triggers.heavy_rain.windows rewrite heat's.
+	win := func() map[string]time.Duration {
+		return map[string]time.Duration{"readiness": 120 * time.Hour, "action": 72 * time.Hour}
+	}
 	return map[string]Trigger{
 		"heat": {HazardTypes: []HazardType{Heat}, Measure: "value", Unit: "°C",
 			Levels:  map[string]float64{"watch": 32, "warning": 39, "alert": 52},
-			Windows: win, ClearAfter: 12 * time.Hour,
+			Windows: win(), ClearAfter: 12 * time.Hour,
 			Reference: "US NWS heat index bands on daily apparent temperature max: extreme caution 32 °C, danger 39 °C, extreme danger 52 °C"},
 		"heavy_rain": {HazardTypes: []HazardType{HeavyRain}, Measure: "value", Unit: "mm",
 			Levels:  map[string]float64{"watch": 64.5, "warning": 115.6, "alert": 204.5},
-			Windows: win, ClearAfter: 12 * time.Hour,
+			Windows: win(), ClearAfter: 12 * time.Hour,
 			Reference: "India Meteorological Department 24 h rainfall: heavy 64.5 mm, very heavy 115.6 mm, extremely heavy 204.5 mm"},
 		"wind": {HazardTypes: []HazardType{Wind}, Measure: "value", Unit: "km/h",
 			Levels:  map[string]float64{"watch": 63, "warning": 89, "alert": 118},
-			Windows: win, ClearAfter: 12 * time.Hour,
+			Windows: win(), ClearAfter: 12 * time.Hour,
 			Reference: "Beaufort scale on daily max gusts: gale 63 km/h, storm 89 km/h, hurricane force 118 km/h"},
 		"river_flood": {HazardTypes: []HazardType{Flood}, Measure: "severity",
 			Levels:  map[string]float64{"watch": 1, "warning": 2, "alert": 3},
@@ -103,6 +108,24 @@ func DefaultTriggers() map[string]Trigger {
 			Windows: map[string]time.Duration{"readiness": 120 * time.Hour, "action": 72 * time.Hour}, ClearAfter: 6 * time.Hour,
 			Reference: "NHC/JTWC wind radii: 34 kt gale, 50 kt storm, 64 kt hurricane force; forecast cone as watch; OCHA Philippines AA uses 120-72 h lead"},
 	}
+}
+
+// Clone is a deep copy: its maps and slices share nothing with t, so
+// decoding an override into the copy never changes t.
+func (t Trigger) Clone() Trigger {
+	c := t
+	c.HazardTypes = append([]HazardType(nil), t.HazardTypes...)
+	c.Sources = append([]string(nil), t.Sources...)
+	c.Levels = maps.Clone(t.Levels)
+	c.Bands = maps.Clone(t.Bands)
+	c.Windows = maps.Clone(t.Windows)
+	if t.Countries != nil {
+		c.Countries = make(map[string]TriggerOverride, len(t.Countries))
+		for k, o := range t.Countries {
+			c.Countries[k] = TriggerOverride{Levels: maps.Clone(o.Levels)}
+		}
+	}
+	return c
 }
 
 // Validate checks a trigger.

@@ -12,7 +12,14 @@ import (
 // Early-warning recipes: for each area, the highest level a forecast reaches
 // within a lead-time window, when it is first reached, and the children in
 // the parts of the area that reach it. Values are always phase=forecast and
-// say "forecast, not an activation".
+// say "forecast, not an activation". Lead times and windows count from the
+// sync's as-of time (now, or replay_time), not from the forecast's issue
+// time: lead_time_hours is the whole hours (rounded down) from the sync to
+// the first time the level is reached, 0 when it is already reached, and a
+// window of 72 h covers what is reached within 72 h of the sync; its values
+// carry lead_time_from saying so. early_warning_level values carry
+// first_time (when the level is first reached), which stays true until the
+// forecast changes, so an unchanged warning is not re-sent every sync.
 
 func init() {
 	RegisterRecipe("early_warning_level", warningRecipe{kind: "level"})
@@ -33,8 +40,10 @@ type WarningParams struct {
 // Reach is one area's evaluation under a trigger and window.
 type Reach struct {
 	Level int
-	// First is when the highest level is first reached; LeadHours is First
-	// minus the forecast's issue time.
+	// First is when the highest level is first reached; LeadHours is the
+	// hours from the sync's as-of time (now, or the replay time) to First,
+	// 0 when already reached. Not from the forecast's issue time: a
+	// forecast issued yesterday for tomorrow has one day left, not two.
 	First     time.Time
 	LeadHours float64
 	// FirstAtMin is when any footprint first reaches the minimum level
@@ -74,11 +83,7 @@ func evaluateArea(t Trigger, window time.Duration, a Area, as *shape, events []E
 			if !to.IsZero() && to.Before(now) {
 				continue
 			}
-			issued := e.Issued
-			if issued.IsZero() {
-				issued = now
-			}
-			if from.Sub(issued) > window {
+			if !withinWindow(from, now, window) {
 				continue
 			}
 			l := t.levelOf(e, *fp, levels)
@@ -88,7 +93,7 @@ func evaluateArea(t Trigger, window time.Duration, a Area, as *shape, events []E
 			if !named && (fp.Geometry == nil || !as.touches(fpShape(fp))) {
 				continue
 			}
-			lead := math.Max(0, from.Sub(issued).Hours())
+			lead := leadHours(from, now)
 			if l > r.Level || (l == r.Level && from.Before(r.First)) {
 				r.Level, r.First, r.LeadHours = l, from, lead
 			}
@@ -99,6 +104,19 @@ func evaluateArea(t Trigger, window time.Duration, a Area, as *shape, events []E
 		}
 	}
 	return r
+}
+
+// leadHours is the lead time of a level first reached at from, seen at now:
+// hours until then, 0 when already reached.
+func leadHours(from, now time.Time) float64 {
+	return math.Max(0, from.Sub(now).Hours())
+}
+
+// withinWindow: a window (readiness 120 h, action 72 h) is counted from
+// now, like the lead time, so what is in it does not depend on when the
+// forecast was issued.
+func withinWindow(from, now time.Time, window time.Duration) bool {
+	return from.Sub(now) <= window
 }
 
 func firstNonZero(ts ...time.Time) time.Time {
@@ -116,6 +134,18 @@ func countryOf(a Area) string {
 		return a.Parents[len(a.Parents)-1]
 	}
 	return a.Code
+}
+
+// LeadTimeFrom is the lead_time_from attribute of lead_time_hours values:
+// lead times and windows count from the sync's as-of time, not the
+// forecast's issue time.
+const LeadTimeFrom = "sync time (whole hours until first reached, rounded down; 0 = reached now)"
+
+// WholeLeadHours is how lead times are reported: whole hours, rounded down
+// (an hour and a half left is "1 h", never "2 h"), so a value changes at
+// most once an hour rather than at every sync.
+func WholeLeadHours(h float64) float64 {
+	return math.Max(0, math.Floor(h+1e-9))
 }
 
 type warningRecipe struct{ kind string }
@@ -202,7 +232,7 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		if w.kind == "level" {
 			return Value{Type: String, Text: LevelNames[x.reach.Level]}
 		}
-		return Value{Type: Float, Number: math.Round(x.reach.LeadAtMinHours*10) / 10}
+		return Value{Type: Float, Number: WholeLeadHours(x.reach.LeadAtMinHours)}
 	})
 	for i := range vals {
 		ai := indexOfArea(in.Areas, vals[i].Code)
@@ -210,8 +240,14 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		vals[i].Attributes["trigger"] = wp.Trigger
 		vals[i].Attributes["window"] = wp.Window
 		vals[i].Attributes["level"] = LevelNames[r.Level]
+		// A level value carries when the level is first reached, which
+		// does not change while the forecast does not; a lead time in it
+		// would go stale as soon as it is sent, or force a re-send of
+		// every warned area every sync.
 		vals[i].Attributes["first_time"] = r.First.UTC().Format(time.RFC3339)
-		vals[i].Attributes["lead_time_hours"] = math.Round(r.LeadHours*10) / 10
+		if w.kind == "lead" {
+			vals[i].Attributes["lead_time_from"] = LeadTimeFrom
+		}
 	}
 	return vals, nil
 }
@@ -243,7 +279,7 @@ func (w warningRecipe) children(def Definition, in *Input, wp WarningParams, t T
 			}
 			from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
 			to := firstNonZero(fp.ValidTo, e.ValidTo)
-			if (!to.IsZero() && to.Before(in.Now)) || (!e.Issued.IsZero() && from.Sub(e.Issued) > win) {
+			if (!to.IsZero() && to.Before(in.Now)) || !withinWindow(from, in.Now, win) {
 				continue
 			}
 			// Country overrides do not apply here: footprints cross borders.
@@ -314,7 +350,7 @@ func pointForecastReaches(t Trigger, e Event, a Area, win time.Duration, now tim
 		}
 		from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
 		to := firstNonZero(fp.ValidTo, e.ValidTo)
-		if (!to.IsZero() && to.Before(now)) || (!e.Issued.IsZero() && from.Sub(e.Issued) > win) {
+		if (!to.IsZero() && to.Before(now)) || !withinWindow(from, now, win) {
 			continue
 		}
 		if t.levelOf(e, fp, levels) >= minLevel {

@@ -45,7 +45,7 @@ func TestEvaluateAreaTriggers(t *testing.T) {
 	}{
 		{"heat below watch", "heat", 120 * time.Hour, []Event{dailyForecast("h", Heat, "°C", "W", orb.Point{0.5, 0.5}, issued, 30, 31, 31.9)}, LevelNone, 0, 0},
 		{"heat watch day 0", "heat", 120 * time.Hour, []Event{dailyForecast("h", Heat, "°C", "W", orb.Point{0.5, 0.5}, issued, 32, 31)}, LevelWatch, 0, 0},
-		{"heat warning day 3 within readiness", "heat", 120 * time.Hour, []Event{dailyForecast("h", Heat, "°C", "W", orb.Point{0.5, 0.5}, issued, 33, 33, 33, 40, 41)}, LevelWarning, 72, 0},
+		{"heat warning day 3 within readiness", "heat", 120 * time.Hour, []Event{dailyForecast("h", Heat, "°C", "W", orb.Point{0.5, 0.5}, issued, 33, 33, 33, 40, 41)}, LevelWarning, 71, 0},
 		{"heat warning day 4 outside action window", "heat", 72 * time.Hour, []Event{dailyForecast("h", Heat, "°C", "W", orb.Point{0.5, 0.5}, issued, 33, 33, 33, 33, 40)}, LevelWatch, 0, 0},
 		{"wrong unit never compared", "heat", 120 * time.Hour, []Event{dailyForecast("h", Heat, "°F", "W", orb.Point{0.5, 0.5}, issued, 104)}, LevelNone, 0, 0},
 		{"observed heat is not a forecast", "heat", 120 * time.Hour, []Event{func() Event {
@@ -53,10 +53,10 @@ func TestEvaluateAreaTriggers(t *testing.T) {
 			e.Phase = Observed
 			return e
 		}()}, LevelNone, 0, 0},
-		{"rain extremely heavy day 1", "heavy_rain", 120 * time.Hour, []Event{dailyForecast("r", HeavyRain, "mm", "W", orb.Point{0.5, 0.5}, issued, 10, 210)}, LevelAlert, 24, 24},
-		{"cyclone: cone watch, 64 kt alert at 96 h", "cyclone", 120 * time.Hour, []Event{tc}, LevelAlert, 96, 24},
-		{"cyclone action window: 34 kt warning? no: 34 kt is watch, cone watch", "cyclone", 72 * time.Hour, []Event{tc}, LevelWatch, 24, 24},
-		{"river flood orange is warning at 72 h", "river_flood", 240 * time.Hour, []Event{flood}, LevelWarning, 72, 72},
+		{"rain extremely heavy day 1", "heavy_rain", 120 * time.Hour, []Event{dailyForecast("r", HeavyRain, "mm", "W", orb.Point{0.5, 0.5}, issued, 10, 210)}, LevelAlert, 23, 23},
+		{"cyclone: cone watch, 64 kt alert at 96 h", "cyclone", 120 * time.Hour, []Event{tc}, LevelAlert, 95, 23},
+		{"cyclone action window: 34 kt warning? no: 34 kt is watch, cone watch", "cyclone", 72 * time.Hour, []Event{tc}, LevelWatch, 23, 23},
+		{"river flood orange is warning at 72 h", "river_flood", 240 * time.Hour, []Event{flood}, LevelWarning, 71, 71},
 		{"footprint in the past ignored", "heat", 120 * time.Hour, []Event{dailyForecast("h", Heat, "°C", "W", orb.Point{0.5, 0.5}, issued.Add(-72*time.Hour), 45)}, LevelNone, 0, 0},
 	}
 	for _, c := range cases {
@@ -69,6 +69,37 @@ func TestEvaluateAreaTriggers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLeadTimeFromNow: lead time and windows count from the sync's as-of
+// time, not from the forecast's issue time (Amber North showed 57 h at
+// 2026-11-27T13:00Z for winds first reached 2026-11-28T18:00Z: 29 h remain).
+func TestLeadTimeFromNow(t *testing.T) {
+	issued := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC)
+	reached := time.Date(2026, 11, 28, 18, 0, 0, 0, time.UTC)
+	w := twoAreas()[1]
+	tc := func(from time.Time) []Event {
+		return []Event{{ID: "nhc:al02", Version: "adv9", Type: TropicalCyclone, Phase: Forecast, Issued: issued,
+			Footprints: []Footprint{{Geometry: rect(0.4, 0.4, 0.6, 0.6), Band: "50 kt", Intensity: 50, Unit: "kt", ValidFrom: from}}}}
+	}
+	trig := DefaultTriggers()["cyclone"]
+	r := EvaluateArea(trig, 120*time.Hour, w, tc(reached), now, LevelWatch)
+	require.Equal(t, LevelWarning, r.Level)
+	assert.InDelta(t, 29, r.LeadHours, 1e-9, "hours from now, not from the issue time")
+	assert.InDelta(t, 29, r.LeadAtMinHours, 1e-9)
+
+	r = EvaluateArea(trig, 120*time.Hour, w, tc(now.Add(-2*time.Hour)), now, LevelWatch)
+	assert.Equal(t, LevelWarning, r.Level)
+	assert.Zero(t, r.LeadHours, "already reached: 0")
+
+	// Windows count from now too: 100 h after issue is 72 h from now
+	// (inside the 72 h action window) once 28 h have passed.
+	in100 := issued.Add(100 * time.Hour)
+	assert.Equal(t, LevelNone, EvaluateArea(trig, 72*time.Hour, w, tc(in100), issued, LevelWatch).Level, "100 h ahead is outside 72 h")
+	r = EvaluateArea(trig, 72*time.Hour, w, tc(in100), issued.Add(28*time.Hour), LevelWatch)
+	assert.Equal(t, LevelWarning, r.Level, "72 h ahead of now is inside the action window")
+	assert.InDelta(t, 72, r.LeadHours, 1e-9)
 }
 
 func TestCountryOverride(t *testing.T) {
@@ -105,7 +136,8 @@ func TestWarningRecipes(t *testing.T) {
 	}
 	lvl := run(Definition{Shortcode: "EW_HEAT", Name: "x", Type: String, Recipe: "early_warning_level", AdminLevels: []int{1}, Params: map[string]any{"trigger": "heat"}})
 	assert.Equal(t, "warning", lvl["W"].Text)
-	assert.Equal(t, 48.0, lvl["W"].Attributes["lead_time_hours"])
+	assert.Equal(t, "2026-11-29T00:00:00Z", lvl["W"].Attributes["first_time"], "when the warning level is first reached")
+	assert.NotContains(t, lvl["W"].Attributes, "lead_time_hours", "a level value carries no lead time that goes stale")
 	assert.NotContains(t, lvl, "E")
 	lead := run(Definition{Shortcode: "LT", Name: "x", Type: Float, Recipe: "lead_time_hours", AdminLevels: []int{1}, Params: map[string]any{"trigger": "heat", "level": "warning"}})
 	assert.Equal(t, 48.0, lead["W"].Number)
@@ -213,15 +245,24 @@ func TestRollUp(t *testing.T) {
 	}
 	lead := func(code, lvl string, h float64) Value {
 		v := str(code, lvl)
-		v.Attributes = map[string]any{"lead_time_hours": h}
+		v.Attributes = map[string]any{"first_time": time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC).Add(time.Duration(h) * time.Hour).Format(time.RFC3339)}
 		return v
 	}
 	up, err := RollUp(Definition{Shortcode: "I", Aggregation: "MAX(value)", RollupFrom: &two}, 2,
 		[]Value{lead("D1", "watch", 48), lead("D2", "alert", 72), lead("D3", "warning", 12)}, areas)
 	require.NoError(t, err)
+	got := map[string]any{}
 	for _, v := range up {
-		if v.Code == "C" {
-			assert.Equal(t, 12.0, v.Attributes["lead_time_hours"], "the soonest child lead time")
+		got[v.Code] = v.Attributes["first_time"]
+		assert.NotContains(t, v.Attributes, "children", "sub-areas are not children")
+	}
+	// C is at alert through D2 alone: it is first reached when D2 reaches
+	// it (72 h), not when D3 reaches a mere warning (12 h); it read "alert ·
+	// lead time now" beside a lead-time value of 33 h.
+	assert.Equal(t, map[string]any{"C": "2026-11-30T00:00:00Z", "R1": "2026-11-30T00:00:00Z", "R2": "2026-11-27T12:00:00Z"}, got)
+	for _, v := range up {
+		if v.Code == "R1" {
+			assert.Equal(t, 2, v.Attributes["sub_areas"])
 		}
 	}
 

@@ -22,10 +22,36 @@ import (
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
+// Repair is an area whose geometry was invalid and was repaired the way
+// GEOS MakeValid does (indicators.MakeValid): which area, what was wrong,
+// and what it became.
+type Repair struct {
+	Code     string
+	File     string
+	Problems []string
+	// Result says what the repair gave, e.g. "2 polygons, 0 holes".
+	Result string
+}
+
+func (r Repair) String() string {
+	return fmt.Sprintf("area %s (%s): %s; repaired as GEOS make_valid would: %s", r.Code, r.File, strings.Join(r.Problems, "; "), r.Result)
+}
+
 // LoadFiles reads every configured GeoJSON file. Features without a code, or
 // with an unusable geometry, are errors naming the file and feature index.
-// Codes must be unique across files.
+// Codes must be unique across files. Invalid polygons are repaired (see
+// LoadFilesReport, which also returns what was repaired).
 func LoadFiles(files []config.GeoFile) ([]indicators.Area, map[string]string, error) {
+	as, pcodes, _, err := LoadFilesReport(files)
+	return as, pcodes, err
+}
+
+// LoadFilesReport is LoadFiles, also listing every area whose invalid
+// geometry (a self-intersecting ring, a figure-8, rings crossing each
+// other) was repaired. An area that has nothing with area left after the
+// repair is an error naming it.
+func LoadFilesReport(files []config.GeoFile) ([]indicators.Area, map[string]string, []Repair, error) {
+	var repairs []Repair
 	var out []indicators.Area
 	pcodes := map[string]string{} // pcode → ucode
 	seen := map[string]string{}
@@ -33,11 +59,11 @@ func LoadFiles(files []config.GeoFile) ([]indicators.Area, map[string]string, er
 	for _, f := range files {
 		b, err := os.ReadFile(f.Path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("geographies: %w", err)
+			return nil, nil, nil, fmt.Errorf("geographies: %w", err)
 		}
 		fc, err := geojson.UnmarshalFeatureCollection(b)
 		if err != nil {
-			return nil, nil, fmt.Errorf("geographies %s: not a GeoJSON FeatureCollection: %w", f.Path, err)
+			return nil, nil, nil, fmt.Errorf("geographies %s: not a GeoJSON FeatureCollection: %w", f.Path, err)
 		}
 		for i, ft := range fc.Features {
 			where := fmt.Sprintf("geographies %s feature %d", f.Path, i)
@@ -61,7 +87,22 @@ func LoadFiles(files []config.GeoFile) ([]indicators.Area, map[string]string, er
 				}
 				level = l
 			}
-			g, err := indicators.NormalizeGeometry(ft.Geometry)
+			raw, problems, err := indicators.RepairPolygonal(ft.Geometry)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: invalid geometry: %w", where, err))
+				continue
+			}
+			g, err := indicators.NormalizeGeometry(raw)
+			if err == nil && len(problems) > 0 {
+				parts := 0
+				holes := 0
+				for _, p := range indicators.Polygons(g) {
+					parts++
+					holes += len(p) - 1
+				}
+				repairs = append(repairs, Repair{Code: code, File: f.Path, Problems: problems,
+					Result: fmt.Sprintf("%d polygon(s), %d hole(s), %.1f km²", parts, holes, indicators.GeodesicAreaKm2(g))})
+			}
 			if err != nil || !indicators.IsPolygonal(g) {
 				if err == nil {
 					err = fmt.Errorf("geometry is %s, want Polygon or MultiPolygon", ft.Geometry.GeoJSONType())
@@ -82,7 +123,7 @@ func LoadFiles(files []config.GeoFile) ([]indicators.Area, map[string]string, er
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return nil, nil, repairs, err
 	}
 	fillParentChains(out)
 	sort.SliceStable(out, func(i, j int) bool {
@@ -91,7 +132,7 @@ func LoadFiles(files []config.GeoFile) ([]indicators.Area, map[string]string, er
 		}
 		return out[i].Code < out[j].Code
 	})
-	return out, pcodes, nil
+	return out, pcodes, repairs, nil
 }
 
 // fillParentChains extends each area's direct parent into the full chain,

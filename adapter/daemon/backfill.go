@@ -88,7 +88,9 @@ func (d *Daemon) Backfill(ctx context.Context, since time.Time, opt adapter.Sync
 			r.Store, r.Now = bs, func() time.Time { return asOf }
 			dr.AsOf = asOf
 		}
-		dr.Result, dr.Err = r.Sync(ctx, opt)
+		dopt := opt
+		dopt.NoStaleReset = !dr.Current
+		dr.Result, dr.Err = r.Sync(ctx, dopt)
 		if dr.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", dr.Date, dr.Err))
 		}
@@ -105,8 +107,8 @@ func startOfDay(t time.Time) time.Time {
 	return time.Date(y, m, dd, 0, 0, 0, 0, t.Location())
 }
 
-// backfillStore narrows the store's events to one past day and keeps past
-// days from resetting delivered values. It deliberately does not expose the
+// backfillStore narrows the store's events to one past day (past days do
+// not reset delivered values: Backfill sets NoStaleReset). It deliberately does not expose the
 // key-value extension, so the live early-warning ledger is left alone.
 type backfillStore struct {
 	adapter.Store
@@ -147,7 +149,3 @@ func (s *backfillStore) Events(source string) ([]indicators.Event, error) {
 	}
 	return out, nil
 }
-
-// DeliveredOn is empty for a past day: with nothing "delivered earlier that
-// day", the runner queues no reset of values the feeds no longer explain.
-func (s *backfillStore) DeliveredOn(indicators.Date) ([]indicators.Value, error) { return nil, nil }

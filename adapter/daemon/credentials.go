@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"reflect"
 	"sync/atomic"
 
 	"github.com/hazardsync/hazardsync/adapter"
@@ -71,13 +72,13 @@ func (d *Daemon) refreshCredentials() {
 	d.mu.Lock()
 	d.client = c
 	d.mu.Unlock()
-	d.log.Info("GeoSight client rebuilt with the reloaded settings (API key, user or limits)")
+	d.log.Info("GeoSight client rebuilt: the reloaded geosight section differs")
 }
 
+// sameClientConfig compares the whole geosight section: a client is built
+// from all of it, so any field that differs (context-layer hazard types,
+// events table, a field added later) must rebuild it. Hand-picked fields
+// once missed context_layers.hazard_types.
 func sameClientConfig(a, b config.GeoSight) bool {
-	return a.APIKey.Reveal() == b.APIKey.Reveal() && a.User == b.User && a.Dataset == b.Dataset &&
-		a.Concurrency == b.Concurrency && a.RequestsPerSecond == b.RequestsPerSecond && a.Timeout == b.Timeout &&
-		a.MaxRetries == b.MaxRetries && a.Category == b.Category && a.EntityRefresh == b.EntityRefresh &&
-		a.ContextLayers.Enabled == b.ContextLayers.Enabled && a.EventsTable == b.EventsTable &&
-		a.ContextLayers.NamePrefix == b.ContextLayers.NamePrefix && a.ContextLayers.Category == b.ContextLayers.Category
+	return reflect.DeepEqual(a, b)
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,12 +73,26 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 	d := &Daemon{opts: opts, log: log, Metrics: adapter.NewMetrics(), started: time.Now()}
 	d.reload = adapter.ReloadState{ConfigPath: opts.ConfigPath, OK: true, LastSuccess: d.started, LastAttempt: d.started}
 
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir %s: %w", cfg.StateDir, err)
+	var st *state.Store
+	var err error
+	if opts.DryRun {
+		// A dry run works on a private copy: the state dir stays
+		// byte-identical, so nothing it computed (cursors, events, the
+		// warning ledger) is mistaken later for what was delivered.
+		st, err = state.OpenSnapshot(cfg.StateDir)
+	} else {
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("state dir %s: %w", cfg.StateDir, err)
+		}
+		// The retention period is also the floor below which a mistaken
+		// date can never make the store forget delivered values.
+		st, err = state.Open(cfg.StateDir, state.Options{KeepDays: cfg.Retention.Days})
 	}
-	st, err := state.Open(cfg.StateDir)
 	if err != nil {
 		return nil, err
+	}
+	if c := st.Compaction(); c.Before > 0 {
+		log.Info("state compacted at start", "bytes_before", c.Before, "bytes_after", c.After)
 	}
 	d.Store = st
 	ok := false
@@ -180,9 +195,14 @@ func (d *Daemon) loadAreas(ctx context.Context, cfg config.Config) ([]indicators
 		}
 	default:
 		var err error
-		as, pcodes, err = areas.LoadFiles(cfg.Geographies.Files)
+		var repairs []areas.Repair
+		as, pcodes, repairs, err = areas.LoadFilesReport(cfg.Geographies.Files)
 		if err != nil {
 			return nil, err
+		}
+		for _, r := range repairs {
+			d.log.Warn("invalid area geometry repaired as GEOS make_valid would", "ucode", r.Code, "file", r.File,
+				"problems", strings.Join(r.Problems, "; "), "result", r.Result)
 		}
 	}
 	if len(as) == 0 {
@@ -207,7 +227,7 @@ func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.A
 			return adapter.Setup{}, err
 		}
 	}
-	engine, extend, err := buildExposure(cfg, as, d.log)
+	engine, extend, err := buildExposure(cfg, as, d.opts.DryRun, d.log)
 	if err != nil {
 		return adapter.Setup{}, err
 	}

@@ -172,7 +172,7 @@ func TestEarlyWarningRaiseAndClear(t *testing.T) {
 	// Heat reaches 42.6 °C on 2026-11-29 (local +04:00): that day starts at
 	// 2026-11-28T20:00Z; the forecast was fetched (issued) at 13:00Z.
 	attrs := attributesOf(t, state, "HS_EW_HEAT", "DML_0001_0001_V1")
-	assert.Equal(t, 31.0, attrs["lead_time_hours"])
+	assert.Equal(t, "2026-11-28T20:00:00Z", attrs["first_time"], "31 h after the sync")
 	assert.Equal(t, "forecast, not an activation", attrs["note"])
 	kids := valuesOf(got, "HS_EW_HEAT_CHILD")
 	assert.Equal(t, under18(t, "DML_0001_0001_V1"), kids["DML_0001_0001_V1"], "a point forecast puts the whole district's children at risk")

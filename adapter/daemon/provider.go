@@ -4,6 +4,7 @@ import (
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/status"
 	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/hazardsync/hazardsync/indicators/grid"
 )
 
 // provider feeds the status server from the daemon and its runner.
@@ -25,9 +26,17 @@ func (p provider) ActiveEvents() []indicators.Event     { return p.d.Runner.Acti
 func (p provider) Reload() adapter.ReloadState          { return p.d.ReloadState() }
 func (p provider) Info() status.Info {
 	cfg := p.d.Runner.Config()
-	return status.Info{
+	info := status.Info{
 		Version: adapter.Version, Started: p.d.started, ConfigPath: p.d.opts.ConfigPath, StateDir: cfg.StateDir,
 		GeoSightURL: cfg.GeoSight.URL, DryRun: p.d.opts.DryRun, Embedded: p.d.fakeURL != "", EmbeddedURL: p.d.fakeURL,
 		ProjectURL: p.d.ProjectURL(),
 	}
+	p.d.mu.RLock()
+	g, ok := p.d.setup.Exposure.(*grid.Engine)
+	p.d.mu.RUnlock()
+	if ok {
+		share := g.AreaCoverage().Share
+		info.GridCoverage = &share
+	}
+	return info
 }

@@ -134,8 +134,8 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 
 	// Deliver what a previous run left in the outbox before anything else.
 	requestSync()
-	// Old delivered records are pruned daily (the store keeps the last two
-	// weeks whatever the date says) so the state file does not grow forever.
+	// Retention runs daily (retention.days of delivered history and run
+	// records are kept) so the state file does not grow forever.
 	prune := time.NewTicker(24 * time.Hour)
 	defer prune.Stop()
 	d.prune()
@@ -234,12 +234,14 @@ func (d *Daemon) jobs(requestSync func()) []schedule.Job {
 	return out
 }
 
+// prune applies retention.days to the delivered history and run records.
 func (d *Daemon) prune() {
-	today := indicators.DateOf(d.Runner.Now(), d.Runner.Config().Location())
-	if n, err := d.Store.Prune(today); err != nil {
-		d.log.Warn("pruning old delivery records failed", "err", err)
-	} else if n > 0 {
-		d.log.Info("pruned old delivery records", "records", n)
+	cfg := d.Runner.Config()
+	today := indicators.DateOf(d.Runner.Now(), cfg.Location())
+	if res, err := d.Store.Retain(today, cfg.Retention.Days); err != nil {
+		d.log.Warn("applying retention to the state failed", "err", err)
+	} else if res.Delivered+res.Runs > 0 {
+		d.log.Info("retention: dropped old state records", "delivered", res.Delivered, "runs", res.Runs, "days", cfg.Retention.Days)
 	}
 }
 

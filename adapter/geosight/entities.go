@@ -8,8 +8,10 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/hazardsync/hazardsync/adapter"
@@ -106,10 +108,20 @@ func (c *Client) Areas(ctx context.Context, levels []int) ([]indicators.Area, er
 		for _, e := range ents {
 			a := indicators.Area{Code: e.Ucode, Name: e.Name, Level: e.AdminLevel, Parents: e.ParentCodes()}
 			if f := geoms[e.Ucode]; f != nil && f.Geometry != nil {
-				g, err := indicators.NormalizeGeometry(f.Geometry)
+				// Invalid boundaries are repaired as GEOS make_valid does
+				// and reported, as for areas from files.
+				raw, problems, err := indicators.RepairPolygonal(f.Geometry)
+				var g orb.Geometry
+				if err == nil {
+					g, err = indicators.NormalizeGeometry(raw)
+				}
 				if err != nil {
 					return nil, adapter.Classify(adapter.Permanent, SinkName, "reference-datasets entity geojson",
 						fmt.Errorf("area %s: %w", e.Ucode, err))
+				}
+				if len(problems) > 0 {
+					c.log.Warn("invalid area geometry repaired as GEOS make_valid would", "ucode", e.Ucode,
+						"problems", strings.Join(problems, "; "), "polygons", len(indicators.Polygons(g)))
 				}
 				a.Geometry = g
 			}

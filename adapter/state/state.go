@@ -72,6 +72,9 @@ type Options struct {
 	KeepDays int
 	// Now is the clock for rejection times and Prune's floor.
 	Now func() time.Time
+	// CompactMinBytes is how much free space Open needs before it compacts
+	// a file that is at least half free (default 4 MiB).
+	CompactMinBytes int64
 	// NoSync skips fsync on commit. Only for tests and benchmarks that
 	// measure something else: a crash may then lose acknowledged writes.
 	NoSync bool
@@ -93,6 +96,9 @@ func (o *Options) fill() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.CompactMinBytes <= 0 {
+		o.CompactMinBytes = compactMinBytes
+	}
 }
 
 // Store implements adapter.Store on a bbolt file.
@@ -100,6 +106,11 @@ type Store struct {
 	db   *bolt.DB
 	opts Options
 	path string
+	// scratch is the temporary dir of a dry-run copy (OpenSnapshot),
+	// removed on Close.
+	scratch string
+	// compacted is what Open's compaction did (retention.go).
+	compacted CompactResult
 }
 
 var _ adapter.Store = (*Store)(nil)
@@ -132,6 +143,9 @@ func Open(dir string, opts ...Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if err := s.compactIfSparse(o.CompactMinBytes); err != nil && s.db == nil {
+		return nil, fmt.Errorf("state: %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -141,6 +155,9 @@ func (s *Store) init() error {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("state: create bucket %s: %w", name, err)
 			}
+		}
+		if err := ensureLatest(tx); err != nil {
+			return err
 		}
 		meta := tx.Bucket(bMeta)
 		raw := meta.Get(keySchema)
@@ -162,7 +179,13 @@ func (s *Store) init() error {
 func (s *Store) Path() string { return s.path }
 
 // Close releases the database and its lock.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.scratch != "" {
+		err = errors.Join(err, os.RemoveAll(s.scratch))
+	}
+	return err
+}
 
 // --- source state ---
 
@@ -348,7 +371,10 @@ func (s *Store) Ack(v indicators.Value) error {
 		if err := dropIfSame(tx, v); err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bDelivered), deliveredKey(v.Key()), v)
+		if err := putLatest(tx, v); err != nil {
+			return err
+		}
+		return putJSON(appendMostly(tx.Bucket(bDelivered)), deliveredKey(v.Key()), v)
 	})
 	if err != nil {
 		return fmt.Errorf("state: ack %s: %w", v.Key(), err)

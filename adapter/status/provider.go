@@ -43,6 +43,9 @@ type Info struct {
 	// ProjectURL is the embedded GeoSight's project (the dashboard that
 	// shows the indicators), as the project editor loads it.
 	ProjectURL string `json:"project_url,omitempty"`
+	// GridCoverage is the share (0..1) of the areas' extent the population
+	// grid covers; absent without a grid.
+	GridCoverage *float64 `json:"grid_coverage,omitempty"`
 }
 
 // IndicatorInfo is the presentation side of an indicator definition: what

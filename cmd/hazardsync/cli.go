@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
@@ -253,6 +254,23 @@ func validateCmd(g *globals) *cobra.Command {
 				if s.Enabled {
 					enabled++
 				}
+			}
+			if cfg.Geographies.From != "geosight" || cfg.Embedded() {
+				_, _, repairs, err := areas.LoadFilesReport(cfg.Geographies.Files)
+				for _, r := range repairs {
+					fmt.Fprintln(g.stdout, r)
+				}
+				if err != nil {
+					return &exitError{exitInvalid, err}
+				}
+			}
+			cov, measured, err := daemon.GridCoverage(cfg)
+			if measured {
+				fmt.Fprintf(g.stdout, "population grid covers %.1f%% of the areas (admin level %d: %.0f of %.0f km²; population.min_grid_coverage %.0f%%)\n",
+					100*cov.Share, cov.Level, cov.CoveredKm2, cov.AreasKm2, 100*cfg.Population.MinGridCoverage)
+			}
+			if err != nil {
+				return &exitError{exitInvalid, err}
 			}
 			fmt.Fprintf(g.stdout, "%s: valid (%d sources, %d enabled; %d indicators; target %s)\n",
 				g.configPath, len(cfg.Sources), enabled, len(cfg.Indicators), cfg.GeoSight.URL)

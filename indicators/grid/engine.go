@@ -35,7 +35,10 @@ type Options struct {
 	// CacheDir is where the precompute is persisted (the daemon's state
 	// dir); "" = no persistence.
 	CacheDir string
-	Logger   *slog.Logger
+	// CacheReadOnly reads a persisted precompute but never writes one: a
+	// dry run leaves the state dir as it found it.
+	CacheReadOnly bool
+	Logger        *slog.Logger
 }
 
 // Engine is the exact grid exposure engine. It implements
@@ -48,6 +51,7 @@ type Engine struct {
 	key      [32]byte
 	fallback *indicators.AreaWeighted
 	fbAreas  []indicators.Area
+	coverage GridCoverage // how much of the areas the grid covers (coverage_share.go)
 	log      *slog.Logger
 	// Each area's edges by row, built the first time a footprint edge
 	// crosses one of its boundary cells (exact clip, exact.go).
@@ -155,7 +159,7 @@ func NewEngine(areas []indicators.Area, opts Options) (*Engine, error) {
 	e.z = buildZones(areas, e.onGrid, wg, w, hgt, pop, u18, e.shares)
 	log.Info("grid precompute built", "cells", w*hgt, "areas_on_grid", len(areas)-len(e.fbAreas),
 		"areas_area_weighted", len(e.fbAreas), "took", time.Since(t0).Round(time.Millisecond))
-	if opts.CacheDir != "" {
+	if opts.CacheDir != "" && !opts.CacheReadOnly {
 		if err := saveCache(opts.CacheDir, e.key, e.z); err != nil {
 			log.Warn("grid precompute not persisted", "err", err)
 		}
@@ -191,7 +195,8 @@ func prepareEngine(areas []indicators.Area, geo Geo, width, height int, log *slo
 	e := &Engine{areas: areas, onGrid: make([]bool, len(areas)), shares: make([]float64, len(areas)), log: log,
 		areaSets: make([]atomic.Pointer[edgeSet], len(areas)),
 		covCache: map[[32]byte]*cachedCov{}, resCache: map[[32]byte]*cachedRes{}}
-	gb := orb.Bound{Min: orb.Point{geo.X0, geo.Y0 - float64(height)*geo.DY}, Max: orb.Point{geo.X0 + float64(width)*geo.DX, geo.Y0}}
+	gb := geo.Bounds(width, height)
+	e.coverage = AreaShare(areas, gb)
 	for i, a := range areas {
 		if s, ok := a.Baseline.Under18Share(); ok {
 			e.shares[i] = s
