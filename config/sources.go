@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/hazardsync/hazardsync/indicators"
 )
 
 // PluginConfig is a source kind's typed config. The struct returned by the
@@ -187,7 +186,7 @@ func decodeStrict(in map[string]any, out any) error {
 		WeaklyTypedInput: true,
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			mapstructure.TextUnmarshallerHookFunc(),
-			mapstructure.StringToTimeDurationHookFunc(),
+			durationHook,
 			mapstructure.StringToTimeHookFunc(time.RFC3339),
 			mapstructure.StringToSliceHookFunc(","),
 		),
@@ -196,7 +195,7 @@ func decodeStrict(in map[string]any, out any) error {
 		return err
 	}
 	if err := d.Decode(in); err != nil {
-		return indicators.DecodeError(err)
+		return explainDecode(err)
 	}
 	return nil
 }

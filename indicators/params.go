@@ -97,6 +97,11 @@ func (f *EventFilter) validate() error {
 			errs = append(errs, FieldError{fmt.Sprintf("hazard_types[%d]", i), err.Error()})
 		}
 	}
+	// Band intensities (MMI, kt, mm, km/h) are never negative; only a
+	// temperature can be.
+	if f.MinIntensity != nil && *f.MinIntensity < 0 && !isTemperatureUnit(f.Unit) {
+		errs = append(errs, FieldError{"min_intensity", fmt.Sprintf("must be >= 0 (intensities in MMI, kt, mm, km/h are never negative), got %g", *f.MinIntensity)})
+	}
 	return errors.Join(errs...)
 }
 
