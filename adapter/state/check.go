@@ -206,5 +206,5 @@ func Check(dir string, opts ...Options) (problems []string, err error) {
 func dirPath(dir string) string { return filepath.Join(dir, FileName) }
 
 func lockedErr(dir, path string, wait time.Duration) error {
-	return fmt.Errorf("state dir %s is in use by another hazardsync process (could not lock %s within %s)", dir, path, wait)
+	return fmt.Errorf("state dir %s is in use by another hazardsync process (could not lock %s within %s): %w", dir, path, wait, ErrLocked)
 }

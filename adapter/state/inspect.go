@@ -136,9 +136,10 @@ func (s *Store) Resend(f Filter, rejected bool) (int, error) {
 	}
 	seen := map[string]bool{}
 	var vals []indicators.Value
-	// Delivered first, so a key both delivered and rejected resends the
-	// value GeoSight accepted.
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Status == StatusDelivered && recs[j].Status != StatusDelivered })
+	// Pending first (those keys are going out anyway), then delivered, so a
+	// key both delivered and rejected resends the value GeoSight accepted.
+	rank := map[string]int{StatusPending: 0, StatusDelivered: 1, StatusRejected: 2}
+	sort.SliceStable(recs, func(i, j int) bool { return rank[recs[i].Status] < rank[recs[j].Status] })
 	for _, r := range recs {
 		k := r.Value.Key().String()
 		switch {
