@@ -1,13 +1,19 @@
 package state
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/indicators"
 )
 
 // ErrLocked is returned (wrapped) when another process holds the state.
@@ -35,8 +41,11 @@ func (r SalvageReport) String() string {
 	s := ""
 	for _, n := range names {
 		s += fmt.Sprintf("%s: %d copied", n, r.Copied[n])
-		if r.Lost[n] != 0 {
+		switch {
+		case r.Lost[n] < 0:
 			s += ", the rest unreadable"
+		case r.Lost[n] > 0:
+			s += fmt.Sprintf(", %d damaged records dropped", r.Lost[n])
 		}
 		s += "\n"
 	}
@@ -91,7 +100,12 @@ func Salvage(src, dst string) (SalvageReport, error) {
 			seq[string(name)] = b.Sequence()
 			c := b.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if v != nil {
+				switch {
+				case v == nil:
+				case !recordReads(name, v):
+					// The damage hit this record's bytes.
+					rep.Lost[string(name)]++
+				default:
 					got = append(got, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
 				}
 			}
@@ -100,7 +114,7 @@ func Salvage(src, dst string) (SalvageReport, error) {
 		read[string(name)] = got
 		rep.Copied[string(name)] = len(got)
 		if err != nil {
-			rep.Lost[string(name)] = -1
+			rep.Lost[string(name)] = -1 // the rest of the bucket: count unknown
 		}
 	}
 	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: DefaultLockTimeout})
@@ -132,4 +146,29 @@ func Salvage(src, dst string) (SalvageReport, error) {
 		return rep, fmt.Errorf("state: salvage: write %s: %w", dst, err)
 	}
 	return rep, nil
+}
+
+// recordReads reports whether a record decodes as what its bucket holds.
+func recordReads(bucket, v []byte) bool {
+	var target any
+	switch {
+	case bytes.Equal(bucket, bMeta):
+		return true
+	case bytes.Equal(bucket, bCursors):
+		target = new(adapter.Cursor)
+	case bytes.Equal(bucket, bEvents):
+		target = new([]indicators.Event)
+	case bytes.Equal(bucket, bDelivered), bytes.Equal(bucket, bOutbox):
+		target = new(indicators.Value)
+	case bytes.Equal(bucket, bRejections):
+		target = new(adapter.Rejection)
+	case bytes.Equal(bucket, bRuns):
+		target = new(adapter.RunSummary)
+	case bytes.Equal(bucket, bDeliveredAt):
+		_, err := time.Parse(time.RFC3339, string(v))
+		return err == nil
+	default:
+		return json.Valid(v)
+	}
+	return json.Unmarshal(v, target) == nil
 }

@@ -272,6 +272,7 @@ func configCmd(g *globals) *cobra.Command {
 			return err
 		},
 	})
+	c.AddCommand(configShowCmd(g))
 	return c
 }
 
@@ -387,7 +388,7 @@ func formatDefault(v reflect.Value) string {
 		return "(none)"
 	}
 	if d, ok := v.Interface().(time.Duration); ok {
-		return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+		return durText(d)
 	}
 	s := fmt.Sprint(v.Interface())
 	if s == "" || s == "[]" || s == "map[]" {
