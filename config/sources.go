@@ -23,10 +23,10 @@ type SourceSpec struct {
 	Name string `json:"name"`
 	// Kind is the registered source type (`type:`, default the name).
 	Kind    string `json:"type"`
-	Enabled bool   `json:"enabled"`
+	Enabled bool   `json:"enabled"` // False keeps the section but never polls it.
 	// Interval between polls (>= 1m) or a 5-field Cron expression.
 	Interval time.Duration `json:"interval"`
-	Cron     string        `json:"cron,omitempty"`
+	Cron     string        `json:"cron,omitempty"` // 5-field cron schedule (UTC) instead of interval.
 	// Timeout for one run; default 80% of the interval, and below it.
 	Timeout time.Duration `json:"timeout"`
 	Plugin  PluginConfig  `json:"-"`

@@ -68,7 +68,7 @@ type Trigger struct {
 
 // TriggerOverride replaces thresholds for one country.
 type TriggerOverride struct {
-	Levels map[string]float64 `mapstructure:"levels" json:"levels"`
+	Levels map[string]float64 `mapstructure:"levels" json:"levels"` // Thresholds for this country, replacing the trigger's levels.
 }
 
 // DefaultTriggers are the shipped rules; the sample config shows them with
