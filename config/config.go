@@ -1,5 +1,8 @@
 // Package config is hazardsync's configuration: the schema, its defaults,
-// loading with viper (YAML file plus HAZARDSYNC_* environment overrides),
+// loading with viper (YAML file plus environment overrides: every scalar and
+// list key as HAZARDSYNC_<KEY PATH>, e.g. HAZARDSYNC_GEOSIGHT_TIMEOUT or
+// HAZARDSYNC_SOURCES_USGS_INTERVAL; `hazardsync config show` prints the
+// effective config),
 // validation that reports every problem with its key path, and the
 // registry through which source plugins contribute their typed sections.
 package config
