@@ -18,20 +18,24 @@ import (
 
 // healthyDB writes a state file with something in every bucket and returns
 // its bytes.
-func healthyDB(t testing.TB) []byte {
+func healthyDB(t testing.TB) []byte { return healthyDBOf(t, 1500) }
+
+// healthyDBOf is healthyDB with n values (900/1500 delivered, 50/1500
+// rejected, the rest pending).
+func healthyDBOf(t testing.TB, n int) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := Open(dir, Options{Now: func() time.Time { return fixedNow }, NoSync: true})
 	require.NoError(t, err)
 	var vals []indicators.Value
-	for i := range 1500 {
+	for i := range n {
 		vals = append(vals, val("eq_u18", fmt.Sprintf("DML_%04d", i), "2026-11-24", float64(i+1)))
 	}
 	require.NoError(t, s.Enqueue(vals))
-	for _, v := range vals[:900] {
+	for _, v := range vals[:n*900/1500] {
 		require.NoError(t, s.Ack(v))
 	}
-	for _, v := range vals[900:950] {
+	for _, v := range vals[n*900/1500 : n*950/1500] {
 		require.NoError(t, s.Reject(v, "400 unknown geom_id"))
 	}
 	require.NoError(t, s.CommitFetch("usgs", adapter.Cursor{ETag: `"abc"`}, []indicators.Event{{ID: "usgs:1", Version: "1"}}))
