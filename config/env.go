@@ -47,20 +47,13 @@ func schemaKeys(prefix string, v reflect.Value, out *[]string) {
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() {
+			key, squash, skip := FieldKey(f)
+			if skip {
 				continue
-			}
-			tag := strings.Split(f.Tag.Get("mapstructure"), ",")
-			if tag[0] == "-" {
-				continue
-			}
-			key := tag[0]
-			if key == "" {
-				key = strings.ToLower(f.Name)
 			}
 			fv := v.Field(i)
 			switch {
-			case f.Anonymous || (len(tag) > 1 && tag[1] == "squash"):
+			case squash:
 				schemaKeys(prefix, fv, out)
 			case isLeaf(f.Type):
 				*out = append(*out, prefix+key)
@@ -200,7 +193,7 @@ func envValue(path, val string) any {
 func typeAt(path string) reflect.Type {
 	t := reflect.TypeOf(Config{})
 	for _, p := range strings.Split(path, ".") {
-		for t.Kind() == reflect.Pointer {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
 			t = t.Elem()
 		}
 		switch t.Kind() {

@@ -97,14 +97,7 @@ func TestEveryKeyIsBoundToTheEnvironment(t *testing.T) {
 	t.Setenv("HAZARDSYNC_GEOGRAPHIES_LEVELS", "1,2,3")
 	t.Setenv("HAZARDSYNC_GEOSIGHT_CONTEXT_LAYERS_ENABLED", "true")
 	t.Setenv("HAZARDSYNC_LOG_FORMAT", "json")
-	cfg, err := config.Parse(config.Sample, t.TempDir(), config.Overrides{})
-	if err != nil {
-		var ve *config.ValidationError
-		require.ErrorAs(t, err, &ve)
-		for _, p := range ve.Problems {
-			require.True(t, strings.HasPrefix(p.Path, "sources."), "unexpected problem %s", p)
-		}
-	}
+	cfg := parseSample(t)
 	assert.Equal(t, "45s", cfg.GeoSight.Timeout.String())
 	assert.Equal(t, []int{1, 2, 3}, cfg.Geographies.Levels)
 	assert.True(t, cfg.GeoSight.ContextLayers.Enabled)

@@ -153,35 +153,20 @@ var indexRE = regexp.MustCompile(`\[\d+\]`)
 // knownKeys lists the keys allowed beside path's last element, from the
 // schema (nil where the schema does not say, e.g. inside a source).
 func knownKeys(path string) []string {
-	parts := strings.Split(indexRE.ReplaceAllString(path, ""), ".")
+	path = indexRE.ReplaceAllString(path, "")
 	t := reflect.TypeOf(Config{})
-	for _, p := range parts[:len(parts)-1] {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
-		}
-		switch t.Kind() {
-		case reflect.Map:
-			t = t.Elem() // a name (a trigger); p is not a field
-			continue
-		case reflect.Struct:
-		default:
-			return nil
-		}
-		f, ok := fieldByKey(t, p)
-		if !ok {
-			return nil
-		}
-		t = f.Type
+	if i := strings.LastIndex(path, "."); i >= 0 {
+		t = typeAt(path[:i])
 	}
-	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice) {
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct {
+	if t == nil || t.Kind() != reflect.Struct {
 		return nil
 	}
 	var out []string
 	for i := 0; i < t.NumField(); i++ {
-		if k := keyOf(t.Field(i)); k != "-" && t.Field(i).IsExported() {
+		if k, _, skip := FieldKey(t.Field(i)); !skip {
 			out = append(out, k)
 		}
 	}
@@ -191,17 +176,9 @@ func knownKeys(path string) []string {
 	return out
 }
 
-func keyOf(f reflect.StructField) string {
-	k := strings.Split(f.Tag.Get("mapstructure"), ",")[0]
-	if k == "" {
-		k = strings.ToLower(f.Name)
-	}
-	return k
-}
-
 func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 	for i := 0; i < t.NumField(); i++ {
-		if keyOf(t.Field(i)) == key {
+		if k, _, skip := FieldKey(t.Field(i)); !skip && k == key {
 			return t.Field(i), true
 		}
 	}

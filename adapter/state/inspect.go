@@ -169,35 +169,24 @@ type PurgeResult struct {
 func (s *Store) Purge(f Filter) (PurgeResult, error) {
 	var res PurgeResult
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
 		if f.Status == "" || f.Status == StatusDelivered {
-			b, at := tx.Bucket(bDelivered), tx.Bucket(bDeliveredAt)
-			var drop [][]byte
-			err := b.ForEach(func(k, raw []byte) error {
+			at := tx.Bucket(bDeliveredAt)
+			res.Delivered, err = dropWhere(tx.Bucket(bDelivered), f, StatusDelivered, func(raw []byte) (indicators.Value, error) {
 				var v indicators.Value
-				if err := json.Unmarshal(raw, &v); err != nil {
-					return fmt.Errorf("delivered record %q: %w", k, err)
+				return v, json.Unmarshal(raw, &v)
+			}, func(k []byte) error {
+				if at == nil {
+					return nil
 				}
-				if f.match(StatusDelivered, v) {
-					drop = append(drop, bytes.Clone(k))
-				}
-				return nil
+				return at.Delete(k)
 			})
 			if err != nil {
 				return err
 			}
-			for _, k := range drop {
-				if err := b.Delete(k); err != nil {
-					return err
-				}
-				if at != nil {
-					if err := at.Delete(k); err != nil {
-						return err
-					}
-				}
-			}
-			res.Delivered = len(drop)
 		}
 		if f.Status == "" || f.Status == StatusPending {
+			// Through dropIfSame, which keeps the key index in step.
 			var drop []indicators.Value
 			err := tx.Bucket(bOutbox).ForEach(func(k, raw []byte) error {
 				var v indicators.Value
@@ -220,27 +209,13 @@ func (s *Store) Purge(f Filter) (PurgeResult, error) {
 			res.Pending = len(drop)
 		}
 		if f.Status == "" || f.Status == StatusRejected {
-			b := tx.Bucket(bRejections)
-			var drop [][]byte
-			err := b.ForEach(func(k, raw []byte) error {
+			res.Rejected, err = dropWhere(tx.Bucket(bRejections), f, StatusRejected, func(raw []byte) (indicators.Value, error) {
 				var r adapter.Rejection
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return fmt.Errorf("rejection record %x: %w", k, err)
-				}
-				if f.match(StatusRejected, r.Value) {
-					drop = append(drop, bytes.Clone(k))
-				}
-				return nil
-			})
+				return r.Value, json.Unmarshal(raw, &r)
+			}, nil)
 			if err != nil {
 				return err
 			}
-			for _, k := range drop {
-				if err := b.Delete(k); err != nil {
-					return err
-				}
-			}
-			res.Rejected = len(drop)
 		}
 		return nil
 	})
@@ -248,4 +223,35 @@ func (s *Store) Purge(f Filter) (PurgeResult, error) {
 		return PurgeResult{}, fmt.Errorf("state: purge: %w", err)
 	}
 	return res, nil
+}
+
+// dropWhere deletes the records of b whose value (read by value) f selects
+// with the given status, calling also for each deleted key; it returns how
+// many it deleted.
+func dropWhere(b *bolt.Bucket, f Filter, status string, value func(raw []byte) (indicators.Value, error), also func(k []byte) error) (int, error) {
+	var drop [][]byte
+	err := b.ForEach(func(k, raw []byte) error {
+		v, err := value(raw)
+		if err != nil {
+			return fmt.Errorf("%s record %q: %w", status, k, err)
+		}
+		if f.match(status, v) {
+			drop = append(drop, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range drop {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+		if also != nil {
+			if err := also(k); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(drop), nil
 }

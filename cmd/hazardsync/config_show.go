@@ -64,7 +64,7 @@ func effectiveYAML(cfg config.Config) ([]byte, error) {
 	m, _ := plain(reflect.ValueOf(cfg)).(map[string]any)
 	sources := map[string]any{}
 	for name, s := range cfg.Sources {
-		sec := map[string]any{"type": s.Kind, "enabled": s.Enabled, "interval": durText(s.Interval), "timeout": durText(s.Timeout)}
+		sec := map[string]any{"type": s.Kind, "enabled": s.Enabled, "interval": config.FormatDuration(s.Interval), "timeout": config.FormatDuration(s.Timeout)}
 		if s.Cron != "" {
 			sec["cron"] = s.Cron
 		}
@@ -100,7 +100,7 @@ func plain(v reflect.Value) any {
 	case v.Type() == secretType:
 		return config.Secret(v.String()).String()
 	case v.Type() == reflect.TypeOf(time.Duration(0)):
-		return durText(time.Duration(v.Int()))
+		return config.FormatDuration(time.Duration(v.Int()))
 	case v.Type() == reflect.TypeOf(time.Time{}):
 		t := v.Interface().(time.Time)
 		if t.IsZero() {
@@ -113,26 +113,18 @@ func plain(v reflect.Value) any {
 		out := map[string]any{}
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			tag := strings.Split(f.Tag.Get("mapstructure"), ",")
-			if tag[0] == "-" {
+			key, squash, skip := config.FieldKey(t.Field(i))
+			if skip {
 				continue
 			}
 			val := plain(v.Field(i))
-			if f.Anonymous || (len(tag) > 1 && tag[1] == "squash") {
+			if squash {
 				if sub, ok := val.(map[string]any); ok {
 					for k, x := range sub {
 						out[k] = x
 					}
 				}
 				continue
-			}
-			key := tag[0]
-			if key == "" {
-				key = strings.ToLower(f.Name)
 			}
 			if val != nil {
 				out[key] = val
@@ -160,18 +152,6 @@ func plain(v reflect.Value) any {
 		return maskURL(v.String())
 	}
 	return v.Interface()
-}
-
-// durText writes a duration as people do: 10m, 12h, 1h30m (not 10m0s).
-func durText(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // maskURL hides key-like query parameters of URLs (some feeds take their

@@ -368,14 +368,27 @@ func oneLine(s string) string {
 	return s
 }
 
-// writeState opens the state for a change; a running daemon must be
-// stopped first.
-func writeState(cfg config.Config, wait time.Duration) (*state.Store, error) {
+// changeState runs change on the state opened for writing; a running
+// daemon must be stopped first (it holds the lock).
+func changeState(g *globals, wait time.Duration, change func(*state.Store) (string, error)) error {
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
 	st, err := state.Open(cfg.StateDir, state.Options{LockTimeout: wait})
 	if errors.Is(err, state.ErrLocked) {
-		return nil, fmt.Errorf("%w\nstop the daemon first (systemctl stop hazardsync): this command changes the state", err)
+		err = fmt.Errorf("%w\nstop the daemon first (systemctl stop hazardsync): this command changes the state", err)
 	}
-	return st, err
+	if err != nil {
+		return &exitError{exitFailed, err}
+	}
+	defer st.Close()
+	msg, err := change(st)
+	if err != nil {
+		return &exitError{exitFailed, err}
+	}
+	fmt.Fprintln(g.stdout, msg)
+	return nil
 }
 
 func stateResendCmd(g *globals, wait *time.Duration) *cobra.Command {
@@ -393,21 +406,10 @@ func stateResendCmd(g *globals, wait *time.Duration) *cobra.Command {
 			if f == (state.Filter{}) && !all {
 				return &exitError{exitInvalid, errors.New("say what to resend: --indicator, --area, --date, or --all for everything")}
 			}
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			st, err := writeState(cfg, *wait)
-			if err != nil {
-				return &exitError{exitFailed, err}
-			}
-			defer st.Close()
-			n, err := st.Resend(f, rejected)
-			if err != nil {
-				return &exitError{exitFailed, err}
-			}
-			fmt.Fprintf(g.stdout, "queued %d values; the next sync (or `hazardsync once`) delivers them\n", n)
-			return nil
+			return changeState(g, *wait, func(st *state.Store) (string, error) {
+				n, err := st.Resend(f, rejected)
+				return fmt.Sprintf("queued %d values; the next sync (or `hazardsync once`) delivers them", n), err
+			})
 		},
 	}
 	ff.add(c, false)
@@ -438,21 +440,10 @@ values are sent again by the next sync if they are still computed.`,
 			} else if f.Indicator == "" {
 				return &exitError{exitInvalid, errors.New("say what to purge: --indicator X (everything about it) or --rejected")}
 			}
-			cfg, err := g.load()
-			if err != nil {
-				return err
-			}
-			st, err := writeState(cfg, *wait)
-			if err != nil {
-				return &exitError{exitFailed, err}
-			}
-			defer st.Close()
-			res, err := st.Purge(f)
-			if err != nil {
-				return &exitError{exitFailed, err}
-			}
-			fmt.Fprintf(g.stdout, "purged %d delivered, %d pending, %d rejected\n", res.Delivered, res.Pending, res.Rejected)
-			return nil
+			return changeState(g, *wait, func(st *state.Store) (string, error) {
+				res, err := st.Purge(f)
+				return fmt.Sprintf("purged %d delivered, %d pending, %d rejected", res.Delivered, res.Pending, res.Rejected), err
+			})
 		},
 	}
 	ff.add(c, false)
