@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/hazardsync/hazardsync/indicators"
 )
@@ -78,4 +79,20 @@ func TestListResendPurge(t *testing.T) {
 	res, err = s.Purge(Filter{Status: StatusRejected})
 	require.NoError(t, err)
 	assert.Equal(t, PurgeResult{Rejected: 1}, res)
+}
+
+func TestPruneDropsDeliveryTimes(t *testing.T) {
+	s := openTest(t, "")
+	old := val("A", "X1", "2026-10-01", 1)
+	require.NoError(t, s.Enqueue([]indicators.Value{old}))
+	require.NoError(t, s.Ack(old))
+	n, err := s.Prune("2026-11-01")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	left := -1
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+		left = tx.Bucket(bDeliveredAt).Stats().KeyN
+		return nil
+	}))
+	assert.Zero(t, left, "the delivery time goes with the delivered record")
 }
