@@ -225,6 +225,9 @@ func BenchmarkOpenCheck(b *testing.B) {
 		}
 	}
 	require.NoError(b, s.Close())
+	fi, err := os.Stat(filepath.Join(dir, FileName))
+	require.NoError(b, err)
+	b.Logf("state file: %.1f MB", float64(fi.Size())/1e6)
 	b.Run("bbolt-open", func(b *testing.B) {
 		for b.Loop() {
 			db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
