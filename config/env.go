@@ -158,7 +158,7 @@ func sourceEnv(raw map[string]any) map[string]string {
 			kind = fmt.Sprint(t)
 		}
 		prefix := "sources." + name + "."
-		for k, val := range envOverrides(sourceEnvKeys(name, kind)) {
+		for k, val := range envOverrides(append(sourceEnvKeys(name, kind), leafPaths(prefix, sec)...)) {
 			var v any = val
 			if k == prefix+"enabled" {
 				if b, err := strconv.ParseBool(val); err == nil {
@@ -211,4 +211,22 @@ func typeAt(path string) reflect.Type {
 		t = f.Type
 	}
 	return t
+}
+
+// leafPaths lists the scalar keys written in a section of the file, so the
+// environment can also override what the schema walk cannot name (entries
+// of mappings, such as a trigger's levels.watch).
+func leafPaths(prefix string, m map[string]any) []string {
+	var out []string
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			if prefix == "" && k == "sources" {
+				continue // handled per source, with its kind's keys
+			}
+			out = append(out, leafPaths(prefix+k+".", sub)...)
+			continue
+		}
+		out = append(out, prefix+k)
+	}
+	return out
 }

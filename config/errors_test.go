@@ -103,3 +103,12 @@ func TestEveryKeyIsBoundToTheEnvironment(t *testing.T) {
 	assert.True(t, cfg.GeoSight.ContextLayers.Enabled)
 	assert.Equal(t, "json", cfg.Log.Format)
 }
+
+// Keys the schema walk cannot name (entries of mappings) can still be
+// overridden when the file writes them, as before.
+func TestEnvOverridesMappingEntriesTheFileWrites(t *testing.T) {
+	t.Setenv(config.EnvAPIKey, "k")
+	t.Setenv("HAZARDSYNC_TRIGGERS_HEAT_LEVELS_WATCH", "30")
+	cfg := parseSample(t)
+	assert.Equal(t, map[string]float64{"watch": 30, "warning": 39, "alert": 52}, cfg.Triggers["heat"].Levels)
+}

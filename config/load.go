@@ -58,7 +58,7 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 		return cfg, &ValidationError{Problems: Problems{{Path: "", Message: "the file is empty (no keys at all): start from `hazardsync config sample`"}}}
 	}
 	// The environment overrides every key of the schema (HAZARDSYNC_<PATH>).
-	env := envOverrides(EnvKeys())
+	env := envOverrides(append(EnvKeys(), leafPaths("", settings)...))
 	for k, val := range env {
 		setPath(settings, k, envValue(k, val))
 	}

@@ -178,3 +178,18 @@ func TestConfigShow(t *testing.T) {
 }
 
 func testDemoDir(t *testing.T) string { return filepath.Dir(demo(t)) }
+
+// Source keys come from the environment too (the source kinds are
+// registered here, not in the config package's tests).
+func TestSourceKeysFromTheEnvironment(t *testing.T) {
+	t.Setenv("HAZARDSYNC_SOURCES_USGS_MIN_MAGNITUDE", "bogus")
+	t.Setenv("HAZARDSYNC_SOURCES_GDACS_ENABLED", "false")
+	code, _, errOut := run(t, "validate", "-c", demo(t))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `sources.usgs.min_magnitude: "bogus" is not a number (set by HAZARDSYNC_SOURCES_USGS_MIN_MAGNITUDE)`)
+	t.Setenv("HAZARDSYNC_SOURCES_USGS_MIN_MAGNITUDE", "6.1")
+	code, out, errOut := run(t, "config", "show", "-c", demo(t))
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "min_magnitude: 6.1")
+	assert.Regexp(t, `(?s)gdacs:\n(\s+\S.*\n)*?\s+enabled: false`, out)
+}
