@@ -72,6 +72,8 @@ func TestConfigErrorsHelp(t *testing.T) {
 			[]string{`not valid YAML at line 16 (timeout: "30s): mapping values are not allowed in this context`}},
 		{"YAML unclosed list", sampleWith(t, "  timeout: 30s", `  timeout: [30s`), nil,
 			[]string{`not valid YAML at line 16 (timeout: [30s): did not find expected ',' or ']'`}},
+		{"YAML error after a multi-line list", sampleWith(t, "  timeout: 30s\n", "  timeout: 30s\n  tags: [a,\n    b]\n  x: 1\n   y: 2\n"), nil,
+			[]string{"not valid YAML at line 20 (y: 2): mapping values are not allowed in this context"}},
 		{"env error names the variable", config.Sample, map[string]string{"HAZARDSYNC_GEOSIGHT_CONCURRENCY": "x"},
 			[]string{`geosight.concurrency: "x" is not a whole number (set by HAZARDSYNC_GEOSIGHT_CONCURRENCY)`}},
 		{"env overrides a key the file leaves out", sampleWith(t, "  timeout: 30s\n", ""), map[string]string{"HAZARDSYNC_GEOSIGHT_TIMEOUT": "bogus"},

@@ -14,26 +14,46 @@ var yamlLineRE = regexp.MustCompile(`^(?:While parsing config: )?yaml: (?:line \
 // yamlProblem says where a YAML syntax error is. The YAML parser reports
 // the line where the enclosing block started, or where it gave up (an
 // unclosed quote is reported at the next colon, lines later), so we look
-// for the line ourselves: the first line from which every longer prefix of
-// the file fails to parse. Before it, a prefix can fail only because it
-// cuts a multi-line value short.
+// for the line ourselves: the shortest prefix of the file that no longer
+// parses, found by bisection. A prefix that cuts a multi-line value short
+// fails too; when a somewhat longer prefix parses again, that failure was
+// not the error and the search goes on after it.
 func yamlProblem(src []byte, err error) string {
 	msg := yamlLineRE.ReplaceAllString(err.Error(), "")
-	lines := bytes.SplitAfter(src, []byte("\n"))
-	if len(lines) > 5000 {
+	if len(src) > 256<<10 {
+		// Each probe parses up to the whole file: not for huge files.
 		return "not valid YAML: " + strings.TrimPrefix(err.Error(), "While parsing config: ")
 	}
+	lines := bytes.SplitAfter(src, []byte("\n"))
 	parses := func(k int) bool {
 		var v any
 		return yaml.Unmarshal(bytes.Join(lines[:k], nil), &v) == nil
 	}
-	k := len(lines)
-	for k > 1 && !parses(k-1) {
-		k--
+	// parses(lo) holds (the empty prefix), parses(hi) does not (the file).
+	lo, hi := 0, len(lines)
+	for rounds := 0; rounds < 100; rounds++ {
+		for hi-lo > 1 {
+			mid := (lo + hi) / 2
+			if parses(mid) {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		moved := false
+		for _, d := range []int{1, 2, 4, 8, 16, 32, 64} {
+			if j := hi + d; j < len(lines) && parses(j) {
+				lo, hi, moved = j, len(lines), true
+				break
+			}
+		}
+		if !moved {
+			break
+		}
 	}
-	text := strings.TrimRight(string(lines[k-1]), "\r\n")
+	text := strings.TrimRight(string(lines[hi-1]), "\r\n")
 	if len(text) > 80 {
 		text = text[:80] + "…"
 	}
-	return fmt.Sprintf("not valid YAML at line %d (%s): %s", k, strings.TrimSpace(text), msg)
+	return fmt.Sprintf("not valid YAML at line %d (%s): %s", hi, strings.TrimSpace(text), msg)
 }
