@@ -154,10 +154,10 @@ func plain(v reflect.Value) any {
 	return v.Interface()
 }
 
-// maskURL hides key-like query parameters of URLs (some feeds take their
-// key in the URL).
+// maskURL hides key-like query parameters and user info of URLs (some
+// feeds take their key in the URL).
 func maskURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "?") {
+	if !strings.Contains(s, "://") || !strings.ContainsAny(s, "?@") {
 		return s
 	}
 	u, err := url.Parse(s)

@@ -193,3 +193,15 @@ func TestSourceKeysFromTheEnvironment(t *testing.T) {
 	assert.Contains(t, out, "min_magnitude: 6.1")
 	assert.Regexp(t, `(?s)gdacs:\n(\s+\S.*\n)*?\s+enabled: false`, out)
 }
+
+func TestMaskURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://feeds.example.org/x.geojson":                "https://feeds.example.org/x.geojson",
+		"https://a.example.org/q?map_key=abc123&days=1":      "https://a.example.org/q?days=1&map_key=%5Bredacted%5D",
+		"https://user:pw@geosight.example.org/":              "https://%5Bredacted%5D@geosight.example.org/",
+		"https://a.example.org/arcgis?token=t0k3n&f=geojson": "https://a.example.org/arcgis?f=geojson&token=%5Bredacted%5D",
+		"not a url with a ?key=value":                        "not a url with a ?key=value",
+	} {
+		assert.Equal(t, want, maskURL(in), in)
+	}
+}
