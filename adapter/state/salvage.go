@@ -117,6 +117,21 @@ func Salvage(src, dst string) (SalvageReport, error) {
 			rep.Lost[string(name)] = -1 // the rest of the bucket: count unknown
 		}
 	}
+	// A delivery time whose delivered record was lost would never be pruned.
+	if at, ok := read[string(bDeliveredAt)]; ok {
+		have := map[string]bool{}
+		for _, x := range read[string(bDelivered)] {
+			have[string(x.k)] = true
+		}
+		kept := at[:0]
+		for _, x := range at {
+			if have[string(x.k)] {
+				kept = append(kept, x)
+			}
+		}
+		read[string(bDeliveredAt)] = kept
+		rep.Copied[string(bDeliveredAt)] = len(kept)
+	}
 	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: DefaultLockTimeout})
 	if err != nil {
 		return rep, fmt.Errorf("state: salvage: create %s: %w", dst, err)

@@ -78,7 +78,11 @@ the command says what could not be read.`,
 				return &exitError{exitFailed, fmt.Errorf("the backup %s is not usable: %w", out, err)}
 			}
 			fi, _ := os.Stat(out)
-			fmt.Fprintf(g.stdout, "wrote %s (%d bytes, %d values pending delivery; %s)\n", out, fi.Size(), pending, how)
+			first, rest, _ := strings.Cut(how, "\n")
+			fmt.Fprintf(g.stdout, "wrote %s (%d bytes, %d values pending delivery; %s)\n", out, fi.Size(), pending, first)
+			if rest != "" {
+				fmt.Fprintln(g.stdout, rest)
+			}
 			return nil
 		},
 	}
@@ -115,7 +119,7 @@ func writeBackup(cfg config.Config, path string, wait time.Duration) (string, er
 		if serr != nil {
 			return "", serr
 		}
-		return "SALVAGED from a damaged file:\n" + strings.TrimSpace(rep.String()), nil
+		return "SALVAGED from a damaged file: what was still readable, by bucket:\n" + strings.TrimSpace(rep.String()), nil
 	}
 	return "", err
 }
