@@ -49,16 +49,39 @@ type guardedDB struct {
 
 // View runs fn in a read transaction, guarded.
 func (g guardedDB) View(fn func(*bolt.Tx) error) (err error) {
-	defer guard(g.path, &err)()
-	return g.DB.View(fn)
+	defer g.judge(&err)
+	return guardedView(g.DB, g.path, fn)
+}
+
+// guardedView is View with the guard alone (verify uses it: judging its
+// own panics would recurse).
+func guardedView(db *bolt.DB, path string, fn func(*bolt.Tx) error) (err error) {
+	defer guard(path, &err)()
+	return db.View(fn)
 }
 
 // Update runs fn in a write transaction, guarded. bbolt rolls the
 // transaction back on the way out of a panic, so the locks are released
 // before we recover.
 func (g guardedDB) Update(fn func(*bolt.Tx) error) (err error) {
+	defer g.judge(&err)
 	defer guard(g.path, &err)()
 	return g.DB.Update(fn)
+}
+
+// judge checks the file after a recovered panic: damage found confirms the
+// CorruptError (with what is wrong); a file that checks out means the panic
+// was a bug, and saying "damaged" would send the operator to the wrong fix.
+func (g guardedDB) judge(err *error) {
+	var ce *CorruptError
+	if !errors.As(*err, &ce) {
+		return
+	}
+	if problems := verify(g.DB, g.path); len(problems) > 0 {
+		*err = &CorruptError{Path: g.path, Problem: strings.Join(problems, "; ")}
+		return
+	}
+	*err = fmt.Errorf("state: internal error in the state store (%s checks out, so this is a bug: please report it): %s", g.path, ce.Problem)
 }
 
 // guard makes memory faults on this goroutine panics (bbolt reads pages
@@ -120,7 +143,7 @@ func verify(db *bolt.DB, path string) []string {
 		return problems
 	}
 	var problems []string
-	err := guardedDB{db, path}.View(func(tx *bolt.Tx) error {
+	err := guardedView(db, path, func(tx *bolt.Tx) error {
 		if err := tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walkBucket(b) }); err != nil {
 			return err
 		}

@@ -287,3 +287,18 @@ func TestSalvageKeepsWhatIsReadable(t *testing.T) {
 	assert.Equal(t, 900, rep.Copied["delivered"])
 	assert.Equal(t, 550, rep.Copied["outbox"])
 }
+
+// A panic on a healthy file is a bug, not damage: the error must not send
+// the operator to move the file aside.
+func TestPanicOnHealthyFileIsNotCalledDamage(t *testing.T) {
+	s := openTest(t, "")
+	var nilMap map[string]int
+	err := s.db.View(func(*bolt.Tx) error {
+		nilMap["x"] = 1 // a programming error inside a transaction
+		return nil
+	})
+	require.Error(t, err)
+	assert.False(t, IsCorrupt(err), "%v", err)
+	assert.Contains(t, err.Error(), "this is a bug")
+	assert.NoError(t, s.Enqueue([]indicators.Value{val("A", "X", "2026-11-24", 1)}), "the store still works")
+}
