@@ -392,7 +392,9 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	}
 	// The outbox write is the commit point: from here a crash loses nothing.
 	if err := r.Store.Enqueue(changed); err != nil {
-		return res, fmt.Errorf("writing outbox: %w", err)
+		err = r.queueFailed(&res, changed, wall, err)
+		logRun(log, res.Summary)
+		return res, err
 	}
 	if r.Metrics != nil && r.Sink != nil {
 		// Queued now, whatever the delivery does (it may hang for minutes).
@@ -425,6 +427,22 @@ func logRun(log *slog.Logger, s RunSummary) {
 		attrs = append(attrs, "dry_run", true)
 	}
 	log.Info("sync done", attrs...)
+}
+
+// queueFailed accounts for an outbox write that failed (a full disk, a
+// damaged state file): none of the changed values was queued, so they all
+// count as failed, and the run is recorded like any other.
+func (r *Runner) queueFailed(res *SyncResult, changed []indicators.Value, wall time.Time, err error) error {
+	res.Summary.Failed += len(changed)
+	if n, perr := r.Store.PendingCount(); perr == nil {
+		res.Summary.Pending = n
+	}
+	if r.Metrics != nil && r.Sink != nil {
+		r.Metrics.Values.WithLabelValues(r.Sink.Name(), "failed").Add(float64(len(changed)))
+	}
+	res.Summary.Duration = time.Since(wall)
+	r.finishRun(res.Summary)
+	return fmt.Errorf("writing outbox (%d values not queued): %w", len(changed), err)
 }
 
 func (r *Runner) finishRun(s RunSummary) {

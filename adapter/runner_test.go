@@ -365,3 +365,31 @@ func TestSyncRecordsItsAsOfClockAndEvents(t *testing.T) {
 	require.Len(t, r.ActiveEvents(), 1)
 	assert.Equal(t, "q1", r.ActiveEvents()[0].ID)
 }
+
+// fullDiskStore fails every outbox write, as a full disk does.
+type fullDiskStore struct{ adapter.Store }
+
+func (fullDiskStore) Enqueue([]indicators.Value) error {
+	return errors.New("write hazardsync.db: no space left on device")
+}
+
+func TestOutboxWriteFailureCountsEveryValueFailed(t *testing.T) {
+	src := &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{
+		quake("q1", "1", indicators.SeverityOrange, rect(0.5, 0, 1.5, 1))}}}}
+	st, err := state.Open(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	sink := &memSink{}
+	r := newRunner(fullDiskStore{st}, src, sink)
+	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no space left on device")
+	assert.Contains(t, err.Error(), "4 values not queued")
+	assert.Equal(t, 4, res.Summary.Failed, "nothing was queued: every changed value failed")
+	assert.Equal(t, 0, res.Summary.Sent)
+	assert.Zero(t, sink.posts)
+	runs, err := st.Runs(1)
+	require.NoError(t, err)
+	require.Len(t, runs, 1, "the failed run is in the history")
+	assert.Equal(t, 4, runs[0].Failed)
+}

@@ -1,5 +1,8 @@
 // Package config is hazardsync's configuration: the schema, its defaults,
-// loading with viper (YAML file plus HAZARDSYNC_* environment overrides),
+// loading with viper (YAML file plus environment overrides: every scalar and
+// list key as HAZARDSYNC_<KEY PATH>, e.g. HAZARDSYNC_GEOSIGHT_TIMEOUT or
+// HAZARDSYNC_SOURCES_USGS_INTERVAL; `hazardsync config show` prints the
+// effective config),
 // validation that reports every problem with its key path, and the
 // registry through which source plugins contribute their typed sections.
 package config
@@ -21,12 +24,12 @@ type Config struct {
 	Population  Population  `mapstructure:"population"`
 	// Sources are keyed by instance name; see SourceSpec.
 	Sources    map[string]SourceSpec   `mapstructure:"-"`
-	Indicators []indicators.Definition `mapstructure:"indicators"`
+	Indicators []indicators.Definition `mapstructure:"indicators"` // The indicators computed and pushed, one row each.
 	// Triggers are the early-warning rules by name (defaults: heat,
 	// heavy_rain, wind, river_flood, cyclone); a config replaces any by name.
 	Triggers map[string]indicators.Trigger `mapstructure:"triggers"`
 	Schedule Schedule                      `mapstructure:"schedule"`
-	StateDir string                        `mapstructure:"state_dir"`
+	StateDir string                        `mapstructure:"state_dir"` // Directory of the state database (cursors, outbox, delivery history); relative to where the daemon runs.
 	HTTP     HTTP                          `mapstructure:"http"`
 	Fetch    Fetch                         `mapstructure:"fetch"`
 	Log      Log                           `mapstructure:"log"`
@@ -67,7 +70,7 @@ type GeoSight struct {
 	Concurrency int `mapstructure:"concurrency"`
 	// RequestsPerSecond caps the request rate (0 = no cap).
 	RequestsPerSecond float64       `mapstructure:"requests_per_second"`
-	Timeout           time.Duration `mapstructure:"timeout"`
+	Timeout           time.Duration `mapstructure:"timeout"` // Per request to GeoSight, retries excluded.
 	// MaxRetries per value within one delivery pass, for retryable errors.
 	MaxRetries int `mapstructure:"max_retries"`
 	// Category for created indicators when a definition names none.
@@ -85,18 +88,18 @@ type GeoSight struct {
 
 // ContextLayers controls footprint publishing: one layer per hazard type.
 type ContextLayers struct {
-	Enabled bool `mapstructure:"enabled"`
+	Enabled bool `mapstructure:"enabled"` // Publish footprints as context layers.
 	// HazardTypes to publish (empty = all).
 	HazardTypes []string `mapstructure:"hazard_types"`
 	// NamePrefix of each layer's name ("<prefix><hazard type>").
 	NamePrefix string `mapstructure:"name_prefix"`
-	Category   string `mapstructure:"category"`
+	Category   string `mapstructure:"category"` // GeoSight category of the created layers.
 }
 
 // EventsTable controls the related table of active events.
 type EventsTable struct {
-	Enabled bool   `mapstructure:"enabled"`
-	Name    string `mapstructure:"name"`
+	Enabled bool   `mapstructure:"enabled"` // Publish the active events as a related table.
+	Name    string `mapstructure:"name"`    // Name of the related table in GeoSight.
 }
 
 // Geographies says where the areas come from.
@@ -104,19 +107,19 @@ type Geographies struct {
 	// From is "file" (GeoJSON files below) or "geosight" (the reference
 	// dataset's entities with geometries).
 	From  string    `mapstructure:"from"`
-	Files []GeoFile `mapstructure:"files"`
+	Files []GeoFile `mapstructure:"files"` // GeoJSON files of areas, when from is file.
 	// Levels to read from GeoSight when From is geosight.
 	Levels []int `mapstructure:"levels"`
 }
 
 // GeoFile is one GeoJSON file of areas.
 type GeoFile struct {
-	Path string `mapstructure:"path"`
+	Path string `mapstructure:"path"` // GeoJSON FeatureCollection of areas (relative to the config file).
 	// Level of every feature, or -1 to read LevelProperty.
 	Level         int    `mapstructure:"level"`
-	CodeProperty  string `mapstructure:"code_property"`
-	NameProperty  string `mapstructure:"name_property"`
-	LevelProperty string `mapstructure:"level_property"`
+	CodeProperty  string `mapstructure:"code_property"`  // Feature property holding the ucode GeoSight keys values by.
+	NameProperty  string `mapstructure:"name_property"`  // Feature property holding the area name.
+	LevelProperty string `mapstructure:"level_property"` // Feature property holding the admin level, when level is -1.
 	// ParentProperty holds the parent's ucode (optional).
 	ParentProperty string `mapstructure:"parent_property"`
 	// PCodeProperty holds the PCode, for baselines keyed by PCode.
@@ -125,22 +128,22 @@ type GeoFile struct {
 
 // Baseline is per-area population from a CSV table.
 type Baseline struct {
-	File string `mapstructure:"file"`
+	File string `mapstructure:"file"` // CSV table of per-area population (relative to the config file); empty = no table.
 	// KeyColumn joins rows to areas; KeyType says whether it holds ucodes or
 	// PCodes (matched through geographies.files[].pcode_property).
 	KeyColumn        string `mapstructure:"key_column"`
 	KeyType          string `mapstructure:"key_type"`
-	PopulationColumn string `mapstructure:"population_column"`
-	Under18Column    string `mapstructure:"under18_column"`
-	SchoolsColumn    string `mapstructure:"schools_column"`
-	HealthColumn     string `mapstructure:"health_facilities_column"`
+	PopulationColumn string `mapstructure:"population_column"`        // Column with the total population.
+	Under18Column    string `mapstructure:"under18_column"`           // Column with the under-18 population.
+	SchoolsColumn    string `mapstructure:"schools_column"`           // Column with the number of schools (optional).
+	HealthColumn     string `mapstructure:"health_facilities_column"` // Column with the number of health facilities (optional).
 }
 
 // Population configures the exact grid engine (exposure on a population
 // raster). Empty Grid means area-weighting from the baseline table.
 type Population struct {
-	Grid        string `mapstructure:"grid"`
-	Under18Grid string `mapstructure:"under18_grid"`
+	Grid        string `mapstructure:"grid"`         // Population GeoTIFF (WorldPop-style, float32); exposure becomes exact per cell.
+	Under18Grid string `mapstructure:"under18_grid"` // Under-18 population GeoTIFF on the same grid.
 	// Facilities is a CSV or GeoJSON of points (schools, health facilities).
 	Facilities string `mapstructure:"facilities"`
 	// MinGridCoverage is the least share (0..1) of the areas' extent the
@@ -176,14 +179,14 @@ type HTTP struct {
 
 // Fetch holds limits for every feed request.
 type Fetch struct {
-	Timeout      time.Duration `mapstructure:"timeout"`
-	MaxBodyBytes int64         `mapstructure:"max_body_bytes"`
-	UserAgent    string        `mapstructure:"user_agent"`
+	Timeout      time.Duration `mapstructure:"timeout"`        // Per feed request, body included.
+	MaxBodyBytes int64         `mapstructure:"max_body_bytes"` // Largest feed response read; larger ones fail the fetch.
+	UserAgent    string        `mapstructure:"user_agent"`     // User-Agent sent to feeds (some ask for a contact).
 }
 
 // Log configures log/slog.
 type Log struct {
-	Level  string `mapstructure:"level"`
+	Level  string `mapstructure:"level"`  // Debug, info, warn or error.
 	Format string `mapstructure:"format"` // text or json
 }
 
@@ -210,12 +213,14 @@ type Delivery struct {
 // stops growing. The latest delivered value of every area and indicator is
 // always kept (it decides what changed).
 type Retention struct {
+	// Days of delivered-value history and run records kept (the latest
+	// value of every series is kept whatever its age).
 	Days int `mapstructure:"days"`
 }
 
 // Output is where --dry-run writes its preview (GeoJSON, CSV, map).
 type Output struct {
-	Dir string `mapstructure:"dir"`
+	Dir string `mapstructure:"dir"` // Where `once --dry-run` writes its preview; relative to where it runs.
 }
 
 // Defaults returns a config with every default filled in.

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -252,15 +254,68 @@ triggers:
 // not drift apart.
 func TestSampleTriggersMatchDefaults(t *testing.T) {
 	t.Setenv(config.EnvAPIKey, "k")
-	cfg, err := config.Parse(config.Sample, t.TempDir(), config.Overrides{})
-	if err != nil {
-		// Source kinds are registered by the adapter packages; the CLI test
-		// validates the whole sample. Here only the triggers matter.
-		var ve *config.ValidationError
-		require.ErrorAs(t, err, &ve)
-		for _, p := range ve.Problems {
-			require.True(t, strings.HasPrefix(p.Path, "sources."), "unexpected problem %s", p)
+	cfg := parseSample(t)
+	assert.Equal(t, indicators.DefaultTriggers(), cfg.Triggers)
+}
+
+// The sample claims every key it shows carries its default unless marked
+// "example": check every scalar and list key it writes (outside sources and
+// indicators, which are examples by nature; triggers are checked above).
+func TestSampleShowsDefaultsUnlessMarkedExample(t *testing.T) {
+	t.Setenv(config.EnvAPIKey, "k")
+	cfg := parseSample(t)
+	var root yaml.Node
+	require.NoError(t, yaml.Unmarshal(config.Sample, &root))
+	def := config.Defaults()
+	checked := 0
+	for _, path := range config.EnvKeys() {
+		if strings.HasPrefix(path, "triggers.") {
+			continue
+		}
+		key, val := lookupNode(root.Content[0], strings.Split(path, "."))
+		if key == nil {
+			continue
+		}
+		comment := key.LineComment + val.LineComment
+		if strings.Contains(comment, "example") {
+			continue
+		}
+		checked++
+		assert.Equal(t, fieldAt(reflect.ValueOf(def), path), fieldAt(reflect.ValueOf(cfg), path),
+			"sample line %d: %s is shown without \"# example\" but is not the default", key.Line, path)
+	}
+	assert.Greater(t, checked, 20)
+}
+
+func lookupNode(n *yaml.Node, path []string) (key, val *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == path[0] {
+			if len(path) == 1 {
+				return n.Content[i], n.Content[i+1]
+			}
+			return lookupNode(n.Content[i+1], path[1:])
 		}
 	}
-	assert.Equal(t, indicators.DefaultTriggers(), cfg.Triggers)
+	return nil, nil
+}
+
+// fieldAt follows mapstructure keys through structs.
+func fieldAt(v reflect.Value, path string) any {
+	for _, k := range strings.Split(path, ".") {
+		t := v.Type()
+		found := false
+		for i := 0; i < t.NumField(); i++ {
+			if strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0] == k {
+				v, found = v.Field(i), true
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	return v.Interface()
 }

@@ -20,6 +20,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("geosight: {url: embedded}\nsources: {x: {type: testsrc, url: a}}\n"))
 	f.Add([]byte("triggers: {heat: {levels: {watch: 1, warning: 0}}}\n"))
 	f.Add([]byte("indicators: [{shortcode: A, params: {components: [{}]}, recipe: multi_hazard_index}]\n"))
+	f.Add([]byte("geographys: {from: file}\ngeosight:\n  timeout: [30s\n"))
+	f.Add([]byte("# only a comment\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, err := config.Parse(b, t.TempDir(), config.Overrides{})
 		if err != nil && err.Error() == "" {

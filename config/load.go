@@ -26,8 +26,9 @@ type Overrides struct {
 
 // Load reads, decodes and validates a config file. Relative paths inside the
 // file are resolved against the file's directory, so a config can be run
-// from anywhere. Environment variables HAZARDSYNC_<SECTION>_<KEY> override
-// scalar keys (HAZARDSYNC_GEOSIGHT_URL, HAZARDSYNC_STATE_DIR, ...).
+// from anywhere. Environment variables HAZARDSYNC_<KEY PATH> override every
+// scalar and list key (HAZARDSYNC_GEOSIGHT_TIMEOUT, HAZARDSYNC_STATE_DIR,
+// HAZARDSYNC_SOURCES_USGS_INTERVAL, ...; see EnvKeys).
 func Load(path string, ov Overrides) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -46,28 +47,30 @@ func Load(path string, ov Overrides) (Config, error) {
 func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
-	v.SetEnvPrefix("HAZARDSYNC")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	// Register the scalar keys so the environment can override them even
-	// when the file leaves them out.
-	for _, k := range []string{"geosight.url", "geosight.user", "geosight.dataset", "geosight.api_key_file",
-		"geosight.concurrency", "state_dir", "http.listen", "log.level", "log.format", "schedule.timezone"} {
-		v.SetDefault(k, nil)
-	}
 	if err := v.ReadConfig(bytes.NewReader(yaml)); err != nil {
-		return Config{}, &ValidationError{Problems: Problems{{Path: "", Message: "not valid YAML: " + err.Error()}}}
+		return Config{}, &ValidationError{Problems: Problems{{Path: "", Message: yamlProblem(yaml, err)}}}
 	}
 	cfg := Defaults()
 	var p Problems
 
 	settings := v.AllSettings()
+	if len(settings) == 0 {
+		return cfg, &ValidationError{Problems: Problems{{Path: "", Message: "the file is empty (no keys at all): start from `hazardsync config sample`"}}}
+	}
+	// The environment overrides every key of the schema (HAZARDSYNC_<PATH>).
+	env := envOverrides(append(EnvKeys(), leafPaths("", settings)...))
+	for k, val := range env {
+		setPath(settings, k, envValue(k, val))
+	}
 	rawSources, _ := settings["sources"].(map[string]any)
 	delete(settings, "sources")
 	if s, ok := v.Get("sources").(map[string]any); ok {
 		rawSources = s
 	} else if v.Get("sources") != nil {
 		p.Add("sources", "must be a mapping of source name to its settings")
+	}
+	for k, val := range sourceEnv(rawSources) {
+		env[k] = val
 	}
 	rawTriggers, _ := settings["triggers"].(map[string]any)
 	delete(settings, "triggers")
@@ -118,6 +121,8 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	}
 	cfg.Sources = decodeSources(rawSources, cfg.Schedule, &p)
 	p = append(p, cfg.validate()...)
+	p = suggestKeys(p, func(path string) bool { return v.IsSet(path) })
+	nameEnvVars(p, env)
 	return cfg, p.Err()
 }
 
@@ -288,6 +293,7 @@ func (c *Config) validate() Problems {
 			}
 		}
 	}
+	p = append(p, c.validateLevelsAndListen()...)
 	if c.Schedule.Interval < MinInterval {
 		p.Add("schedule.interval", "must be >= %s, got %s", MinInterval, c.Schedule.Interval)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/hazardsync/hazardsync/indicators"
 )
 
 // PluginConfig is a source kind's typed config. The struct returned by the
@@ -24,10 +23,10 @@ type SourceSpec struct {
 	Name string `json:"name"`
 	// Kind is the registered source type (`type:`, default the name).
 	Kind    string `json:"type"`
-	Enabled bool   `json:"enabled"`
+	Enabled bool   `json:"enabled"` // False keeps the section but never polls it.
 	// Interval between polls (>= 1m) or a 5-field Cron expression.
 	Interval time.Duration `json:"interval"`
-	Cron     string        `json:"cron,omitempty"`
+	Cron     string        `json:"cron,omitempty"` // 5-field cron schedule (UTC) instead of interval.
 	// Timeout for one run; default 80% of the interval, and below it.
 	Timeout time.Duration `json:"timeout"`
 	Plugin  PluginConfig  `json:"-"`
@@ -187,7 +186,7 @@ func decodeStrict(in map[string]any, out any) error {
 		WeaklyTypedInput: true,
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			mapstructure.TextUnmarshallerHookFunc(),
-			mapstructure.StringToTimeDurationHookFunc(),
+			durationHook,
 			mapstructure.StringToTimeHookFunc(time.RFC3339),
 			mapstructure.StringToSliceHookFunc(","),
 		),
@@ -196,7 +195,7 @@ func decodeStrict(in map[string]any, out any) error {
 		return err
 	}
 	if err := d.Decode(in); err != nil {
-		return indicators.DecodeError(err)
+		return explainDecode(err)
 	}
 	return nil
 }

@@ -20,13 +20,13 @@ var triggerEdits = []string{
 	`windows: {action: 24h}`,
 	`windows: {readiness: 48h, early: 200h}`,
 	`levels: {watch: 1, warning: 2, alert: 3}`,
-	`levels: {alert: 1000}`,
+	`levels: {alert: 3}`,
 	`clear_after: 1h`,
 	`bands: {cone: alert}`,
-	`countries: {A0: {levels: {watch: 0.5}}}`,
+	`countries: {A0: {levels: {watch: 1}}}`,
 	`sources: [nobody]`,
 	`unit: furlongs`,
-	`measure: severity`,
+	`measure: severity, levels: {watch: 1, warning: 2, alert: 3}`,
 }
 
 // warningScenario is one area under a forecast of every default trigger's

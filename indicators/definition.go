@@ -13,14 +13,14 @@ import (
 // Definition is one indicator as configured: indicators are config, not code,
 // so a new country adds rows, not Go.
 type Definition struct {
-	Shortcode   string    `mapstructure:"shortcode" json:"shortcode"`
-	Name        string    `mapstructure:"name" json:"name"`
-	Description string    `mapstructure:"description" json:"description,omitempty"`
-	Category    string    `mapstructure:"category" json:"category"`
-	Type        ValueType `mapstructure:"type" json:"type"`
-	Unit        string    `mapstructure:"unit" json:"unit,omitempty"`
-	MinValue    *float64  `mapstructure:"min_value" json:"min_value,omitempty"`
-	MaxValue    *float64  `mapstructure:"max_value" json:"max_value,omitempty"`
+	Shortcode   string    `mapstructure:"shortcode" json:"shortcode"`               // GeoSight indicator shortcode: found by it, created when missing.
+	Name        string    `mapstructure:"name" json:"name"`                         // Indicator name shown in GeoSight.
+	Description string    `mapstructure:"description" json:"description,omitempty"` // Indicator description shown in GeoSight.
+	Category    string    `mapstructure:"category" json:"category"`                 // GeoSight category (default geosight.category).
+	Type        ValueType `mapstructure:"type" json:"type"`                         // GeoSight value type: Integer, Float or String.
+	Unit        string    `mapstructure:"unit" json:"unit,omitempty"`               // Unit shown in GeoSight (children, km², hours, ...).
+	MinValue    *float64  `mapstructure:"min_value" json:"min_value,omitempty"`     // Lowest valid value, set on the GeoSight indicator.
+	MaxValue    *float64  `mapstructure:"max_value" json:"max_value,omitempty"`     // Highest valid value, set on the GeoSight indicator.
 	// Recipe names a registered recipe; Params are its typed parameters.
 	Recipe string         `mapstructure:"recipe" json:"recipe"`
 	Params map[string]any `mapstructure:"params" json:"params,omitempty"`

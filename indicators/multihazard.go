@@ -29,22 +29,22 @@ func init() { RegisterRecipe("multi_hazard_index", multiHazard{}) }
 
 // MultiHazardParams configure the index.
 type MultiHazardParams struct {
-	Method     string      `mapstructure:"method"`
-	Components []Component `mapstructure:"components"`
+	Method     string      `mapstructure:"method"`     // How component scores combine: probabilistic_or (default), geometric_mean or max.
+	Components []Component `mapstructure:"components"` // The hazards combined, each scored 0..1.
 }
 
 // Component is one hazard's contribution.
 type Component struct {
-	Name        string       `mapstructure:"name"`
-	HazardTypes []HazardType `mapstructure:"hazard_types"`
-	Phase       Phase        `mapstructure:"phase"`
+	Name        string       `mapstructure:"name"`         // Component name, listed in the value's attributes.
+	HazardTypes []HazardType `mapstructure:"hazard_types"` // Hazard types this component scores.
+	Phase       Phase        `mapstructure:"phase"`        // Observed (default) or forecast.
 	// Measure: severity (default) or intensity.
 	Measure string `mapstructure:"measure"`
-	Unit    string `mapstructure:"unit"`
+	Unit    string `mapstructure:"unit"` // Unit of the intensity measured (MMI, kt, ...).
 	// Floor and Ceiling scale an intensity to 0..1 (e.g. MMI 4..9).
 	Floor   float64 `mapstructure:"floor"`
 	Ceiling float64 `mapstructure:"ceiling"`
-	Weight  float64 `mapstructure:"weight"`
+	Weight  float64 `mapstructure:"weight"` // Weight in the geometric mean (default 1).
 }
 
 type multiHazard struct{}

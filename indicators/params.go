@@ -72,14 +72,14 @@ func DecodeError(err error) error {
 // EventFilter selects the events and footprints an indicator looks at. Most
 // recipes embed it.
 type EventFilter struct {
-	HazardTypes []HazardType `mapstructure:"hazard_types"`
+	HazardTypes []HazardType `mapstructure:"hazard_types"` // Hazard types counted (empty = all).
 	// Phase is observed (default) or forecast: never both, so users always
 	// know which they are looking at.
 	Phase       Phase    `mapstructure:"phase"`
-	MinSeverity Severity `mapstructure:"min_severity"`
+	MinSeverity Severity `mapstructure:"min_severity"` // Lowest footprint severity counted: green, orange or red.
 	// MinIntensity keeps footprints whose band is at least this (in Unit).
 	MinIntensity *float64 `mapstructure:"min_intensity"`
-	Unit         string   `mapstructure:"unit"`
+	Unit         string   `mapstructure:"unit"` // Only footprints whose band is in this unit (MMI, kt, mm, ...).
 	// Sources restricts to events from these source instances.
 	Sources []string `mapstructure:"sources"`
 }
@@ -96,6 +96,11 @@ func (f *EventFilter) validate() error {
 		if _, err := ParseHazardType(string(t)); err != nil {
 			errs = append(errs, FieldError{fmt.Sprintf("hazard_types[%d]", i), err.Error()})
 		}
+	}
+	// Band intensities (MMI, kt, mm, km/h) are never negative; only a
+	// temperature can be.
+	if f.MinIntensity != nil && *f.MinIntensity < 0 && !isTemperatureUnit(f.Unit) {
+		errs = append(errs, FieldError{"min_intensity", fmt.Sprintf("must be >= 0 (intensities in MMI, kt, mm, km/h are never negative), got %g", *f.MinIntensity)})
 	}
 	return errors.Join(errs...)
 }

@@ -74,7 +74,7 @@ type Trigger struct {
 
 // TriggerOverride replaces thresholds for one country.
 type TriggerOverride struct {
-	Levels map[string]float64 `mapstructure:"levels" json:"levels"`
+	Levels map[string]float64 `mapstructure:"levels" json:"levels"` // Thresholds for this country, replacing the trigger's levels.
 }
 
 // DefaultTriggers are the shipped rules; the sample config shows them with
@@ -147,6 +147,7 @@ func (t Trigger) Validate() error {
 		errs = append(errs, FieldError{"measure", fmt.Sprintf("must be value, intensity, severity or probability, got %q", t.Measure)})
 	}
 	errs = append(errs, validateLevels("levels", t.Levels)...)
+	errs = append(errs, t.validateRange("levels", t.Levels)...)
 	if len(t.Levels) == 0 && len(t.Bands) == 0 {
 		errs = append(errs, FieldError{"levels", "give at least one of watch, warning, alert"})
 	}
@@ -168,6 +169,7 @@ func (t Trigger) Validate() error {
 	}
 	for c, o := range t.Countries {
 		errs = append(errs, validateLevels("countries."+c+".levels", o.Levels)...)
+		errs = append(errs, t.validateRange("countries."+c+".levels", o.Levels)...)
 	}
 	return errors.Join(errs...)
 }
@@ -260,4 +262,33 @@ func (t Trigger) matches(e Event) bool {
 		return false
 	}
 	return len(t.Sources) == 0 || contains(t.Sources, e.Source)
+}
+
+// validateRange refuses thresholds no footprint can have: severities are 1
+// (green) to 3 (red); rainfall, wind and intensities are never negative
+// (only temperatures are).
+func (t Trigger) validateRange(path string, levels map[string]float64) []error {
+	var errs []error
+	for _, name := range LevelNames[1:] {
+		v, ok := levels[name]
+		if !ok {
+			continue
+		}
+		switch {
+		case t.Measure == "severity" && (v < 1 || v > 3):
+			errs = append(errs, FieldError{path + "." + name, fmt.Sprintf("must be a severity from 1 (green) to 3 (red), got %g", v)})
+		case t.Measure != "severity" && v < 0 && !isTemperatureUnit(t.Unit):
+			errs = append(errs, FieldError{path + "." + name, fmt.Sprintf("must be >= 0 (only temperatures go below zero), got %g %s", v, t.Unit)})
+		}
+	}
+	return errs
+}
+
+// isTemperatureUnit reports units whose values can be negative.
+func isTemperatureUnit(u string) bool {
+	switch strings.ToLower(strings.TrimSpace(u)) {
+	case "°c", "c", "degc", "celsius", "°f", "f", "degf":
+		return true
+	}
+	return false
 }

@@ -30,7 +30,7 @@ func init() {
 // WarningParams select a trigger, a window and (for lead time and children)
 // a minimum level.
 type WarningParams struct {
-	Trigger string `mapstructure:"trigger"`
+	Trigger string `mapstructure:"trigger"` // Name of a rule under triggers: (heat, heavy_rain, wind, river_flood, cyclone, or your own).
 	// Window is a window name of the trigger; default its longest.
 	Window string `mapstructure:"window"`
 	// Level is the lowest level counted (default watch).

@@ -79,7 +79,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 		// send a header) or the status token as a header.
 		extra := map[string]http.Handler{"/pull/": pull.New(d.pullValues).WithLogger(log).WithTokens(pullToken, token)}
 		h := status.NewServer(provider{d}, d.Metrics.Registry, status.Options{Token: token, Extra: extra, Logger: log,
-			Redact: append(d.secrets(), token, pullToken)})
+			Redact: append(d.secrets(), token, pullToken), Raw: map[string]http.Handler{BackupPath: d.backupHandler()}})
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
 			return fmt.Errorf("status server on %s (http.listen / --http-addr): %w", cfg.HTTP.Listen, err)

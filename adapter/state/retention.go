@@ -113,7 +113,7 @@ func (s *Store) compactIfSparse(minBytes int64) error {
 	if err != nil {
 		return err
 	}
-	if err := bolt.Compact(dst, s.db, 16<<20); err != nil {
+	if err := bolt.Compact(dst, s.db.DB, 16<<20); err != nil {
 		_ = dst.Close()
 		_ = os.Remove(tmp)
 		return err
@@ -129,10 +129,10 @@ func (s *Store) compactIfSparse(minBytes int64) error {
 	_ = s.db.Close() // the old file is gone from the directory; its lock with it
 	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, NoSync: s.opts.NoSync})
 	if err != nil {
-		s.db = nil // Open fails: the store is unusable
+		s.db = guardedDB{path: s.path} // Open fails: the store is unusable
 		return errors.Join(errors.New("reopening the compacted state"), err)
 	}
-	s.db = db
+	s.db = guardedDB{db, s.path}
 	after, err := os.Stat(s.path)
 	if err == nil {
 		s.compacted = CompactResult{Before: info.Size(), After: after.Size()}

@@ -103,7 +103,7 @@ func (o *Options) fill() {
 
 // Store implements adapter.Store on a bbolt file.
 type Store struct {
-	db   *bolt.DB
+	db   guardedDB // every transaction recovers bbolt's panics: see check.go
 	opts Options
 	path string
 	// scratch is the temporary dir of a dry-run copy (OpenSnapshot),
@@ -131,19 +131,26 @@ func Open(dir string, opts ...Options) (*Store, error) {
 		return nil, fmt.Errorf("state dir %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync})
+	db, err := openBolt(path, &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("state dir %s is in use by another hazardsync process (could not lock %s within %s)", dir, path, o.LockTimeout)
+			return nil, lockedErr(dir, path, o.LockTimeout)
+		}
+		if IsCorrupt(err) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
-	s := &Store{db: db, opts: o, path: path}
+	if err := checkOpen(db, path); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{db: guardedDB{db, path}, opts: o, path: path}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := s.compactIfSparse(o.CompactMinBytes); err != nil && s.db == nil {
+	if err := s.compactIfSparse(o.CompactMinBytes); err != nil && s.db.DB == nil {
 		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
 	return s, nil
@@ -374,6 +381,9 @@ func (s *Store) Ack(v indicators.Value) error {
 		if err := putLatest(tx, v); err != nil {
 			return err
 		}
+		if err := markDelivered(tx, v.Key(), s.opts.Now()); err != nil {
+			return err
+		}
 		return putJSON(appendMostly(tx.Bucket(bDelivered)), deliveredKey(v.Key()), v)
 	})
 	if err != nil {
@@ -451,6 +461,11 @@ func (s *Store) Prune(before indicators.Date) (int, error) {
 			next := append([]byte(nil), k...)
 			if err := c.Delete(); err != nil {
 				return err
+			}
+			if at := tx.Bucket(bDeliveredAt); at != nil {
+				if err := at.Delete(next); err != nil {
+					return err
+				}
 			}
 			n++
 			// Re-seek: a bbolt cursor is not positioned after Delete.

@@ -34,6 +34,9 @@ type Options struct {
 	// (GeoSight clients send their own Authorization header), so the status
 	// token is not applied to them, and their bodies are not rewritten.
 	Extra map[string]http.Handler
+	// Raw mounts handlers behind the status token whose bodies are passed
+	// through untouched (binary downloads: the state backup).
+	Raw map[string]http.Handler
 	// Redact lists secrets (API keys, tokens) that must never leave in a
 	// response: every body the status routes write has them replaced. The
 	// daemon redacts already; this is the second line of defence. Strings
@@ -86,6 +89,9 @@ func NewServer(p Provider, reg prometheus.Gatherer, opts Options) *Server {
 	for pattern, h := range opts.Extra {
 		root.Handle(pattern, h)
 	}
+	for pattern, h := range opts.Raw {
+		root.Handle(pattern, s.authOnly(h))
+	}
 	root.Handle("/", s.protect(own))
 	s.root = root
 	return s
@@ -128,6 +134,17 @@ func (s *Server) protect(h http.Handler) http.Handler {
 		w.Header().Del("Content-Length")
 		w.WriteHeader(bw.code)
 		_, _ = w.Write(body)
+	})
+}
+
+// authOnly applies the token check alone.
+func (s *Server) authOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			http.Error(w, "unauthorized: send Authorization: Bearer <token>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

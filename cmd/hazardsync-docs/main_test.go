@@ -187,3 +187,42 @@ func section(t *testing.T, doc, heading string) string {
 	}
 	return rest
 }
+
+// TestEveryKeyAndParamIsDescribed: every row of every table with a
+// description column in the generated docs has one. A new config key,
+// source option or recipe param without a doc comment fails here.
+func TestEveryKeyAndParamIsDescribed(t *testing.T) {
+	out := t.TempDir()
+	require.NoError(t, run(".", out))
+	for _, name := range []string{"config-reference.md", "indicators.md"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		require.NoError(t, err)
+		desc := -1
+		section := ""
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "#") {
+				section = line
+			}
+			if !strings.HasPrefix(line, "|") {
+				desc = -1
+				continue
+			}
+			cells := strings.Split(strings.Trim(line, "|"), "|")
+			if desc < 0 {
+				for i, c := range cells {
+					if strings.TrimSpace(c) == "description" {
+						desc = i
+					}
+				}
+				if desc < 0 {
+					desc = -2 // a table without descriptions
+				}
+				continue
+			}
+			if desc < 0 || strings.HasPrefix(line, "|---") || len(cells) <= desc {
+				continue
+			}
+			assert.NotEmpty(t, strings.TrimSpace(cells[desc]), "%s, %s: no description for %s", name, section, strings.TrimSpace(cells[0]))
+		}
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/hazardsync/hazardsync/config"
 )
 
 // row is one documented config key.
@@ -294,16 +296,7 @@ func yamlString(s string) string {
 }
 
 // shortDuration drops zero minutes and seconds: 24h, 1h30m, 30s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func shortDuration(d time.Duration) string { return config.FormatDuration(d) }
 
 // mapKeys lists a map's keys (the entries a config gets by default).
 func mapKeys(v reflect.Value) string {

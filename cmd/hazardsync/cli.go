@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -290,6 +289,7 @@ func configCmd(g *globals) *cobra.Command {
 			return err
 		},
 	})
+	c.AddCommand(configShowCmd(g))
 	return c
 }
 
@@ -372,21 +372,13 @@ func Options(cfg any) []Option {
 		}
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
+			key, squash, skip := config.FieldKey(t.Field(i))
+			if skip {
 				continue
 			}
-			tag := strings.Split(f.Tag.Get("mapstructure"), ",")
-			if tag[0] == "-" {
-				continue
-			}
-			if f.Anonymous || (len(tag) > 1 && tag[1] == "squash") {
+			if squash {
 				walk(prefix, v.Field(i))
 				continue
-			}
-			key := tag[0]
-			if key == "" {
-				key = strings.ToLower(f.Name)
 			}
 			fv := v.Field(i)
 			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(time.Time{}) {
@@ -405,7 +397,7 @@ func formatDefault(v reflect.Value) string {
 		return "(none)"
 	}
 	if d, ok := v.Interface().(time.Duration); ok {
-		return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+		return config.FormatDuration(d)
 	}
 	s := fmt.Sprint(v.Interface())
 	if s == "" || s == "[]" || s == "map[]" {

@@ -49,9 +49,9 @@ type Config struct {
 
 // GeocodeRow maps one geocode to an area.
 type GeocodeRow struct {
-	ValueName string `mapstructure:"value_name"`
-	Value     string `mapstructure:"value"`
-	Ucode     string `mapstructure:"ucode"`
+	ValueName string `mapstructure:"value_name"` // CAP geocode valueName, e.g. EMMA_ID.
+	Value     string `mapstructure:"value"`      // CAP geocode value.
+	Ucode     string `mapstructure:"ucode"`      // The area (ucode) the geocode stands for.
 }
 
 // DefaultSeverity follows MeteoAlarm's colours (Moderate = yellow "be

@@ -28,7 +28,7 @@ const DefaultURL = "https://eonet.gsfc.nasa.gov/api/v3/events"
 
 // Config is the eonet source's section.
 type Config struct {
-	URL string `mapstructure:"url"`
+	URL string `mapstructure:"url"` // EONET events endpoint (or a file:// recording).
 	// Status is open (default: the batch is the complete open set, events
 	// that leave it end) or all (closed events come back with Closed).
 	Status string `mapstructure:"status"`

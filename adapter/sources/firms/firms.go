@@ -46,7 +46,7 @@ type Config struct {
 	APIURL string `mapstructure:"api_url"`
 	// MapKeyEnv names the environment variable holding the MAP_KEY.
 	MapKeyEnv string   `mapstructure:"map_key_env"`
-	Products  []string `mapstructure:"products"`
+	Products  []string `mapstructure:"products"` // Area API products fetched (VIIRS_SNPP_NRT, MODIS_NRT, ...).
 	// BBox is west,south,east,north; empty = the bbox of the configured
 	// areas (or world when there are none).
 	BBox []float64 `mapstructure:"bbox"`
@@ -57,7 +57,7 @@ type Config struct {
 	// Persistence keeps a day's fires active this long after the last
 	// detection of that day, so they expire without a close message.
 	Persistence  time.Duration `mapstructure:"persistence"`
-	MaxBodyBytes int64         `mapstructure:"max_body_bytes"`
+	MaxBodyBytes int64         `mapstructure:"max_body_bytes"` // Overrides fetch.max_body_bytes for the CSV (0 = default).
 }
 
 // DefaultConfig is the config with its defaults.

@@ -28,19 +28,19 @@ const PageSize = 100
 
 // Config is the `gdacs` source section.
 type Config struct {
-	BaseURL string `mapstructure:"base_url"`
+	BaseURL string `mapstructure:"base_url"` // GDACS API root.
 	// ListURL replaces the SEARCH request (e.g. a file:// recording);
 	// {page} is replaced by the page number when present, else one page.
 	ListURL string `mapstructure:"list_url"`
 	// GeometryURLTemplate replaces the list's own geometry link; {type},
 	// {id} and {episode} are replaced.
 	GeometryURLTemplate string   `mapstructure:"geometry_url_template"`
-	EventTypes          []string `mapstructure:"event_types"`
-	AlertLevels         []string `mapstructure:"alert_levels"`
-	DaysBack            int      `mapstructure:"days_back"`
-	Country             string   `mapstructure:"country"`
-	MaxPages            int      `mapstructure:"max_pages"`
-	FetchGeometry       bool     `mapstructure:"fetch_geometry"`
+	EventTypes          []string `mapstructure:"event_types"`    // GDACS event types: EQ, TC, FL, DR, VO, WF.
+	AlertLevels         []string `mapstructure:"alert_levels"`   // Alert levels kept: Green, Orange, Red.
+	DaysBack            int      `mapstructure:"days_back"`      // Search window: events updated in the last N days.
+	Country             string   `mapstructure:"country"`        // Only events in this country (ISO3); empty = all.
+	MaxPages            int      `mapstructure:"max_pages"`      // Most search pages read per poll.
+	FetchGeometry       bool     `mapstructure:"fetch_geometry"` // Fetch each event's footprint polygons (else points).
 }
 
 // DefaultConfig is the config with every default filled in.

@@ -18,15 +18,15 @@ type Config struct {
 	// URL is the endpoint, a template with {latitude}/{longitude}, or a
 	// file:// replay holding the array response for all points in order.
 	URL    string       `mapstructure:"url"`
-	Points []RiverPoint `mapstructure:"points"`
+	Points []RiverPoint `mapstructure:"points"` // River cells followed, each with its thresholds and areas.
 	// Variable is the daily discharge series compared with thresholds:
 	// river_discharge (default), river_discharge_max, _mean, _median.
 	Variable     string `mapstructure:"variable"`
-	ForecastDays int    `mapstructure:"forecast_days"`
+	ForecastDays int    `mapstructure:"forecast_days"` // Days of discharge forecast requested.
 	// PastDays of discharge history requested; points with percentile
 	// thresholds compute them over these days.
 	PastDays int    `mapstructure:"past_days"`
-	Timezone string `mapstructure:"timezone"`
+	Timezone string `mapstructure:"timezone"` // Timezone of the daily series (GMT by default).
 	// BatchSize, CallsPerMinute, MaxCoordinateShift: as in openmeteo.
 	BatchSize          int     `mapstructure:"batch_size"`
 	CallsPerMinute     int     `mapstructure:"calls_per_minute"`
@@ -34,21 +34,21 @@ type Config struct {
 	// ModelRunInterval: Issued is the fetch time truncated to it (GloFAS
 	// runs daily; the API gives no run time).
 	ModelRunInterval time.Duration `mapstructure:"model_run_interval"`
-	MinSeverity      string        `mapstructure:"min_severity"`
+	MinSeverity      string        `mapstructure:"min_severity"` // Lowest daily severity that makes a day part of the event.
 }
 
 // RiverPoint is one configured river cell and what it stands for.
 type RiverPoint struct {
-	ID   string  `mapstructure:"id"`
-	Name string  `mapstructure:"name"`
-	Lon  float64 `mapstructure:"lon"`
-	Lat  float64 `mapstructure:"lat"`
+	ID   string  `mapstructure:"id"`   // Stable id of the point (part of the event id).
+	Name string  `mapstructure:"name"` // Name shown with the event.
+	Lon  float64 `mapstructure:"lon"`  // Longitude of the river cell.
+	Lat  float64 `mapstructure:"lat"`  // Latitude of the river cell.
 	// Areas are the ucodes the point represents (they count as covered).
 	Areas []string `mapstructure:"areas"`
 	// Return-period discharges (m³/s): green >= rp2, orange >= rp5, red >= rp20.
 	RP2  *float64 `mapstructure:"rp2"`
-	RP5  *float64 `mapstructure:"rp5"`
-	RP20 *float64 `mapstructure:"rp20"`
+	RP5  *float64 `mapstructure:"rp5"`  // 5-year return-period discharge (m³/s): orange.
+	RP20 *float64 `mapstructure:"rp20"` // 20-year return-period discharge (m³/s): red.
 	// Percentiles (green, orange, red) of the past_days history, used
 	// instead of return periods when given.
 	Percentiles []float64 `mapstructure:"percentiles"`

@@ -21,7 +21,7 @@ const (
 // Config is one configured layer. Each layer is its own source instance, so
 // each has its own schedule, cursor and health.
 type Config struct {
-	Format string `mapstructure:"format"`
+	Format string `mapstructure:"format"` // Geojson, ogc (OGC API Features) or arcgis (FeatureServer).
 	// URL is the GeoJSON document, the OGC API root (with collection) or the
 	// collection's items URL, or the ArcGIS layer URL (…/FeatureServer/0).
 	URL string `mapstructure:"url"`
@@ -52,21 +52,21 @@ type Mapping struct {
 	// hazard types; keys compared case-insensitively).
 	HazardType         string            `mapstructure:"hazard_type"`
 	HazardTypeProperty string            `mapstructure:"hazard_type_property"`
-	HazardTypeMap      map[string]string `mapstructure:"hazard_type_map"`
-	Phase              string            `mapstructure:"phase"`
-	Severity           SeverityMapping   `mapstructure:"severity"`
-	Intensity          IntensityMapping  `mapstructure:"intensity"`
+	HazardTypeMap      map[string]string `mapstructure:"hazard_type_map"` // Property values to hazard types.
+	Phase              string            `mapstructure:"phase"`           // Observed or forecast, for every feature.
+	Severity           SeverityMapping   `mapstructure:"severity"`        // How features get a severity.
+	Intensity          IntensityMapping  `mapstructure:"intensity"`       // How footprints get an intensity band.
 	// EventIDProperty groups features into events; empty = one event per
 	// layer. VersionProperty is the version key; empty = content hash.
 	EventIDProperty string `mapstructure:"event_id_property"`
 	VersionProperty string `mapstructure:"version_property"`
-	TitleProperty   string `mapstructure:"title_property"`
+	TitleProperty   string `mapstructure:"title_property"` // Property used as the event title.
 	// FeatureIDProperty names features in problems when they have no
 	// GeoJSON id (default: id, then OBJECTID/FID-like properties).
 	FeatureIDProperty string      `mapstructure:"feature_id_property"`
-	Issued            TimeMapping `mapstructure:"issued"`
-	ValidFrom         TimeMapping `mapstructure:"valid_from"`
-	ValidTo           TimeMapping `mapstructure:"valid_to"`
+	Issued            TimeMapping `mapstructure:"issued"`     // When the event was issued.
+	ValidFrom         TimeMapping `mapstructure:"valid_from"` // When the hazard starts.
+	ValidTo           TimeMapping `mapstructure:"valid_to"`   // When the hazard ends.
 }
 
 // SeverityMapping maps a property's values to none/green/orange/red.
@@ -74,8 +74,8 @@ type SeverityMapping struct {
 	// Value is a fixed severity for every feature (used when Property is
 	// empty).
 	Value    string            `mapstructure:"value"`
-	Property string            `mapstructure:"property"`
-	Map      map[string]string `mapstructure:"map"`
+	Property string            `mapstructure:"property"` // Property holding the severity value.
+	Map      map[string]string `mapstructure:"map"`      // Property values to none/green/orange/red.
 	// Default applies to values absent from Map; without it they are
 	// reported as problems.
 	Default string `mapstructure:"default"`
@@ -86,7 +86,7 @@ type IntensityMapping struct {
 	// Property holds a number (or Map translates its values to numbers).
 	Property string             `mapstructure:"property"`
 	Map      map[string]float64 `mapstructure:"map"`
-	Unit     string             `mapstructure:"unit"`
+	Unit     string             `mapstructure:"unit"` // Unit of the intensity (m, mm, kt, ...).
 	// BandProperty is the band label (default: the severity property's
 	// value, else the intensity).
 	BandProperty string `mapstructure:"band_property"`
@@ -94,7 +94,7 @@ type IntensityMapping struct {
 
 // TimeMapping reads a time from a property.
 type TimeMapping struct {
-	Property string `mapstructure:"property"`
+	Property string `mapstructure:"property"` // Property holding the time.
 	// Format: auto (RFC 3339, date, or epoch numbers: ms above 1e11, else
 	// seconds), rfc3339, date, unix, unix_ms, or a Go layout (2006-01-02…).
 	Format string `mapstructure:"format"`

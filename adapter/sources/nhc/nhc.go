@@ -29,7 +29,7 @@ const DefaultURL = "https://www.nhc.noaa.gov/CurrentStorms.json"
 
 // Config is the nhc source's section.
 type Config struct {
-	URL string `mapstructure:"url"`
+	URL string `mapstructure:"url"` // CurrentStorms.json (or a file:// recording).
 	// Basins keeps storms whose id starts with these basin codes (al, ep,
 	// cp); empty = all.
 	Basins []string `mapstructure:"basins"`

@@ -31,8 +31,8 @@ type Config struct {
 	PointsFile string `mapstructure:"points_file"`
 	// AdminLevels to sample (empty = the deepest level present).
 	AdminLevels  []int  `mapstructure:"admin_levels"`
-	ForecastDays int    `mapstructure:"forecast_days"`
-	Timezone     string `mapstructure:"timezone"`
+	ForecastDays int    `mapstructure:"forecast_days"` // Days of forecast requested (1..16).
+	Timezone     string `mapstructure:"timezone"`      // Timezone of the daily values.
 	// BatchSize is the number of locations per request.
 	BatchSize int `mapstructure:"batch_size"`
 	// CallsPerMinute paces requests: a request for n locations costs n
@@ -56,10 +56,10 @@ type Config struct {
 // ThresholdConfig is one variable's hazard type and severity thresholds
 // (value >= threshold).
 type ThresholdConfig struct {
-	Hazard string   `mapstructure:"hazard"`
-	Green  *float64 `mapstructure:"green"`
-	Orange *float64 `mapstructure:"orange"`
-	Red    *float64 `mapstructure:"red"`
+	Hazard string   `mapstructure:"hazard"` // Hazard type the variable stands for (heat, heavy_rain, wind, ...).
+	Green  *float64 `mapstructure:"green"`  // Value from which a day is green.
+	Orange *float64 `mapstructure:"orange"` // Value from which a day is orange.
+	Red    *float64 `mapstructure:"red"`    // Value from which a day is red.
 }
 
 // Threshold is a resolved ThresholdConfig.

@@ -26,11 +26,11 @@ const DefaultURL = "https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/4.
 
 // Config is the `usgs` source section.
 type Config struct {
-	URL          string  `mapstructure:"url"`
-	MinMagnitude float64 `mapstructure:"min_magnitude"`
+	URL          string  `mapstructure:"url"`           // GeoJSON summary feed (or a file:// recording).
+	MinMagnitude float64 `mapstructure:"min_magnitude"` // Smallest magnitude kept.
 	// BBox keeps only epicentres inside [west, south, east, north].
 	BBox         []float64 `mapstructure:"bbox"`
-	FetchDetails bool      `mapstructure:"fetch_details"`
+	FetchDetails bool      `mapstructure:"fetch_details"` // Read ShakeMap/PAGER details for MMI footprints.
 	// DetailURLTemplate overrides the feature's properties.detail; {id} is
 	// replaced by the event id.
 	DetailURLTemplate string `mapstructure:"detail_url_template"`
