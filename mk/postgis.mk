@@ -3,7 +3,7 @@
 
 PG_VERSION ?= 15
 
-.PHONY: postgis-deps postgis-test
+.PHONY: postgis-deps postgis-test postgis-bench
 
 ## postgis-deps: Debian's postgresql-$(PG_VERSION) and its PostGIS 3, when missing
 postgis-deps:
@@ -20,3 +20,9 @@ postgis-deps:
 postgis-test: postgis-deps
 	GO=$(GO) PG_BIN=/usr/lib/postgresql/$(PG_VERSION)/bin bash adapter/sinks/postgis/testdb.sh \
 	  $(GO) test -count=1 ./adapter/sinks/postgis/...
+
+## postgis-bench: value write throughput against one transaction per value
+## (the baseline, same run), and the cost of a refused value in a batch
+postgis-bench: postgis-deps
+	GO=$(GO) PG_BIN=/usr/lib/postgresql/$(PG_VERSION)/bin bash adapter/sinks/postgis/testdb.sh \
+	  $(GO) test -count=1 -run '^$$' -bench . -benchtime 5x ./adapter/sinks/postgis/

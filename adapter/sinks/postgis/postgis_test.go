@@ -28,7 +28,7 @@ const testDSNEnv = "HAZARDSYNC_POSTGIS_TEST_DSN"
 
 // db is a test's own schema in the test database, dropped afterwards.
 type db struct {
-	t      *testing.T
+	t      testing.TB
 	cfg    Config
 	pool   *pgxpool.Pool // a second connection pool: what a GIS client sees
 	logBuf *syncBuffer
@@ -51,7 +51,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newDB(t *testing.T) *db {
+func newDB(t testing.TB) *db {
 	t.Helper()
 	dsn := os.Getenv(testDSNEnv)
 	if dsn == "" {
