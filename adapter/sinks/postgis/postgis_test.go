@@ -1,7 +1,6 @@
 package postgis
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/hazardsync/hazardsync/internal/testutil"
 )
 
 // testDSNEnv points the tests at a real PostgreSQL with PostGIS; `make
@@ -31,24 +31,7 @@ type db struct {
 	t      testing.TB
 	cfg    Config
 	pool   *pgxpool.Pool // a second connection pool: what a GIS client sees
-	logBuf *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logBuf *testutil.SyncBuffer
 }
 
 func newDB(t testing.TB) *db {
@@ -71,7 +54,7 @@ func newDB(t testing.TB) *db {
 	}
 	drop()
 	t.Cleanup(func() { drop(); pool.Close() })
-	return &db{t: t, cfg: cfg, pool: pool, logBuf: &syncBuffer{}}
+	return &db{t: t, cfg: cfg, pool: pool, logBuf: &testutil.SyncBuffer{}}
 }
 
 func (d *db) sink() *Sink {
