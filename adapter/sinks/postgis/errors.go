@@ -28,6 +28,13 @@ func perValue(err error) bool {
 	return false
 }
 
+// repeatedKey reports PostgreSQL's refusal of one INSERT … ON CONFLICT that
+// would update the same row twice (a key twice in one batch).
+func repeatedKey(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "21000"
+}
+
 // classOf maps an error that concerns the whole sink: credentials refused
 // are Auth; the server shutting down, out of resources, a serialisation
 // failure or any transport error (upserts are idempotent, so retrying after

@@ -433,3 +433,27 @@ func TestWrongPasswordIsAuthAndNeverShown(t *testing.T) {
 	assert.NotContains(t, err.Error(), cfg.Password)
 	assert.NotContains(t, d.logBuf.String(), cfg.Password)
 }
+
+// A key twice in one batch makes the one-statement upsert fail (SQLSTATE
+// 21000): the batch is written value by value, the later value wins, and
+// neither is rejected.
+func TestRepeatedKeyInOneBatch(t *testing.T) {
+	d := newDB(t)
+	s := d.sink()
+	first := sampleValues()[0]
+	second := first
+	second.Number = 1300
+	var outs []adapter.Outcome
+	require.NoError(t, s.Write(context.Background(), []indicators.Value{first, sampleValues()[1], second},
+		func(o adapter.Outcome) { outs = append(outs, o) }))
+	require.Len(t, outs, 3)
+	for _, o := range outs {
+		assert.NoError(t, o.Err)
+	}
+	assert.Equal(t, 1300.0, outs[2].Value.Number, "acked in order, so the later value is the last delivered")
+	var n float64
+	require.NoError(t, d.pool.QueryRow(context.Background(), `SELECT value_number FROM `+d.table(d.cfg.ValuesTable)+
+		` WHERE indicator = $1 AND ucode = $2`, first.Indicator, first.Code).Scan(&n))
+	assert.Equal(t, 1300.0, n)
+	assert.Equal(t, 2, d.count(`SELECT count(*) FROM `+d.table(d.cfg.ValuesTable)))
+}

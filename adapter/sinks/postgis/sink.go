@@ -153,17 +153,39 @@ func valueArgs(v indicators.Value) ([]any, error) {
 	return []any{v.Indicator, string(v.Date), v.Code, v.AdminLevel, string(v.Type), num, text, attrs, phase}, nil
 }
 
-// upsertSQL keys rows like GeoSight (indicator, date, ucode) and leaves a
-// row untouched, sent_at included, when nothing in it changed.
-func (s *Sink) upsertSQL() string {
+// upsertManySQL upserts a batch in one statement, one array per column
+// (batchArgs), keyed like GeoSight (indicator, date, ucode); a row whose
+// content did not change is left untouched, sent_at included. PostgreSQL
+// refuses it (SQLSTATE 21000) when a key repeats in the batch; Write then
+// splits the batch.
+func (s *Sink) upsertManySQL() string {
 	return `INSERT INTO ` + s.n.values + ` AS t (indicator, date, ucode, admin_level, value_type, value_number, value_text, attributes, phase)
-VALUES ($1, $2::date, $3, $4, $5, $6, $7, $8::jsonb, $9)
+SELECT i, d::date, c, l, ty, n, tx, a::jsonb, p
+FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::float8[], $7::text[], $8::text[], $9::text[])
+  AS u(i, d, c, l, ty, n, tx, a, p)` + onConflict
+}
+
+const onConflict = `
 ON CONFLICT (indicator, date, ucode) DO UPDATE SET admin_level = excluded.admin_level,
   value_type = excluded.value_type, value_number = excluded.value_number, value_text = excluded.value_text,
   attributes = excluded.attributes, phase = excluded.phase, sent_at = now()
 WHERE (t.admin_level, t.value_type, t.value_number, t.value_text, t.attributes, t.phase)
   IS DISTINCT FROM (excluded.admin_level, excluded.value_type, excluded.value_number, excluded.value_text,
   excluded.attributes, excluded.phase)`
+
+// batchArgs turns rows of valueArgs into upsertManySQL's column arrays.
+func batchArgs(rows []pendingRow) []any {
+	cols := make([][]any, 9)
+	for _, r := range rows {
+		for i, a := range r.args {
+			cols[i] = append(cols[i], a)
+		}
+	}
+	out := make([]any, len(cols))
+	for i, c := range cols {
+		out[i] = c
+	}
+	return out
 }
 
 // Write upserts values BatchSize at a time, one transaction each, and acks
@@ -216,14 +238,10 @@ func (s *Sink) writeBatch(ctx context.Context, vals []indicators.Value) ([]adapt
 		}
 		rows = append(rows, pendingRow{v, args})
 	}
-	q := s.upsertSQL()
-	// Fast path: the whole batch pipelined in one round trip.
+	// Fast path: the whole batch in one statement.
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, r := range rows {
-			b.Queue(q, r.args...)
-		}
-		return tx.SendBatch(ctx, b).Close()
+		_, err := tx.Exec(ctx, s.upsertManySQL(), batchArgs(rows)...)
+		return err
 	})
 	if err == nil {
 		for _, r := range rows {
@@ -231,38 +249,53 @@ func (s *Sink) writeBatch(ctx context.Context, vals []indicators.Value) ([]adapt
 		}
 		return outs, nil
 	}
-	if !perValue(err) {
+	if !perValue(err) && !repeatedKey(err) {
 		return nil, s.classify("writing values", err)
 	}
-	// Some value was refused: redo the batch value by value, each behind a
-	// savepoint, so the refused ones roll back alone.
+	// Some value was refused, or a key came twice: redo the batch in halves,
+	// each behind a savepoint, down to single values, so only the refused
+	// ones roll back and a clean half costs one statement.
 	var slow []adapter.Outcome
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		slow = slow[:0]
-		for _, r := range rows {
-			sp, err := tx.Begin(ctx)
-			if err != nil {
-				return err
-			}
-			if _, err := sp.Exec(ctx, q, r.args...); err != nil {
-				if !perValue(err) {
-					return err
-				}
-				if rbErr := sp.Rollback(ctx); rbErr != nil {
-					return rbErr
-				}
-				slow = append(slow, adapter.Outcome{Value: r.v, Err: s.reject(r.v, err)})
-				continue
-			}
-			if err := sp.Commit(ctx); err != nil {
-				return err
-			}
-			slow = append(slow, adapter.Outcome{Value: r.v})
-		}
-		return nil
+		var err error
+		slow, err = s.bisect(ctx, tx, rows, nil)
+		return err
 	})
 	if err != nil {
 		return nil, s.classify("writing values", err)
 	}
 	return append(outs, slow...), nil
+}
+
+// bisect upserts rows behind a savepoint; when the database refuses the lot
+// for one row's sake it splits them, keeping their order (so of a key given
+// twice, the later value is written last).
+func (s *Sink) bisect(ctx context.Context, tx pgx.Tx, rows []pendingRow, outs []adapter.Outcome) ([]adapter.Outcome, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sp.Exec(ctx, s.upsertManySQL(), batchArgs(rows)...); err != nil {
+		if !perValue(err) && !repeatedKey(err) {
+			return nil, err
+		}
+		if rbErr := sp.Rollback(ctx); rbErr != nil {
+			return nil, rbErr
+		}
+		if len(rows) == 1 {
+			return append(outs, adapter.Outcome{Value: rows[0].v, Err: s.reject(rows[0].v, err)}), nil
+		}
+		mid := len(rows) / 2
+		if outs, err = s.bisect(ctx, tx, rows[:mid], outs); err != nil {
+			return nil, err
+		}
+		return s.bisect(ctx, tx, rows[mid:], outs)
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		outs = append(outs, adapter.Outcome{Value: r.v})
+	}
+	return outs, nil
 }
