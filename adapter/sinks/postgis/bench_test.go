@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkWrite writes 1000 changed values per iteration three ways and
-// reports the pipelined batches' speed as a ratio against one transaction
+// reports the one-statement batches' speed as a ratio against one transaction
 // per value (batch_size 1, the baseline, measured in the same iteration),
 // and what one refused value per batch costs (the savepoint path).
 // Run with `make postgis-bench`.

@@ -3,7 +3,10 @@ package postgis
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -320,6 +323,7 @@ func TestEnsureRecordsDefinitions(t *testing.T) {
 		{Shortcode: "alert_level", Name: "Alert level", Type: indicators.String, Codes: []string{"none", "green", "orange", "red"}},
 		{Shortcode: "share_exposed", Name: "Share exposed", Type: indicators.Float, MaxValue: &maxV},
 	}
+	require.NoError(t, s.Ensure(context.Background(), nil), "no definitions is no error")
 	require.NoError(t, s.Ensure(context.Background(), defs))
 	xmins := func() string {
 		var x string
@@ -456,4 +460,82 @@ func TestRepeatedKeyInOneBatch(t *testing.T) {
 		` WHERE indicator = $1 AND ucode = $2`, first.Indicator, first.Code).Scan(&n))
 	assert.Equal(t, 1300.0, n)
 	assert.Equal(t, 2, d.count(`SELECT count(*) FROM `+d.table(d.cfg.ValuesTable)))
+}
+
+// proxy forwards 127.0.0.1:port to the database until cut, which also
+// drops every connection it carries: a database that went away.
+type proxy struct {
+	t      *testing.T
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func (p *proxy) start() {
+	ln, err := net.Listen("tcp", p.addr)
+	require.NoError(p.t, err)
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ln.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func TestDatabaseGoneIsRetryableAndRecovers(t *testing.T) {
+	d := newDB(t)
+	cfg, err := pgx.ParseConfig(os.Getenv(testDSNEnv))
+	require.NoError(t, err)
+	p := &proxy{t: t, target: net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), addr: "127.0.0.1:0"}
+	p.start()
+	t.Cleanup(p.cut)
+	_, port, _ := net.SplitHostPort(p.addr)
+	t.Setenv("HAZARDSYNC_POSTGIS_PROXY_DSN", fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/%s?sslmode=disable",
+		url.PathEscape(cfg.User), url.PathEscape(cfg.Password), port, url.PathEscape(cfg.Database)))
+	d.cfg.DSNEnv = "HAZARDSYNC_POSTGIS_PROXY_DSN"
+	d.cfg.ConnectTimeout = 2 * time.Second
+	s := d.sink()
+	vals := sampleValues()
+	write(t, s, vals[:1]) // migrated, a pooled connection open
+
+	p.cut()
+	acked := 0
+	err = s.Write(context.Background(), vals, func(adapter.Outcome) { acked++ })
+	require.Error(t, err)
+	assert.Equal(t, adapter.Retryable, adapter.ClassOf(err), "%v", err)
+	assert.Zero(t, acked, "nothing acked when the database is gone")
+	assert.NotContains(t, err.Error(), cfg.Password)
+
+	p.start() // back on the same port
+	for k, o := range write(t, s, vals) {
+		assert.NoError(t, o.Err, k)
+	}
+	assert.Equal(t, len(vals), d.count(`SELECT count(*) FROM `+d.table(d.cfg.ValuesTable)))
 }
