@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -252,7 +253,10 @@ func TestPerValueRejection(t *testing.T) {
 	badLevel := good[1]
 	badLevel.Code = "MOZ_0010"
 	badLevel.AdminLevel = -1
-	vals := []indicators.Value{good[0], badDate, good[1], badText, good[2], badLevel, good[3]}
+	badAttrs := good[2]
+	badAttrs.Code = "MOZ_0011"
+	badAttrs.Attributes = map[string]any{"lead_hours": math.NaN()}
+	vals := []indicators.Value{good[0], badDate, good[1], badText, good[2], badLevel, good[3], badAttrs}
 
 	// An ack of a written value must find its row committed, seen from
 	// another connection.
@@ -281,6 +285,7 @@ func TestPerValueRejection(t *testing.T) {
 		{badDate, "date/time field value out of range"},
 		{badText, "0x00"},
 		{badLevel, "check constraint"},
+		{badAttrs, "attributes are not JSON"},
 	} {
 		o := got[tc.v.Key().String()]
 		require.Error(t, o.Err, tc.v.Key())

@@ -238,6 +238,9 @@ func (s *Sink) writeBatch(ctx context.Context, vals []indicators.Value) ([]adapt
 		}
 		rows = append(rows, pendingRow{v, args})
 	}
+	if len(rows) == 0 {
+		return outs, nil
+	}
 	// Fast path: the whole batch in one statement.
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, s.upsertManySQL(), batchArgs(rows)...)
