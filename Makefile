@@ -20,7 +20,7 @@ run: build
 
 ## test: every unit, golden, end-to-end and fuzz-seed test, then the fault
 ## runs against the real binary (no network needed; about 2 minutes)
-test: test-unit test-faults
+test: test-unit test-faults postgis-test
 
 ## test-unit: everything but the fault runs (about 30 s)
 test-unit:
