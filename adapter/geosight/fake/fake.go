@@ -122,7 +122,8 @@ type ContextLayer struct {
 	Columns     []string         `json:"columns"`
 	Features    []map[string]any `json:"features"`
 	// Uploads counts replace and append requests that succeeded.
-	Uploads   int `json:"uploads"`
+	Uploads   int       `json:"uploads"`
+	CreatedAt time.Time `json:"created_at"`
 	nextRowID int
 }
 
@@ -133,6 +134,7 @@ type RelatedTable struct {
 	Description      string           `json:"description"`
 	FieldsDefinition []map[string]any `json:"fields_definition"`
 	Owner            string           `json:"owner"`
+	CreatedAt        time.Time        `json:"created_at"`
 	Rows             []TableRow       `json:"rows"`
 }
 
@@ -151,6 +153,7 @@ type Style struct {
 	StyleType string         `json:"style_type"`
 	Config    map[string]any `json:"style_config"`
 	Owner     string         `json:"owner"`
+	CreatedAt time.Time      `json:"created_at"`
 }
 
 type state struct {
@@ -184,6 +187,8 @@ type Server struct {
 type datasetIndex struct {
 	Dataset
 	byCode map[string]indicators.Area
+	// entityID numbers the entities as the server's table would.
+	entityID map[string]int
 }
 
 // New builds a fake. A PersistPath that cannot be read starts empty (and
@@ -198,9 +203,10 @@ func New(o Options) *Server {
 		s.users[u.Key] = u
 	}
 	for _, d := range o.Datasets {
-		di := &datasetIndex{Dataset: d, byCode: map[string]indicators.Area{}}
-		for _, a := range d.Areas {
+		di := &datasetIndex{Dataset: d, byCode: map[string]indicators.Area{}, entityID: map[string]int{}}
+		for i, a := range d.Areas {
 			di.byCode[a.Code] = a
+			di.entityID[a.Code] = i + 1
 		}
 		s.datasets[d.UUID] = di
 	}
@@ -472,6 +478,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			loc += "?" + r.URL.RawQuery
 		}
 		w.Header().Set("Location", loc)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
@@ -596,6 +603,13 @@ func badText(w http.ResponseWriter, msg string) {
 func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
 
 func notFound(w http.ResponseWriter) { writeJSON(w, http.StatusNotFound, detail("Not found.")) }
+
+// serverErrorPage is Django's production (DEBUG=False) 500 page.
+func serverErrorPage(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte("\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"))
+}
 
 func methodNotAllowed(w http.ResponseWriter, m string) {
 	writeJSON(w, http.StatusMethodNotAllowed, detail(fmt.Sprintf("Method \"%s\" not allowed.", m)))
