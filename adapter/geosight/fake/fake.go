@@ -7,6 +7,7 @@
 package fake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -52,10 +53,16 @@ type Dataset struct {
 type Options struct {
 	Users    []User
 	Datasets []Dataset
-	// PersistPath, when set, is a JSON file loaded at start and rewritten on
-	// every change, so the demo's GeoSight survives a daemon restart.
+	// PersistPath, when set, is a JSON snapshot loaded at start, so the
+	// demo's GeoSight survives a daemon restart. Value writes are appended to
+	// PersistPath+".journal" (one line each) and folded into the snapshot
+	// every CompactEvery lines; other changes rewrite the snapshot.
 	PersistPath string
-	Logger      *slog.Logger
+	// CompactEvery is how many journal lines trigger a new snapshot (0 =
+	// max(50,000, values stored)); 1 rewrites the whole state on every
+	// value, as the fake did before the journal.
+	CompactEvery int
+	Logger       *slog.Logger
 }
 
 // Faults are injected before (and for resets, sometimes after) handling a
@@ -182,6 +189,9 @@ type Server struct {
 	httpSrv *httptest.Server
 	// proj is the project editor's state (project.go).
 	proj *projectStore
+
+	journal      *os.File // value upserts since the last snapshot
+	journalLines int
 }
 
 type datasetIndex struct {
@@ -221,8 +231,81 @@ func New(o Options) *Server {
 				s.adopt(st)
 			}
 		}
+		s.replayJournal()
 	}
 	return s
+}
+
+// journalEntry is one value upsert as appended to the journal.
+type journalEntry struct {
+	Value  *Value `json:"v"`
+	NextID int    `json:"n"`
+}
+
+func (s *Server) journalPath() string { return s.opts.PersistPath + ".journal" }
+
+// replayJournal applies the value upserts written since the snapshot. A
+// torn last line (a crash mid-write) is dropped: its value was never
+// acknowledged.
+func (s *Server) replayJournal() {
+	b, err := os.ReadFile(s.journalPath())
+	if err != nil {
+		return
+	}
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+			break // no newline: torn
+		}
+		var e journalEntry
+		if json.Unmarshal(line, &e) != nil || e.Value == nil {
+			continue
+		}
+		v := e.Value
+		s.st.Values[valueKey(v.IndicatorID, v.Date, v.GeomID)] = v
+		if e.NextID > s.st.NextID {
+			s.st.NextID = e.NextID
+		}
+		s.journalLines++
+	}
+}
+
+// persistValue records one value upsert; called with s.mu held, before the
+// POST is answered.
+func (s *Server) persistValue(v *Value) {
+	if s.opts.PersistPath == "" {
+		return
+	}
+	limit := s.opts.CompactEvery
+	if limit <= 0 {
+		limit = max(50_000, len(s.st.Values))
+	}
+	if s.journalLines+1 >= limit {
+		s.persist() // a new snapshot holds this value too
+		return
+	}
+	if s.journal == nil {
+		f, err := os.OpenFile(s.journalPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			s.log.Error("fake geosight: cannot open journal; saving a snapshot", "path", s.journalPath(), "err", err)
+			s.persist()
+			return
+		}
+		s.journal = f
+	}
+	b, err := json.Marshal(journalEntry{Value: v, NextID: s.st.NextID})
+	if err == nil {
+		_, err = s.journal.Write(append(b, '\n'))
+	}
+	if err != nil {
+		s.log.Error("fake geosight: cannot append to journal; saving a snapshot", "err", err)
+		s.persist()
+		return
+	}
+	s.journalLines++
 }
 
 func (s *Server) adopt(st state) {
@@ -268,8 +351,19 @@ func (s *Server) persist() {
 		}
 		if err != nil {
 			s.log.Error("fake geosight: cannot save state", "path", s.opts.PersistPath, "err", err)
+			return
 		}
 	}
+	// The snapshot holds everything: start an empty journal. (A crash just
+	// before this replays values the snapshot already has: harmless.)
+	if s.journal != nil {
+		_ = s.journal.Close()
+		s.journal = nil
+	}
+	if err := os.Remove(s.journalPath()); err != nil && !os.IsNotExist(err) {
+		s.log.Error("fake geosight: cannot reset journal", "path", s.journalPath(), "err", err)
+	}
+	s.journalLines = 0
 }
 
 func (s *Server) newID() int {
@@ -284,12 +378,18 @@ func (s *Server) Start() string {
 	return s.httpSrv.URL
 }
 
-// Close stops the listener started by Start.
+// Close stops the listener started by Start and closes the journal.
 func (s *Server) Close() {
 	if s.httpSrv != nil {
 		s.httpSrv.CloseClientConnections()
 		s.httpSrv.Close()
 	}
+	s.mu.Lock()
+	if s.journal != nil {
+		_ = s.journal.Close()
+		s.journal = nil
+	}
+	s.mu.Unlock()
 }
 
 // SetFaults replaces the injected faults.

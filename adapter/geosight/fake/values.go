@@ -183,7 +183,7 @@ func (s *Server) postValue(q *request) {
 		desc, _ := v.Attributes["description"].(string)
 		v.Attributes["description"] = strings.TrimSpace(desc + " " + note)
 	}
-	s.persist()
+	s.persistValue(v)
 	writeJSON(q.w, http.StatusOK, 201)
 }
 
