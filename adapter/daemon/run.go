@@ -77,7 +77,8 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 		}
 		// /pull/ takes the pull token in its URL (GeoSight's importer cannot
 		// send a header) or the status token as a header.
-		extra := map[string]http.Handler{"/pull/": pull.New(d.pullValues).WithLogger(log).WithTokens(pullToken, token)}
+		extra := map[string]http.Handler{"/pull/": pull.New(d.pullValues).WithLogger(log).WithCatalogue(d.pullCatalogue).
+			WithTokens(pullToken, token)}
 		h := status.NewServer(provider{d}, d.Metrics.Registry, status.Options{Token: token, Extra: extra, Logger: log,
 			Redact: append(d.secrets(), token, pullToken)})
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
@@ -244,6 +245,14 @@ func (d *Daemon) prune() {
 }
 
 func (d *Daemon) pullValues() ([]indicators.Value, error) { return d.Runner.CurrentValues(), nil }
+
+// pullCatalogue is what the pull feed must cover (every configured indicator
+// at every area), as of the latest sync.
+func (d *Daemon) pullCatalogue() pull.Catalogue {
+	cfg, last := d.Runner.Config(), d.Runner.LastRun()
+	return pull.Catalogue{Indicators: cfg.Indicators, Areas: d.Runner.Areas(), Ready: !last.Started.IsZero(),
+		Today: indicators.DateOf(last.Started, cfg.Location())}
+}
 
 // secrets are strings no response may ever contain.
 func (d *Daemon) secrets() []string {
