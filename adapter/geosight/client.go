@@ -53,6 +53,10 @@ type Client struct {
 	tableID      int
 	tableHash    string
 	sent         map[string]string // shortcode → hiddenFingerprint last sent
+
+	// conc adapts the value POSTs in flight (geosight.concurrency is its
+	// ceiling).
+	conc *adaptive
 }
 
 // NewClient builds a client. The API key comes from cfg.APIKey and is only
@@ -91,6 +95,10 @@ func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
 		log: logger.With("sink", SinkName), backoffBase: 250 * time.Millisecond, backoffMax: 15 * time.Second,
 		indicatorIDs: map[string]int{}, layers: map[string]int{}, layerHashes: map[string]string{},
 		sent: map[string]string{},
+	}
+	c.conc = newAdaptive(cfg.Concurrency)
+	c.conc.onChange = func(n int, why string) {
+		c.log.Debug("delivery concurrency", "in_flight", n, "max", cfg.Concurrency, "why", why)
 	}
 	if cfg.RequestsPerSecond > 0 {
 		// Burst 1: the cap holds from the first request on.

@@ -233,3 +233,34 @@ func TestSecretNeverLeaks(t *testing.T) {
 	}
 	assert.True(t, strings.Contains(tg.logs.String(), "retrying"), "debug logs were captured")
 }
+
+// Against a server with the real one's speed curve (4 workers on 2 cores,
+// a short listen queue) and a ceiling of 16, the client does not keep 16 in
+// flight: it settles near what the server can use, and everything arrives.
+func TestAdaptiveConcurrencyAgainstRealSpeedCurve(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a few seconds of modelled server time")
+	}
+	f := newFake()
+	m := fake.RealGeoSight.Scaled(0.05)
+	m.Queue = 4
+	f.SetFaults(fake.Faults{Model: &m})
+	url := f.Start()
+	defer f.Close()
+	cfg := baseConfig(url)
+	cfg.Concurrency = 16
+	cfg.MaxRetries = 10
+	tg := &target{fake: f, cfg: cfg, logs: &syncBuffer{}}
+	c := tg.newClient(t, cfg)
+	ctx := context.Background()
+	d := indicators.Definition{Shortcode: "CURVE", Name: "Curve", Type: indicators.Float}
+	require.NoError(t, c.Ensure(ctx, []indicators.Definition{d}))
+	col := newCollect()
+	require.NoError(t, c.Write(ctx, manyValues(d.Shortcode, 240), col.ack))
+	for _, o := range col.all() {
+		assert.NoError(t, o.Err)
+	}
+	assert.Len(t, col.all(), 240)
+	assert.LessOrEqual(t, c.Concurrency(), 4, "no more in flight than the server's workers")
+	assert.Len(t, f.Values(), 240)
+}

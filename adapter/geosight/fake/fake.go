@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -79,6 +80,8 @@ type Faults struct {
 	// processed (the request is processed even if the client gave up).
 	StallRate float64
 	Stall     time.Duration
+	// Model, when set, answers at a real server's speed (RealGeoSight).
+	Model *ServerModel
 }
 
 // Indicator as stored.
@@ -192,6 +195,8 @@ type Server struct {
 
 	journal      *os.File // value upserts since the last snapshot
 	journalLines int
+
+	model *modelState
 }
 
 type datasetIndex struct {
@@ -527,6 +532,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if f.Model != nil {
+			// Read the body first: the model needs it, and handlers read
+			// it again from the copy.
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			release, ok := s.modelWait(f.Model, r, body)
+			if !ok {
+				badGateway(w)
+				return
+			}
+			defer release()
+		}
 		if f.StallRate > 0 && stallRoll < f.StallRate {
 			// A stalled server keeps working after the client gave up.
 			time.Sleep(f.Stall)
@@ -540,13 +560,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if f.ErrorRate > 0 && errRoll < f.ErrorRate {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(http.StatusBadGateway)
-			_, _ = w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"))
+			badGateway(w)
 			return
 		}
 	}
 	s.serveAPI(w, r)
+}
+
+// badGateway is nginx's 502 page.
+func badGateway(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"))
 }
 
 // resetConn closes the connection with RST so the client sees a reset.
