@@ -33,21 +33,31 @@ func manyValues(sc string, n int) []indicators.Value {
 	return out
 }
 
+// fakeClient serves f, builds a client for it with cfg changed by mut, and
+// ensures one Float indicator with shortcode sc.
+func fakeClient(t *testing.T, f *fake.Server, sc string, mut func(*config.GeoSight)) (*geosight.Client, indicators.Definition) {
+	t.Helper()
+	url := f.Start()
+	t.Cleanup(f.Close)
+	cfg := baseConfig(url)
+	mut(&cfg)
+	tg := &target{fake: f, cfg: cfg, logs: &syncBuffer{}}
+	c := tg.newClient(t, cfg)
+	d := indicators.Definition{Shortcode: sc, Name: sc, Type: indicators.Float}
+	require.NoError(t, c.Ensure(context.Background(), []indicators.Definition{d}))
+	return c, d
+}
+
 func TestDeliveryUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault run takes a few seconds")
 	}
 	f := newFake()
-	url := f.Start()
-	defer f.Close()
-	cfg := baseConfig(url)
-	cfg.Timeout = 500 * time.Millisecond // a 2 s stall is a timeout
-	cfg.MaxRetries = 30
-	tg := &target{fake: f, cfg: cfg, logs: &syncBuffer{}}
-	c := tg.newClient(t, cfg)
+	c, d := fakeClient(t, f, "FAULTS", func(cfg *config.GeoSight) {
+		cfg.Timeout = 500 * time.Millisecond // a 2 s stall is a timeout
+		cfg.MaxRetries = 30
+	})
 	ctx := context.Background()
-	d := indicators.Definition{Shortcode: "FAULTS", Name: "Faults", Type: indicators.Float}
-	require.NoError(t, c.Ensure(ctx, []indicators.Definition{d}))
 	_, err := c.Entities(ctx, 1) // warm nothing in particular; entities load inside Write
 	require.NoError(t, err)
 
@@ -245,16 +255,11 @@ func TestAdaptiveConcurrencyAgainstRealSpeedCurve(t *testing.T) {
 	m := fake.RealGeoSight.Scaled(0.05)
 	m.Queue = 4
 	f.SetFaults(fake.Faults{Model: &m})
-	url := f.Start()
-	defer f.Close()
-	cfg := baseConfig(url)
-	cfg.Concurrency = 16
-	cfg.MaxRetries = 10
-	tg := &target{fake: f, cfg: cfg, logs: &syncBuffer{}}
-	c := tg.newClient(t, cfg)
+	c, d := fakeClient(t, f, "CURVE", func(cfg *config.GeoSight) {
+		cfg.Concurrency = 16
+		cfg.MaxRetries = 10
+	})
 	ctx := context.Background()
-	d := indicators.Definition{Shortcode: "CURVE", Name: "Curve", Type: indicators.Float}
-	require.NoError(t, c.Ensure(ctx, []indicators.Definition{d}))
 	col := newCollect()
 	require.NoError(t, c.Write(ctx, manyValues(d.Shortcode, 240), col.ack))
 	for _, o := range col.all() {

@@ -179,18 +179,29 @@ func layerForm(body map[string]any, l *ContextLayer) map[string][]string {
 	return nil
 }
 
+// lockForData is what ContextLayerDataViewSet checks before touching
+// features (authenticated, then owner or admin); when allowed it returns
+// with s.mu held.
+func (s *Server) lockForData(q *request, l *ContextLayer) bool {
+	if q.user == nil {
+		writeJSON(q.w, http.StatusForbidden, detail("Authentication credentials were not provided."))
+		return false
+	}
+	s.mu.Lock()
+	if !q.owns(l.Owner) {
+		s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
 // uploadFeatures is ContextLayerDataViewSet.update_data: replace or append a
 // FeatureCollection; 204 with an empty body.
 func (s *Server) uploadFeatures(q *request, l *ContextLayer, replace bool) {
-	if q.user == nil {
-		writeJSON(q.w, http.StatusForbidden, detail("Authentication credentials were not provided."))
+	if !s.lockForData(q, l) {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !q.owns(l.Owner) {
-		return
-	}
 	if l.LayerType != "Cloud Native GIS Layer" {
 		badText(q.w, "Invalid layer type for this request.")
 		return
@@ -283,15 +294,10 @@ func columnType(l *ContextLayer, c string) string {
 // rows by column; more than one match is refused, so a filterless DELETE
 // empties only a layer of at most one feature.
 func (s *Server) deleteFeature(q *request, l *ContextLayer) {
-	if q.user == nil {
-		writeJSON(q.w, http.StatusForbidden, detail("Authentication credentials were not provided."))
+	if !s.lockForData(q, l) {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !q.owns(l.Owner) {
-		return
-	}
 	var keep []map[string]any
 	matched := 0
 	for _, f := range l.Features {
