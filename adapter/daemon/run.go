@@ -247,11 +247,20 @@ func (d *Daemon) prune() {
 func (d *Daemon) pullValues() ([]indicators.Value, error) { return d.Runner.CurrentValues(), nil }
 
 // pullCatalogue is what the pull feed must cover (every configured indicator
-// at every area), as of the latest sync.
+// at every area), dated like the latest sync's values: their day, or the
+// runner clock's (replay_time honoured) when there are none.
 func (d *Daemon) pullCatalogue() pull.Catalogue {
 	cfg, last := d.Runner.Config(), d.Runner.LastRun()
-	return pull.Catalogue{Indicators: cfg.Indicators, Areas: d.Runner.Areas(), Ready: !last.Started.IsZero(),
-		Today: indicators.DateOf(last.Started, cfg.Location())}
+	today := indicators.DateOf(cfg.Clock()(), cfg.Location())
+	if vals := d.Runner.CurrentValues(); len(vals) > 0 {
+		today = vals[0].Date
+		for _, v := range vals {
+			if v.Date > today {
+				today = v.Date
+			}
+		}
+	}
+	return pull.Catalogue{Indicators: cfg.Indicators, Areas: d.Runner.Areas(), Ready: !last.Started.IsZero(), Today: today}
 }
 
 // secrets are strings no response may ever contain.
