@@ -12,8 +12,9 @@ import (
 // answer twice as fast), and a busy server answers 502. It starts at one,
 // which shows the server's unloaded latency, and doubles while throughput
 // grows (slow start); then it grows by one while throughput grows or
-// latency stays near that best, shrinks by one when latency rises 30% above
-// it without a throughput gain, and halves on a 5xx or a transport error.
+// latency stays near that best, shrinks by one (not below two) when latency
+// rises 30% above it without a throughput gain, and halves on a 5xx or a
+// transport error.
 // geosight.concurrency is its ceiling.
 type adaptive struct {
 	mu       sync.Mutex
@@ -28,6 +29,7 @@ type adaptive struct {
 	winLatency time.Duration
 	lastRate   float64
 	minLatency time.Duration
+	recent     []time.Duration // the last windows' mean latencies
 	// onChange, when set, is told every new limit (for logs).
 	onChange func(limit int, why string)
 	// fixed pins the limit (FixConcurrency).
@@ -36,6 +38,12 @@ type adaptive struct {
 	slow bool
 	prev int
 }
+
+// latencyFloor is the lowest limit that rising latency alone leads to.
+const latencyFloor = 2
+
+// yardstickWindows is how many windows the best latency is taken over.
+const yardstickWindows = 10
 
 func newAdaptive(ceiling int) *adaptive {
 	a := &adaptive{max: max(1, ceiling), limit: 1, prev: 1, slow: true, now: time.Now}
@@ -103,8 +111,15 @@ func (a *adaptive) release(latency time.Duration, congested bool) {
 	}
 	rate := float64(a.winDone) / elapsed.Seconds()
 	avg := a.winLatency / time.Duration(a.winDone)
-	if a.minLatency == 0 || avg < a.minLatency {
-		a.minLatency = avg
+	// The yardstick is the best window of the last few, so one lucky
+	// window on a noisy server does not weigh forever.
+	a.recent = append(a.recent, avg)
+	if len(a.recent) > yardstickWindows {
+		a.recent = a.recent[1:]
+	}
+	a.minLatency = a.recent[0]
+	for _, l := range a.recent {
+		a.minLatency = min(a.minLatency, l)
 	}
 	gain := rate > a.lastRate*1.1
 	queued := float64(avg) > 1.3*float64(a.minLatency)
@@ -127,7 +142,10 @@ func (a *adaptive) release(latency time.Duration, congested bool) {
 	switch {
 	case gain && a.limit < a.max:
 		a.set(a.limit+1, "throughput grew")
-	case queued && !gain && a.limit > 1:
+	case queued && !gain && a.limit > latencyFloor:
+		// Latency alone never takes it below two: any server with two
+		// workers is not hurt by two, and a noisy one would otherwise drift
+		// to one. Errors still can.
 		a.set(a.limit-1, "latency rose without more throughput")
 	case !queued && a.limit < a.max:
 		a.set(a.limit+1, "latency near its best")
