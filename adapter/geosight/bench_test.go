@@ -137,3 +137,59 @@ func BenchmarkDeliveryRealSpeed(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEmbeddedPushEndToEnd: the demo's path into the embedded GeoSight
+// — the client (adaptive, ceiling 4) over loopback HTTP into the fake with
+// persistence on — for values over 5,000 areas (the target for a
+// country-size push is >= 500 values/s), then a restart that must find them.
+// "journal": 10,000 values; "old-full-rewrite": the state rewritten on every
+// value as before the journal (CompactEvery 1), 2,000 values from empty, the
+// baseline of the same run.
+//
+//	go test -run '^$' -bench EmbeddedPushEndToEnd -benchtime 1x ./adapter/geosight/
+func BenchmarkEmbeddedPushEndToEnd(b *testing.B) {
+	const areas = 5000
+	as := []indicators.Area{{Code: "C_V1", Name: "C", Level: 0}}
+	for i := 0; i < areas; i++ {
+		as = append(as, indicators.Area{Code: fmt.Sprintf("C_%05d_V1", i), Name: "a", Level: 2, Parents: []string{"C_V1"}})
+	}
+	for _, mode := range []struct {
+		name       string
+		n, compact int
+	}{{"old-full-rewrite", 2_000, 1}, {"journal", 10_000, 0}} {
+		b.Run(mode.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				o := fake.Options{Users: []fake.User{{Key: testKey, Email: testUser, Role: fake.Creator}},
+					Datasets:    []fake.Dataset{{UUID: testDataset, Name: "Country", Areas: as}},
+					PersistPath: b.TempDir() + "/embedded-geosight.json", CompactEvery: mode.compact}
+				f := fake.New(o)
+				cfg := baseConfig(f.Start())
+				tg := &target{cfg: cfg, logs: &syncBuffer{}}
+				c := tg.newClient(b, cfg)
+				ctx := context.Background()
+				var defs []indicators.Definition
+				for k := 0; k < (mode.n+areas-1)/areas; k++ {
+					defs = append(defs, indicators.Definition{Shortcode: fmt.Sprintf("I%02d", k), Name: fmt.Sprintf("I%02d", k), Type: indicators.Float})
+				}
+				require.NoError(b, c.Ensure(ctx, defs))
+				vals := make([]indicators.Value, mode.n)
+				for j := range vals {
+					vals[j] = indicators.Value{Indicator: defs[j/areas].Shortcode, Code: fmt.Sprintf("C_%05d_V1", j%areas), AdminLevel: 2,
+						Date: "2026-11-20", Type: indicators.Float, Number: float64(j)}
+				}
+				failed := 0
+				t0 := time.Now()
+				require.NoError(b, c.Write(ctx, vals, func(o adapter.Outcome) {
+					if o.Err != nil {
+						failed++
+					}
+				}))
+				wall := time.Since(t0)
+				f.Close()
+				require.Zero(b, failed)
+				b.ReportMetric(float64(mode.n)/wall.Seconds(), "values/s")
+				require.Len(b, fake.New(o).Values(), mode.n, "every acknowledged value survives a restart")
+			}
+		})
+	}
+}
