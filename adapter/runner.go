@@ -658,6 +658,17 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 	}
 	var mu sync.Mutex
 	var storeErr error
+	started := time.Now()
+	defer func() {
+		// The sink's speed, for the backlog estimate (Delivery).
+		took := time.Since(started)
+		r.mu.Lock()
+		r.delivery.LastDelivery = took
+		if done >= MinRateSample && took > 0 {
+			r.delivery.Rate = float64(done) / took.Seconds()
+		}
+		r.mu.Unlock()
+	}()
 	werr := r.Sink.Write(ctx, pending, func(o Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -770,6 +781,8 @@ func (r *Runner) Delivery() DeliveryHealth {
 		d.Pending = n
 	}
 	d.Recent, _ = r.Store.Rejections(20)
+	d.SyncInterval = r.Config().Schedule.Interval
+	d.EstimateBacklog()
 	return d
 }
 

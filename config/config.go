@@ -65,8 +65,9 @@ type GeoSight struct {
 	User string `mapstructure:"user"`
 	// Dataset is the reference dataset (GeoRepo view) UUID values belong to.
 	Dataset string `mapstructure:"dataset"`
-	// Concurrency is how many value POSTs run at once (GeoSight runs 4 uwsgi
-	// workers: keep it small).
+	// Concurrency is the most value POSTs in flight; the client adapts below
+	// it to the server (GeoSight runs 4 uwsgi workers and on 2 cores 2 in
+	// flight deliver as much as 4).
 	Concurrency int `mapstructure:"concurrency"`
 	// RequestsPerSecond caps the request rate (0 = no cap).
 	RequestsPerSecond float64       `mapstructure:"requests_per_second"`

@@ -67,6 +67,7 @@ func (d *Daemon) refreshCredentials() {
 		return
 	}
 	c.SetFootprintHashes(s.cur.Load().FootprintHashes())
+	c.SetIndicatorRecords(s.cur.Load().IndicatorRecords())
 	s.cur.Store(c)
 	s.cfg.Store(&g)
 	d.mu.Lock()

@@ -134,12 +134,21 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 		if found, err := st.GetJSON("geosight", "footprint-hashes", &hashes); err == nil && found {
 			d.client.SetFootprintHashes(hashes)
 		}
+		// GeoSight never returns some indicator fields (unit): what was last
+		// sent is kept so a restart does not PATCH every indicator again.
+		var records map[string]string
+		if found, err := st.GetJSON("geosight", "indicator-records", &records); err == nil && found {
+			d.client.SetIndicatorRecords(records)
+		}
 		d.Runner.AfterDeliver = func() {
 			d.mu.RLock()
 			c := d.client
 			d.mu.RUnlock()
 			if err := st.PutJSON("geosight", "footprint-hashes", c.FootprintHashes()); err != nil {
 				log.Warn("saving footprint layer hashes failed", "err", err)
+			}
+			if err := st.PutJSON("geosight", "indicator-records", c.IndicatorRecords()); err != nil {
+				log.Warn("saving indicator records failed", "err", err)
 			}
 			d.keepEmbeddedProject()
 		}

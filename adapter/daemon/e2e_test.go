@@ -18,6 +18,7 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
+	"github.com/hazardsync/hazardsync/adapter/geosight/fake"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/internal/testutil"
@@ -220,24 +221,13 @@ func TestEarlyWarningRaiseAndClear(t *testing.T) {
 
 func attributesOf(t *testing.T, state, indicator, code string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(state, "embedded-geosight.json"))
-	require.NoError(t, err)
-	var st struct {
-		Indicators map[string]struct {
-			Shortcode string `json:"shortcode"`
-		} `json:"indicators"`
-		Values map[string]struct {
-			IndicatorID int            `json:"indicator_id"`
-			GeomID      string         `json:"geom_id"`
-			Date        string         `json:"date"`
-			Attributes  map[string]any `json:"attributes"`
-		} `json:"values"`
-	}
-	require.NoError(t, json.Unmarshal(b, &st))
+	// The embedded GeoSight's state as a restarted daemon would load it
+	// (snapshot plus journal).
+	stored := fake.New(fake.Options{PersistPath: filepath.Join(state, "embedded-geosight.json")})
 	latest := ""
 	var out map[string]any
-	for _, v := range st.Values {
-		if st.Indicators[fmt.Sprint(v.IndicatorID)].Shortcode == indicator && v.GeomID == code && v.Date >= latest {
+	for _, v := range stored.Values() {
+		if v.Shortcode == indicator && v.GeomID == code && v.Date >= latest {
 			latest, out = v.Date, v.Attributes
 		}
 	}

@@ -325,7 +325,7 @@ func TestPullFeedToken(t *testing.T) {
 		{"pull without token", "/pull/", nil, http.StatusUnauthorized},
 		{"pull with a wrong token", "/pull/?token=pull-token-8e3b7X", nil, http.StatusUnauthorized},
 		{"the status token is not for URLs", "/pull/?token=status-token-5f1c2a", nil, http.StatusUnauthorized},
-		{"pull with the pull token", "/pull/?indicator=HZ_ALERT&token=pull-token-8e3b7d", nil, http.StatusOK},
+		{"pull with the pull token", "/pull/?indicator=HS_EQ_ALERT&token=pull-token-8e3b7d", nil, http.StatusOK},
 		{"pull with the status bearer", "/pull/", []string{"Authorization", "Bearer status-token-5f1c2a"}, http.StatusOK},
 		{"page with the pull token", "/", []string{"Authorization", "Bearer pull-token-8e3b7d"}, http.StatusUnauthorized},
 		{"healthz stays open", "/healthz", nil, http.StatusOK},

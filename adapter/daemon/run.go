@@ -77,7 +77,8 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 		}
 		// /pull/ takes the pull token in its URL (GeoSight's importer cannot
 		// send a header) or the status token as a header.
-		extra := map[string]http.Handler{"/pull/": pull.New(d.pullValues).WithLogger(log).WithTokens(pullToken, token)}
+		extra := map[string]http.Handler{"/pull/": pull.New(d.pullValues).WithLogger(log).WithCatalogue(d.pullCatalogue).
+			WithTokens(pullToken, token)}
 		h := status.NewServer(provider{d}, d.Metrics.Registry, status.Options{Token: token, Extra: extra, Logger: log,
 			Redact: append(d.secrets(), token, pullToken), Raw: map[string]http.Handler{BackupPath: d.backupHandler()}})
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
@@ -246,6 +247,23 @@ func (d *Daemon) prune() {
 }
 
 func (d *Daemon) pullValues() ([]indicators.Value, error) { return d.Runner.CurrentValues(), nil }
+
+// pullCatalogue is what the pull feed must cover (every configured indicator
+// at every area), dated like the latest sync's values: their day, or the
+// runner clock's (replay_time honoured) when there are none.
+func (d *Daemon) pullCatalogue() pull.Catalogue {
+	cfg, last := d.Runner.Config(), d.Runner.LastRun()
+	today := indicators.DateOf(cfg.Clock()(), cfg.Location())
+	if vals := d.Runner.CurrentValues(); len(vals) > 0 {
+		today = vals[0].Date
+		for _, v := range vals {
+			if v.Date > today {
+				today = v.Date
+			}
+		}
+	}
+	return pull.Catalogue{Indicators: cfg.Indicators, Areas: d.Runner.Areas(), Ready: !last.Started.IsZero(), Today: today}
+}
 
 // secrets are strings no response may ever contain.
 func (d *Daemon) secrets() []string {

@@ -52,6 +52,11 @@ type Client struct {
 	layerHashes  map[string]string // layer name → content hash last published
 	tableID      int
 	tableHash    string
+	sent         map[string]string // shortcode → hiddenFingerprint last sent
+
+	// conc adapts the value POSTs in flight (geosight.concurrency is its
+	// ceiling).
+	conc *adaptive
 }
 
 // NewClient builds a client. The API key comes from cfg.APIKey and is only
@@ -89,6 +94,11 @@ func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
 		cfg: cfg, base: strings.TrimRight(cfg.URL, "/"), key: cfg.APIKey.Reveal(),
 		log: logger.With("sink", SinkName), backoffBase: 250 * time.Millisecond, backoffMax: 15 * time.Second,
 		indicatorIDs: map[string]int{}, layers: map[string]int{}, layerHashes: map[string]string{},
+		sent: map[string]string{},
+	}
+	c.conc = newAdaptive(cfg.Concurrency)
+	c.conc.onChange = func(n int, why string) {
+		c.log.Debug("delivery concurrency", "in_flight", n, "max", cfg.Concurrency, "why", why)
 	}
 	if cfg.RequestsPerSecond > 0 {
 		// Burst 1: the cap holds from the first request on.
@@ -123,6 +133,13 @@ func (c *Client) Name() string { return SinkName }
 func (c *Client) SetBackoff(base, max time.Duration) {
 	c.backoffBase, c.backoffMax = base, max
 }
+
+// SetTransport replaces the HTTP transport (the contract suite wraps it to
+// count and record requests).
+func (c *Client) SetTransport(rt http.RoundTripper) { c.rc.SetTransport(rt) }
+
+// Transport is the HTTP transport in use.
+func (c *Client) Transport() http.RoundTripper { return c.rc.GetClient().Transport }
 
 // SetBodyLimit changes the largest upload body (0 = MaxBodyBytes).
 func (c *Client) SetBodyLimit(n int) { c.bodyLimit = n }
@@ -180,6 +197,12 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 
 // do is Do that also reports how many attempts were made.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any, key string) (*Response, int, error) {
+	return c.doAccept(ctx, "", method, path, query, body, key)
+}
+
+// doAccept is do with another Accept header than application/json (""
+// keeps it): GeoSight's GeoJSON renderers answer 406 to application/json.
+func (c *Client) doAccept(ctx context.Context, accept, method, path string, query url.Values, body any, key string) (*Response, int, error) {
 	if !strings.HasSuffix(path, "/") {
 		// Never rely on APPEND_SLASH: a 301 turns a POST into a GET.
 		path += "/"
@@ -218,7 +241,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 				return nil, attempt, c.classify(err, shown, key)
 			}
 		}
-		resp, err := c.once(ctx, method, full, query, payload)
+		resp, err := c.once(ctx, accept, method, full, query, payload)
 		if err == nil {
 			resp.Attempts = attempt + 1
 			return resp, attempt + 1, nil
@@ -232,12 +255,15 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 }
 
-func (c *Client) once(ctx context.Context, method, path string, query url.Values, payload []byte) (*Response, error) {
+func (c *Client) once(ctx context.Context, accept, method, path string, query url.Values, payload []byte) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	r := c.rc.R().SetContext(ctx).
 		SetHeader("Authorization", "Token "+c.key).
 		SetHeader("GeoSight-User-Key", c.cfg.User)
+	if accept != "" {
+		r.SetHeader("Accept", accept)
+	}
 	if len(query) > 0 {
 		r.SetQueryParamsFromValues(query)
 	}

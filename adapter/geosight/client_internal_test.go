@@ -239,3 +239,17 @@ func TestRequestsPerSecondCap(t *testing.T) {
 	// 6 requests at 20/s need at least 5 intervals of 50 ms.
 	assert.GreaterOrEqual(t, time.Since(start), 240*time.Millisecond)
 }
+
+// The placeholder that empties a layer carries the footprint columns, so the
+// layer's attributes survive being emptied.
+func TestFootprintColumnsMatchFeatures(t *testing.T) {
+	ev := indicators.Event{ID: "x:1", Type: indicators.Earthquake,
+		Footprints: []indicators.Footprint{{Geometry: orb.Point{1, 2}}}}
+	fs := footprintFeatures([]indicators.Event{ev})
+	require.Len(t, fs, 1)
+	var keys []string
+	for k := range fs[0].Properties {
+		keys = append(keys, k)
+	}
+	assert.ElementsMatch(t, footprintColumns, keys)
+}

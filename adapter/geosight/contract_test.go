@@ -30,32 +30,24 @@ func httpErr(t *testing.T, err error, status int) *geosight.HTTPError {
 
 func TestContractAuthErrors(t *testing.T) {
 	tg := newTarget(t)
-	ctx := context.Background()
 	cases := []struct {
 		name   string
-		mutate func(h http.Header)
+		header map[string]string
 		detail string
 	}{
-		{"unknown key", func(h http.Header) { h.Set("Authorization", "Token not-a-real-key") }, "Invalid token."},
-		{"wrong e-mail", func(h http.Header) { h.Set("GeoSight-User-Key", "someone-else@example.org") }, "Invalid email!."},
-		{"keyword only", func(h http.Header) { h.Set("Authorization", "Token") }, "Invalid token header. No credentials provided."},
-		{"anonymous POST", func(h http.Header) { h.Del("Authorization"); h.Del("GeoSight-User-Key") }, "Authentication credentials were not provided."},
+		{"unknown key", map[string]string{"Authorization": "Token not-a-real-key"}, "Invalid token."},
+		{"wrong e-mail", map[string]string{"GeoSight-User-Key": "someone-else@example.org"}, "Invalid email!."},
+		{"keyword only", map[string]string{"Authorization": "Token"}, "Invalid token header. No credentials provided."},
+		{"anonymous POST", map[string]string{"Authorization": "", "GeoSight-User-Key": ""}, "Authentication credentials were not provided."},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, tg.cfg.URL+"/api/v1/data-browser/", strings.NewReader(`{}`))
-			require.NoError(t, err)
-			req.Header.Set("Authorization", "Token "+tg.cfg.APIKey.Reveal())
-			req.Header.Set("GeoSight-User-Key", tg.cfg.User)
-			req.Header.Set("Content-Type", "application/json")
-			tc.mutate(req.Header)
-			resp, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			defer resp.Body.Close()
-			assert.Equal(t, http.StatusForbidden, resp.StatusCode, "GeoSight answers 403, never 401")
-			var body map[string]string
-			require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
-			assert.Equal(t, tc.detail, body["detail"])
+			status, _, body := tg.raw(t, http.MethodPost, "/api/v1/data-browser/", tc.header, `{}`)
+			assert.Equal(t, http.StatusForbidden, status, "GeoSight answers 403, never 401")
+			var got map[string]string
+			if assert.NoError(t, json.Unmarshal([]byte(body), &got), body) {
+				assert.Equal(t, tc.detail, got["detail"])
+			}
 		})
 	}
 }
@@ -88,16 +80,12 @@ func TestContractWrongKeyNothingDelivered(t *testing.T) {
 
 func TestContractTrailingSlash(t *testing.T) {
 	tg := newTarget(t)
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
-		req, _ := http.NewRequest(m, tg.cfg.URL+"/api/v1/indicators?page=1", strings.NewReader(`{}`))
-		req.Header.Set("Authorization", "Token "+tg.cfg.APIKey.Reveal())
-		req.Header.Set("GeoSight-User-Key", tg.cfg.User)
-		resp, err := noFollow.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		assert.Equal(t, http.StatusMovedPermanently, resp.StatusCode, m)
-		assert.Equal(t, "/api/v1/indicators/?page=1", strings.TrimPrefix(resp.Header.Get("Location"), tg.cfg.URL), m)
+		t.Run(m, func(t *testing.T) {
+			status, h, _ := tg.raw(t, m, "/api/v1/indicators?page=1", nil, `{}`)
+			assert.Equal(t, http.StatusMovedPermanently, status)
+			assert.Equal(t, "/api/v1/indicators/?page=1", strings.TrimPrefix(h.Get("Location"), tg.cfg.URL))
+		})
 	}
 }
 
@@ -113,7 +101,7 @@ func TestContractIndicators(t *testing.T) {
 
 	found, err := tg.client.FindIndicators(ctx, geosight.IndicatorFilter{Shortcodes: []string{num.Shortcode, cat.Shortcode}})
 	require.NoError(t, err)
-	require.Len(t, found, 2)
+	assert.Len(t, found, 2)
 	byCode := map[string]geosight.RemoteIndicator{}
 	for _, f := range found {
 		byCode[f.Shortcode] = f
@@ -121,15 +109,37 @@ func TestContractIndicators(t *testing.T) {
 	assert.Equal(t, "Float", byCode[num.Shortcode].Type)
 	assert.Equal(t, geosight.StyleQuantitative, byCode[num.Shortcode].StyleType)
 	assert.Equal(t, geosight.StyleQualitative, byCode[cat.Shortcode].StyleType)
-	assert.Equal(t, "people", *byCode[num.Shortcode].Unit)
-
-	// Ensure again: nothing created, nothing patched.
+	// GeoSight stores the unit but never returns it (list, fields=__all__,
+	// detail): the client keeps a record of what it sent instead.
+	assert.Nil(t, byCode[num.Shortcode].Unit, "unit is not returned")
+	assert.Contains(t, tg.client.IndicatorRecords()[num.Shortcode], `"people"`)
 	if !tg.real() {
-		posts, patches := tg.fake.RequestCount("POST", "/api/v1/indicators/"), tg.fake.RequestCount("PATCH", "/api/v1/indicators/")
-		require.NoError(t, tg.client.Ensure(ctx, defs))
-		assert.Equal(t, posts, tg.fake.RequestCount("POST", "/api/v1/indicators/"))
-		assert.Equal(t, patches, tg.fake.RequestCount("PATCH", "/api/v1/indicators/"))
+		for _, it := range tg.fake.Indicators() {
+			if it.Shortcode == num.Shortcode && assert.NotNil(t, it.Unit) {
+				assert.Equal(t, "people", *it.Unit, "stored")
+			}
+		}
 	}
+
+	// Ensure again: nothing created, nothing patched (a unit does not make
+	// every sync PATCH).
+	posts, patches := tg.sent.count("POST", "/api/v1/indicators/"), tg.sent.count("PATCH", "/api/v1/indicators/")
+	require.NoError(t, tg.client.Ensure(ctx, defs))
+	assert.Equal(t, posts, tg.sent.count("POST", "/api/v1/indicators/"), "no POST on a repeat Ensure")
+	assert.Equal(t, patches, tg.sent.count("PATCH", "/api/v1/indicators/"), "no PATCH on a repeat Ensure")
+	// A client restored from the record behaves the same.
+	c2 := tg.newClient(t, tg.cfg)
+	c2.SetIndicatorRecords(tg.client.IndicatorRecords())
+	require.NoError(t, c2.Ensure(ctx, defs))
+	assert.Equal(t, patches, tg.sent.count("PATCH", "/api/v1/indicators/"), "no PATCH from a restored client")
+
+	// Only the unit changes: PATCHed once (it cannot be read back).
+	unitOnly := num
+	unitOnly.Unit = "children"
+	require.NoError(t, tg.client.Ensure(ctx, []indicators.Definition{unitOnly}))
+	assert.Equal(t, patches+1, tg.sent.count("PATCH", "/api/v1/indicators/"), "a changed unit is sent")
+	require.NoError(t, tg.client.Ensure(ctx, []indicators.Definition{unitOnly}))
+	assert.Equal(t, patches+1, tg.sent.count("PATCH", "/api/v1/indicators/"), "and only once")
 
 	// A changed definition is PATCHed, not duplicated.
 	num.Name += " v2"
@@ -139,32 +149,34 @@ func TestContractIndicators(t *testing.T) {
 	require.NoError(t, tg.client.Ensure(ctx, []indicators.Definition{num}))
 	found, err = tg.client.FindIndicators(ctx, geosight.IndicatorFilter{Shortcodes: []string{num.Shortcode}})
 	require.NoError(t, err)
-	require.Len(t, found, 1)
-	assert.Equal(t, num.Name, found[0].Name)
-	assert.Equal(t, "children", *found[0].Unit)
-	assert.Equal(t, 1e9, *found[0].MaxValue)
-	assert.EqualValues(t, 3, found[0].StyleConfig["color_palette"])
-	if !tg.real() {
-		assert.Len(t, tg.fake.Indicators(), 2, "never duplicated")
+	if assert.Len(t, found, 1, "never duplicated") {
+		assert.Equal(t, num.Name, found[0].Name)
+		if assert.NotNil(t, found[0].MaxValue) {
+			assert.Equal(t, 1e9, *found[0].MaxValue)
+		}
+		assert.EqualValues(t, 3, found[0].StyleConfig["color_palette"])
 	}
 
-	// Error shapes.
-	_, err = tg.client.Do(ctx, http.MethodGet, "indicators/", url.Values{"bogus_field": {"1"}}, nil, "")
-	he := httpErr(t, err, http.StatusBadRequest)
-	assert.Equal(t, "Can not query param bogus_field", he.Body)
-	assert.Equal(t, adapter.Permanent, adapter.ClassOf(err))
-
-	_, err = tg.client.Do(ctx, http.MethodPost, "indicators/", nil, map[string]any{
-		"name": "x " + tg.prefix, "shortcode": num.Shortcode, "category": "c", "type": "float", "style_type": geosight.StyleQuantitative}, "")
-	he = httpErr(t, err, http.StatusBadRequest)
-	var formErrs map[string][]string
-	require.NoError(t, json.Unmarshal([]byte(he.Body), &formErrs))
-	assert.Equal(t, []string{"Select a valid choice. float is not one of the available choices."}, formErrs["type"])
-	assert.Equal(t, []string{"The shortcode has been used by " + num.Name}, formErrs["shortcode"])
-
-	_, err = tg.client.Do(ctx, http.MethodPatch, "indicators/999999999/", nil, map[string]any{"name": "x"}, "")
-	he = httpErr(t, err, http.StatusNotFound)
-	assert.Equal(t, "Not found.", he.Detail)
+	t.Run("unknown filter", func(t *testing.T) {
+		_, err := tg.client.Do(ctx, http.MethodGet, "indicators/", url.Values{"bogus_field": {"1"}}, nil, "")
+		he := httpErr(t, err, http.StatusBadRequest)
+		assert.Equal(t, "Can not query param bogus_field", he.Body)
+		assert.Equal(t, adapter.Permanent, adapter.ClassOf(err))
+	})
+	t.Run("form errors", func(t *testing.T) {
+		_, err := tg.client.Do(ctx, http.MethodPost, "indicators/", nil, map[string]any{
+			"name": "x " + tg.prefix, "shortcode": num.Shortcode, "category": "c", "type": "float", "style_type": geosight.StyleQuantitative}, "")
+		he := httpErr(t, err, http.StatusBadRequest)
+		var formErrs map[string][]string
+		if assert.NoError(t, json.Unmarshal([]byte(he.Body), &formErrs)) {
+			assert.Equal(t, []string{"Select a valid choice. float is not one of the available choices."}, formErrs["type"])
+			assert.Equal(t, []string{"The shortcode has been used by " + num.Name}, formErrs["shortcode"])
+		}
+	})
+	t.Run("PATCH unknown id", func(t *testing.T) {
+		_, err := tg.client.Do(ctx, http.MethodPatch, "indicators/999999999/", nil, map[string]any{"name": "x"}, "")
+		assert.Equal(t, "Not found.", httpErr(t, err, http.StatusNotFound).Detail)
+	})
 }
 
 func TestContractPagination(t *testing.T) {
@@ -317,7 +329,10 @@ func TestContractValues(t *testing.T) {
 			_, err := tg.client.Do(ctx, http.MethodPost, "data-browser/", nil, tc.body, "k")
 			he := httpErr(t, err, http.StatusBadRequest)
 			assert.Equal(t, tc.want, he.Body)
-			assert.Equal(t, tc.want, err.(*adapter.Error).Err.Error(), "kept verbatim")
+			var ae *adapter.Error
+			if assert.True(t, errors.As(err, &ae)) {
+				assert.Equal(t, tc.want, ae.Err.Error(), "kept verbatim")
+			}
 		})
 	}
 	resp, err := tg.client.Do(ctx, http.MethodPost, "data-browser/", nil, base, "")
@@ -346,7 +361,7 @@ func TestContractReferenceDataset(t *testing.T) {
 	lvl, codes := tg.codes(t)
 	areas, err := tg.client.Areas(ctx, []int{lvl})
 	require.NoError(t, err)
-	require.NotEmpty(t, areas)
+	require.GreaterOrEqual(t, len(areas), 2)
 	for _, a := range areas {
 		assert.Equal(t, lvl, a.Level)
 		assert.NotEmpty(t, a.Name)
@@ -356,8 +371,32 @@ func TestContractReferenceDataset(t *testing.T) {
 		}
 	}
 	assert.Contains(t, []string{areas[0].Code, areas[1].Code}, codes[0])
-	_, err = tg.client.Do(ctx, http.MethodGet, "reference-datasets/"+tg.cfg.Dataset+"/entity/", url.Values{"admin_level": {"1"}, "page": {"99"}}, nil, "")
-	assert.Equal(t, "Invalid page.", httpErr(t, err, http.StatusNotFound).Detail)
+
+	entity := "/api/v1/reference-datasets/" + tg.cfg.Dataset + "/entity/?admin_level=1&format=geojson"
+	t.Run("GeoJSON needs a matching Accept", func(t *testing.T) {
+		status, h, body := tg.raw(t, http.MethodGet, entity, map[string]string{"Accept": "application/json"}, "")
+		assert.Equal(t, http.StatusNotAcceptable, status)
+		assert.JSONEq(t, `{"detail":"Could not satisfy the request Accept header."}`, body)
+		for _, accept := range []string{geosight.GeoJSONAccept, "*/*", "application/json, */*"} {
+			status, h, _ = tg.raw(t, http.MethodGet, entity, map[string]string{"Accept": accept}, "")
+			assert.Equal(t, http.StatusOK, status, accept)
+			assert.Equal(t, "application/geo+json", h.Get("Content-Type"), accept)
+		}
+	})
+	t.Run("parents: only ucodes are read", func(t *testing.T) {
+		// GeoSight gives the parents wrong admin levels; the client reads
+		// the level only of the entity itself.
+		ents, err := tg.client.Entities(ctx, 2)
+		require.NoError(t, err)
+		for _, e := range ents {
+			assert.Equal(t, 2, e.AdminLevel)
+			assert.NotEmpty(t, e.ParentCodes(), e.Ucode)
+		}
+	})
+	t.Run("page past the end", func(t *testing.T) {
+		_, err := tg.client.Do(ctx, http.MethodGet, "reference-datasets/"+tg.cfg.Dataset+"/entity/", url.Values{"admin_level": {"1"}, "page": {"99"}}, nil, "")
+		assert.Equal(t, "Invalid page.", httpErr(t, err, http.StatusNotFound).Detail)
+	})
 }
 
 func TestContractContextLayer(t *testing.T) {
@@ -368,11 +407,14 @@ func TestContractContextLayer(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tg.client.DeleteContextLayer(context.Background(), l.ID) })
 	assert.Equal(t, geosight.CloudNativeLayerType, l.LayerType)
-	assert.NotEmpty(t, l.OGCAPI)
+	assert.Empty(t, l.OGCAPI, "ogc_api is null until the first upload")
+	assert.Nil(t, l.CloudNativeID, "cloud_native_gis_layer_id is null until the first upload")
 	again, err := tg.client.FindContextLayer(ctx, l.Name)
 	require.NoError(t, err)
-	require.NotNil(t, again)
-	assert.Equal(t, l.ID, again.ID)
+	if assert.NotNil(t, again) {
+		assert.Equal(t, l.ID, again.ID)
+		assert.NotEmpty(t, again.Styles, "styles come from the detail view (the list omits them)")
+	}
 
 	feats := footprintsFor(t, 40)
 	tg.client.SetBodyLimit(4096) // force several chunks
@@ -381,11 +423,16 @@ func TestContractContextLayer(t *testing.T) {
 	assert.Greater(t, n, 1, "chunked")
 	rows, err := tg.client.LayerFeatures(ctx, l.ID)
 	require.NoError(t, err)
-	assert.Len(t, rows, 40)
-	assert.IsType(t, "", rows[0]["id"], "ids come back as strings")
+	if assert.Len(t, rows, 40) {
+		assert.IsType(t, "", rows[0]["id"], "ids come back as strings")
+	}
 	attrs, err := tg.client.LayerAttributes(ctx, l.ID)
 	require.NoError(t, err)
 	assert.Contains(t, attrs, "severity")
+	uploaded, err := tg.client.ContextLayer(ctx, l.ID)
+	require.NoError(t, err)
+	assert.NotEmpty(t, uploaded.OGCAPI, "set by the first upload")
+	assert.NotNil(t, uploaded.CloudNativeID, "set by the first upload")
 	if !tg.real() {
 		assert.LessOrEqual(t, tg.fake.LargestBody("/api/v1/context-layers/"), 4096)
 	}
@@ -397,14 +444,42 @@ func TestContractContextLayer(t *testing.T) {
 	assert.Len(t, rows, 5)
 
 	path := fmt.Sprintf("context-layers/%d/data/", l.ID)
-	_, err = tg.client.Do(ctx, http.MethodPost, path+"replace/", nil, map[string]any{"type": "FeatureCollection"}, "")
-	assert.Equal(t, "Invalid payload format. Format should be geojson format. ", httpErr(t, err, http.StatusBadRequest).Body)
-	_, err = tg.client.Do(ctx, http.MethodPost, path+"features/", nil, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[61,11]},"properties":{"brand_new":1}}]}`), "")
-	assert.Equal(t, `column "brand_new" does not exist`, httpErr(t, err, http.StatusBadRequest).Body)
-	_, err = tg.client.Do(ctx, http.MethodGet, path, nil, nil, "")
-	assert.Equal(t, "Not found.", httpErr(t, err, http.StatusNotFound).Detail)
-	_, err = tg.client.Do(ctx, http.MethodPost, "context-layers/", nil, map[string]any{"name": tg.prefix + "x", "category": "c"}, "")
-	assert.Contains(t, httpErr(t, err, http.StatusBadRequest).Body, `"layer_type":["This field is required."]`)
+	t.Run("empty replace is refused", func(t *testing.T) {
+		_, err := tg.client.Do(ctx, http.MethodPost, path+"replace/", nil, []byte(`{"type":"FeatureCollection","features":[]}`), "")
+		assert.Contains(t, httpErr(t, err, http.StatusBadRequest).Body, "active geometry column ('geometry') is not present")
+	})
+	t.Run("DELETE takes one feature at a time", func(t *testing.T) {
+		_, err := tg.client.Do(ctx, http.MethodDelete, path+"features/", nil, nil, "")
+		assert.Equal(t, "Found 5 feature(s); cannot delete more than one at a time.", httpErr(t, err, http.StatusBadRequest).Body)
+	})
+	t.Run("emptied", func(t *testing.T) {
+		_, err := tg.client.ReplaceFeatures(ctx, l.ID, nil)
+		require.NoError(t, err)
+		rows, err := tg.client.LayerFeatures(ctx, l.ID)
+		require.NoError(t, err)
+		assert.Empty(t, rows, "no feature left")
+		// And it fills again.
+		_, err = tg.client.ReplaceFeatures(ctx, l.ID, feats[:3])
+		require.NoError(t, err)
+		rows, err = tg.client.LayerFeatures(ctx, l.ID)
+		require.NoError(t, err)
+		assert.Len(t, rows, 3)
+	})
+	t.Run("error shapes", func(t *testing.T) {
+		_, err := tg.client.Do(ctx, http.MethodPost, path+"replace/", nil, map[string]any{"type": "FeatureCollection"}, "")
+		assert.Equal(t, "Invalid payload format. Format should be geojson format. ", httpErr(t, err, http.StatusBadRequest).Body)
+		_, err = tg.client.Do(ctx, http.MethodPost, path+"features/", nil, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[61,11]},"properties":{"brand_new":1}}]}`), "")
+		assert.Equal(t, `column "brand_new" does not exist`, httpErr(t, err, http.StatusBadRequest).Body)
+		_, err = tg.client.Do(ctx, http.MethodPost, "context-layers/", nil, map[string]any{"name": tg.prefix + "x", "category": "c"}, "")
+		assert.JSONEq(t, `["layer_type is required."]`, httpErr(t, err, http.StatusBadRequest).Body)
+	})
+	t.Run("data/ answers 500", func(t *testing.T) {
+		// ContextLayerDataViewSet.list passes an argument retrieve does not
+		// take: never read it.
+		status, _, body := tg.raw(t, http.MethodGet, "/api/v1/"+path, nil, "")
+		assert.Equal(t, http.StatusInternalServerError, status)
+		assert.Contains(t, body, "Server Error (500)")
+	})
 }
 
 func TestContractRelatedTable(t *testing.T) {

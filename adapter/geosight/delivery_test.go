@@ -33,21 +33,31 @@ func manyValues(sc string, n int) []indicators.Value {
 	return out
 }
 
+// fakeClient serves f, builds a client for it with cfg changed by mut, and
+// ensures one Float indicator with shortcode sc.
+func fakeClient(t *testing.T, f *fake.Server, sc string, mut func(*config.GeoSight)) (*geosight.Client, indicators.Definition) {
+	t.Helper()
+	url := f.Start()
+	t.Cleanup(f.Close)
+	cfg := baseConfig(url)
+	mut(&cfg)
+	tg := &target{fake: f, cfg: cfg, logs: &syncBuffer{}}
+	c := tg.newClient(t, cfg)
+	d := indicators.Definition{Shortcode: sc, Name: sc, Type: indicators.Float}
+	require.NoError(t, c.Ensure(context.Background(), []indicators.Definition{d}))
+	return c, d
+}
+
 func TestDeliveryUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault run takes a few seconds")
 	}
 	f := newFake()
-	url := f.Start()
-	defer f.Close()
-	cfg := baseConfig(url)
-	cfg.Timeout = 500 * time.Millisecond // a 2 s stall is a timeout
-	cfg.MaxRetries = 30
-	tg := &target{fake: f, cfg: cfg, logs: &syncBuffer{}}
-	c := tg.newClient(t, cfg)
+	c, d := fakeClient(t, f, "FAULTS", func(cfg *config.GeoSight) {
+		cfg.Timeout = 500 * time.Millisecond // a 2 s stall is a timeout
+		cfg.MaxRetries = 30
+	})
 	ctx := context.Background()
-	d := indicators.Definition{Shortcode: "FAULTS", Name: "Faults", Type: indicators.Float}
-	require.NoError(t, c.Ensure(ctx, []indicators.Definition{d}))
 	_, err := c.Entities(ctx, 1) // warm nothing in particular; entities load inside Write
 	require.NoError(t, err)
 
@@ -232,4 +242,32 @@ func TestSecretNeverLeaks(t *testing.T) {
 		assert.NotContains(t, s, testKey)
 	}
 	assert.True(t, strings.Contains(tg.logs.String(), "retrying"), "debug logs were captured")
+}
+
+// Against a server with the real one's speed curve (4 workers on 2 cores,
+// a short listen queue) and a ceiling of 16, the client does not keep 16 in
+// flight: it settles near what the server can use, and everything arrives.
+func TestAdaptiveConcurrencyAgainstRealSpeedCurve(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a few seconds of modelled server time")
+	}
+	f := newFake()
+	m := fake.RealGeoSight.Scaled(0.1)
+	m.Queue = 4
+	f.SetFaults(fake.Faults{Model: &m})
+	c, d := fakeClient(t, f, "CURVE", func(cfg *config.GeoSight) {
+		cfg.Concurrency = 16
+		cfg.MaxRetries = 10
+	})
+	ctx := context.Background()
+	col := newCollect()
+	require.NoError(t, c.Write(ctx, manyValues(d.Shortcode, 240), col.ack))
+	for _, o := range col.all() {
+		assert.NoError(t, o.Err)
+	}
+	assert.Len(t, col.all(), 240)
+	// Near the server's 4 workers (±2 for probing and a loaded test
+	// machine's noise), far below the ceiling.
+	assert.LessOrEqual(t, c.Concurrency(), 6, "not the ceiling of 16")
+	assert.Len(t, f.Values(), 240)
 }

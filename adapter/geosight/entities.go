@@ -31,15 +31,16 @@ type Dataset struct {
 	} `json:"dataset_levels"`
 }
 
-// Entity is one geography of a reference dataset.
+// Entity is one geography of a reference dataset. GeoSight's parents carry
+// wrong admin levels (observed at 516c4db7: the nearest parent says 0), so
+// only their ucodes are read.
 type Entity struct {
 	Name       string `json:"name"`
 	Ucode      string `json:"ucode"`
 	AdminLevel int    `json:"admin_level"`
 	Parents    []struct {
-		Ucode      string `json:"ucode"`
-		Default    string `json:"default"`
-		AdminLevel int    `json:"admin_level"`
+		Ucode   string `json:"ucode"`
+		Default string `json:"default"`
 	} `json:"parents"`
 }
 
@@ -70,12 +71,17 @@ func (c *Client) Entities(ctx context.Context, level int) ([]Entity, error) {
 	return listAll[Entity](ctx, c, "reference-datasets/"+url.PathEscape(c.cfg.Dataset)+"/entity/", q)
 }
 
+// GeoJSONAccept is the Accept header for ?format=geojson: GeoSight renders
+// it as application/geo+json and answers 406 "Could not satisfy the request
+// Accept header." to a plain application/json.
+const GeoJSONAccept = "application/geo+json"
+
 // EntityGeometries reads the entities of one level as GeoJSON
 // (?format=geojson: a FeatureCollection without pagination).
 func (c *Client) EntityGeometries(ctx context.Context, level int) (*geojson.FeatureCollection, error) {
 	q := url.Values{"admin_level": {strconv.Itoa(level)}, "format": {"geojson"}}
 	path := "reference-datasets/" + url.PathEscape(c.cfg.Dataset) + "/entity/"
-	resp, err := c.Do(ctx, http.MethodGet, path, q, nil, "")
+	resp, _, err := c.doAccept(ctx, GeoJSONAccept, http.MethodGet, path, q, nil, "")
 	if err != nil {
 		return nil, err
 	}

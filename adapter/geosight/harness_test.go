@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -54,7 +56,39 @@ type target struct {
 	fake   *fake.Server // nil against a real GeoSight
 	client *geosight.Client
 	logs   *syncBuffer
-	prefix string // unique per test: shortcodes and names start with it
+	prefix string    // unique per test: shortcodes and names start with it
+	rec    *recorder // make contract-record: every exchange, for the transcript
+	sent   *counter  // every request the test's clients made
+	http   *http.Client
+}
+
+// counter counts requests by method and path, against the fake or a real
+// server alike.
+type counter struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen []string // "METHOD /path"
+}
+
+func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.seen = append(c.seen, req.Method+" "+req.URL.Path)
+	c.mu.Unlock()
+	return c.next.RoundTrip(req)
+}
+
+// count is how many requests with method went to paths starting with prefix.
+func (c *counter) count(method, prefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, s := range c.seen {
+		m, p, _ := strings.Cut(s, " ")
+		if m == method && strings.HasPrefix(p, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 func (tg *target) real() bool { return tg.fake == nil }
@@ -112,6 +146,18 @@ func newTarget(t testing.TB) *target {
 		t.Cleanup(tg.fake.Close)
 		tg.cfg = baseConfig(url)
 	}
+	var next http.RoundTripper = http.DefaultTransport
+	if dir := os.Getenv(recordEnv); dir != "" && !tg.real() {
+		t.Fatal(recordEnv + " records a real GeoSight: set GEOSIGHT_URL too")
+	} else if dir != "" {
+		tg.attachRecorder(t, dir)
+		next = tg.rec
+		// One request at a time: ids are then numbered as on replay.
+		tg.cfg.Concurrency = 1
+	}
+	tg.sent = &counter{next: next}
+	tg.http = &http.Client{Transport: tg.sent, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	tg.client = tg.newClient(t, tg.cfg)
 	return tg
 }
@@ -122,7 +168,45 @@ func (tg *target) newClient(t testing.TB, cfg config.GeoSight) *geosight.Client 
 	c, err := geosight.NewClient(cfg, log)
 	require.NoError(t, err)
 	c.SetBackoff(5*time.Millisecond, 50*time.Millisecond)
+	if tg.sent != nil {
+		tg.sent.next = c.Transport()
+		if tg.rec != nil {
+			tg.rec.next = c.Transport()
+			tg.sent.next = tg.rec
+		}
+		c.SetTransport(tg.sent)
+	}
 	return c
+}
+
+// raw sends one request outside the client (for headers the client never
+// sends) through the counting and recording transport.
+func (tg *target) raw(t testing.TB, method, path string, header map[string]string, body string) (int, http.Header, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(tg.cfg.URL, "/")+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Token "+tg.cfg.APIKey.Reveal())
+	req.Header.Set("GeoSight-User-Key", tg.cfg.User)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := tg.http.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // codes returns two ucodes of the dataset at one level.

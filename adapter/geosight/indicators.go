@@ -21,6 +21,7 @@ const (
 )
 
 // RemoteIndicator is an indicator as GeoSight lists it (?fields=__all__).
+// Unit stays nil on GeoSight 516c4db7, which never returns it.
 type RemoteIndicator struct {
 	ID          int            `json:"id"`
 	Name        string         `json:"name"`
@@ -128,8 +129,16 @@ func (c *Client) changed(d indicators.Definition, r RemoteIndicator) []string {
 	if deref(r.Description) != d.Description {
 		diff = append(diff, "description")
 	}
-	if deref(r.Unit) != d.Unit {
-		diff = append(diff, "unit")
+	if r.Unit != nil {
+		if *r.Unit != d.Unit {
+			diff = append(diff, "unit")
+		}
+	} else if rec, ok := c.sentRecord(d.Shortcode); ok || d.Unit != "" {
+		// GeoSight never returns unit: compare with what we last sent. With
+		// no record and a unit to set, send it once.
+		if !ok || rec != hiddenFingerprint(want) {
+			diff = append(diff, "unit")
+		}
 	}
 	if !sameFloat(r.MinValue, d.MinValue) {
 		diff = append(diff, "min_value")
@@ -155,6 +164,56 @@ func (c *Client) changed(d indicators.Definition, r RemoteIndicator) []string {
 	}
 	sort.Strings(diff)
 	return diff
+}
+
+// hiddenFields are form fields GeoSight stores but never returns (unit is
+// absent from the list, from fields=__all__ and from the detail view at
+// 516c4db7), so "changed" for them is decided against what we last sent.
+var hiddenFields = []string{"unit"}
+
+// hiddenFingerprint is the record kept of the hidden fields of a body.
+func hiddenFingerprint(body map[string]any) string {
+	m := map[string]any{}
+	for _, k := range hiddenFields {
+		m[k] = body[k]
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func (c *Client) sentRecord(shortcode string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.sent[shortcode]
+	return r, ok
+}
+
+func (c *Client) recordSent(shortcode string, body map[string]any) {
+	c.mu.Lock()
+	c.sent[shortcode] = hiddenFingerprint(body)
+	c.mu.Unlock()
+}
+
+// IndicatorRecords is what was last sent of each indicator's fields that
+// GeoSight does not return; the daemon keeps it in state and restores it
+// with SetIndicatorRecords, so a repeat Ensure sends nothing.
+func (c *Client) IndicatorRecords() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]string, len(c.sent))
+	for k, v := range c.sent {
+		out[k] = v
+	}
+	return out
+}
+
+// SetIndicatorRecords restores records saved from IndicatorRecords.
+func (c *Client) SetIndicatorRecords(m map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range m {
+		c.sent[k] = v
+	}
 }
 
 func deref(p *string) string {
@@ -228,6 +287,7 @@ func (c *Client) ensureOne(ctx context.Context, d indicators.Definition) error {
 		}
 		c.log.Info("indicator created", "shortcode", d.Shortcode, "id", created.ID)
 		c.setIndicatorID(d.Shortcode, created.ID)
+		c.recordSent(d.Shortcode, body)
 		return nil
 	}
 	c.setIndicatorID(d.Shortcode, remote.ID)
@@ -241,6 +301,7 @@ func (c *Client) ensureOne(ctx context.Context, d indicators.Definition) error {
 	if _, err := c.Do(ctx, http.MethodPatch, path, nil, body, d.Shortcode); err != nil {
 		return err
 	}
+	c.recordSent(d.Shortcode, body)
 	c.log.Info("indicator updated", "shortcode", d.Shortcode, "id", remote.ID, "fields", diff)
 	return nil
 }

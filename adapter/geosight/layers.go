@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/hazardsync/hazardsync/adapter"
@@ -35,8 +36,12 @@ type RemoteLayer struct {
 	Name      string `json:"name"`
 	Category  string `json:"category"`
 	LayerType string `json:"layer_type"`
-	Styles    any    `json:"styles"`
-	OGCAPI    string `json:"ogc_api"`
+	// Styles come only from the detail view: the list omits them.
+	Styles any `json:"styles"`
+	// OGCAPI and CloudNativeID stay empty until the first data upload
+	// (GeoSight creates the Cloud Native GIS layer lazily).
+	OGCAPI        string `json:"ogc_api"`
+	CloudNativeID *int   `json:"cloud_native_gis_layer_id"`
 }
 
 // LayerSpec describes a Cloud Native GIS layer to create.
@@ -46,7 +51,8 @@ type LayerSpec struct {
 	Styles []map[string]any
 }
 
-// FindContextLayer returns the layer named exactly name, or nil.
+// FindContextLayer returns the layer named exactly name, or nil. The list
+// omits styles, so a match is read again through its detail view.
 func (c *Client) FindContextLayer(ctx context.Context, name string) (*RemoteLayer, error) {
 	ls, err := listAll[RemoteLayer](ctx, c, "context-layers/", url.Values{"name": {name}})
 	if err != nil {
@@ -54,10 +60,25 @@ func (c *Client) FindContextLayer(ctx context.Context, name string) (*RemoteLaye
 	}
 	for i := range ls {
 		if ls[i].Name == name {
-			return &ls[i], nil
+			return c.ContextLayer(ctx, ls[i].ID)
 		}
 	}
 	return nil, nil
+}
+
+// ContextLayer reads one layer through its detail view (with styles).
+func (c *Client) ContextLayer(ctx context.Context, id int) (*RemoteLayer, error) {
+	path := fmt.Sprintf("context-layers/%d/", id)
+	resp, err := c.Do(ctx, http.MethodGet, path, nil, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	var l RemoteLayer
+	if err := json.Unmarshal(resp.Body, &l); err != nil || l.ID == 0 {
+		return nil, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+path,
+			fmt.Errorf("unexpected context layer %s", snippet(resp.Body)))
+	}
+	return &l, nil
 }
 
 // CreateContextLayer creates a Cloud Native GIS layer (create is not
@@ -91,6 +112,9 @@ func (c *Client) DeleteContextLayer(ctx context.Context, id int) error {
 // MaxBodyBytes. It returns how many upload requests it made. A feature too
 // big for one body on its own is skipped and reported.
 func (c *Client) ReplaceFeatures(ctx context.Context, layerID int, features []*geojson.Feature) (int, error) {
+	if len(features) == 0 {
+		return c.emptyLayer(ctx, layerID)
+	}
 	chunks, skipped, err := chunkFeatures(features, c.maxBody())
 	if err != nil {
 		return 0, err
@@ -111,6 +135,30 @@ func (c *Client) ReplaceFeatures(ctx context.Context, layerID int, features []*g
 			fmt.Errorf("%d feature(s) larger than %d bytes not uploaded: %s", len(skipped), c.maxBody(), strings.Join(skipped, ", ")))
 	}
 	return uploads, nil
+}
+
+// emptyLayer removes every feature of a layer. GeoSight rejects an empty
+// FeatureCollection on data/replace/ (geopandas finds no geometry column)
+// and deletes at most one feature per DELETE on data/features/, but a DELETE
+// without a filter on a one-feature layer deletes that feature: so replace
+// with one placeholder (the footprint columns, empty), then delete it.
+func (c *Client) emptyLayer(ctx context.Context, layerID int) (int, error) {
+	ph := geojson.NewFeature(orb.Point{0, 0})
+	for _, k := range footprintColumns {
+		ph.Properties[k] = ""
+	}
+	ph.Properties["intensity"] = 0.0
+	body, err := json.Marshal(geojson.FeatureCollection{Type: "FeatureCollection", Features: []*geojson.Feature{ph}})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := c.Do(ctx, http.MethodPost, fmt.Sprintf("context-layers/%d/data/replace/", layerID), nil, body, ""); err != nil {
+		return 0, err
+	}
+	if _, err := c.Do(ctx, http.MethodDelete, fmt.Sprintf("context-layers/%d/data/features/", layerID), nil, nil, ""); err != nil {
+		return 1, err
+	}
+	return 2, nil
 }
 
 func (c *Client) maxBody() int {
@@ -231,6 +279,7 @@ func footprintFeatures(events []indicators.Event) []*geojson.Feature {
 			if validTo.IsZero() {
 				validTo = e.ValidTo
 			}
+			// Keep in step with footprintColumns.
 			f.Properties = geojson.Properties{
 				"event_id": e.ID, "source": e.Source, "hazard_type": string(e.Type), "title": e.Title,
 				"phase": string(e.Phase), "severity": fp.SeverityOr(e.Severity).String(),
@@ -243,6 +292,10 @@ func footprintFeatures(events []indicators.Event) []*geojson.Feature {
 	}
 	return out
 }
+
+// footprintColumns are the properties footprintFeatures writes.
+var footprintColumns = []string{"event_id", "source", "hazard_type", "title", "phase", "severity",
+	"native_severity", "band", "intensity", "unit", "issued", "valid_from", "valid_to", "version"}
 
 // LayerName is the context layer of one hazard type.
 func (c *Client) LayerName(t indicators.HazardType) string {

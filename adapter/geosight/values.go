@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -57,7 +58,12 @@ func (c *Client) Write(ctx context.Context, vals []indicators.Value, ack func(ad
 		go func() {
 			defer wg.Done()
 			for v := range jobs {
+				if c.conc.acquire(ctx) != nil {
+					continue // cancelled: left queued
+				}
+				t0 := time.Now()
 				o := c.writeOne(ctx, v)
+				c.conc.release(time.Since(t0), o.Retries > 0 || adapter.ClassOf(o.Err) == adapter.Retryable)
 				if o.Err != nil && ctx.Err() != nil && adapter.ClassOf(o.Err) == adapter.Retryable {
 					continue // cancelled mid-flight: unknown fate, leave it queued
 				}
@@ -100,6 +106,19 @@ send:
 		return authErr
 	}
 	return ctx.Err()
+}
+
+// Concurrency is how many value POSTs the client currently keeps in flight
+// (adapted to the server; geosight.concurrency is the ceiling).
+func (c *Client) Concurrency() int { return c.conc.Limit() }
+
+// FixConcurrency pins the value POSTs in flight to n instead of adapting
+// (how the client behaved before; the delivery benchmark compares the two).
+func (c *Client) FixConcurrency(n int) {
+	c.conc.mu.Lock()
+	c.conc.fixed, c.conc.limit = true, max(1, n)
+	c.conc.mu.Unlock()
+	c.conc.cond.Broadcast()
 }
 
 // writeOne POSTs one value and reads GeoSight's odd success: HTTP 200 with

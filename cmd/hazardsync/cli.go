@@ -220,6 +220,13 @@ window), so days before it get no values.`,
 					fmt.Fprintf(g.stdout, "source %s failed: %s\n", h.Name, h.LastError)
 				}
 			}
+			if !dryRun {
+				if dh := d.Runner.Delivery(); dh.Advice != "" {
+					fmt.Fprintln(g.stdout, "delivery:", dh.Advice)
+				} else if dh.TimeLeft > 0 {
+					fmt.Fprintf(g.stdout, "delivery: %d values queued, about %s left at %.1f values/s\n", dh.Pending, dh.TimeLeft, dh.Rate)
+				}
+			}
 			s := res.Summary
 			fmt.Fprintf(g.stdout, "events=%d values=%d sent=%d unchanged=%d rejected=%d failed=%d pending=%d source_errors=%d dry_run=%t duration=%s\n",
 				s.Events, s.Values, s.Sent, s.Unchanged, s.Rejected, s.Failed, s.Pending, s.SourceErr, dryRun, s.Duration.Round(time.Millisecond))

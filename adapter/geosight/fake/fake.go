@@ -7,8 +7,10 @@
 package fake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -52,10 +54,16 @@ type Dataset struct {
 type Options struct {
 	Users    []User
 	Datasets []Dataset
-	// PersistPath, when set, is a JSON file loaded at start and rewritten on
-	// every change, so the demo's GeoSight survives a daemon restart.
+	// PersistPath, when set, is a JSON snapshot loaded at start, so the
+	// demo's GeoSight survives a daemon restart. Value writes are appended to
+	// PersistPath+".journal" (one line each) and folded into the snapshot
+	// every CompactEvery lines; other changes rewrite the snapshot.
 	PersistPath string
-	Logger      *slog.Logger
+	// CompactEvery is how many journal lines trigger a new snapshot (0 =
+	// max(50,000, values stored)); 1 rewrites the whole state on every
+	// value, as the fake did before the journal.
+	CompactEvery int
+	Logger       *slog.Logger
 }
 
 // Faults are injected before (and for resets, sometimes after) handling a
@@ -72,6 +80,8 @@ type Faults struct {
 	// processed (the request is processed even if the client gave up).
 	StallRate float64
 	Stall     time.Duration
+	// Model, when set, answers at a real server's speed (RealGeoSight).
+	Model *ServerModel
 }
 
 // Indicator as stored.
@@ -122,7 +132,8 @@ type ContextLayer struct {
 	Columns     []string         `json:"columns"`
 	Features    []map[string]any `json:"features"`
 	// Uploads counts replace and append requests that succeeded.
-	Uploads   int `json:"uploads"`
+	Uploads   int       `json:"uploads"`
+	CreatedAt time.Time `json:"created_at"`
 	nextRowID int
 }
 
@@ -133,6 +144,7 @@ type RelatedTable struct {
 	Description      string           `json:"description"`
 	FieldsDefinition []map[string]any `json:"fields_definition"`
 	Owner            string           `json:"owner"`
+	CreatedAt        time.Time        `json:"created_at"`
 	Rows             []TableRow       `json:"rows"`
 }
 
@@ -151,6 +163,7 @@ type Style struct {
 	StyleType string         `json:"style_type"`
 	Config    map[string]any `json:"style_config"`
 	Owner     string         `json:"owner"`
+	CreatedAt time.Time      `json:"created_at"`
 }
 
 type state struct {
@@ -179,11 +192,18 @@ type Server struct {
 	httpSrv *httptest.Server
 	// proj is the project editor's state (project.go).
 	proj *projectStore
+
+	journal      *os.File // value upserts since the last snapshot
+	journalLines int
+
+	model *modelState
 }
 
 type datasetIndex struct {
 	Dataset
 	byCode map[string]indicators.Area
+	// entityID numbers the entities as the server's table would.
+	entityID map[string]int
 }
 
 // New builds a fake. A PersistPath that cannot be read starts empty (and
@@ -198,9 +218,10 @@ func New(o Options) *Server {
 		s.users[u.Key] = u
 	}
 	for _, d := range o.Datasets {
-		di := &datasetIndex{Dataset: d, byCode: map[string]indicators.Area{}}
-		for _, a := range d.Areas {
+		di := &datasetIndex{Dataset: d, byCode: map[string]indicators.Area{}, entityID: map[string]int{}}
+		for i, a := range d.Areas {
 			di.byCode[a.Code] = a
+			di.entityID[a.Code] = i + 1
 		}
 		s.datasets[d.UUID] = di
 	}
@@ -215,8 +236,81 @@ func New(o Options) *Server {
 				s.adopt(st)
 			}
 		}
+		s.replayJournal()
 	}
 	return s
+}
+
+// journalEntry is one value upsert as appended to the journal.
+type journalEntry struct {
+	Value  *Value `json:"v"`
+	NextID int    `json:"n"`
+}
+
+func (s *Server) journalPath() string { return s.opts.PersistPath + ".journal" }
+
+// replayJournal applies the value upserts written since the snapshot. A
+// torn last line (a crash mid-write) is dropped: its value was never
+// acknowledged.
+func (s *Server) replayJournal() {
+	b, err := os.ReadFile(s.journalPath())
+	if err != nil {
+		return
+	}
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+			break // no newline: torn
+		}
+		var e journalEntry
+		if json.Unmarshal(line, &e) != nil || e.Value == nil {
+			continue
+		}
+		v := e.Value
+		s.st.Values[valueKey(v.IndicatorID, v.Date, v.GeomID)] = v
+		if e.NextID > s.st.NextID {
+			s.st.NextID = e.NextID
+		}
+		s.journalLines++
+	}
+}
+
+// persistValue records one value upsert; called with s.mu held, before the
+// POST is answered.
+func (s *Server) persistValue(v *Value) {
+	if s.opts.PersistPath == "" {
+		return
+	}
+	limit := s.opts.CompactEvery
+	if limit <= 0 {
+		limit = max(50_000, len(s.st.Values))
+	}
+	if s.journalLines+1 >= limit {
+		s.persist() // a new snapshot holds this value too
+		return
+	}
+	if s.journal == nil {
+		f, err := os.OpenFile(s.journalPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			s.log.Error("fake geosight: cannot open journal; saving a snapshot", "path", s.journalPath(), "err", err)
+			s.persist()
+			return
+		}
+		s.journal = f
+	}
+	b, err := json.Marshal(journalEntry{Value: v, NextID: s.st.NextID})
+	if err == nil {
+		_, err = s.journal.Write(append(b, '\n'))
+	}
+	if err != nil {
+		s.log.Error("fake geosight: cannot append to journal; saving a snapshot", "err", err)
+		s.persist()
+		return
+	}
+	s.journalLines++
 }
 
 func (s *Server) adopt(st state) {
@@ -262,8 +356,19 @@ func (s *Server) persist() {
 		}
 		if err != nil {
 			s.log.Error("fake geosight: cannot save state", "path", s.opts.PersistPath, "err", err)
+			return
 		}
 	}
+	// The snapshot holds everything: start an empty journal. (A crash just
+	// before this replays values the snapshot already has: harmless.)
+	if s.journal != nil {
+		_ = s.journal.Close()
+		s.journal = nil
+	}
+	if err := os.Remove(s.journalPath()); err != nil && !os.IsNotExist(err) {
+		s.log.Error("fake geosight: cannot reset journal", "path", s.journalPath(), "err", err)
+	}
+	s.journalLines = 0
 }
 
 func (s *Server) newID() int {
@@ -278,12 +383,18 @@ func (s *Server) Start() string {
 	return s.httpSrv.URL
 }
 
-// Close stops the listener started by Start.
+// Close stops the listener started by Start and closes the journal.
 func (s *Server) Close() {
 	if s.httpSrv != nil {
 		s.httpSrv.CloseClientConnections()
 		s.httpSrv.Close()
 	}
+	s.mu.Lock()
+	if s.journal != nil {
+		_ = s.journal.Close()
+		s.journal = nil
+	}
+	s.mu.Unlock()
 }
 
 // SetFaults replaces the injected faults.
@@ -421,6 +532,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if f.Model != nil {
+			// Read the body first: the model needs it, and handlers read
+			// it again from the copy.
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			release, ok := s.modelWait(f.Model, r, body)
+			if !ok {
+				badGateway(w)
+				return
+			}
+			defer release()
+		}
 		if f.StallRate > 0 && stallRoll < f.StallRate {
 			// A stalled server keeps working after the client gave up.
 			time.Sleep(f.Stall)
@@ -434,13 +560,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if f.ErrorRate > 0 && errRoll < f.ErrorRate {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(http.StatusBadGateway)
-			_, _ = w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"))
+			badGateway(w)
 			return
 		}
 	}
 	s.serveAPI(w, r)
+}
+
+// badGateway is nginx's 502 page.
+func badGateway(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"))
 }
 
 // resetConn closes the connection with RST so the client sees a reset.
@@ -472,6 +603,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			loc += "?" + r.URL.RawQuery
 		}
 		w.Header().Set("Location", loc)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
@@ -596,6 +728,13 @@ func badText(w http.ResponseWriter, msg string) {
 func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
 
 func notFound(w http.ResponseWriter) { writeJSON(w, http.StatusNotFound, detail("Not found.")) }
+
+// serverErrorPage is Django's production (DEBUG=False) 500 page.
+func serverErrorPage(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte("\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"))
+}
 
 func methodNotAllowed(w http.ResponseWriter, m string) {
 	writeJSON(w, http.StatusMethodNotAllowed, detail(fmt.Sprintf("Method \"%s\" not allowed.", m)))

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +14,6 @@ var (
 	indicatorTypes = []string{"Integer", "Float", "String"}
 	styleTypes     = []string{"Predefined style/color rules.", "Dynamic quantitative style.",
 		"Dynamic qualitative style.", "Style from library."}
-	// dynamicStyleKeys are the flat keys BaseStyleForm.clean_style_config reads.
-	dynamicStyleKeys = regexp.MustCompile(`^(color_palette|color_palette_reverse|dynamic_classification|dynamic_class_num|sync_outline|sync_filter|outline_color|outline_size|dynamic_node_data_rule_(name|rule|color|outline_color|outline_size|active)_\d+)$`)
 )
 
 func contains(xs []string, x string) bool {
@@ -67,14 +65,18 @@ func (s *Server) routeIndicators(q *request) {
 	}
 }
 
-// visibleIndicators: anonymous users list nothing; authenticated users list
-// all (GeoSight's default LIST grant for organisation members).
+// visibleIndicators: every indicator, as the model orders them (group
+// name, then name). Anonymous reads are allowed: list and retrieve have no
+// permission class at 516c4db7.
 func (s *Server) visibleIndicators(q *request) []*Indicator {
-	var out []*Indicator
-	if q.user == nil {
-		return out
-	}
-	return sortedByID(s.st.Indicators)
+	out := sortedByID(s.st.Indicators)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Category != out[j].Category {
+			return out[i].Category < out[j].Category
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
 }
 
 func (s *Server) listIndicators(q *request) {
@@ -88,7 +90,7 @@ func (s *Server) listIndicators(q *request) {
 	if p := vals.Get("permission"); p != "" {
 		var keep []*Indicator
 		for _, it := range items {
-			if p == "list" || p == "read" || p == "read_data" || q.isAdmin() || it.Owner == q.user.Email {
+			if p == "list" || p == "read" || p == "read_data" || q.isAdmin() || (q.user != nil && it.Owner == q.user.Email) {
 				keep = append(keep, it)
 			}
 		}
@@ -128,6 +130,13 @@ func (s *Server) listIndicators(q *request) {
 	paginate(q, out)
 }
 
+func styleOrEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
 func strOrNil(p *string) any {
 	if p == nil {
 		return nil
@@ -152,18 +161,15 @@ func indicatorJSON(it *Indicator, detailView, all bool) map[string]any {
 		"shortcode": it.Shortcode, "description": strOrNil(it.Description), "type": it.Type,
 		"min_value": it.MinValue, "max_value": it.MaxValue, "aggregation_upper_level_allowed": false,
 		"aggregation_upper_level": it.AggUpper, "aggregation_multiple_values": it.AggMultiple,
-		"style_type": it.StyleType, "style_config": it.StyleConfig,
+		"style_type": it.StyleType, "style_config": styleOrEmpty(it.StyleConfig),
 		"created_at": fmtTime(it.CreatedAt), "modified_at": fmtTime(it.ModifiedAt),
 		"created_by": it.Owner, "modified_by": it.Owner,
 	}
-	if detailView {
+	// unit is stored but never serialised (observed at 516c4db7).
+	if detailView || all {
 		m["url"] = fmt.Sprintf("/api/v1/indicators/%d/data/values/", it.ID)
 		m["permission"] = map[string]bool{"list": true, "read": true, "read_data": true, "edit": true,
 			"edit_data": true, "share": true, "delete": true}
-	}
-	if all || detailView {
-		m["unit"] = strOrNil(it.Unit)
-		m["creator"] = it.Owner
 	}
 	return m
 }
@@ -276,16 +282,25 @@ func (s *Server) indicatorForm(body map[string]any, it *Indicator) map[string][]
 	}
 	// A nested style_config object is ignored; dynamic flat keys count only
 	// with a dynamic style_type and a color_palette.
-	it.StyleConfig = nil
-	if _, hasPalette := body["color_palette"]; hasPalette && strings.HasPrefix(st, "Dynamic") {
-		it.StyleConfig = map[string]any{}
-		for k, v := range body {
-			if dynamicStyleKeys.MatchString(k) {
-				it.StyleConfig[k] = v
-			}
+	it.StyleConfig = styleConfig(body, st, it.StyleConfig)
+	return nil
+}
+
+// flatStyle turns a stored style_config back into the form's flat keys
+// (model_to_dict, which PATCH merges over).
+func flatStyle(cfg map[string]any) map[string]any {
+	m := map[string]any{}
+	for k, v := range cfg {
+		if k != "no_data_rule" {
+			m[k] = v
 		}
 	}
-	return nil
+	if nd, ok := cfg["no_data_rule"].(map[string]any); ok {
+		for k, v := range nd {
+			m["dynamic_node_data_rule_"+k+"_0"] = v
+		}
+	}
+	return m
 }
 
 func decodeObject(q *request) (map[string]any, bool) {
@@ -318,7 +333,7 @@ func (s *Server) indicators() kind[Indicator, *Indicator] {
 				"source": strOrNil(it.Source), "unit": strOrNil(it.Unit), "min_value": floatOrNil(it.MinValue),
 				"max_value": floatOrNil(it.MaxValue), "aggregation_upper_level": it.AggUpper,
 				"aggregation_multiple_values": it.AggMultiple}
-			for k, v := range it.StyleConfig {
+			for k, v := range flatStyle(it.StyleConfig) {
 				m[k] = v
 			}
 			return m
@@ -349,7 +364,7 @@ func (s *Server) indicatorDetail(q *request, id int) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		it, ok := k.items[id]
-		if !ok || q.user == nil {
+		if !ok {
 			notFound(q.w)
 			return
 		}

@@ -34,6 +34,13 @@ type kind[E any, P record[E]] struct {
 	items map[int]P
 	// toJSON is the body of create, update and detail responses.
 	toJSON func(P) any
+	// listJSON, when set, is the (shorter) list serializer.
+	listJSON func(P) any
+	// createJSON, when set, is the create answer (default toJSON).
+	createJSON func(P) any
+	// precheck, when set, runs on a create body before the form; a non-nil
+	// result is the 400 body.
+	precheck func(body map[string]any) any
 	// form validates body and applies it to into; it returns the 400 body,
 	// or nil when the body is valid.
 	form func(body map[string]any, into P) any
@@ -89,7 +96,11 @@ func listAll[E any, P record[E]](s *Server, q *request, k kind[E, P]) {
 	})
 	out := make([]any, len(items))
 	for i, it := range items {
-		out[i] = k.toJSON(it)
+		if k.listJSON != nil {
+			out[i] = k.listJSON(it)
+		} else {
+			out[i] = k.toJSON(it)
+		}
 	}
 	s.mu.Unlock()
 	paginate(q, out)
@@ -120,6 +131,12 @@ func create[E any, P record[E]](s *Server, q *request, k kind[E, P]) {
 	if !ok {
 		return
 	}
+	if k.precheck != nil {
+		if errs := k.precheck(body); errs != nil {
+			writeJSON(q.w, http.StatusBadRequest, errs)
+			return
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it := P(new(E))
@@ -136,6 +153,10 @@ func create[E any, P record[E]](s *Server, q *request, k kind[E, P]) {
 	}
 	k.items[it.recordID()] = it
 	s.persist()
+	if k.createJSON != nil {
+		writeJSON(q.w, http.StatusCreated, k.createJSON(it))
+		return
+	}
 	writeJSON(q.w, http.StatusCreated, k.toJSON(it))
 }
 

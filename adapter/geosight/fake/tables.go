@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
+	"time"
 )
 
 var fieldTypes = []string{"string", "number", "date"}
@@ -12,8 +14,15 @@ var fieldTypes = []string{"string", "number", "date"}
 // tables describes related tables to the shared handlers.
 func (s *Server) tables() kind[RelatedTable, *RelatedTable] {
 	return kind[RelatedTable, *RelatedTable]{
-		items:  s.st.Tables,
-		toJSON: func(t *RelatedTable) any { return tableJSON(t) },
+		items:    s.st.Tables,
+		toJSON:   func(t *RelatedTable) any { return tableJSON(t) },
+		listJSON: func(t *RelatedTable) any { return tableListJSON(t) },
+		createJSON: func(t *RelatedTable) any {
+			m := tableJSON(t)
+			m["permission"] = map[string]bool{"list": false, "read": false, "read_data": false, "edit": false,
+				"edit_data": false, "share": false, "delete": false}
+			return m
+		},
 		form: func(body map[string]any, t *RelatedTable) any {
 			if msg := tableForm(body, t); msg != "" {
 				return detail(msg)
@@ -50,10 +59,30 @@ func (s *Server) routeRelatedTables(q *request) {
 	}
 }
 
+// tableJSON is the detail serializer; the create answer differs only in a
+// permission of all false (observed: serialised before its owner is set).
 func tableJSON(t *RelatedTable) map[string]any {
+	m := tableListJSON(t)
+	m["fields_definition"], m["creator"], m["version_data"] = t.FieldsDefinition, "", fmtTime(t.CreatedAt)
+	return m
+}
+
+// tableListJSON is the list serializer: no fields_definition.
+func tableListJSON(t *RelatedTable) map[string]any {
+	var related []string
+	for _, f := range t.FieldsDefinition {
+		if n, ok := f["name"].(string); ok {
+			related = append(related, n)
+		}
+	}
+	sort.Strings(related)
 	return map[string]any{"id": t.ID, "name": t.Name, "description": t.Description,
-		"url": fmt.Sprintf("/api/v1/related-tables/%d/", t.ID), "fields_definition": t.FieldsDefinition,
-		"created_by": t.Owner}
+		"url": fmt.Sprintf("/api/v1/related-tables/%d/", t.ID), "category": "", "group": nil, "source": nil,
+		"related_fields": related, "unique_id": conceptUUID(fmt.Sprintf("table-%d", t.ID)),
+		"permission": map[string]bool{"list": true, "read": true, "read_data": true, "edit": true, "edit_data": true,
+			"share": true, "delete": true},
+		"created_at": fmtTime(t.CreatedAt), "created_by": t.Owner, "creator_username": t.Owner,
+		"modified_at": fmtTime(t.CreatedAt), "modified_by": t.Owner, "modified_by_username": t.Owner}
 }
 
 // tableForm validates like the serializer; errors come back as the
@@ -89,6 +118,9 @@ func tableForm(body map[string]any, t *RelatedTable) string {
 		return "odict_items([" + strings.Join(errs, ", ") + "])"
 	}
 	t.Name, t.FieldsDefinition = name, defs
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	}
 	t.Description, _ = body["description"].(string)
 	return ""
 }

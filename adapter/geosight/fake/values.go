@@ -183,7 +183,7 @@ func (s *Server) postValue(q *request) {
 		desc, _ := v.Attributes["description"].(string)
 		v.Attributes["description"] = strings.TrimSpace(desc + " " + note)
 	}
-	s.persist()
+	s.persistValue(v)
 	writeJSON(q.w, http.StatusOK, 201)
 }
 
@@ -306,11 +306,16 @@ func (s *Server) valueJSON(v *Value, ind *Indicator) map[string]any {
 		value = *v.Number
 	}
 	t, _ := time.Parse(time.DateOnly, v.Date)
+	// No attributes: attributes {} but extra_value null (observed).
+	var extra any
 	attrs := v.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
+	} else {
+		extra = attrs
 	}
 	name, country, countryName := "", "", ""
+	var entity, countryID any
 	if ds := s.datasets[v.DatasetUUID]; ds != nil {
 		if a, ok := ds.byCode[v.GeomID]; ok {
 			name = a.Name
@@ -320,16 +325,17 @@ func (s *Server) valueJSON(v *Value, ind *Indicator) map[string]any {
 				country = a.Code
 			}
 			countryName = ds.byCode[country].Name
+			entity, countryID = ds.entityID[v.GeomID], ds.entityID[country]
 		}
 	}
 	return map[string]any{
 		"id": v.ID, "geometry_code": v.GeomID, "geom_id": v.GeomID,
 		"indicator":    fmt.Sprintf("%s/%s (%s)", ind.Category, ind.Name, ind.Shortcode),
 		"indicator_id": ind.ID, "indicator_shortcode": ind.Shortcode, "indicator_name": ind.Name,
-		"value": value, "attributes": attrs, "extra_value": attrs, "time": float64(t.Unix()), "date": v.Date,
-		"entity_name": name, "admin_level": v.AdminLevel, "concept_uuid": nil,
+		"value": value, "attributes": attrs, "extra_value": extra, "time": float64(t.Unix()), "date": v.Date,
+		"entity_name": name, "admin_level": v.AdminLevel, "concept_uuid": conceptUUID(v.GeomID),
 		"entity_start_date": nil, "entity_end_date": nil, "country_name": countryName,
-		"country_geom_id": country, "country_concept_uuid": nil, "entity": nil, "country": nil,
+		"country_geom_id": country, "country_concept_uuid": conceptUUID(country), "entity": entity, "country": countryID,
 	}
 }
 

@@ -47,9 +47,60 @@ type Feed struct {
 
 // Handler serves the feed.
 type Handler struct {
-	values func() ([]indicators.Value, error)
-	log    *slog.Logger
-	now    func() time.Time
+	values    func() ([]indicators.Value, error)
+	catalogue func() Catalogue
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// Catalogue is what the feed must cover: every configured indicator at every
+// area of its levels. GeoSight's importer fails a run on an empty results
+// list (UnboundLocalError: line_idx, and a failure mail), so an area without
+// a current value is served its explicit 0 / "none", dated Today.
+type Catalogue struct {
+	Indicators []indicators.Definition
+	Areas      []indicators.Area
+	// Today is the date of the latest sync.
+	Today indicators.Date
+	// Ready is false until a sync has completed: zeros served before it
+	// would overwrite GeoSight's real values.
+	Ready bool
+}
+
+// WithCatalogue makes the feed complete: see Catalogue.
+func (h *Handler) WithCatalogue(f func() Catalogue) *Handler {
+	h.catalogue = f
+	return h
+}
+
+// covers reports whether def has a value for areas of level: its
+// admin_levels, and for a roll-up its base level and the levels above.
+func covers(def indicators.Definition, level int) bool {
+	if def.RollupFrom != nil && level > *def.RollupFrom {
+		return false
+	}
+	return def.AtLevel(level)
+}
+
+// Complete returns vals plus, for every configured indicator and area it
+// covers without a value, that area's explicit 0 / "none" dated cat.Today.
+func Complete(vals []indicators.Value, cat Catalogue) []indicators.Value {
+	type key struct{ indicator, code string }
+	have := make(map[key]bool, len(vals))
+	for _, v := range vals {
+		have[key{v.Indicator, v.Code}] = true
+	}
+	out := append([]indicators.Value(nil), vals...)
+	for _, def := range cat.Indicators {
+		for _, a := range cat.Areas {
+			if !covers(def, a.Level) || have[key{def.Shortcode, a.Code}] {
+				continue
+			}
+			v := indicators.Value{Indicator: def.Shortcode, Code: a.Code, AdminLevel: a.Level, Date: cat.Today, Type: def.Type}
+			out = append(out, v.Zero())
+		}
+	}
+	return out
 }
 
 // New returns a handler reading values through values on each request.
@@ -123,7 +174,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": "values are not available right now"})
 		return
 	}
+	if h.catalogue != nil {
+		cat := h.catalogue()
+		if !cat.Ready {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": "no sync has completed yet; nothing to import"})
+			return
+		}
+		known := map[string]bool{}
+		for _, d := range cat.Indicators {
+			known[d.Shortcode] = true
+		}
+		for sc := range shortcodes {
+			if !known[sc] {
+				writeJSON(w, http.StatusNotFound, map[string]string{"detail": "indicator " + strconv.Quote(sc) + " is not configured"})
+				return
+			}
+		}
+		vals = Complete(vals, cat)
+	}
 	recs := Build(vals, shortcodes, levels)
+	if len(recs) == 0 {
+		// An empty list fails GeoSight's import run; say why instead.
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "no values match this feed's filter"})
+		return
+	}
 	body, err := json.Marshal(recs)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": err.Error()})

@@ -107,18 +107,106 @@ func TestFeedFiltersAndErrors(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, post.Code)
 }
 
+// catalogue configures the sample's indicators over a small country.
+func catalogue() Catalogue {
+	two := 2
+	return Catalogue{Ready: true, Today: "2026-11-21",
+		Indicators: []indicators.Definition{
+			{Shortcode: "TC_CHILDREN_EXPOSED", Type: indicators.Integer, AdminLevels: []int{1}},
+			{Shortcode: "ALERT_LEVEL", Type: indicators.String, AdminLevels: []int{1}},
+			{Shortcode: "EQ_MAX_MMI", Type: indicators.Float, RollupFrom: &two},
+			{Shortcode: "QUIET", Type: indicators.Float, AdminLevels: []int{1}}, // nothing anywhere today
+		},
+		Areas: []indicators.Area{
+			{Code: "DML_V1", Level: 0}, {Code: "DML_0001_V1", Level: 1}, {Code: "DML_0002_V1", Level: 1},
+			{Code: "DML_0001_0002_V1", Level: 2}, {Code: "DML_0001_0003_V1", Level: 2},
+		}}
+}
+
+// GeoSight's importer fails a whole run on an empty results list: every
+// configured indicator is served for every area it covers, current value or
+// explicit 0 / "none".
+func TestFeedServesEveryAreaOfEveryIndicator(t *testing.T) {
+	h := New(func() ([]indicators.Value, error) { return sample(), nil }).WithCatalogue(catalogue)
+	read := func(target string) Feed {
+		rec := get(t, h, target, nil)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		var f Feed
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &f))
+		return f
+	}
+	f := read("/?indicator=QUIET")
+	require.Len(t, f.Results, 2, "an indicator with no value today still lists its areas")
+	for _, r := range f.Results {
+		assert.Equal(t, 0.0, r.Value)
+		assert.Equal(t, "2026-11-21", r.Date)
+	}
+	alert := read("/?indicator=ALERT_LEVEL")
+	got := map[string]any{}
+	for _, r := range alert.Results {
+		got[r.Ucode] = r.Value
+	}
+	assert.Equal(t, map[string]any{"DML_0001_V1": "orange", "DML_0002_V1": "none"}, got)
+	mmi := read("/?indicator=EQ_MAX_MMI")
+	codes := map[string]bool{}
+	for _, r := range mmi.Results {
+		codes[r.Ucode] = true
+	}
+	// 5 areas: DML_0001_0003_V1 has a value, but not a GeoSight day, so it
+	// is left out as before rather than zeroed.
+	assert.Len(t, codes, 4, "a roll-up covers its base level and every level above")
+	all := read("/")
+	assert.Equal(t, 2+2+4+2, all.Count, "one value per indicator and area")
+
+	cases := []struct {
+		name, target string
+		status       int
+		detail       string
+	}{
+		{"unknown indicator", "/?indicator=NOPE", 404, `NOPE\" is not configured`},
+		{"filter matching nothing", "/?admin_level=7", 404, "no values match this feed's filter"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := get(t, h, tc.target, nil)
+			assert.Equal(t, tc.status, rec.Code)
+			assert.Contains(t, rec.Body.String(), tc.detail)
+		})
+	}
+	notYet := New(func() ([]indicators.Value, error) { return nil, nil }).WithCatalogue(func() Catalogue {
+		c := catalogue()
+		c.Ready = false
+		return c
+	})
+	rec := get(t, notYet, "/", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "zeros before the first sync would overwrite real values")
+}
+
+// Property: whatever the query, the feed never answers 200 with an empty
+// results list (GeoSight's importer fails on it).
 func FuzzFeedQuery(f *testing.F) {
-	for _, s := range []string{"", "indicator=A,B", "admin_level=1,2", "admin_level=%zz", "indicator=&admin_level=-1"} {
+	for _, s := range []string{"", "indicator=A,B", "admin_level=1,2", "admin_level=%zz", "indicator=&admin_level=-1",
+		"indicator=QUIET", "indicator=ALERT_LEVEL&admin_level=2"} {
 		f.Add(s)
 	}
-	h := New(func() ([]indicators.Value, error) { return sample(), nil })
+	plain := New(func() ([]indicators.Value, error) { return sample(), nil })
+	complete := New(func() ([]indicators.Value, error) { return sample(), nil }).WithCatalogue(catalogue)
 	f.Fuzz(func(t *testing.T, q string) {
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.URL.RawQuery = q
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != 200 && rec.Code != 400 {
-			t.Fatalf("status %d for %q", rec.Code, q)
+		for _, h := range []*Handler{plain, complete} {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.URL.RawQuery = q
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			switch rec.Code {
+			case 200:
+				var feed Feed
+				if err := json.Unmarshal(rec.Body.Bytes(), &feed); err != nil || len(feed.Results) == 0 {
+					t.Fatalf("200 with no results for %q: %s", q, rec.Body.String())
+				}
+			case 400, 404:
+			default:
+				t.Fatalf("status %d for %q", rec.Code, q)
+			}
 		}
 	})
 }
