@@ -123,8 +123,8 @@ func printSteps(w io.Writer, base string, s project.Spec) {
 		}
 		fmt.Fprintf(w, "3. Context layers, in a group %q: %s.\n", project.FootprintGroup, strings.Join(names, "; "))
 	}
-	fmt.Fprintf(w, "4. Widgets (Summary widget, sync with the map): %q (SUM), %q (COUNT), %q (SUM).\n",
-		project.WidgetChildrenAtRisk, project.WidgetAreasAtWarning, project.WidgetChildrenExpose)
+	fmt.Fprintf(w, "4. Widgets (Summary widget, sync with the map, SUM): %q and %q.\n",
+		project.WidgetChildrenAtRisk, project.WidgetChildrenExpose)
 	fmt.Fprintf(w, "5. Filters: a group %q: each early-warning level IN (warning, alert), joined by OR.\n", project.FilterName)
 	fmt.Fprintf(w, "6. Save. Or let hazardsync do all of it: hazardsync dashboard --apply (with %s and %s set).\n",
 		project.EnvUsername, project.EnvPassword)

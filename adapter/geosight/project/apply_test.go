@@ -160,7 +160,7 @@ func TestApplyCreatesThenChangesNothing(t *testing.T) {
 		project.GroupMultiHazard:  {"Multi-hazard index"},
 	}, groupsOf(t, data))
 	assert.Len(t, data["context_layers"], 1)
-	assert.Len(t, data["widgets"], 3)
+	assert.Len(t, data["widgets"], 2)
 	assert.Equal(t, dataset, data["reference_layer"].(map[string]any)["identifier"])
 	assert.Equal(t, []any{60.0, 10.0, 64.0, 14.0}, data["extent"])
 	saves := w.fake.ProjectSaves()

@@ -94,8 +94,16 @@ func merge(data map[string]any, s Spec) error {
 	data["context_layers_structure"] = placeInGroups(structure(data["context_layers_structure"]), []string{FootprintGroup},
 		map[string][]any{FootprintGroup: clIDs}, ourCL)
 
-	// Widgets, matched by name.
-	ws := list(data["widgets"])
+	// Widgets, matched by name; ones hazardsync no longer makes go.
+	var ws []map[string]any
+	retired := map[int]bool{}
+	for _, w := range list(data["widgets"]) {
+		if retiredWidgets[fmt.Sprint(w["name"])] {
+			retired[intOf(w["id"])] = true
+			continue
+		}
+		ws = append(ws, w)
+	}
 	byName := map[string]map[string]any{}
 	for _, w := range ws {
 		byName[fmt.Sprint(w["name"])] = w
@@ -118,7 +126,7 @@ func merge(data map[string]any, s Spec) error {
 	}
 	data["widgets"] = anys(ws)
 	st := structure(data["widgets_structure"])
-	st["children"] = appendMissing(list0(st["children"]), wIDs)
+	st["children"] = appendMissing(pruneIDs(list0(st["children"]), retired), wIDs)
 	data["widgets_structure"] = st
 
 	// The filter query, matched by name in the top-level group.

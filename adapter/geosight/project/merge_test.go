@@ -107,3 +107,19 @@ func TestMergeChangingOneIndicatorChangesOnlyItsParts(t *testing.T) {
 	}
 	assert.Equal(t, 1, changed, "only the renamed indicator's layer changes")
 }
+
+// TestMergeRemovesRetiredWidgets: a widget an earlier version made and this
+// one no longer does is removed, from the list and the layout.
+func TestMergeRemovesRetiredWidgets(t *testing.T) {
+	s := demoSpec()
+	f, err := Build(s)
+	require.NoError(t, err)
+	data := roundTrip(t, f.Data)
+	data["widgets"] = append(data["widgets"].([]any), map[string]any{"id": 77, "name": "Areas at warning or above"})
+	st := data["widgets_structure"].(map[string]any)
+	st["children"] = append(st["children"].([]any), 77)
+	require.NoError(t, merge(data, s))
+	b, _ := json.Marshal(map[string]any{"w": data["widgets"], "s": data["widgets_structure"]})
+	assert.NotContains(t, string(b), "Areas at warning or above")
+	assert.NotContains(t, string(b), "77")
+}

@@ -42,9 +42,14 @@ const FilterName = "Areas at warning or above"
 // Widget names hazardsync owns.
 const (
 	WidgetChildrenAtRisk = "Children at risk by hazard (warning or above)"
-	WidgetAreasAtWarning = "Areas at warning or above"
 	WidgetChildrenExpose = "Children in observed hazard footprints"
 )
+
+// retiredWidgets are widgets earlier versions made: an apply removes them.
+// ("Areas at warning or above" counted early-warning levels, but GeoSight's
+// summary widgets aggregate numbers only and showed 0 for every hazard on a
+// real GeoSight; the filter of the same name shows those areas instead.)
+var retiredWidgets = map[string]bool{"Areas at warning or above": true}
 
 // GroupOf says which layer group an indicator's recipe belongs to.
 func GroupOf(recipe string) string {
@@ -281,11 +286,6 @@ func (s Spec) widgets(nextID func() int) []map[string]any {
 		out = append(out, summaryWidget(nextID(), WidgetChildrenAtRisk,
 			"Children (under 18) in areas where a forecast reaches warning level or above, per hazard; follows the map's level, date and filter. Forecast, not an activation.",
 			"SUM", "Indicators", ins))
-	}
-	if ins := byRecipe(s.Indicators, "early_warning_level"); len(ins) > 0 {
-		out = append(out, summaryWidget(nextID(), WidgetAreasAtWarning,
-			"How many areas have an early-warning level value on the map (with the filter on: at warning or above), per hazard.",
-			"COUNT", "Indicators", ins))
 	}
 	if ins := byRecipe(s.Indicators, "children_exposed"); len(ins) > 0 {
 		out = append(out, summaryWidget(nextID(), WidgetChildrenExpose,
