@@ -29,6 +29,11 @@ type Metrics struct {
 	Reloads       *prometheus.CounterVec
 	SyncDuration  prometheus.Histogram
 	Warnings      *prometheus.GaugeVec
+	// Overlay: footprints measured or reused from the cache per sync, and
+	// the hits of the last sync.
+	OverlayFootprints *prometheus.CounterVec
+	OverlayPairs      prometheus.Gauge
+	OverlayDuration   prometheus.Histogram
 
 	mu      sync.Mutex
 	sources map[string]bool // label values created by Init
@@ -79,12 +84,23 @@ func NewMetrics() *Metrics {
 			Name: "hazardsync_warnings_active", Help: "Areas currently at each early-warning level.",
 		}, []string{"indicator", "level"}),
 	}
+	m.OverlayFootprints = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hazardsync_overlay_footprints_total", Help: "Footprint geometries overlaid on the areas, by result: computed (new or changed) or reused (cached).",
+	}, []string{"result"})
+	m.OverlayPairs = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hazardsync_overlay_hits", Help: "(area, footprint) hits in the last sync's overlay.",
+	})
+	m.OverlayDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "hazardsync_overlay_duration_seconds", Help: "Duration of the per-sync overlay of footprints on areas.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 3, 10),
+	})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "hazardsync_build_info", Help: "Build information; always 1.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(Version, runtime.Version()).Set(1)
 	r.MustRegister(m.FetchDuration, m.FetchSuccess, m.LastSuccess, m.FetchErrors, m.SourceEvents, m.Values,
-		m.OutboxDepth, m.SinkUp, m.SinkLastOK, m.Reloads, m.SyncDuration, m.Warnings, build,
+		m.OutboxDepth, m.SinkUp, m.SinkLastOK, m.Reloads, m.SyncDuration, m.Warnings,
+		m.OverlayFootprints, m.OverlayPairs, m.OverlayDuration, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

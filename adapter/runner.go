@@ -39,6 +39,7 @@ type Runner struct {
 	engine   indicators.ExposureEngine
 	sources  map[string]Source
 	extra    func(*indicators.Input)
+	overlay  *indicators.Overlay // kept across syncs while the areas stay the same
 	health   map[string]*SourceHealth
 	delivery DeliveryHealth
 	lastRun  RunSummary
@@ -67,6 +68,9 @@ func (r *Runner) Configure(s Setup) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg, r.areas, r.engine, r.sources, r.extra = s.Config, s.Areas, s.Exposure, s.Sources, s.Extend
+	ov := indicators.NewOverlay(s.Areas, s.Config.Overlay.Options())
+	ov.KeepFrom(r.overlay)
+	r.overlay = ov
 	if r.health == nil {
 		r.health = map[string]*SourceHealth{}
 	}
@@ -302,6 +306,8 @@ type SyncResult struct {
 	// Current are all values computed this sync (for previews and maps).
 	Current []indicators.Value
 	Events  []indicators.Event
+	// Overlay is what the sync's overlay measured and reused.
+	Overlay indicators.OverlayStats
 }
 
 // Sync computes every indicator from the stored events, queues what changed
@@ -313,7 +319,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	// wall is when the sync really ran, for the history and the status page.
 	start, wall := r.now(), time.Now()
 	r.mu.RLock()
-	cfg, areas, engine, extra := r.cfg, r.areas, r.engine, r.extra
+	cfg, areas, engine, extra, overlay := r.cfg, r.areas, r.engine, r.extra, r.overlay
 	r.mu.RUnlock()
 	log := r.log()
 	res := SyncResult{Summary: RunSummary{Started: wall, AsOf: start, DryRun: opt.DryRun}}
@@ -330,7 +336,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	res.Events = events
 	res.Summary.Events = len(events)
 	in := &indicators.Input{Events: events, Areas: areas, Exposure: engine, Now: start,
-		Date: indicators.DateOf(start, cfg.Location()), Triggers: cfg.Triggers}
+		Date: indicators.DateOf(start, cfg.Location()), Triggers: cfg.Triggers, Overlay: overlay}
 	if extra != nil {
 		extra(in)
 	}
@@ -353,6 +359,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		}
 		current = append(current, vals...)
 	}
+	res.Overlay = r.reportOverlay(in)
 	current, ledger, err := r.applyHysteresis(cfg, areas, current, start, !opt.DryRun)
 	if err != nil {
 		return res, fmt.Errorf("warning ledger: %w", err)
@@ -443,6 +450,28 @@ func (r *Runner) queueFailed(res *SyncResult, changed []indicators.Value, wall t
 	res.Summary.Duration = time.Since(wall)
 	r.finishRun(res.Summary)
 	return fmt.Errorf("writing outbox (%d values not queued): %w", len(changed), err)
+}
+
+// reportOverlay logs and counts what the sync's overlay measured and what
+// it took from the cache.
+func (r *Runner) reportOverlay(in *indicators.Input) indicators.OverlayStats {
+	st, ok := in.OverlayStats()
+	if !ok {
+		return st
+	}
+	log := r.log()
+	if st.PeopleErr != nil {
+		log.Warn("overlay: exposure engine failed; hits carry no people", "err", st.PeopleErr)
+	}
+	log.Debug("overlay", "footprints", st.Footprints, "computed", st.Computed, "reused", st.Reused,
+		"hits", st.Pairs, "duration", st.Duration)
+	if r.Metrics != nil {
+		r.Metrics.OverlayFootprints.WithLabelValues("computed").Add(float64(st.Computed))
+		r.Metrics.OverlayFootprints.WithLabelValues("reused").Add(float64(st.Reused))
+		r.Metrics.OverlayPairs.Set(float64(st.Pairs))
+		r.Metrics.OverlayDuration.Observe(st.Duration.Seconds())
+	}
+	return st
 }
 
 func (r *Runner) finishRun(s RunSummary) {

@@ -38,6 +38,8 @@ type Config struct {
 	Delivery Delivery `mapstructure:"delivery"`
 	// Retention bounds the history kept in the state dir.
 	Retention Retention `mapstructure:"retention"`
+	// Overlay decides when a footprint hits an area.
+	Overlay Overlay `mapstructure:"overlay"`
 	// ReplayTime pins "now" for computing values (which events are active,
 	// lead times, value dates) to an RFC 3339 time: for demos and replays of
 	// recorded feeds. Never set it in production.
@@ -222,6 +224,23 @@ type Retention struct {
 // Output is where --dry-run writes its preview (GeoJSON, CSV, map).
 type Output struct {
 	Dir string `mapstructure:"dir"` // Where `once --dry-run` writes its preview; relative to where it runs.
+}
+
+// Overlay decides when a hazard footprint hits an area, for every source
+// and every recipe. A polygon hits only with an intersection of positive
+// area: sharing an edge or a corner is not hitting (CAP polygons often
+// follow admin boundaries). Points and lines hit where they lie inside.
+type Overlay struct {
+	// MinShare is the smallest share of the area's surface (0..1) a
+	// footprint must cover to hit it; 0 means any positive area.
+	MinShare float64 `mapstructure:"min_share"`
+	// MinKm2 is the smallest intersection in km² that hits; 0 means any.
+	MinKm2 float64 `mapstructure:"min_km2"`
+}
+
+// Options converts the section for the indicators package.
+func (o Overlay) Options() indicators.OverlayOptions {
+	return indicators.OverlayOptions{MinShare: o.MinShare, MinKm2: o.MinKm2}
 }
 
 // Defaults returns a config with every default filled in.

@@ -312,6 +312,12 @@ func (c *Config) validate() Problems {
 	if c.Fetch.MaxBodyBytes < 1024 {
 		p.Add("fetch.max_body_bytes", "must be >= 1024, got %d", c.Fetch.MaxBodyBytes)
 	}
+	if c.Overlay.MinShare < 0 || c.Overlay.MinShare >= 1 {
+		p.Add("overlay.min_share", "must be in [0, 1), got %g", c.Overlay.MinShare)
+	}
+	if c.Overlay.MinKm2 < 0 {
+		p.Add("overlay.min_km2", "must be >= 0, got %g", c.Overlay.MinKm2)
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:

@@ -162,7 +162,13 @@ type Input struct {
 	// Triggers are the early-warning rules by name.
 	Triggers map[string]Trigger
 
-	shapes shapeCache // prepared geometries, shared by every recipe of a sync
+	// Overlay measures (area, footprint) pairs and keeps them across syncs
+	// by footprint geometry; the daemon keeps one per area set. Nil, or one
+	// for other areas, means a fresh one for this Input.
+	Overlay *Overlay
+
+	overlayOnce sync.Once
+	table       *overlayTable // this sync's hits, shared by every recipe
 }
 
 // Recipe turns events over areas into values for one indicator definition.

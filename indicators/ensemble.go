@@ -253,8 +253,8 @@ func validateProbabilityTrigger(t Trigger) []error {
 // overlaps the area with positive area (touching along an edge is not a
 // strike) and starts within the window (from the event's issue), compared
 // with the levels; the time is the earliest such member's arrival.
-func probabilityReach(t Trigger, window time.Duration, a Area, as *shape, e Event, now time.Time, minLevel int,
-	levels map[string]float64, fpShape func(*Footprint) *shape, r *Reach) {
+func probabilityReach(t Trigger, window time.Duration, a Area, e Event, now time.Time, minLevel int,
+	levels map[string]float64, hits func(*Footprint) bool, r *Reach) {
 	m := MemberCount(e)
 	if m <= 0 {
 		return
@@ -278,7 +278,7 @@ func probabilityReach(t Trigger, window time.Duration, a Area, as *shape, e Even
 		if (!to.IsZero() && to.Before(now)) || from.Sub(issued) > window {
 			continue
 		}
-		if !as.touches(fpShape(fp)) || a.Geometry == nil || IntersectionAreaKm2(a.Geometry, fp.Geometry) <= 0 {
+		if !hits(fp) { // the sync's overlay: positive area, not touching
 			continue
 		}
 		hit[fp.Member] = true

@@ -1,6 +1,9 @@
 package indicators
 
 import (
+	"math"
+	"sort"
+
 	"github.com/paulmach/orb"
 )
 
@@ -43,11 +46,12 @@ type AreaExposure struct {
 type AreaWeighted struct {
 	areas []Area
 	km2   []float64
+	ov    *Overlay
 }
 
 // NewAreaWeighted prepares the method for a set of areas.
 func NewAreaWeighted(areas []Area) *AreaWeighted {
-	e := &AreaWeighted{areas: areas, km2: make([]float64, len(areas))}
+	e := &AreaWeighted{areas: areas, km2: make([]float64, len(areas)), ov: NewOverlay(areas, OverlayOptions{})}
 	for i, a := range areas {
 		if a.Geometry != nil {
 			e.km2[i] = GeodesicAreaKm2(a.Geometry)
@@ -73,28 +77,23 @@ func (e *AreaWeighted) Expose(footprints []orb.Geometry) ([]AreaExposure, error)
 	if len(polys) == 0 {
 		return nil, nil
 	}
+	best := map[int]float64{}
+	for _, f := range polys {
+		for _, p := range e.ov.measure(prepareFootprint(f)) {
+			best[p.Area] = math.Max(best[p.Area], p.Share)
+		}
+	}
+	idx := make([]int, 0, len(best))
+	for i := range best {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
 	var out []AreaExposure
-	for i, a := range e.areas {
-		if a.Geometry == nil || e.km2[i] == 0 {
+	for _, i := range idx {
+		if e.km2[i] == 0 || best[i] <= 1e-12 {
 			continue
 		}
-		ab := a.Geometry.Bound()
-		best := 0.0
-		for _, f := range polys {
-			if !ab.Intersects(f.Bound()) {
-				continue
-			}
-			if frac := IntersectionAreaKm2(a.Geometry, f) / e.km2[i]; frac > best {
-				best = frac
-			}
-		}
-		if best <= 1e-12 {
-			continue
-		}
-		if best > 1 {
-			best = 1
-		}
-		out = append(out, exposureFromFraction(a, best, e.km2[i]))
+		out = append(out, exposureFromFraction(e.areas[i], math.Min(1, best[i]), e.km2[i]))
 	}
 	return out, nil
 }

@@ -94,16 +94,26 @@ func (r exposureRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		if x.Method != "" && x.Method != in.Exposure.Method() {
 			methods[in.Areas[ai].Code] = x.Method
 		}
-		p := provFor(prov, ai)
-		as := in.areaShape(ai)
-		for _, e := range evs {
-			for i := range e.Footprints {
-				fp := &e.Footprints[i]
-				if fp.Geometry != nil && f.MatchFootprint(e, *fp) && as.touches(in.footprintShape(fp)) {
-					p.add(e)
-					break
+	}
+	// Provenance, and the rule that only a hit counts: an area no matching
+	// footprint hits gets no value, whatever the engine's cells say.
+	tab := in.overlay()
+	for _, e := range evs {
+		for i := range e.Footprints {
+			fp := &e.Footprints[i]
+			if fp.Geometry == nil || !f.MatchFootprint(e, *fp) {
+				continue
+			}
+			for _, p := range tab.hitsOf(fp) {
+				if _, ok := res[p.Area]; ok {
+					provFor(prov, p.Area).add(e)
 				}
 			}
+		}
+	}
+	for ai := range res {
+		if prov[ai] == nil {
+			delete(res, ai)
 		}
 	}
 	vals := emit(def, in, res, prov, f.Phase, in.Exposure.Method(), func(v float64) Value {

@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/paulmach/orb"
@@ -122,22 +123,131 @@ func IsPolygonal(g orb.Geometry) bool {
 	return false
 }
 
-// ringsContain is the even-odd point-in-polygon test over all rings; points
-// exactly on an edge may go either way, as in every ray-casting test.
-func ringsContain(rings []orb.Ring, p orb.Point) bool {
-	in := false
+// ringIndex holds projected rings with their edges bucketed into horizontal
+// bands (a CSR layout: start[k]..start[k+1] in ids are band k's edges), so a
+// point-in-polygon test or a segment query looks at the few edges near it
+// instead of every edge: what makes one overlay of thousands of 300-vertex
+// areas with hundreds of footprints take milliseconds, not minutes.
+type ringIndex struct {
+	segs  []seg
+	b     orb.Bound
+	y0    float64
+	inv   float64 // bands per unit of y
+	start []int32
+	ids   []int32
+}
+
+type seg struct{ a, b orb.Point }
+
+func newRingIndex(rings []orb.Ring) *ringIndex {
+	ix := &ringIndex{b: ringsBound(rings)}
 	for _, r := range rings {
 		for i := 0; i+1 < len(r); i++ {
-			a, b := r[i], r[i+1]
-			if (a[1] > p[1]) != (b[1] > p[1]) {
-				x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
-				if p[0] < x {
-					in = !in
-				}
+			if r[i] != r[i+1] {
+				ix.segs = append(ix.segs, seg{r[i], r[i+1]})
+			}
+		}
+	}
+	if len(ix.segs) == 0 {
+		return ix
+	}
+	nb := len(ix.segs)/2 + 1
+	ix.y0 = ix.b.Min[1]
+	if h := ix.b.Max[1] - ix.b.Min[1]; h > 0 {
+		ix.inv = float64(nb) / h
+	}
+	ix.start = make([]int32, nb+1)
+	for _, s := range ix.segs {
+		lo, hi := ix.bandRange(s.a[1], s.b[1])
+		for k := lo; k <= hi; k++ {
+			ix.start[k+1]++
+		}
+	}
+	for k := 0; k < nb; k++ {
+		ix.start[k+1] += ix.start[k]
+	}
+	ix.ids = make([]int32, ix.start[nb])
+	fill := slices.Clone(ix.start[:nb])
+	for i, s := range ix.segs {
+		lo, hi := ix.bandRange(s.a[1], s.b[1])
+		for k := lo; k <= hi; k++ {
+			ix.ids[fill[k]] = int32(i)
+			fill[k]++
+		}
+	}
+	return ix
+}
+
+func (ix *ringIndex) bands() int { return len(ix.start) - 1 }
+
+func (ix *ringIndex) band(y float64) int {
+	k := int((y - ix.y0) * ix.inv)
+	return max(0, min(k, ix.bands()-1))
+}
+
+func (ix *ringIndex) bandRange(y1, y2 float64) (int, int) {
+	return ix.band(math.Min(y1, y2)), ix.band(math.Max(y1, y2))
+}
+
+// each calls fn once for every edge whose band range meets [ylo, yhi] and
+// whose box meets qb; an edge listed in several bands is visited in the
+// first of them only.
+func (ix *ringIndex) each(qb orb.Bound, fn func(s seg) bool) {
+	if len(ix.segs) == 0 || !ix.b.Intersects(qb) {
+		return
+	}
+	lo, hi := ix.bandRange(qb.Min[1], qb.Max[1])
+	for k := lo; k <= hi; k++ {
+		for _, id := range ix.ids[ix.start[k]:ix.start[k+1]] {
+			s := ix.segs[id]
+			if k > lo && ix.band(math.Min(s.a[1], s.b[1])) != k {
+				continue // seen in an earlier band
+			}
+			if math.Max(s.a[0], s.b[0]) < qb.Min[0] || math.Min(s.a[0], s.b[0]) > qb.Max[0] ||
+				math.Max(s.a[1], s.b[1]) < qb.Min[1] || math.Min(s.a[1], s.b[1]) > qb.Max[1] {
+				continue
+			}
+			if !fn(s) {
+				return
+			}
+		}
+	}
+}
+
+// contains is the even-odd point-in-polygon test over all rings; points
+// exactly on an edge may go either way, as in every ray-casting test.
+func (ix *ringIndex) contains(p orb.Point) bool {
+	if len(ix.segs) == 0 || !ix.b.Contains(p) {
+		return false
+	}
+	k := ix.band(p[1])
+	in := false
+	for _, id := range ix.ids[ix.start[k]:ix.start[k+1]] {
+		a, b := ix.segs[id].a, ix.segs[id].b
+		if (a[1] > p[1]) != (b[1] > p[1]) {
+			x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
+			if p[0] < x {
+				in = !in
 			}
 		}
 	}
 	return in
+}
+
+// near reports whether p lies within √tol2 of an edge.
+func (ix *ringIndex) near(p orb.Point, tol2 float64) bool {
+	t := math.Sqrt(tol2)
+	found := false
+	ix.each(orb.Bound{Min: orb.Point{p[0] - t, p[1] - t}, Max: orb.Point{p[0] + t, p[1] + t}}, func(s seg) bool {
+		found = distToSegSq(p, s.a, s.b) <= tol2
+		return !found
+	})
+	return found
+}
+
+// interior reports whether p is inside and not on the boundary (within tol).
+func (ix *ringIndex) interior(p orb.Point, tol2 float64) bool {
+	return ix.contains(p) && !ix.near(p, tol2)
 }
 
 // segIntersectT returns the parameters along p1→p2 where it meets q1→q2
@@ -184,17 +294,6 @@ func distToSegSq(p, a, b orb.Point) float64 {
 	return ex*ex + ey*ey
 }
 
-func onRings(rings []orb.Ring, p orb.Point, tol2 float64) bool {
-	for _, r := range rings {
-		for i := 0; i+1 < len(r); i++ {
-			if distToSegSq(p, r[i], r[i+1]) <= tol2 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func ringsBound(rings []orb.Ring) orb.Bound {
 	b := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
 	for _, r := range rings {
@@ -205,78 +304,74 @@ func ringsBound(rings []orb.Ring) orb.Bound {
 	return b
 }
 
+// pieces splits p1→p2 at every edge of b it meets and calls fn with each
+// piece's ends (parameters along p1→p2).
+func pieces(p1, p2 orb.Point, b *ringIndex, ts []float64, fn func(t0, t1 float64)) []float64 {
+	ts = append(ts[:0], 0, 1)
+	b.each(orb.Bound{Min: p1, Max: p1}.Extend(p2), func(q seg) bool {
+		ts = segIntersectT(p1, p2, q.a, q.b, ts)
+		return true
+	})
+	sort.Float64s(ts)
+	for k := 0; k+1 < len(ts); k++ {
+		if ts[k+1]-ts[k] > 1e-15 {
+			fn(ts[k], ts[k+1])
+		}
+	}
+	return ts
+}
+
 // boundaryInside integrates x·dy−y·dx over the parts of a's directed edges
 // that bound a∩b: a part is kept when the point just to its left (inside a)
 // is inside b. With strict, parts lying on b's own boundary are dropped so a
 // shared edge is counted once, from one side only.
-func boundaryInside(a, b []orb.Ring, bb orb.Bound, scale float64, strict bool) float64 {
+func boundaryInside(a, b *ringIndex, scale float64, strict bool) float64 {
 	eps := scale * 1e-9
 	tol2 := eps * eps * 100
 	var sum float64
 	var ts []float64
-	for _, r := range a {
-		for i := 0; i+1 < len(r); i++ {
-			p1, p2 := r[i], r[i+1]
-			eb := orb.Bound{Min: p1, Max: p1}.Extend(p2)
-			if !eb.Intersects(bb) {
-				continue // wholly outside b's box: no part bounds a∩b
+	a.each(b.b, func(s seg) bool {
+		p1, p2 := s.a, s.b
+		dx, dy := p2[0]-p1[0], p2[1]-p1[1]
+		l := math.Hypot(dx, dy)
+		nx, ny := -dy/l*eps, dx/l*eps // left normal
+		ts = pieces(p1, p2, b, ts, func(t0, t1 float64) {
+			m := orb.Point{p1[0] + dx*(t0+t1)/2, p1[1] + dy*(t0+t1)/2}
+			if !b.contains(orb.Point{m[0] + nx, m[1] + ny}) {
+				return
 			}
-			ts = append(ts[:0], 0, 1)
-			for _, q := range b {
-				for j := 0; j+1 < len(q); j++ {
-					qb := orb.Bound{Min: q[j], Max: q[j]}.Extend(q[j+1])
-					if qb.Intersects(eb) {
-						ts = segIntersectT(p1, p2, q[j], q[j+1], ts)
-					}
-				}
+			if strict && b.near(m, tol2) {
+				return
 			}
-			sort.Float64s(ts)
-			dx, dy := p2[0]-p1[0], p2[1]-p1[1]
-			l := math.Hypot(dx, dy)
-			if l == 0 {
-				continue
-			}
-			nx, ny := -dy/l*eps, dx/l*eps // left normal
-			for k := 0; k+1 < len(ts); k++ {
-				if ts[k+1]-ts[k] <= 1e-15 {
-					continue
-				}
-				m := orb.Point{p1[0] + dx*(ts[k]+ts[k+1])/2, p1[1] + dy*(ts[k]+ts[k+1])/2}
-				if !ringsContain(b, orb.Point{m[0] + nx, m[1] + ny}) {
-					continue
-				}
-				if strict && onRings(b, m, tol2) {
-					continue
-				}
-				s := orb.Point{p1[0] + dx*ts[k], p1[1] + dy*ts[k]}
-				e := orb.Point{p1[0] + dx*ts[k+1], p1[1] + dy*ts[k+1]}
-				sum += s[0]*e[1] - e[0]*s[1]
-			}
-		}
-	}
+			s := orb.Point{p1[0] + dx*t0, p1[1] + dy*t0}
+			e := orb.Point{p1[0] + dx*t1, p1[1] + dy*t1}
+			sum += s[0]*e[1] - e[0]*s[1]
+		})
+		return true
+	})
 	return sum
 }
 
+// scaleOf is the larger extent of two indexes: the unit of the tolerances.
+func scaleOf(a, b *ringIndex) float64 {
+	return math.Max(math.Max(a.b.Max[0]-a.b.Min[0], a.b.Max[1]-a.b.Min[1]), math.Max(b.b.Max[0]-b.b.Min[0], b.b.Max[1]-b.b.Min[1]))
+}
+
+// intersectionKm2 is the exact area of a∩b from the boundary of the
+// intersection: parts of a's edges inside b plus parts of b's edges inside a.
+func intersectionKm2(a, b *ringIndex) float64 {
+	if len(a.segs) == 0 || len(b.segs) == 0 || !a.b.Intersects(b.b) {
+		return 0
+	}
+	scale := scaleOf(a, b)
+	sum := boundaryInside(a, b, scale, false) + boundaryInside(b, a, scale, true)
+	return math.Max(0, sum/2*wgs84A*wgs84A/2/1e6)
+}
+
 // IntersectionAreaKm2 is the exact geodesic area of a∩b for two polygonal
-// geometries (each a valid Polygon or MultiPolygon), computed from the
-// boundary of the intersection: parts of a's edges inside b plus parts of
-// b's edges inside a.
+// geometries (each a valid Polygon or MultiPolygon).
 func IntersectionAreaKm2(a, b orb.Geometry) float64 {
-	ra, rb := projectedRings(a), projectedRings(b)
-	if len(ra) == 0 || len(rb) == 0 {
-		return 0
-	}
-	ba, bbnd := ringsBound(ra), ringsBound(rb)
-	if !ba.Intersects(bbnd) {
-		return 0
-	}
-	scale := math.Max(math.Max(ba.Max[0]-ba.Min[0], ba.Max[1]-ba.Min[1]), math.Max(bbnd.Max[0]-bbnd.Min[0], bbnd.Max[1]-bbnd.Min[1]))
-	sum := boundaryInside(ra, rb, bbnd, scale, false) + boundaryInside(rb, ra, ba, scale, true)
-	area := sum / 2 * wgs84A * wgs84A / 2 / 1e6
-	if area < 0 {
-		return 0
-	}
-	return area
+	return intersectionKm2(newRingIndex(projectedRings(a)), newRingIndex(projectedRings(b)))
 }
 
 // Contains reports whether polygonal g contains point p (lon/lat).
@@ -284,115 +379,23 @@ func Contains(g orb.Geometry, p orb.Point) bool {
 	if !g.Bound().Contains(p) {
 		return false
 	}
-	return ringsContain(projectedRings(g), equalArea(p))
+	return newRingIndex(projectedRings(g)).contains(equalArea(p))
 }
 
-// shape is a geometry prepared for repeated overlay tests: its bound and
-// equal-area rings are computed once, not once per pair tested.
-type shape struct {
-	g     orb.Geometry
-	b     orb.Bound
-	rings []orb.Ring // polygonal parts, projected
-}
-
-func newShape(g orb.Geometry) *shape {
-	if g == nil {
-		return nil
-	}
-	return &shape{g: g, b: g.Bound(), rings: projectedRings(g)}
-}
-
-// Intersects reports whether footprint f touches area geometry a (polygonal).
-// Points count when inside; lines when they cross or lie inside.
+// Intersects reports whether footprint f hits area geometry a: a polygon
+// when a∩f has positive area (touching along an edge or at a corner is not
+// hitting), a point or line when some of it lies in a's interior.
 func Intersects(a orb.Geometry, f orb.Geometry) bool {
-	return newShape(a).touches(newShape(f))
-}
-
-// touches is Intersects on prepared shapes; a is the (polygonal) area.
-func (a *shape) touches(f *shape) bool {
-	if a == nil || f == nil || !a.b.Intersects(f.b) {
-		return false
-	}
-	ra := a.rings
-	switch t := f.g.(type) {
-	case orb.Point:
-		return ringsContain(ra, equalArea(t))
-	case orb.MultiPoint:
-		for _, p := range t {
-			if ringsContain(ra, equalArea(p)) {
-				return true
-			}
-		}
-		return false
-	case orb.LineString:
-		return lineTouches(ra, t)
-	case orb.MultiLineString:
-		for _, l := range t {
-			if lineTouches(ra, l) {
-				return true
-			}
-		}
-		return false
-	case orb.Collection:
-		for _, c := range t {
-			if a.touches(newShape(c)) {
-				return true
-			}
-		}
-		return false
-	}
-	rf := f.rings
-	if len(rf) == 0 {
-		return false
-	}
-	for _, r := range rf {
-		if ringsContain(ra, r[0]) {
-			return true
-		}
-	}
-	for _, r := range ra {
-		if ringsContain(rf, r[0]) {
-			return true
-		}
-	}
-	return ringsCross(ra, rf)
-}
-
-func lineTouches(rings []orb.Ring, l orb.LineString) bool {
-	pr := make(orb.Ring, len(l))
-	for i, p := range l {
-		pr[i] = equalArea(p)
-	}
-	if len(pr) == 0 {
-		return false
-	}
-	if ringsContain(rings, pr[0]) {
-		return true
-	}
-	return ringsCross(rings, []orb.Ring{pr})
-}
-
-func ringsCross(a, b []orb.Ring) bool {
-	for _, r := range a {
-		for i := 0; i+1 < len(r); i++ {
-			eb := orb.Bound{Min: r[i], Max: r[i]}.Extend(r[i+1])
-			for _, q := range b {
-				for j := 0; j+1 < len(q); j++ {
-					qb := orb.Bound{Min: q[j], Max: q[j]}.Extend(q[j+1])
-					if eb.Intersects(qb) && segmentsTouch(r[i], r[i+1], q[j], q[j+1]) {
-						return true
-					}
-				}
-			}
-		}
-	}
-	return false
+	o := NewOverlay([]Area{{Code: "a", Geometry: a}}, OverlayOptions{})
+	return len(o.measure(prepareFootprint(f))) > 0
 }
 
 func orient(a, b, c orb.Point) float64 {
 	return (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0])
 }
 
+// segmentsTouch reports whether two segments share any point (geomclean's
+// self-intersection check).
 func segmentsTouch(p1, p2, q1, q2 orb.Point) bool {
 	d1, d2 := orient(q1, q2, p1), orient(q1, q2, p2)
 	d3, d4 := orient(p1, p2, q1), orient(p1, p2, q2)

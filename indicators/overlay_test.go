@@ -100,6 +100,14 @@ func TestIntersects(t *testing.T) {
 		{"polygon inside", rect(0.5, 0.5, 1, 1), true},
 		{"polygon apart", rect(3, 3, 4, 4), false},
 		{"cross shape, no vertex inside", rect(-1, 0.5, 3, 1.5), true},
+		{"polygon sharing an edge", rect(2, 0, 3, 2), false},
+		{"polygon sharing part of an edge", rect(2, 0.5, 3, 1), false},
+		{"polygon sharing a corner", rect(2, 2, 3, 3), false},
+		{"polygon sliver across the edge", rect(1.9999, 0.5, 3, 1), true},
+		{"point on the boundary", orb.Point{2, 1}, false},
+		{"line along the boundary", orb.LineString{{2, -1}, {2, 3}}, false},
+		{"line ending on the boundary", orb.LineString{{3, 1}, {2, 1}}, false},
+		{"line entering", orb.LineString{{3, 1}, {1.5, 1}}, true},
 	} {
 		assert.Equal(t, c.want, Intersects(a, c.f), c.name)
 	}

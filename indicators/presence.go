@@ -6,7 +6,7 @@ import (
 	"sort"
 )
 
-// Presence recipes: which hazards touch an area, how severe, how intense.
+// Presence recipes: which hazards hit an area, how severe, how intense.
 
 func init() {
 	RegisterRecipe("alert_level", alertLevel{})
@@ -15,34 +15,29 @@ func init() {
 }
 
 // touching calls fn for every (area, event, matching footprint) where the
-// footprint touches the area, or the event names the area (or one of its
-// parents) by code. fp is nil for a by-code match.
+// footprint hits the area in the sync's overlay, or the event names the area
+// (or one of its parents) by code. fp is nil for a by-code match.
 func touching(def Definition, in *Input, f EventFilter, fn func(ai int, e Event, fp *Footprint)) {
-	for ai, a := range in.Areas {
-		if !def.AtLevel(a.Level) {
+	tab := in.overlay()
+	for _, e := range in.Events {
+		if !f.MatchEvent(e) || !e.ActiveAt(in.Now) {
 			continue
 		}
-		var as *shape
-		for _, e := range in.Events {
-			if !f.MatchEvent(e) || !e.ActiveAt(in.Now) {
+		if len(e.Areas) > 0 && e.Severity >= f.MinSeverity {
+			for ai, a := range in.Areas {
+				if def.AtLevel(a.Level) && namesArea(e.Areas, a) {
+					fn(ai, e, nil)
+				}
+			}
+		}
+		for i := range e.Footprints {
+			fp := &e.Footprints[i]
+			if fp.Geometry == nil || !f.MatchFootprint(e, *fp) {
 				continue
 			}
-			if len(e.Areas) > 0 && e.Severity >= f.MinSeverity && namesArea(e.Areas, a) {
-				fn(ai, e, nil)
-			}
-			if a.Geometry == nil {
-				continue
-			}
-			for i := range e.Footprints {
-				fp := &e.Footprints[i]
-				if fp.Geometry == nil || !f.MatchFootprint(e, *fp) {
-					continue
-				}
-				if as == nil {
-					as = in.areaShape(ai)
-				}
-				if as.touches(in.footprintShape(fp)) {
-					fn(ai, e, fp)
+			for _, p := range tab.hitsOf(fp) {
+				if def.AtLevel(in.Areas[p.Area].Level) {
+					fn(p.Area, e, fp)
 				}
 			}
 		}

@@ -55,16 +55,17 @@ type Reach struct {
 }
 
 // EvaluateArea evaluates a trigger for one area within a window (max lead).
-// Footprints count when they touch the area, or when their event names the
-// area (or a parent) by code; footprints entirely in the past are ignored.
+// Footprints count when they hit the area (see OverlayOptions), or when their
+// event names the area (or a parent) by code; footprints entirely in the
+// past are ignored.
 func EvaluateArea(t Trigger, window time.Duration, a Area, events []Event, now time.Time, minLevel int) Reach {
-	return evaluateArea(t, window, a, newShape(a.Geometry), events, now, minLevel, func(fp *Footprint) *shape { return newShape(fp.Geometry) })
+	tab := NewOverlay([]Area{a}, OverlayOptions{}).build(events, nil)
+	return evaluateArea(t, window, a, events, now, minLevel, func(fp *Footprint) bool { return tab.hit(fp, 0) })
 }
 
-// evaluateArea is EvaluateArea with prepared shapes (the recipes pass the
-// sync's shape cache).
-func evaluateArea(t Trigger, window time.Duration, a Area, as *shape, events []Event, now time.Time, minLevel int,
-	fpShape func(*Footprint) *shape) Reach {
+// evaluateArea is EvaluateArea reading hits from the sync's overlay.
+func evaluateArea(t Trigger, window time.Duration, a Area, events []Event, now time.Time, minLevel int,
+	hits func(*Footprint) bool) Reach {
 	var r Reach
 	levels := t.levelsFor(countryOf(a))
 	for _, e := range events {
@@ -72,7 +73,7 @@ func evaluateArea(t Trigger, window time.Duration, a Area, as *shape, events []E
 			continue
 		}
 		if t.Measure == "probability" {
-			probabilityReach(t, window, a, as, e, now, minLevel, levels, fpShape, &r)
+			probabilityReach(t, window, a, e, now, minLevel, levels, hits, &r)
 			continue
 		}
 		named := len(e.Areas) > 0 && namesArea(e.Areas, a)
@@ -90,7 +91,7 @@ func evaluateArea(t Trigger, window time.Duration, a Area, as *shape, events []E
 			if l < minLevel || l == LevelNone {
 				continue
 			}
-			if !named && (fp.Geometry == nil || !as.touches(fpShape(fp))) {
+			if !named && (fp.Geometry == nil || !hits(fp)) {
 				continue
 			}
 			lead := leadHours(from, now)
@@ -220,7 +221,7 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		if !def.AtLevel(a.Level) {
 			continue
 		}
-		r := evaluateArea(t, win, a, in.areaShape(ai), in.Events, in.Now, minLevel, in.footprintShape)
+		r := evaluateArea(t, win, a, in.Events, in.Now, minLevel, in.hitsArea(ai))
 		if r.Level == LevelNone {
 			continue
 		}
@@ -310,7 +311,7 @@ func (w warningRecipe) children(def Definition, in *Input, wp WarningParams, t T
 		if !def.AtLevel(a.Level) {
 			continue
 		}
-		r := evaluateArea(t, win, a, in.areaShape(ai), in.Events, in.Now, minLevel, in.footprintShape)
+		r := evaluateArea(t, win, a, in.Events, in.Now, minLevel, in.hitsArea(ai))
 		if r.Level == LevelNone {
 			continue
 		}

@@ -1,0 +1,604 @@
+package indicators
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/tidwall/rtree"
+)
+
+// The overlay: once per sync, every (area, footprint) pair whose bounds meet
+// is measured exactly (km², share of the area, people and under-18s), and
+// every recipe reads that table. No recipe tests geometry itself. Results
+// are kept per footprint geometry hash in the Overlay, which lives as long
+// as its area set, so a footprint that did not change costs a hash and a
+// map lookup.
+
+// OverlayOptions decide when an (area, footprint) pair is a hit. A polygon
+// footprint hits an area only when their intersection has positive area
+// (touching along an edge or at a corner is not hitting) and reaches both
+// minimums; points and lines, which have no area, hit where they lie in the
+// area's interior.
+type OverlayOptions struct {
+	// MinShare is the smallest share (0..1) of the area's surface a
+	// footprint must cover to hit it; 0 = any positive area.
+	MinShare float64
+	// MinKm2 is the smallest intersection, in km², that hits; 0 = any.
+	MinKm2 float64
+}
+
+// noiseShare is the intersection, relative to the smaller of the two
+// shapes, below which an overlap is floating-point noise of a shared edge
+// (about a square metre on a 1,000 km² area), not a hit.
+const noiseShare = 1e-9
+
+// Pair is one footprint's exact overlay with one area.
+type Pair struct {
+	// Area is the index of the area in the sync's areas.
+	Area int
+	// Km2 is the geodesic area of area ∩ footprint; Share is Km2 over the
+	// area's own area. Both are 0 for point and line footprints.
+	Km2, Share float64
+	// Population and Under18 inside the intersection: from the exposure
+	// engine when it has a grid, else the area's baseline × Share.
+	Population, Under18           float64
+	KnownPopulation, KnownUnder18 bool
+}
+
+// OverlayStats describe the last overlay built: how many distinct footprint
+// geometries it saw, how many it measured and how many came from the cache.
+type OverlayStats struct {
+	Footprints, Computed, Reused, Pairs int
+	Duration                            time.Duration
+	// PeopleErr is the exposure engine's error, if it failed: the pairs
+	// then carry no people (geometry is unaffected).
+	PeopleErr error
+}
+
+// Overlay measures footprints against one area set and remembers the
+// results per footprint geometry. It is safe for concurrent use; builds are
+// serialised.
+type Overlay struct {
+	areas  []Area
+	key    [2]uint64
+	opts   OverlayOptions
+	tree   rtree.RTreeG[int]
+	prep   []areaPrep
+	byCode map[string]int
+	// Workers overlays footprints on that many goroutines (default
+	// GOMAXPROCS); results do not depend on it.
+	workers int
+
+	mu    sync.Mutex
+	gen   uint64
+	cache map[[2]uint64]*fpEntry
+	stats OverlayStats
+}
+
+type areaPrep struct {
+	once sync.Once
+	ix   *ringIndex
+	km2  float64
+}
+
+type fpEntry struct {
+	pairs  []Pair
+	engine ExposureEngine // the engine that filled people, nil = baseline
+	used   uint64
+}
+
+var hashSeed = maphash.MakeSeed()
+
+// NewOverlay indexes an area set's bounds. Areas are prepared for exact
+// measures only when a footprint first meets them.
+func NewOverlay(areas []Area, opts OverlayOptions) *Overlay {
+	o := &Overlay{areas: areas, opts: opts, prep: make([]areaPrep, len(areas)), byCode: make(map[string]int, len(areas)),
+		cache: map[[2]uint64]*fpEntry{}, workers: runtime.GOMAXPROCS(0)}
+	var h hasher
+	h.init()
+	for i, a := range areas {
+		o.byCode[a.Code] = i
+		h.str(a.Code)
+		h.geom(a.Geometry)
+		h.opt(a.Baseline.Population)
+		h.opt(a.Baseline.Under18)
+		if a.Geometry == nil || !IsPolygonal(a.Geometry) {
+			continue
+		}
+		b := projectedBound(a.Geometry.Bound())
+		o.tree.Insert(b.Min, b.Max, i)
+	}
+	o.key = h.sum()
+	return o
+}
+
+// SameAreas reports whether another overlay is over the same area set
+// (codes, geometries, baselines): its cache can then be kept.
+func (o *Overlay) SameAreas(p *Overlay) bool { return o != nil && p != nil && o.key == p.key }
+
+// KeepFrom takes over an older overlay's prepared areas and cached
+// measures when it is over the same area set (a config reload that did not
+// change the geographies), so the next sync recomputes nothing.
+func (o *Overlay) KeepFrom(old *Overlay) {
+	if old == nil || old == o || !o.SameAreas(old) {
+		return
+	}
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.prep, o.cache, o.gen = old.prep, old.cache, old.gen
+}
+
+// SetOptions changes the hit thresholds; cached measures stay valid.
+func (o *Overlay) SetOptions(opts OverlayOptions) {
+	o.mu.Lock()
+	o.opts = opts
+	o.mu.Unlock()
+}
+
+// Stats returns the figures of the last build.
+func (o *Overlay) Stats() OverlayStats {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.stats
+}
+
+func (o *Overlay) fits(areas []Area) bool {
+	return len(areas) == len(o.areas) && (len(areas) == 0 || &areas[0] == &o.areas[0])
+}
+
+func projectedBound(b orb.Bound) orb.Bound {
+	return orb.Bound{Min: equalArea(b.Min), Max: equalArea(b.Max)}
+}
+
+func (o *Overlay) area(i int) *areaPrep {
+	p := &o.prep[i]
+	p.once.Do(func() {
+		rings := projectedRings(o.areas[i].Geometry)
+		p.ix = newRingIndex(rings)
+		var s float64
+		for _, r := range rings {
+			s += ringSignedArea(r)
+		}
+		p.km2 = math.Abs(s) * wgs84A * wgs84A / 2 / 1e6
+	})
+	return p
+}
+
+// preparedFootprint is a footprint split by kind and projected.
+type preparedFootprint struct {
+	g     orb.Geometry
+	poly  *ringIndex
+	km2   float64
+	pts   []orb.Point
+	lines [][]orb.Point
+	b     orb.Bound // projected
+}
+
+func prepareFootprint(g orb.Geometry) *preparedFootprint {
+	f := &preparedFootprint{g: g, b: orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}}
+	var rings []orb.Ring
+	var walk func(g orb.Geometry)
+	walk = func(g orb.Geometry) {
+		switch t := g.(type) {
+		case orb.Polygon, orb.MultiPolygon, orb.Ring:
+			rings = append(rings, projectedRings(t)...)
+		case orb.Point:
+			f.pts = append(f.pts, equalArea(t))
+		case orb.MultiPoint:
+			for _, p := range t {
+				f.pts = append(f.pts, equalArea(p))
+			}
+		case orb.LineString:
+			f.addLine(t)
+		case orb.MultiLineString:
+			for _, l := range t {
+				f.addLine(l)
+			}
+		case orb.Collection:
+			for _, c := range t {
+				walk(c)
+			}
+		}
+	}
+	walk(g)
+	if len(rings) > 0 {
+		f.poly = newRingIndex(rings)
+		var s float64
+		for _, r := range rings {
+			s += ringSignedArea(r)
+		}
+		f.km2 = math.Abs(s) * wgs84A * wgs84A / 2 / 1e6
+		f.b = f.b.Union(f.poly.b)
+	}
+	for _, p := range f.pts {
+		f.b = f.b.Extend(p)
+	}
+	for _, l := range f.lines {
+		for _, p := range l {
+			f.b = f.b.Extend(p)
+		}
+	}
+	return f
+}
+
+func (f *preparedFootprint) addLine(l orb.LineString) {
+	pl := make([]orb.Point, len(l))
+	for i, p := range l {
+		pl[i] = equalArea(p)
+	}
+	f.lines = append(f.lines, pl)
+}
+
+// measure overlays one footprint on every area whose bounds it meets and
+// returns the pairs with something in common, by area index. People are
+// not filled in here.
+func (o *Overlay) measure(f *preparedFootprint) []Pair {
+	if f.b.Min[0] > f.b.Max[0] {
+		return nil
+	}
+	var cand []int
+	o.tree.Search(f.b.Min, f.b.Max, func(_, _ [2]float64, i int) bool {
+		cand = append(cand, i)
+		return true
+	})
+	slices.Sort(cand)
+	var out []Pair
+	var ts []float64
+	for _, ai := range cand {
+		a := o.area(ai)
+		if len(a.ix.segs) == 0 || a.km2 == 0 {
+			continue
+		}
+		var km2 float64
+		if f.poly != nil {
+			km2 = intersectionKm2(a.ix, f.poly)
+			if km2 <= noiseShare*math.Min(a.km2, f.km2) {
+				km2 = 0
+			}
+		}
+		hit := km2 > 0
+		if !hit {
+			hit, ts = a.ix.pointsOrLinesInside(f, ts)
+		}
+		if hit {
+			out = append(out, Pair{Area: ai, Km2: km2, Share: math.Min(1, km2/a.km2)})
+		}
+	}
+	return out
+}
+
+// pointsOrLinesInside reports whether any point or line piece of f lies in
+// the interior of the rings (not on their boundary).
+func (ix *ringIndex) pointsOrLinesInside(f *preparedFootprint, ts []float64) (bool, []float64) {
+	if len(f.pts) == 0 && len(f.lines) == 0 {
+		return false, ts
+	}
+	eps := math.Max(ix.b.Max[0]-ix.b.Min[0], ix.b.Max[1]-ix.b.Min[1]) * 1e-9
+	tol2 := eps * eps * 100
+	for _, p := range f.pts {
+		if ix.interior(p, tol2) {
+			return true, ts
+		}
+	}
+	for _, l := range f.lines {
+		for i := 0; i+1 < len(l); i++ {
+			p1, p2 := l[i], l[i+1]
+			if p1 == p2 {
+				if ix.interior(p1, tol2) {
+					return true, ts
+				}
+				continue
+			}
+			found := false
+			ts = pieces(p1, p2, ix, ts, func(t0, t1 float64) {
+				m := orb.Point{p1[0] + (p2[0]-p1[0])*(t0+t1)/2, p1[1] + (p2[1]-p1[1])*(t0+t1)/2}
+				found = found || ix.interior(m, tol2)
+			})
+			if found {
+				return true, ts
+			}
+		}
+	}
+	return false, ts
+}
+
+// fillPeople puts people on a footprint's pairs: the engine's figures for
+// this footprint alone where it has a grid, else the baseline × share.
+func (o *Overlay) fillPeople(e *fpEntry, g orb.Geometry, eng ExposureEngine) error {
+	e.engine = nil
+	var byCode map[string]AreaExposure
+	if eng != nil && IsPolygonal(g) && len(e.pairs) > 0 {
+		exp, err := eng.Expose([]orb.Geometry{g})
+		if err != nil {
+			return err
+		}
+		byCode = make(map[string]AreaExposure, len(exp))
+		for _, x := range exp {
+			byCode[x.Code] = x
+		}
+	}
+	for i := range e.pairs {
+		p := &e.pairs[i]
+		a := o.areas[p.Area]
+		p.Population, p.Under18, p.KnownPopulation, p.KnownUnder18 = 0, 0, false, false
+		if byCode != nil {
+			x := byCode[a.Code]
+			// An area the footprint hits but the engine's cells do not
+			// reach has no people inside: known zero, not unknown.
+			p.Population, p.Under18 = x.Population, x.Under18
+			p.KnownPopulation = x.KnownPopulation || x.Code == ""
+			p.KnownUnder18 = x.KnownUnder18 || x.Code == ""
+			continue
+		}
+		if v := a.Baseline.Population; v != nil {
+			p.Population, p.KnownPopulation = *v*p.Share, true
+		}
+		if v := a.Baseline.Under18; v != nil {
+			p.Under18, p.KnownUnder18 = *v*p.Share, true
+		}
+	}
+	e.engine = eng
+	return nil
+}
+
+// overlayTable is one sync's overlay: the hits of every footprint of the
+// sync's events, thresholds applied, keyed by the footprint's address in
+// the events' shared slices (which do not change during a sync).
+type overlayTable struct {
+	hits map[*Footprint][]Pair
+	err  error
+}
+
+// Build overlays every footprint of the events on the areas, measuring
+// only geometries not seen in the previous syncs, on o.workers goroutines.
+// The result does not depend on the scheduling: each footprint's pairs are
+// computed from its geometry alone and kept in area order.
+func (o *Overlay) build(events []Event, eng ExposureEngine) *overlayTable {
+	start := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gen++
+	t := &overlayTable{hits: map[*Footprint][]Pair{}}
+	type job struct {
+		key      [2]uint64
+		g        orb.Geometry
+		entry    *fpEntry
+		computed bool
+	}
+	var jobs []*job
+	byKey := map[[2]uint64]*job{}
+	keys := map[*Footprint][2]uint64{}
+	st := OverlayStats{}
+	for ei := range events {
+		for fi := range events[ei].Footprints {
+			fp := &events[ei].Footprints[fi]
+			if fp.Geometry == nil {
+				continue
+			}
+			k := geometryKey(fp.Geometry)
+			keys[fp] = k
+			if _, ok := byKey[k]; ok {
+				continue
+			}
+			j := &job{key: k, g: fp.Geometry, entry: o.cache[k]}
+			byKey[k] = j
+			if j.entry == nil {
+				j.computed = true
+				jobs = append(jobs, j)
+			} else {
+				st.Reused++
+			}
+		}
+	}
+	st.Footprints, st.Computed = len(byKey), len(jobs)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(max(1, o.workers), len(jobs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				jobs[i].entry = &fpEntry{pairs: o.measure(prepareFootprint(jobs[i].g))}
+			}
+		}()
+	}
+	wg.Wait()
+	// People: the engine runs its own workers, so footprints go one by one.
+	// A cached entry is refilled only when the engine changed.
+	want := peopleEngine(eng)
+	for _, j := range byKey {
+		if j.computed || j.entry.engine != want {
+			if err := o.fillPeople(j.entry, j.g, want); err != nil && t.err == nil {
+				t.err = err
+			}
+		}
+	}
+	for _, j := range byKey {
+		j.entry.used = o.gen
+		o.cache[j.key] = j.entry
+	}
+	// Keep what the last few syncs used; a footprint that moved away is
+	// dropped after that.
+	for k, e := range o.cache {
+		if e.used+2 < o.gen {
+			delete(o.cache, k)
+		}
+	}
+	for fp, k := range keys {
+		ps := byKey[k].entry.pairs
+		var keep []Pair
+		for _, p := range ps {
+			if o.opts.passes(p) || p.Km2 == 0 {
+				keep = append(keep, p)
+			}
+		}
+		t.hits[fp] = keep
+		st.Pairs += len(keep)
+	}
+	st.Duration, st.PeopleErr = time.Since(start), t.err
+	o.stats = st
+	return t
+}
+
+// peopleEngine is the engine whose per-footprint figures the pairs carry:
+// nil where there is no grid (the area-weighted method is the baseline ×
+// share, computed here without another overlay).
+func peopleEngine(eng ExposureEngine) ExposureEngine {
+	if _, weighted := eng.(*AreaWeighted); weighted {
+		return nil
+	}
+	return eng
+}
+
+// passes applies the thresholds to a polygon pair (points and lines have no
+// area and are hits by construction).
+func (opts OverlayOptions) passes(p Pair) bool {
+	return p.Km2 > 0 && p.Km2 >= opts.MinKm2 && p.Share >= opts.MinShare
+}
+
+// hitsOf is the pairs a footprint hits.
+func (t *overlayTable) hitsOf(fp *Footprint) []Pair { return t.hits[fp] }
+
+// hit reports whether the footprint hits area ai.
+func (t *overlayTable) hit(fp *Footprint, ai int) bool {
+	ps := t.hits[fp]
+	_, ok := slices.BinarySearchFunc(ps, ai, func(p Pair, ai int) int { return p.Area - ai })
+	return ok
+}
+
+// OverlayStats returns the figures of this Input's overlay, and false when
+// no recipe needed one.
+func (in *Input) OverlayStats() (OverlayStats, bool) {
+	if in.table == nil {
+		return OverlayStats{}, false
+	}
+	return in.Overlay.Stats(), true
+}
+
+// hitsArea returns the test "does this footprint hit area ai" on the sync's
+// overlay.
+func (in *Input) hitsArea(ai int) func(*Footprint) bool {
+	tab := in.overlay()
+	return func(fp *Footprint) bool { return tab.hit(fp, ai) }
+}
+
+// overlay returns the sync's overlay table, building it on first use with
+// the Overlay the daemon keeps across syncs (or a fresh one in tests).
+func (in *Input) overlay() *overlayTable {
+	in.overlayOnce.Do(func() {
+		if in.Overlay == nil || !in.Overlay.fits(in.Areas) {
+			in.Overlay = NewOverlay(in.Areas, OverlayOptions{})
+		}
+		in.table = in.Overlay.build(in.Events, in.Exposure)
+	})
+	return in.table
+}
+
+// hasher is a 128-bit hash of geometries and codes (two seeded maphashes).
+type hasher struct {
+	h   [2]maphash.Hash
+	buf []byte
+}
+
+var hashSeed2 = maphash.MakeSeed()
+
+func (h *hasher) init() {
+	h.h[0].SetSeed(hashSeed)
+	h.h[1].SetSeed(hashSeed2)
+}
+
+func (h *hasher) write(b []byte) {
+	h.h[0].Write(b)
+	h.h[1].Write(b)
+}
+
+func (h *hasher) f(v float64) {
+	h.buf = binary.LittleEndian.AppendUint64(h.buf[:0], math.Float64bits(v))
+	h.write(h.buf)
+}
+
+func (h *hasher) str(s string) {
+	h.f(float64(len(s)))
+	h.write([]byte(s))
+}
+
+func (h *hasher) opt(v *float64) {
+	if v == nil {
+		h.str("nil")
+		return
+	}
+	h.f(*v)
+}
+
+func (h *hasher) points(tag string, ps []orb.Point) {
+	h.str(tag)
+	h.f(float64(len(ps)))
+	h.buf = h.buf[:0]
+	for _, p := range ps {
+		h.buf = binary.LittleEndian.AppendUint64(h.buf, math.Float64bits(p[0]))
+		h.buf = binary.LittleEndian.AppendUint64(h.buf, math.Float64bits(p[1]))
+	}
+	h.write(h.buf)
+}
+
+func (h *hasher) geom(g orb.Geometry) {
+	switch t := g.(type) {
+	case nil:
+		h.str("nil")
+	case orb.Point:
+		h.points("pt", []orb.Point{t})
+	case orb.MultiPoint:
+		h.points("mpt", t)
+	case orb.LineString:
+		h.points("ls", t)
+	case orb.MultiLineString:
+		h.str("mls")
+		for _, l := range t {
+			h.points("ls", l)
+		}
+	case orb.Ring:
+		h.points("ring", t)
+	case orb.Polygon:
+		h.str("poly")
+		h.f(float64(len(t)))
+		for _, r := range t {
+			h.points("ring", r)
+		}
+	case orb.MultiPolygon:
+		h.str("mpoly")
+		h.f(float64(len(t)))
+		for _, p := range t {
+			h.geom(p)
+		}
+	case orb.Collection:
+		h.str("coll")
+		h.f(float64(len(t)))
+		for _, c := range t {
+			h.geom(c)
+		}
+	default:
+		h.str(g.GeoJSONType())
+	}
+}
+
+func (h *hasher) sum() [2]uint64 { return [2]uint64{h.h[0].Sum64(), h.h[1].Sum64()} }
+
+func geometryKey(g orb.Geometry) [2]uint64 {
+	var h hasher
+	h.init()
+	h.geom(g)
+	return h.sum()
+}
