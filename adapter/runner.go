@@ -117,6 +117,13 @@ func (r *Runner) Areas() []indicators.Area {
 	return r.areas
 }
 
+// Exposure returns the exposure engine in force (nil when none).
+func (r *Runner) Exposure() indicators.ExposureEngine {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.engine
+}
+
 // FetchSource polls one source and stores what it returned. Errors are
 // recorded in the source's health and returned; they never touch other
 // sources.

@@ -169,6 +169,10 @@ type Input struct {
 
 	overlayOnce sync.Once
 	table       *overlayTable // this sync's hits, shared by every recipe
+	byCodeOnce  sync.Once
+	byCode      map[string]int
+	reachedOnce sync.Once
+	reached     [][]Event // per area, the events that can reach it
 }
 
 // Recipe turns events over areas into values for one indicator definition.

@@ -216,7 +216,7 @@ func (multiHazard) Compute(def Definition, in *Input) ([]Value, error) {
 	}
 	vals := emit(def, in, res, prov, phase, "", func(v float64) Value { return Value{Type: Float, Number: v} })
 	for i := range vals {
-		sc := comps[indexOfArea(in.Areas, vals[i].Code)]
+		sc := comps[in.areaIndex(vals[i].Code)]
 		names := make([]string, 0, len(sc))
 		for n := range sc {
 			names = append(names, n)

@@ -141,6 +141,11 @@ type seg struct{ a, b orb.Point }
 
 func newRingIndex(rings []orb.Ring) *ringIndex {
 	ix := &ringIndex{b: ringsBound(rings)}
+	n := 0
+	for _, r := range rings {
+		n += len(r)
+	}
+	ix.segs = make([]seg, 0, n)
 	for _, r := range rings {
 		for i := 0; i+1 < len(r); i++ {
 			if r[i] != r[i+1] {

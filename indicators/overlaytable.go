@@ -488,6 +488,60 @@ func (in *Input) OverlayStats() (OverlayStats, bool) {
 	return in.Overlay.Stats(), true
 }
 
+// areaIndex is the index of the area with this code (-1 if none), from a
+// map built once per Input.
+func (in *Input) areaIndex(code string) int {
+	in.byCodeOnce.Do(func() {
+		in.byCode = make(map[string]int, len(in.Areas))
+		for i, a := range in.Areas {
+			if _, dup := in.byCode[a.Code]; !dup {
+				in.byCode[a.Code] = i
+			}
+		}
+	})
+	if i, ok := in.byCode[code]; ok {
+		return i
+	}
+	return -1
+}
+
+// eventsAt returns, in their order, the events that can reach area ai:
+// those with a footprint that hits it and those that name it (or a
+// parent) by code. A per-area evaluation needs to look at no others.
+func (in *Input) eventsAt(ai int) []Event {
+	in.reachedOnce.Do(func() {
+		tab := in.overlay()
+		idx := make([][]int32, len(in.Areas))
+		add := func(ai, ei int) {
+			if l := idx[ai]; len(l) == 0 || l[len(l)-1] != int32(ei) {
+				idx[ai] = append(l, int32(ei))
+			}
+		}
+		for ei := range in.Events {
+			e := &in.Events[ei]
+			if len(e.Areas) > 0 {
+				for ai, a := range in.Areas {
+					if namesArea(e.Areas, a) {
+						add(ai, ei)
+					}
+				}
+			}
+			for fi := range e.Footprints {
+				for _, p := range tab.hitsOf(&e.Footprints[fi]) {
+					add(p.Area, ei)
+				}
+			}
+		}
+		in.reached = make([][]Event, len(in.Areas))
+		for ai, l := range idx {
+			for _, ei := range l {
+				in.reached[ai] = append(in.reached[ai], in.Events[ei])
+			}
+		}
+	})
+	return in.reached[ai]
+}
+
 // hitsArea returns the test "does this footprint hit area ai" on the sync's
 // overlay.
 func (in *Input) hitsArea(ai int) func(*Footprint) bool {

@@ -317,3 +317,35 @@ func TestWarningTouchingIsNotHitting(t *testing.T) {
 	}
 	assert.Equal(t, LevelNone, EvaluateArea(DefaultTriggers()["cyclone"], 120*time.Hour, as[2], []Event{tc}, issued, LevelWatch).Level)
 }
+
+// The warning recipes look only at the events that reach each area; the
+// result must equal evaluating each area against every event.
+func TestWarningsSameAsEvaluatingEveryEvent(t *testing.T) {
+	issued := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	as, evs := scene(12, 40, 9)
+	for i := range evs {
+		evs[i].Type, evs[i].Phase, evs[i].Issued = TropicalCyclone, Forecast, issued
+		fp := &evs[i].Footprints[0]
+		fp.Unit, fp.Intensity, fp.ValidFrom = "kt", []float64{34, 50, 64}[i%3], issued.Add(time.Duration(6*(i%20))*time.Hour)
+	}
+	evs = append(evs, dailyForecast("h", Heat, "°C", as[5].Code, orb.Point{0.55, 0.05}, issued, 33, 40))
+	in := &Input{Events: evs, Areas: as, Now: issued, Date: "2026-11-27", Triggers: DefaultTriggers()}
+	def := Definition{Shortcode: "EW", Name: "x", Type: String, Recipe: "early_warning_level", Params: map[string]any{"trigger": "cyclone"}}
+	r, _ := LookupRecipe(def.Recipe)
+	vals, err := r.Compute(def, in)
+	require.NoError(t, err)
+	require.NotEmpty(t, vals)
+	got := map[string]string{}
+	for _, v := range vals {
+		got[v.Code] = v.Text
+	}
+	tr := DefaultTriggers()["cyclone"]
+	for _, a := range as {
+		reach := EvaluateArea(tr, tr.Windows["readiness"], a, evs, issued, LevelWatch)
+		if reach.Level == LevelNone {
+			assert.NotContains(t, got, a.Code)
+			continue
+		}
+		assert.Equal(t, LevelNames[reach.Level], got[a.Code], a.Code)
+	}
+}

@@ -221,7 +221,7 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		if !def.AtLevel(a.Level) {
 			continue
 		}
-		r := evaluateArea(t, win, a, in.Events, in.Now, minLevel, in.hitsArea(ai))
+		r := evaluateArea(t, win, a, in.eventsAt(ai), in.Now, minLevel, in.hitsArea(ai))
 		if r.Level == LevelNone {
 			continue
 		}
@@ -236,7 +236,7 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		return Value{Type: Float, Number: WholeLeadHours(x.reach.LeadAtMinHours)}
 	})
 	for i := range vals {
-		ai := indexOfArea(in.Areas, vals[i].Code)
+		ai := in.areaIndex(vals[i].Code)
 		r := out[ai].reach
 		vals[i].Attributes["trigger"] = wp.Trigger
 		vals[i].Attributes["window"] = wp.Window
@@ -251,15 +251,6 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 		}
 	}
 	return vals, nil
-}
-
-func indexOfArea(as []Area, code string) int {
-	for i, a := range as {
-		if a.Code == code {
-			return i
-		}
-	}
-	return -1
 }
 
 // children counts under-18s in the parts of each area that reach the level:
@@ -311,7 +302,7 @@ func (w warningRecipe) children(def Definition, in *Input, wp WarningParams, t T
 		if !def.AtLevel(a.Level) {
 			continue
 		}
-		r := evaluateArea(t, win, a, in.Events, in.Now, minLevel, in.hitsArea(ai))
+		r := evaluateArea(t, win, a, in.eventsAt(ai), in.Now, minLevel, in.hitsArea(ai))
 		if r.Level == LevelNone {
 			continue
 		}

@@ -4,7 +4,7 @@
 GRID_FIX := fixtures/grid
 GRID_SRC := $(GRID_FIX)/src
 
-.PHONY: grid-fixtures demo-grid bench-compare bench-grid bench-grid-rss
+.PHONY: grid-fixtures demo-grid bench-compare bench-grid bench-grid-rss python-geo
 
 # Debian packages are installed on demand (CI and newcomers only need Go).
 define need_apt
@@ -52,12 +52,15 @@ bench-grid:
 bench-grid-rss:
 	$(GO) run ./indicators/grid/bench/daemonrss
 
-BENCH_DIR ?= $(shell mktemp -d /tmp/hazardsync-bench.XXXXXX)
-## bench-compare: the same workload through geopandas overlay and GDAL rasterize + numpy, side by side
-bench-compare:
+## python-geo: Debian's geopandas, GDAL (with gdal-bin) and numpy, for the side-by-side benchmarks
+python-geo:
 	$(call need_apt,gdal_rasterize,gdal-bin)
 	@/usr/bin/python3 -c 'import geopandas, osgeo.gdal, numpy' 2>/dev/null || { \
 	  SUDO=$$(command -v sudo >/dev/null && [ $$(id -u) -ne 0 ] && echo sudo); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y python3-geopandas python3-gdal python3-numpy; }
+
+BENCH_DIR ?= $(shell mktemp -d /tmp/hazardsync-bench.XXXXXX)
+## bench-compare: the same workload through geopandas overlay and GDAL rasterize + numpy, side by side
+bench-compare: python-geo
 	uptime
 	$(GO) run ./indicators/grid/bench/compare -dir $(BENCH_DIR) -python /usr/bin/python3
