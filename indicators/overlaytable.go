@@ -276,6 +276,13 @@ func (o *Overlay) measure(f *preparedFootprint) []Pair {
 	return out
 }
 
+// Measure overlays one geometry on the areas, without the cache and
+// without people: its hits (any positive area; points and lines inside) by
+// area index. For tools and benchmarks; syncs go through the Input.
+func (o *Overlay) Measure(g orb.Geometry) []Pair {
+	return o.measure(prepareFootprint(g))
+}
+
 // pointsOrLinesInside reports whether any point or line piece of f lies in
 // the interior of the rings (not on their boundary).
 func (ix *ringIndex) pointsOrLinesInside(f *preparedFootprint, ts []float64) (bool, []float64) {

@@ -349,3 +349,24 @@ func TestWarningsSameAsEvaluatingEveryEvent(t *testing.T) {
 		assert.Equal(t, LevelNames[reach.Level], got[a.Code], a.Code)
 	}
 }
+
+// GeoJSON edges are straight in lon/lat. A triangle whose long hypotenuse
+// runs diagonally has the area of the lon/lat region under it: summed here
+// in thin meridian strips of closed-form band areas (an oracle that never
+// projects an edge). Before long edges were densified this was off by 7e-4
+// of the area, and a sliver of a cone edge across an area by 94%.
+func TestLongEdgesAreStraightInLonLat(t *testing.T) {
+	for _, c := range []struct{ lon, lat0, lat1 float64 }{{4, 0, 4.5}, {3, 55, 62}, {6, -20, -10}} {
+		tri := orb.Polygon{{{0, c.lat0}, {c.lon, c.lat0}, {c.lon, c.lat1}, {0, c.lat0}}}
+		const n = 4000
+		var want float64
+		for i := 0; i < n; i++ {
+			x := (float64(i) + 0.5) / n
+			want += BandAreaKm2(c.lat0, c.lat0+(c.lat1-c.lat0)*x, c.lon/n)
+		}
+		assert.InEpsilon(t, want, GeodesicAreaKm2(tri), 2e-7, "%+v", c)
+		// The same through the overlay: the triangle's share of its box.
+		box := rect(0, c.lat0, c.lon, c.lat1)
+		assert.InEpsilon(t, want, IntersectionAreaKm2(box, tri), 2e-7, "%+v", c)
+	}
+}

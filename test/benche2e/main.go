@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -68,6 +69,7 @@ func main() {
 	python := flag.String("python", "/usr/bin/python3", "Python with geopandas, GDAL and numpy (Debian's); empty skips it")
 	useSmall := flag.Bool("small", false, "a small country (smoke test)")
 	child := flag.String("child", "", "internal: run the in-process syncs")
+	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
 	flag.Parse()
 	size := full
@@ -75,6 +77,10 @@ func main() {
 		size = small
 	}
 	must(os.MkdirAll(*dir, 0o755))
+	if *pairsOnly {
+		comparePairs(*dir, size)
+		return
+	}
 	if *child != "" {
 		runChild(*dir, size, *profile)
 		return
@@ -99,7 +105,6 @@ func main() {
 	must(writeLayers(*dir, size, true))
 	moved := runOnce(*dir, bin, "10% of footprints moved")
 	must(writeLayers(*dir, size, false))
-	_ = again
 	_ = moved
 
 	// 2. Syncs inside one daemon-like process.
@@ -144,28 +149,31 @@ func main() {
 	_, src, _, _ := runtime.Caller(0)
 	scripts := filepath.Join(filepath.Dir(src), "..", "..", "indicators", "grid", "bench")
 	fmt.Println("\nPython pipeline on the same files (geopandas overlay + EPSG:6933 area; GDAL rasterize + numpy bincount zonal totals):")
-	var py [2]float64
+	var py, pyCPU [2]float64
 	for i, label := range []string{"cold (first run: fresh interpreter, first library import)", "warm (second run)"} {
 		ov := runPy(*python, filepath.Join(scripts, "geopandas_overlay.py"), *dir)
 		zo := runPy(*python, filepath.Join(scripts, "gdal_zonal.py"), *dir)
-		py[i] = ov.wall + zo.wall
-		fmt.Printf("  %-58s overlay process %6.2f s (overlay+area %5.2f s, %v pairs), zonal process %6.2f s (compute %5.2f s): end to end %6.2f s\n",
-			label, ov.wall, ov.out["total_s"], ov.out["pairs"], zo.wall, zo.out["total_s"], py[i])
+		py[i], pyCPU[i] = ov.wall+zo.wall, ov.cpu+zo.cpu
+		fmt.Printf("  %-58s overlay process %6.2f s (CPU %6.2f; overlay+area %5.2f s, %v pairs), zonal process %6.2f s (CPU %6.2f; compute %5.2f s): end to end %6.2f s, CPU %6.2f s\n",
+			label, ov.wall, ov.cpu, ov.out["total_s"], ov.out["pairs"], zo.wall, zo.cpu, zo.out["total_s"], py[i], pyCPU[i])
 	}
-	var coldSync, warmSync float64
+	comparePairs(*dir, size)
+	var coldSync, coldFetch, warmCPU float64
 	for _, s := range cr.Syncs {
 		switch s.Key {
 		case "cold":
-			coldSync = s.WallS
+			coldSync, coldFetch = s.WallS, s.FetchS
 		case "nothing changed":
-			warmSync = s.WallS
+			warmCPU = s.CPUS + s.FetchCPUS
 		}
 	}
 	fmt.Println("\nratios (Python ÷ hazardsync, same run):")
-	fmt.Printf("  end to end, processes: Python cold %.2f s ÷ `once` cold (precompute built) %.2f s = %.1f×\n", py[0], cold, py[0]/cold)
-	fmt.Printf("  end to end, processes: Python warm %.2f s ÷ `once` again (precompute reloaded) %.2f s = %.1f×\n", py[1], again, py[1]/again)
-	fmt.Printf("  first cycle in a daemon: Python warm %.2f s ÷ (start %.2f s + cold sync %.3f s) = %.1f×\n", py[1], cr.StartS, coldSync, py[1]/(cr.StartS+coldSync))
-	fmt.Printf("  later cycles: Python warm %.2f s ÷ nothing-changed sync %.3f s = %.0f×\n", py[1], warmSync, py[1]/warmSync)
+	fmt.Printf("  end to end, processes, wall: Python cold %.2f s ÷ `once` cold (precompute built) %.2f s = %.1f×\n", py[0], cold.wall, py[0]/cold.wall)
+	fmt.Printf("  end to end, processes, CPU:  Python cold %.2f s ÷ `once` cold (precompute built) %.2f s = %.1f×\n", pyCPU[0], cold.cpu, pyCPU[0]/cold.cpu)
+	fmt.Printf("  end to end, processes, wall: Python warm %.2f s ÷ `once` again (precompute reloaded) %.2f s = %.1f×\n", py[1], again.wall, py[1]/again.wall)
+	fmt.Printf("  end to end, processes, CPU:  Python warm %.2f s ÷ `once` again (precompute reloaded) %.2f s = %.1f×\n", pyCPU[1], again.cpu, pyCPU[1]/again.cpu)
+	fmt.Printf("  first cycle in a daemon, wall: Python warm %.2f s ÷ (start %.2f s + fetch %.2f s + cold sync %.3f s) = %.1f×\n", py[1], cr.StartS, coldFetch, coldSync, py[1]/(cr.StartS+coldFetch+coldSync))
+	fmt.Printf("  later cycles, CPU: Python warm %.2f s ÷ nothing-changed fetch + sync %.3f s = %.0f×\n", pyCPU[1], warmCPU, pyCPU[1]/warmCPU)
 }
 
 // generate writes the areas and the grids unless a previous run did.
@@ -368,8 +376,10 @@ sources:
 	return b.String()
 }
 
+type timing struct{ wall, cpu float64 }
+
 // runOnce runs one `once --dry-run` process and reports wall, CPU, peak RSS.
-func runOnce(dir, bin, label string) float64 {
+func runOnce(dir, bin, label string) timing {
 	cmd := exec.Command(bin, "once", "--dry-run", "--config", filepath.Join(dir, "hazardsync.yaml"), "--out", filepath.Join(dir, "preview"))
 	cmd.Dir = dir
 	var out strings.Builder
@@ -384,7 +394,7 @@ func runOnce(dir, bin, label string) float64 {
 	cpu := tv(ru.Utime) + tv(ru.Stime)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	fmt.Printf("  %-46s wall %6.2f s  CPU %6.2f s  peak RSS %5.0f MB  [%s]\n", label, wall, cpu, float64(ru.Maxrss)/1024, lines[len(lines)-1])
-	return wall
+	return timing{wall, cpu}
 }
 
 type syncResult struct {
@@ -394,11 +404,13 @@ type syncResult struct {
 }
 
 type childResult struct {
-	StartS      float64
-	Syncs       []syncResult
-	PeakRSS     float64
-	EngineBytes float64
-	HeapInUse   float64
+	StartS  float64
+	Syncs   []syncResult
+	PeakRSS float64
+	// StartPeakRSS is the peak before the first sync (daemon start).
+	StartPeakRSS float64
+	EngineBytes  float64
+	HeapInUse    float64
 }
 
 // runChild is the daemon-like process: one daemon, several syncs.
@@ -412,7 +424,7 @@ func runChild(dir string, s bench.Size, profile string) {
 	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: path, DryRun: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	must(err)
 	defer d.Close()
-	r := childResult{StartS: time.Since(t0).Seconds()}
+	r := childResult{StartS: time.Since(t0).Seconds(), StartPeakRSS: vmHWM()}
 	if profile != "" {
 		f, err := os.Create(profile + ".cpu")
 		must(err)
@@ -466,8 +478,8 @@ func runChild(dir string, s bench.Size, profile string) {
 }
 
 type pyRun struct {
-	wall float64
-	out  map[string]any
+	wall, cpu float64
+	out       map[string]any
 }
 
 func runPy(python, script, dir string) pyRun {
@@ -478,7 +490,8 @@ func runPy(python, script, dir string) pyRun {
 	if err != nil {
 		log.Fatalf("%s: %v (install python3-geopandas python3-gdal: make bench-e2e does)", script, err)
 	}
-	r := pyRun{wall: time.Since(t0).Seconds()}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	r := pyRun{wall: time.Since(t0).Seconds(), cpu: tv(ru.Utime) + tv(ru.Stime)}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	must(json.Unmarshal([]byte(lines[len(lines)-1]), &r.out))
 	return r
@@ -490,6 +503,54 @@ func loadavg() string {
 		return "?"
 	}
 	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// comparePairs checks the overlay against geopandas on the same files: the
+// same (footprint, area) pairs, and km² against its EPSG:6933 areas.
+func comparePairs(dir string, s bench.Size) {
+	f, err := os.Open(filepath.Join(dir, "geopandas_pairs.csv"))
+	must(err)
+	defer f.Close()
+	gp := map[[2]int]float64{}
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header fp,area,km2
+	for sc.Scan() {
+		p := strings.Split(sc.Text(), ",")
+		fp, _ := strconv.Atoi(p[0])
+		ar, _ := strconv.Atoi(p[1])
+		km2, _ := strconv.ParseFloat(p[2], 64)
+		gp[[2]int{fp, ar}] += km2
+	}
+	ov := indicators.NewOverlay(countryAreas(s), indicators.OverlayOptions{})
+	var ours, onlyOurs, both int
+	var worst float64
+	var worstAt [2]int
+	var rels []float64
+	for i, fp := range bench.Shapes(s, seed).Footprints {
+		for _, p := range ov.Measure(fp.Geometry) {
+			ours++
+			g, ok := gp[[2]int{i, p.Area}]
+			if !ok {
+				onlyOurs++
+				continue
+			}
+			both++
+			rel := math.Abs(p.Km2-g) / math.Max(g, 1e-9)
+			rels = append(rels, rel)
+			if rel > worst {
+				worst, worstAt = rel, [2]int{i, p.Area}
+			}
+		}
+	}
+	slices.Sort(rels)
+	pct := func(q float64) float64 {
+		if len(rels) == 0 {
+			return math.NaN()
+		}
+		return rels[int(q*float64(len(rels)-1))]
+	}
+	fmt.Printf("  pairs: hazardsync %d, geopandas %d, in both %d, only hazardsync %d, only geopandas %d; km² relative difference median %.1e, p99 %.1e, max %.1e (footprint %d, area %d; geopandas intersects in lon/lat, then measures each piece with its edges straight in EPSG:6933)\n",
+		ours, len(gp), both, onlyOurs, len(gp)-both, pct(0.5), pct(0.99), worst, worstAt[0], worstAt[1])
 }
 
 func cpuNow() float64 {
