@@ -65,11 +65,16 @@ type Setup struct {
 
 // Configure installs a new setup. Health of sources that still exist is kept.
 func (r *Runner) Configure(s Setup) {
+	// The overlay is indexed, and takes over the old one's cache when the
+	// areas did not change, outside the lock: the status page keeps reading.
+	ov := indicators.NewOverlay(s.Areas, s.Config.Overlay.Options())
+	r.mu.RLock()
+	old := r.overlay
+	r.mu.RUnlock()
+	ov.KeepFrom(old)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg, r.areas, r.engine, r.sources, r.extra = s.Config, s.Areas, s.Exposure, s.Sources, s.Extend
-	ov := indicators.NewOverlay(s.Areas, s.Config.Overlay.Options())
-	ov.KeepFrom(r.overlay)
 	r.overlay = ov
 	if r.health == nil {
 		r.health = map[string]*SourceHealth{}
