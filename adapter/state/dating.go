@@ -59,19 +59,9 @@ func ensureLatest(tx *bolt.Tx) error {
 // area), ordered by indicator then code.
 func (s *Store) Latest() ([]indicators.Value, error) {
 	var out []indicators.Value
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bLatest)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, raw []byte) error {
-			var v indicators.Value
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return fmt.Errorf("record %q: %w", k, err)
-			}
-			out = append(out, v)
-			return nil
-		})
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = valuesIn(tx.Bucket(bLatest), "record")
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("state: latest values: %w", err)

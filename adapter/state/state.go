@@ -322,20 +322,31 @@ func (s *Store) Enqueue(vals []indicators.Value) error {
 // Pending lists the outbox, oldest first.
 func (s *Store) Pending() ([]indicators.Value, error) {
 	var out []indicators.Value
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bOutbox).ForEach(func(k, raw []byte) error {
-			var v indicators.Value
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return fmt.Errorf("outbox record %x: %w", k, err)
-			}
-			out = append(out, v)
-			return nil
-		})
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = valuesIn(tx.Bucket(bOutbox), "outbox record")
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("state: pending: %w", err)
 	}
 	return out, nil
+}
+
+// valuesIn decodes every value of a bucket (none when it does not exist).
+func valuesIn(b *bolt.Bucket, what string) ([]indicators.Value, error) {
+	if b == nil {
+		return nil, nil
+	}
+	var out []indicators.Value
+	err := b.ForEach(func(k, raw []byte) error {
+		var v indicators.Value
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("%s %q: %w", what, k, err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // PendingCount is the outbox depth.
