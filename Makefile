@@ -18,11 +18,12 @@ build:
 run: build
 	$(BIN) run --config $(DEMO) --state-dir .demo-state
 
-## test: every unit, golden, end-to-end and fuzz-seed test, then the fault
-## runs against the real binary (no network needed; about 2 minutes)
+## test: every unit, golden, end-to-end and fuzz-seed test, the fault runs
+## against the real binary, and the PostGIS sink against a real PostgreSQL
+## (installed from Debian when missing; about 6 minutes on 2 cores)
 test: test-unit test-faults postgis-test
 
-## test-unit: everything but the fault runs (about 30 s)
+## test-unit: everything but the fault runs and PostGIS (a few minutes)
 test-unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
