@@ -14,8 +14,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -111,6 +113,19 @@ type Store struct {
 	scratch string
 	// compacted is what Open's compaction did (retention.go).
 	compacted CompactResult
+
+	// events keeps each source's last decoded events with the bytes they
+	// were decoded from: every fetch and every sync reads them, and decoding
+	// the footprints' GeoJSON was a quarter of a sync where nothing changed.
+	eventsMu sync.Mutex
+	events   map[string]decodedEvents
+	// eventDecodes counts decodes of stored events (tests read it).
+	eventDecodes int
+}
+
+type decodedEvents struct {
+	raw    []byte
+	events []indicators.Event
 }
 
 var _ adapter.Store = (*Store)(nil)
@@ -210,11 +225,33 @@ func (s *Store) Cursor(source string) (adapter.Cursor, error) {
 }
 
 // Events returns a source's stored current events.
+//
+// The events are decoded again only when their stored bytes changed; the
+// slice is the caller's, the events in it are shared and must not be
+// modified.
 func (s *Store) Events(source string) ([]indicators.Event, error) {
 	var ev []indicators.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
-		_, err := getJSON(tx.Bucket(bEvents), []byte(source), &ev)
-		return err
+		raw := tx.Bucket(bEvents).Get([]byte(source))
+		if raw == nil {
+			return nil
+		}
+		s.eventsMu.Lock()
+		defer s.eventsMu.Unlock()
+		if c, ok := s.events[source]; ok && bytes.Equal(c.raw, raw) {
+			ev = slices.Clone(c.events)
+			return nil
+		}
+		s.eventDecodes++
+		if _, err := getJSON(tx.Bucket(bEvents), []byte(source), &ev); err != nil {
+			return err
+		}
+		if s.events == nil {
+			s.events = map[string]decodedEvents{}
+		}
+		// raw is only valid inside the transaction: keep a copy.
+		s.events[source] = decodedEvents{raw: bytes.Clone(raw), events: slices.Clone(ev)}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("state: events of %s: %w", source, err)

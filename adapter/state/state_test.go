@@ -143,6 +143,47 @@ func TestCursorAndEventsRoundTrip(t *testing.T) {
 	assert.Empty(t, gotE)
 }
 
+// Events decodes a source's stored events again only when their bytes
+// changed: a sync where nothing changed must not pay the GeoJSON decoding.
+func TestEventsDecodedOnlyWhenChanged(t *testing.T) {
+	s := openTest(t, "")
+	ev := func(id string, x float64) indicators.Event {
+		return indicators.Event{ID: id, Source: "layer", Type: indicators.Flood, Phase: indicators.Observed, Issued: fixedNow,
+			Footprints: []indicators.Footprint{{Geometry: orb.Polygon{{{x, 0}, {x + 1, 0}, {x + 1, 1}, {x, 0}}}}}}
+	}
+	first := []indicators.Event{ev("layer:a", 0), ev("layer:b", 5)}
+	require.NoError(t, s.CommitFetch("layer", adapter.Cursor{}, first))
+	got, err := s.Events("layer")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, 1, s.eventDecodes)
+
+	// Read again, and the same events committed again: no decoding.
+	got[0] = ev("layer:changed-by-caller", 9) // the slice is the caller's
+	require.NoError(t, s.CommitFetch("layer", adapter.Cursor{ETag: "e"}, first))
+	again, err := s.Events("layer")
+	require.NoError(t, err)
+	assert.Equal(t, 1, s.eventDecodes)
+	require.Len(t, again, 2)
+	assert.Equal(t, "layer:a", again[0].ID)
+	assert.Equal(t, first[1].Footprints[0].Geometry, again[1].Footprints[0].Geometry)
+
+	// Changed events are decoded, and what is returned is what is stored.
+	moved := []indicators.Event{ev("layer:a", 0.5), ev("layer:b", 5)}
+	require.NoError(t, s.CommitFetch("layer", adapter.Cursor{}, moved))
+	now, err := s.Events("layer")
+	require.NoError(t, err)
+	assert.Equal(t, 2, s.eventDecodes)
+	require.Len(t, now, 2)
+	assert.Equal(t, moved[0].Footprints[0].Geometry, now[0].Footprints[0].Geometry)
+
+	// Cleared events are empty, not the cached ones.
+	require.NoError(t, s.CommitFetch("layer", adapter.Cursor{}, nil))
+	now, err = s.Events("layer")
+	require.NoError(t, err)
+	assert.Empty(t, now)
+}
+
 func TestOutboxAndDelivery(t *testing.T) {
 	const d = indicators.Date("2026-11-24")
 	a1 := val("eq_u18", "A", d, 1)
