@@ -142,3 +142,49 @@ func TestUnchangedWarningNotResent(t *testing.T) {
 		assert.Equal(t, indicators.WholeLeadHours((30*time.Hour - later).Hours()), ws[0].LeadTimeHours, "the status page's lead time still counts down")
 	}
 }
+
+// countingStore counts the delivered-value reads a sync makes.
+type countingStore struct {
+	adapter.Store
+	lastDelivered, deliveredOn int
+}
+
+func (c *countingStore) LastDelivered(k indicators.Key) (indicators.Value, bool, error) {
+	c.lastDelivered++
+	return c.Store.LastDelivered(k)
+}
+
+func (c *countingStore) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
+	c.deliveredOn++
+	return c.Store.DeliveredOn(d)
+}
+
+// TestDailyDiffReadsEachDayOnce: comparing with what was delivered reads
+// each date's delivered values once, not the store once per value (a
+// transaction per value was a fifth of a country-scale sync where nothing
+// changed).
+func TestDailyDiffReadsEachDayOnce(t *testing.T) {
+	q := quake("q1", "1", indicators.SeverityOrange, rect(0.5, 0, 1.5, 1))
+	src := &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{q}}}}
+	sink := &memSink{}
+	st, err := state.Open(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	cs := &countingStore{Store: st}
+	r := newRunner(cs, src, sink)
+	cfg := r.Config()
+	cfg.Delivery.Dating = config.DatingDaily
+	r.Configure(adapter.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
+		Sources: map[string]adapter.Source{"feed": src}})
+	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 4, res.Summary.Sent)
+
+	cs.lastDelivered, cs.deliveredOn = 0, 0
+	res, err = r.Once(context.Background(), adapter.SyncOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, res.Summary.Sent, "nothing changed: nothing sent")
+	assert.Equal(t, 4, res.Summary.Unchanged)
+	assert.Zero(t, cs.lastDelivered, "no read per value")
+	assert.Equal(t, 1, cs.deliveredOn, "one read of the day")
+}

@@ -590,6 +590,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 		}
 		return nil
 	}
+	delivered := deliveredByDay{store: r.Store}
 	now := map[series]bool{}
 	var changed []indicators.Value
 	unchanged := 0
@@ -628,7 +629,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 		prev, ok := queued[v.Key()]
 		if !ok {
 			var err error
-			if prev, ok, err = r.Store.LastDelivered(v.Key()); err != nil {
+			if prev, ok, err = delivered.get(v.Key()); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -652,6 +653,34 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 	}
 	sort.Slice(stale, func(i, j int) bool { return stale[i].Key().String() < stale[j].Key().String() })
 	return append(changed, stale...), unchanged, nil
+}
+
+// deliveredByDay answers LastDelivered for many keys with one read of each
+// date's delivered values: one store transaction per key was a fifth of a
+// country-scale sync where nothing changed (35,000 values).
+type deliveredByDay struct {
+	store Store
+	days  map[indicators.Date]map[indicators.Key]indicators.Value
+}
+
+func (d *deliveredByDay) get(k indicators.Key) (indicators.Value, bool, error) {
+	day, ok := d.days[k.Date]
+	if !ok {
+		vals, err := d.store.DeliveredOn(k.Date)
+		if err != nil {
+			return indicators.Value{}, false, err
+		}
+		day = make(map[indicators.Key]indicators.Value, len(vals))
+		for _, v := range vals {
+			day[v.Key()] = v
+		}
+		if d.days == nil {
+			d.days = map[indicators.Date]map[indicators.Key]indicators.Value{}
+		}
+		d.days[k.Date] = day
+	}
+	v, ok := day[k]
+	return v, ok, nil
 }
 
 // sameButDate: delivering v would change nothing over prev except its date.
