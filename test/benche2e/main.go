@@ -71,6 +71,7 @@ func main() {
 	child := flag.String("child", "", "internal: run the in-process syncs")
 	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
+	profileSync := flag.Int("profile-sync", 0, "with -profile, the CPU profile covers only the in-process sync with this number (1 cold, 2 nothing changed, 3 10% moved, 4 nothing changed again)")
 	flag.Parse()
 	size := full
 	if *useSmall {
@@ -83,7 +84,7 @@ func main() {
 	}
 	switch *child {
 	case "sync":
-		runChild(*dir, size, *profile)
+		runChild(*dir, size, *profile, *profileSync)
 		return
 	case "prebuild":
 		prebuild(*dir)
@@ -123,7 +124,7 @@ func main() {
 
 	// 2. Syncs inside one daemon-like process.
 	fmt.Println("\nsyncs inside one daemon-like process (dry run, no delivery, no preview):")
-	args := []string{"-child", "sync", "-dir", *dir, "-profile", *profile}
+	args := []string{"-child", "sync", "-dir", *dir, "-profile", *profile, "-profile-sync", strconv.Itoa(*profileSync)}
 	if *useSmall {
 		args = append(args, "-small")
 	}
@@ -438,7 +439,7 @@ func prebuild(dir string) {
 }
 
 // runChild is the daemon-like process: one daemon, several syncs.
-func runChild(dir string, s bench.Size, profile string) {
+func runChild(dir string, s bench.Size, profile string, profileSync int) {
 	ctx := context.Background()
 	must(os.Chdir(dir)) // state_dir is relative, as for the `once` processes
 	t0 := time.Now()
@@ -449,10 +450,15 @@ func runChild(dir string, s bench.Size, profile string) {
 	must(err)
 	defer d.Close()
 	r := childResult{StartS: time.Since(t0).Seconds(), StartPeakRSS: vmHWM()}
-	if profile != "" {
+	startCPU := func() {
 		f, err := os.Create(profile + ".cpu")
 		must(err)
 		must(pprof.StartCPUProfile(f))
+	}
+	if profile != "" {
+		if profileSync == 0 {
+			startCPU()
+		}
 		defer func() {
 			pprof.StopCPUProfile()
 			runtime.GC()
@@ -477,9 +483,16 @@ func runChild(dir string, s bench.Size, profile string) {
 		}
 		wg.Wait()
 		fetchS, fetchCPU := time.Since(t).Seconds(), cpuNow()-c0
+		one := profile != "" && profileSync == len(r.Syncs)+1
+		if one {
+			startCPU()
+		}
 		c0, t = cpuNow(), time.Now()
 		res, err := d.Runner.Sync(ctx, adapter.SyncOptions{DryRun: true})
 		must(err)
+		if one {
+			pprof.StopCPUProfile()
+		}
 		r.Syncs = append(r.Syncs, syncResult{Name: name, Key: key, WallS: time.Since(t).Seconds(), CPUS: cpuNow() - c0,
 			FetchS: fetchS, FetchCPUS: fetchCPU,
 			OverlayS: res.Overlay.Duration.Seconds(), Footprints: res.Overlay.Footprints, Computed: res.Overlay.Computed,
