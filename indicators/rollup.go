@@ -42,9 +42,10 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 	if word == "" {
 		return nil, fmt.Errorf("indicator %s: aggregation %q is not one of %v", def.Shortcode, def.Aggregation, AggregationWords)
 	}
-	byCode := map[string]Area{}
-	for _, a := range areas {
-		byCode[a.Code] = a
+	// Pointers: copying every Area into the map was most of a roll-up.
+	byCode := make(map[string]*Area, len(areas))
+	for i := range areas {
+		byCode[areas[i].Code] = &areas[i]
 	}
 	order := map[string]int{}
 	codes := def.Codes
