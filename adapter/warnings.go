@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -48,16 +49,9 @@ func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, val
 	if !ok {
 		return vals, nil, nil
 	}
-	prev := map[string]LedgerEntry{}
-	for _, key := range ledgerKeys(cfg, areas) {
-		var e LedgerEntry
-		found, err := kv.GetJSON(ledgerBucket, key, &e)
-		if err != nil {
-			return nil, nil, err
-		}
-		if found {
-			prev[key] = e
-		}
+	prev, err := readLedger(kv, ledgerKeys(cfg, areas))
+	if err != nil {
+		return nil, nil, err
 	}
 	out, entries, changed := Hysteresis(cfg, areas, vals, now, prev)
 	if save {
@@ -68,6 +62,51 @@ func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, val
 		}
 	}
 	return out, entries, nil
+}
+
+// kvScanner reads a whole bucket in one transaction (adapter/state has it).
+type kvScanner interface {
+	EachJSON(bucket string, fn func(key string, raw []byte) error) error
+}
+
+// readLedger reads the entries of keys that exist. With a scanner it is one
+// pass over the ledger: a transaction per key (5,040 at country scale, most
+// of them absent) was a tenth of a sync where nothing changed.
+func readLedger(kv KV, keys []string) (map[string]LedgerEntry, error) {
+	prev := map[string]LedgerEntry{}
+	sc, ok := kv.(kvScanner)
+	if !ok {
+		for _, key := range keys {
+			var e LedgerEntry
+			found, err := kv.GetJSON(ledgerBucket, key, &e)
+			if err != nil {
+				return nil, err
+			}
+			if found {
+				prev[key] = e
+			}
+		}
+		return prev, nil
+	}
+	want := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	err := sc.EachJSON(ledgerBucket, func(key string, raw []byte) error {
+		if !want[key] {
+			return nil // a series no longer configured
+		}
+		var e LedgerEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return fmt.Errorf("record %q: %w", key, err)
+		}
+		prev[key] = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return prev, nil
 }
 
 // ledgerKeys are the ledger keys of every early-warning series: one per

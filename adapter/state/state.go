@@ -572,6 +572,26 @@ func (s *Store) GetJSON(bucket, key string, v any) (bool, error) {
 	return found, nil
 }
 
+// EachJSON calls fn with every key of the named bucket and its raw JSON, in
+// key order, in one transaction (an absent bucket has none): reading many
+// keys with GetJSON costs a transaction each. raw is valid only during fn.
+func (s *Store) EachJSON(bucket string, fn func(key string, raw []byte) error) error {
+	name, err := extBucket(bucket)
+	if err == nil {
+		err = s.db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(name)
+			if b == nil {
+				return nil
+			}
+			return b.ForEach(func(k, raw []byte) error { return fn(string(k), raw) })
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("state: read %s: %w", bucket, err)
+	}
+	return nil
+}
+
 // PutJSON writes v as JSON under key in the named bucket (created on demand).
 func (s *Store) PutJSON(bucket, key string, v any) error {
 	name, err := extBucket(bucket)

@@ -579,3 +579,24 @@ func BenchmarkEnqueueBatchAck(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/value")
 }
+
+func TestEachJSONReadsTheBucketInKeyOrder(t *testing.T) {
+	s := openTest(t, "")
+	require.NoError(t, s.EachJSON("ledger", func(string, []byte) error {
+		t.Fatal("an absent bucket has no keys")
+		return nil
+	}))
+	require.NoError(t, s.PutJSON("ledger", "b", map[string]int{"n": 2}))
+	require.NoError(t, s.PutJSON("ledger", "a", map[string]int{"n": 1}))
+	require.NoError(t, s.PutJSON("other", "c", 3))
+	got := map[string]string{}
+	var order []string
+	require.NoError(t, s.EachJSON("ledger", func(k string, raw []byte) error {
+		got[k] = string(raw)
+		order = append(order, k)
+		return nil
+	}))
+	assert.Equal(t, map[string]string{"a": `{"n":1}`, "b": `{"n":2}`}, got)
+	assert.Equal(t, []string{"a", "b"}, order)
+	require.Error(t, s.EachJSON("", func(string, []byte) error { return nil }))
+}
