@@ -61,6 +61,8 @@ type Engine struct {
 	ext     []areaExtent
 	extRow  []int32 // per row, offsets into extZone
 	extZone []int32 // the areas in each row, by extent start
+	extLo   []int32 // and their extents there
+	extHi   []int32
 
 	mu       sync.Mutex
 	gen      uint64

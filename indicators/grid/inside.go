@@ -89,6 +89,14 @@ func (e *Engine) extents() []areaExtent {
 				return int(ext[a].lo[r-ext[a].row0] - ext[b].lo[r-ext[b].row0])
 			})
 		}
+		// The extents again in row order, read sequentially per member.
+		e.extLo, e.extHi = make([]int32, len(e.extZone)), make([]int32, len(e.extZone))
+		for r := 0; r < z.Height; r++ {
+			for k := e.extRow[r]; k < e.extRow[r+1]; k++ {
+				x := &ext[e.extZone[k]]
+				e.extLo[k], e.extHi[k] = x.lo[r-x.row0], x.hi[r-x.row0]
+			}
+		}
 		e.ext = ext
 	})
 	return e.ext
@@ -137,14 +145,15 @@ func coversWhole(c *Coverage, x areaExtent) bool {
 
 // skipSpans lists per row of c the column ranges whose cells only areas
 // marked in inside cover: the union of the inside areas' extents less the
-// union of the others'. The sweep does not visit them.
+// segments there that list another area. The sweep does not visit them.
 func (e *Engine) skipSpans(inside []bool, c *Coverage) *rowRanges {
 	if inside == nil {
 		return nil
 	}
-	ext := e.extents()
+	e.extents()
 	rr := &rowRanges{row0: c.Row0, start: make([]int32, c.Rows+1)}
-	var ins, outs, cut, tmp [][2]int32
+	z := e.z
+	var ins, outs, bad, cut, tmp [][2]int32
 	add := func(u [][2]int32, lo, hi int32) [][2]int32 {
 		if n := len(u); n > 0 && lo <= u[n-1][1] {
 			u[n-1][1] = max(u[n-1][1], hi)
@@ -155,17 +164,42 @@ func (e *Engine) skipSpans(inside []bool, c *Coverage) *rowRanges {
 	for i := 0; i < c.Rows; i++ {
 		r := c.Row0 + i
 		ins, outs = ins[:0], outs[:0]
-		for _, zi := range e.extZone[e.extRow[r]:e.extRow[r+1]] {
-			x := &ext[zi]
-			lo, hi := x.lo[r-x.row0], x.hi[r-x.row0]
+		for k := e.extRow[r]; k < e.extRow[r+1]; k++ {
+			zi, lo, hi := e.extZone[k], e.extLo[k], e.extHi[k]
 			if inside[zi] {
 				ins = add(ins, lo, hi)
 			} else {
 				outs = add(outs, lo, hi)
 			}
 		}
-		cut = append(cut[:0], ins...)
+		// Where another area's extent overlaps, only the segments that
+		// list an area not inside are swept (extents are hulls: where a
+		// boundary runs along the row they overlap widely).
+		bad = bad[:0]
+		s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
 		for _, o := range outs {
+			for _, in := range ins {
+				lo, hi := max(o[0], in[0]), min(o[1], in[1])
+				if lo >= hi {
+					continue
+				}
+				k, found := slices.BinarySearch(z.SegCol[s0:s1], lo)
+				if k += s0; !found {
+					k--
+				}
+				for ; k < s1 && z.SegCol[k] < hi; k++ {
+					if zs := z.EntZone[z.SegEnt[k]:z.SegEnt[k+1]]; len(zs) > 0 && !allInside(inside, zs) {
+						b := int32(z.Width)
+						if k+1 < s1 {
+							b = z.SegCol[k+1]
+						}
+						bad = add(bad, z.SegCol[k], b)
+					}
+				}
+			}
+		}
+		cut = append(cut[:0], ins...)
+		for _, o := range bad {
 			cut, tmp = subtract(tmp[:0], cut, o[0], o[1]), cut
 		}
 		for _, p := range cut {
