@@ -63,6 +63,7 @@ type Engine struct {
 	extZone []int32 // the areas in each row, by extent start
 	extLo   []int32 // and their extents there
 	extHi   []int32
+	extMaxW int32 // the widest extent in any row
 
 	mu       sync.Mutex
 	gen      uint64
