@@ -56,6 +56,14 @@ type Engine struct {
 	// Each area's edges by row, built the first time a footprint edge
 	// crosses one of its boundary cells (exact clip, exact.go).
 	areaSets []atomic.Pointer[edgeSet]
+	// Each area's column extent per row (inside.go), built on first use.
+	extOnce sync.Once
+	ext     []areaExtent
+	extRow  []int32 // per row, offsets into extZone
+	extZone []int32 // the areas in each row, by extent start
+	extLo   []int32 // and their extents there
+	extHi   []int32
+	extMaxW int32 // the widest extent in any row
 
 	mu       sync.Mutex
 	gen      uint64
@@ -339,38 +347,62 @@ func (e *Engine) Totals(code string) (pop, u18, km2 float64, ok bool) {
 // geometry and whole results per footprint set, so unchanged hazards cost
 // nothing.
 func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, error) {
-	var polys []orb.Geometry
-	var hashes [][32]byte
-	for _, f := range footprints {
-		if f == nil || !indicators.IsPolygonal(f) {
-			continue
-		}
-		k := geomKey(f)
-		polys = append(polys, f)
-		hashes = append(hashes, k)
-	}
-	if len(polys) == 0 {
+	fs := footprintSet(footprints)
+	if len(fs.polys) == 0 {
 		return nil, nil
 	}
-	// The union does not depend on order or duplicates.
-	set := slices.Clone(hashes)
-	slices.SortFunc(set, func(a, b [32]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
-	set = slices.Compact(set)
-	setKey := keyOf(asBytes(set))
-
 	e.mu.Lock()
 	e.gen++
 	gen := e.gen
-	if r, ok := e.resCache[setKey]; ok {
+	if r, ok := e.resCache[fs.key]; ok {
 		r.used = gen
 		e.mu.Unlock()
 		return slices.Clone(r.res), nil
 	}
-	covs := make([]*Coverage, len(polys))
-	sets := make([]*edgeSet, len(polys))
+	e.mu.Unlock()
+	use, useSets := e.coverages(fs, gen)
+	res, err := e.withFallback(e.accumulate(use, useSets), fs.polys)
+	if err != nil {
+		return nil, err
+	}
+	e.storeResult(fs.key, res, gen)
+	return slices.Clone(res), nil
+}
+
+// fpSet is one Expose call's polygonal footprints, their geometry hashes
+// and the key of their union (order and duplicates ignored).
+type fpSet struct {
+	polys  []orb.Geometry
+	hashes [][32]byte
+	key    [32]byte
+}
+
+func footprintSet(footprints []orb.Geometry) fpSet {
+	var fs fpSet
+	for _, f := range footprints {
+		if f == nil || !indicators.IsPolygonal(f) {
+			continue
+		}
+		fs.polys = append(fs.polys, f)
+		fs.hashes = append(fs.hashes, geomKey(f))
+	}
+	// The union does not depend on order or duplicates.
+	set := slices.Clone(fs.hashes)
+	slices.SortFunc(set, func(a, b [32]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
+	set = slices.Compact(set)
+	fs.key = keyOf(asBytes(set))
+	return fs
+}
+
+// coverages returns the non-empty coverages (and edge sets) of the set's
+// footprints, from the cache or rasterised now and cached.
+func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
+	covs := make([]*Coverage, len(fs.polys))
+	sets := make([]*edgeSet, len(fs.polys))
 	var missing []int
 	seen := map[[32]byte]bool{}
-	for i, k := range hashes {
+	e.mu.Lock()
+	for i, k := range fs.hashes {
 		if seen[k] {
 			continue // duplicate footprint: the union counts it once
 		}
@@ -386,9 +418,15 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 
 	parallel(len(missing), func(_, j int) {
 		i := missing[j]
-		covs[i] = Rasterize(polys[i], e.z.Geo, e.z.Width, e.z.Height)
-		sets[i] = newEdgeSet(polys[i], e.z.Geo, e.z.Height)
+		covs[i] = Rasterize(fs.polys[i], e.z.Geo, e.z.Width, e.z.Height)
+		sets[i] = newEdgeSet(fs.polys[i], e.z.Geo, e.z.Height)
 	})
+	e.mu.Lock()
+	for _, i := range missing {
+		e.covCache[fs.hashes[i]] = &cachedCov{cov: covs[i], edges: sets[i], used: gen}
+	}
+	evict(e.covCache, maxCovCache, func(c *cachedCov) uint64 { return c.used })
+	e.mu.Unlock()
 	var use []*Coverage
 	var useSets []*edgeSet
 	for i, c := range covs {
@@ -397,27 +435,29 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 			useSets = append(useSets, sets[i])
 		}
 	}
-	res := e.accumulate(use, useSets)
-	if e.fallback != nil {
-		fb, err := e.fallback.Expose(polys)
-		if err != nil {
-			return nil, err
-		}
-		for i := range fb {
-			fb[i].Method = e.fallback.Method()
-		}
-		res = append(res, fb...)
-	}
+	return use, useSets
+}
 
-	e.mu.Lock()
-	for _, i := range missing {
-		e.covCache[hashes[i]] = &cachedCov{cov: covs[i], edges: sets[i], used: gen}
+// withFallback appends the area-weighted results of the areas off the grid.
+func (e *Engine) withFallback(res []indicators.AreaExposure, polys []orb.Geometry) ([]indicators.AreaExposure, error) {
+	if e.fallback == nil {
+		return res, nil
 	}
-	e.resCache[setKey] = &cachedRes{res: res, used: gen}
-	evict(e.covCache, maxCovCache, func(c *cachedCov) uint64 { return c.used })
+	fb, err := e.fallback.Expose(polys)
+	if err != nil {
+		return nil, err
+	}
+	for i := range fb {
+		fb[i].Method = e.fallback.Method()
+	}
+	return append(res, fb...), nil
+}
+
+func (e *Engine) storeResult(key [32]byte, res []indicators.AreaExposure, gen uint64) {
+	e.mu.Lock()
+	e.resCache[key] = &cachedRes{res: res, used: gen}
 	evict(e.resCache, maxResCache, func(c *cachedRes) uint64 { return c.used })
 	e.mu.Unlock()
-	return slices.Clone(res), nil
 }
 
 // evict drops the least recently used half when a cache is over its bound.
@@ -466,11 +506,34 @@ func (e *Engine) ExposeBands(fps []indicators.Footprint) (map[string][]indicator
 // where a footprint edge meets an area boundary, or two footprint edges
 // meet, the covered part is clipped exactly instead (cellFrac).
 func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.AreaExposure {
-	z := e.z
-	nA := len(e.areas)
-	if len(covs) == 0 || z.Height == 0 {
+	if len(covs) == 0 || e.z.Height == 0 {
 		return nil
 	}
+	var inside []bool
+	if len(covs) == 1 {
+		inside = e.insideZones(covs[0])
+	}
+	t := e.sums(covs, sets, inside, e.skipSpans(inside, covs[0]))
+	for zi, in := range inside {
+		if in { // the whole area is covered: its totals, no sweep
+			t.pop[zi] += e.z.TotPop[zi]
+			t.u18[zi] += e.z.TotU18[zi]
+			t.km2[zi] += e.z.TotKm2[zi]
+		}
+	}
+	return e.finish(t, covs)
+}
+
+// zoneTotals are per-area sums over the whole grid, indexed like e.areas.
+type zoneTotals struct{ pop, u18, km2 []float64 }
+
+// sums is accumulate's sweep: per-area sums over the union of the
+// coverages. Areas marked in inside (nil for none) are left out: the
+// coverage covers every cell of theirs whole, so their sums are their
+// totals, and a segment listing only such areas is not visited.
+func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *rowRanges) zoneTotals {
+	z := e.z
+	nA := len(e.areas)
 	// Rows → coverages touching them.
 	rowLo, rowHi := z.Height, -1
 	for _, c := range covs {
@@ -482,10 +545,6 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 		accs[i] = getAcc(nA)
 	}
 	defer func() {
-		// accs[0] also holds the totals below: leave it clean for the pool.
-		clear(accs[0].pop)
-		clear(accs[0].u18)
-		clear(accs[0].km2)
 		for _, a := range accs {
 			accPool.Put(a)
 		}
@@ -557,7 +616,7 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 						continue
 					}
 					e0, e1 := z.SegEnt[seg], z.SegEnt[seg+1]
-					if e0 == e1 {
+					if e0 == e1 || allInside(inside, z.EntZone[e0:e1]) {
 						continue
 					}
 					var ps, us float64
@@ -585,6 +644,9 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 					km := u * float64(hi-lo) * z.CellKm2[r]
 					for en := e0; en < e1; en++ {
 						zi, f := z.EntZone[en], z.EntFrac[en]
+						if inside != nil && inside[zi] {
+							continue
+						}
 						a.touch(zi)
 						if len(fsets) > 1 || (len(fsets) == 1 && f < 1) {
 							e.exactCells(a, r, lo, hi, zi, f, fsets, sc)
@@ -604,10 +666,24 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 			}
 			if len(covs) == 1 {
 				cols, vals := covs[0].Row(r)
+				slo, shi := skip.row(r)
 				for k := 0; k+1 < len(cols); k++ {
 					switch v := vals[k]; {
 					case v == 1:
-						emit(int(cols[k]), int(cols[k+1]), v, nil)
+						// Whole cells less the skipped ranges (sorted).
+						x := int(cols[k])
+						for len(slo) > 0 && int(shi[0]) <= x {
+							slo, shi = slo[1:], shi[1:]
+						}
+						for j := 0; j < len(slo) && int(slo[j]) < int(cols[k+1]); j++ {
+							if int(slo[j]) > x {
+								emit(x, int(slo[j]), v, nil)
+							}
+							x = max(x, int(shi[j]))
+						}
+						if x < int(cols[k+1]) {
+							emit(x, int(cols[k+1]), v, nil)
+						}
 					case v > 0:
 						emit(int(cols[k]), int(cols[k+1]), v, one)
 					}
@@ -660,8 +736,7 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 			}
 		}
 	})
-	var out []indicators.AreaExposure
-	t := accs[0] // clean after its last flush
+	t := zoneTotals{pop: make([]float64, nA), u18: make([]float64, nA), km2: make([]float64, nA)}
 	for _, cs := range chunkSums {
 		for _, v := range cs {
 			t.pop[v.zone] += v.pop
@@ -669,6 +744,18 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 			t.km2[v.zone] += v.km2
 		}
 	}
+	return t
+}
+
+// finish turns per-area sums over the union of covs into results.
+func (e *Engine) finish(t zoneTotals, covs []*Coverage) []indicators.AreaExposure {
+	z := e.z
+	nA := len(e.areas)
+	rowLo, rowHi := z.Height, -1
+	for _, c := range covs {
+		rowLo, rowHi = min(rowLo, c.Row0), max(rowHi, c.Row0+c.Rows-1)
+	}
+	var out []indicators.AreaExposure
 	// A piece under a millionth of a cell is the noise of coordinate
 	// rounding where a footprint follows an area's boundary (GEOS leaves
 	// the same slivers): the area is not hit.
