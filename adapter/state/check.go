@@ -202,11 +202,7 @@ func checkOpen(db *bolt.DB, path string) error {
 // goroutine, unguarded), so it waits for a running daemon up to
 // opts.LockTimeout; it writes nothing.
 func Check(dir string, opts ...Options) (problems []string, err error) {
-	var o Options
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	o.fill()
+	o := optionsOf(opts)
 	path := dirPath(dir)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("state: %w", err)

@@ -16,11 +16,7 @@ import (
 // state dir is left byte-identical (it is not even created when missing).
 // The copy is taken inside a read-only transaction, so it is consistent.
 func OpenSnapshot(dir string, opts ...Options) (*Store, error) {
-	var o Options
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	o.fill()
+	o := optionsOf(opts)
 	if dir == "" {
 		return nil, errors.New("state: no state dir given")
 	}

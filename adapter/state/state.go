@@ -130,15 +130,22 @@ type decodedEvents struct {
 
 var _ adapter.Store = (*Store)(nil)
 
-// Open opens or creates <dir>/hazardsync.db. It fails with a clear error when
-// another hazardsync process holds the same state dir, and when the file was
-// written by a newer hazardsync with a schema this one does not know.
-func Open(dir string, opts ...Options) (*Store, error) {
+// optionsOf is the options a variadic Open-like call was given, defaults
+// filled in.
+func optionsOf(opts []Options) Options {
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
 	o.fill()
+	return o
+}
+
+// Open opens or creates <dir>/hazardsync.db. It fails with a clear error when
+// another hazardsync process holds the same state dir, and when the file was
+// written by a newer hazardsync with a schema this one does not know.
+func Open(dir string, opts ...Options) (*Store, error) {
+	o := optionsOf(opts)
 	if dir == "" {
 		return nil, errors.New("state: no state dir given")
 	}

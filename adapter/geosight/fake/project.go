@@ -276,12 +276,15 @@ func (s *Server) serveSave(w http.ResponseWriter, r *http.Request, slug string) 
 	redirect(w, langPrefix+"/admin/project/"+p.Slug+"/edit")
 }
 
-var slugRE = regexp.MustCompile(`[^\w\s-]`)
+var (
+	slugRE  = regexp.MustCompile(`[^\w\s-]`)
+	slugSep = regexp.MustCompile(`[-\s]+`)
+)
 
 // slugify is Django's slugify for ASCII.
 func slugify(s string) string {
 	s = strings.ToLower(slugRE.ReplaceAllString(s, ""))
-	s = regexp.MustCompile(`[-\s]+`).ReplaceAllString(strings.TrimSpace(s), "-")
+	s = slugSep.ReplaceAllString(strings.TrimSpace(s), "-")
 	return strings.Trim(s, "-_")
 }
 
