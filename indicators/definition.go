@@ -3,8 +3,9 @@ package indicators
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -85,15 +86,7 @@ func (d Definition) Validate() error {
 
 // AtLevel reports whether the indicator is computed for areas of level.
 func (d Definition) AtLevel(level int) bool {
-	if len(d.AdminLevels) == 0 {
-		return true
-	}
-	for _, l := range d.AdminLevels {
-		if l == level {
-			return true
-		}
-	}
-	return false
+	return len(d.AdminLevels) == 0 || slices.Contains(d.AdminLevels, level)
 }
 
 // FieldError is a validation problem at a field path relative to whatever is
@@ -176,9 +169,19 @@ type Input struct {
 }
 
 // Recipe turns events over areas into values for one indicator definition.
+// A recipe owns its parameters: NewParams declares their type and defaults,
+// and ValidateParams and Compute decode into it, so the type is declared
+// once; Example is a complete definition using it that the reference prints
+// and a test computes.
 type Recipe interface {
 	// ValueType is the GeoSight type the recipe produces ("" = any numeric).
 	ValueType() ValueType
+	// NewParams returns a pointer to a fresh params struct holding the
+	// defaults, tagged with mapstructure keys; a recipe without params
+	// returns a pointer to an empty struct.
+	NewParams() any
+	// Example is a working definition using the recipe.
+	Example() Definition
 	// ValidateParams checks a definition's params.
 	ValidateParams(params map[string]any) error
 	// Compute returns values for the areas the indicator covers. It returns
@@ -214,10 +217,5 @@ func LookupRecipe(name string) (Recipe, bool) {
 func RecipeNames() []string {
 	recipesMu.RLock()
 	defer recipesMu.RUnlock()
-	out := make([]string, 0, len(recipes))
-	for n := range recipes {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(recipes))
 }

@@ -51,15 +51,27 @@ type multiHazard struct{}
 
 func (multiHazard) ValueType() ValueType { return Float }
 
+func newMultiHazardParams() *MultiHazardParams { return &MultiHazardParams{Method: "probabilistic_or"} }
+
+func (multiHazard) NewParams() any { return newMultiHazardParams() }
+
+func (multiHazard) Example() Definition {
+	return Definition{Shortcode: "HS_MHI", Name: "Multi-hazard index", Type: Float, Recipe: "multi_hazard_index",
+		Params: map[string]any{"method": "geometric_mean", "components": []any{
+			map[string]any{"name": "quake", "hazard_types": []any{"earthquake"}, "measure": "intensity", "unit": "MMI", "floor": 4, "ceiling": 9},
+			map[string]any{"name": "heat", "hazard_types": []any{"heat"}, "phase": "forecast", "weight": 0.5},
+		}}}
+}
+
 func (multiHazard) ValidateParams(p map[string]any) error {
 	_, err := decodeMultiHazard(p)
 	return err
 }
 
-func decodeMultiHazard(p map[string]any) (MultiHazardParams, error) {
-	mp := MultiHazardParams{Method: "probabilistic_or"}
-	if err := DecodeParams(p, &mp); err != nil {
-		return mp, err
+func decodeMultiHazard(p map[string]any) (*MultiHazardParams, error) {
+	mp, err := decodeNew(newMultiHazardParams, p)
+	if err != nil {
+		return nil, err
 	}
 	var errs []error
 	switch mp.Method {
