@@ -3,10 +3,14 @@ package config
 import (
 	"encoding"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // The schema walker: the one place that knows how a typed config value
@@ -62,6 +66,13 @@ type WalkOptions struct {
 	Entries bool
 }
 
+// ElemDefaulter is implemented by a config struct whose lists of sections
+// have per-element defaults: ElemDefaults returns one default element per
+// list element type. WalkSchema reads the defaults of such lists from it.
+type ElemDefaulter interface {
+	ElemDefaults() []any
+}
+
 // WalkSchema visits every key of v (a struct or a pointer to one; a nil
 // pointer walks its type's zero value) in field order, under prefix (which
 // ends in "." when not empty). visit returns whether to descend into the
@@ -103,6 +114,16 @@ func walkSchema(prefix string, keys []string, v reflect.Value, defaulted bool, o
 	}
 	if v.Kind() != reflect.Struct {
 		return
+	}
+	if ed, ok := v.Interface().(ElemDefaulter); ok {
+		merged := maps.Clone(opts.ElemDefaults)
+		if merged == nil {
+			merged = map[reflect.Type]any{}
+		}
+		for _, d := range ed.ElemDefaults() {
+			merged[reflect.TypeOf(d)] = d
+		}
+		opts.ElemDefaults = merged
 	}
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
@@ -190,4 +211,107 @@ func MatchKeys(keys, path []string) bool {
 		}
 	}
 	return true
+}
+
+var textMarshalerType = reflect.TypeOf((*encoding.TextMarshaler)(nil)).Elem()
+
+// FormatDefault renders a default as it is written in YAML (flow style:
+// 10m, [en, fr], {a: 1}); "" means none (an empty string, list or map, a
+// nil pointer).
+func FormatDefault(v reflect.Value) string {
+	if s, ok := yamlValue(v); ok {
+		return s
+	}
+	return ""
+}
+
+// yamlValue renders v in YAML flow style; ok is false for "no value".
+func yamlValue(v reflect.Value) (string, bool) {
+	if !v.IsValid() {
+		return "", false
+	}
+	if v.Type() == timeType && v.Interface().(time.Time).IsZero() {
+		return "", false
+	}
+	if v.Type() == durationType {
+		return FormatDuration(time.Duration(v.Int())), true
+	}
+	if v.Kind() != reflect.Pointer && v.Kind() != reflect.Interface && v.Type().Implements(textMarshalerType) {
+		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
+		if err == nil {
+			return yamlString(string(b)), len(b) > 0
+		}
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", false
+		}
+		return yamlValue(v.Elem())
+	case reflect.String:
+		return yamlString(v.String()), v.Len() > 0
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool()), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10), true
+	case reflect.Float32, reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64), true
+	case reflect.Slice, reflect.Array:
+		if v.Len() == 0 {
+			return "", false
+		}
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i], _ = yamlValue(v.Index(i))
+		}
+		return "[" + strings.Join(parts, ", ") + "]", true
+	case reflect.Map:
+		if v.Len() == 0 {
+			return "", false
+		}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			ks, _ := yamlValue(k)
+			vs, _ := yamlValue(v.MapIndex(k))
+			parts[i] = ks + ": " + vs
+		}
+		return "{" + strings.Join(parts, ", ") + "}", true
+	case reflect.Struct:
+		var parts []string
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			key, _, skip := FieldKey(t.Field(i))
+			if skip {
+				continue
+			}
+			if s, ok := yamlValue(v.Field(i)); ok && !v.Field(i).IsZero() {
+				parts = append(parts, key+": "+s)
+			}
+		}
+		return "{" + strings.Join(parts, ", ") + "}", len(parts) > 0
+	}
+	return fmt.Sprint(v.Interface()), true
+}
+
+// yamlString quotes a string only when YAML would misread it.
+func yamlString(s string) string {
+	plain := s != "" && !strings.ContainsAny(s, ":#{}[],&*!|>'\"%@`") &&
+		!unicode.IsSpace(rune(s[0])) && !unicode.IsSpace(rune(s[len(s)-1]))
+	if plain {
+		switch strings.ToLower(s) {
+		case "true", "false", "yes", "no", "on", "off", "null", "~":
+			plain = false
+		}
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			plain = false
+		}
+	}
+	if plain {
+		return s
+	}
+	return strconv.Quote(s)
 }

@@ -169,18 +169,17 @@ type Input struct {
 }
 
 // Recipe turns events over areas into values for one indicator definition.
-// A recipe owns its parameters: NewParams declares their type and defaults,
-// and ValidateParams and Compute decode into it, so the type is declared
-// once; Example is a complete definition using it that the reference prints
-// and a test computes.
 type Recipe interface {
 	// ValueType is the GeoSight type the recipe produces ("" = any numeric).
 	ValueType() ValueType
 	// NewParams returns a pointer to a fresh params struct holding the
-	// defaults, tagged with mapstructure keys; a recipe without params
-	// returns a pointer to an empty struct.
+	// defaults, tagged with mapstructure keys (a recipe without params
+	// returns a pointer to an empty struct). The recipe owns its params:
+	// ValidateParams and Compute decode into it, so their type and
+	// defaults are declared once, and the reference documents them from it.
 	NewParams() any
-	// Example is a working definition using the recipe.
+	// Example is a complete, working definition using the recipe: the
+	// reference prints it, and a test validates it and computes it.
 	Example() Definition
 	// ValidateParams checks a definition's params.
 	ValidateParams(params map[string]any) error

@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -144,11 +145,7 @@ func EnsembleExposure(eng ExposureEngine, e Event, f EventFilter, threshold floa
 	if len(byMember) > m {
 		return nil, fmt.Errorf("event %s: %d members have swaths but member_count is %d", e.ID, len(byMember), m)
 	}
-	members := make([]int, 0, len(byMember))
-	for k := range byMember {
-		members = append(members, k)
-	}
-	sort.Ints(members)
+	members := slices.Sorted(maps.Keys(byMember))
 	out := map[string]*EnsembleArea{}
 	for _, k := range members {
 		exp, err := eng.Expose(byMember[k])

@@ -3,8 +3,10 @@ package indicators
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -47,6 +49,13 @@ type Component struct {
 	Weight  float64 `mapstructure:"weight"` // Weight in the geometric mean (default 1).
 }
 
+// newComponent is a component's defaults: the severity of observed events,
+// weight 1.
+func newComponent() Component { return Component{Phase: Observed, Measure: "severity", Weight: 1} }
+
+// ElemDefaults gives the defaults of every component, for the reference.
+func (MultiHazardParams) ElemDefaults() []any { return []any{newComponent()} }
+
 type multiHazard struct{}
 
 func (multiHazard) ValueType() ValueType { return Float }
@@ -69,7 +78,19 @@ func (multiHazard) ValidateParams(p map[string]any) error {
 }
 
 func decodeMultiHazard(p map[string]any) (*MultiHazardParams, error) {
-	mp, err := decodeNew(newMultiHazardParams, p)
+	// Components decode into defaulted elements: mapstructure fills a
+	// slice's existing elements.
+	newParams := func() *MultiHazardParams {
+		mp := newMultiHazardParams()
+		if cs := reflect.ValueOf(p["components"]); cs.Kind() == reflect.Slice {
+			mp.Components = make([]Component, cs.Len())
+			for i := range mp.Components {
+				mp.Components[i] = newComponent()
+			}
+		}
+		return mp
+	}
+	mp, err := decodeNew(newParams, p)
 	if err != nil {
 		return nil, err
 	}
@@ -92,14 +113,8 @@ func decodeMultiHazard(p map[string]any) (*MultiHazardParams, error) {
 			errs = append(errs, FieldError{path + ".name", "duplicate " + c.Name})
 		}
 		seen[c.Name] = true
-		if c.Phase == "" {
-			c.Phase = Observed
-		}
-		if c.Measure == "" {
-			c.Measure = "severity"
-		}
 		if c.Weight == 0 {
-			c.Weight = 1
+			c.Weight = 1 // as an explicit 0 always did
 		}
 		if len(c.HazardTypes) == 0 {
 			errs = append(errs, FieldError{path + ".hazard_types", "at least one hazard type is required"})
@@ -229,11 +244,7 @@ func (multiHazard) Compute(def Definition, in *Input) ([]Value, error) {
 	vals := emit(def, in, res, prov, phase, "", func(v float64) Value { return Value{Type: Float, Number: v} })
 	for i := range vals {
 		sc := comps[in.areaIndex(vals[i].Code)]
-		names := make([]string, 0, len(sc))
-		for n := range sc {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(sc))
 		parts := make([]string, len(names))
 		for j, n := range names {
 			parts[j] = fmt.Sprintf("%s=%.3f", n, sc[n])

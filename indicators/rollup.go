@@ -2,8 +2,9 @@ package indicators
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -68,11 +69,7 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 			}
 		}
 	}
-	parents := make([]string, 0, len(groups))
-	for p := range groups {
-		parents = append(parents, p)
-	}
-	sort.Strings(parents)
+	parents := slices.Sorted(maps.Keys(groups))
 	out := make([]Value, 0, len(parents))
 	for _, p := range parents {
 		kids := groups[p]
