@@ -84,7 +84,8 @@ func (e *AreaWeighted) Expose(footprints []orb.Geometry) ([]AreaExposure, error)
 			best[p.Area] = math.Max(best[p.Area], p.Share)
 		}
 	}
-	idx := slices.Sorted(maps.Keys(best))
+	idx := slices.AppendSeq(make([]int, 0, len(best)), maps.Keys(best)) // sized once: one per area
+	slices.Sort(idx)
 	var out []AreaExposure
 	for _, i := range idx {
 		if e.km2[i] == 0 || best[i] <= 1e-12 {

@@ -3,7 +3,6 @@ package indicators
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -244,7 +243,11 @@ func (multiHazard) Compute(def Definition, in *Input) ([]Value, error) {
 	vals := emit(def, in, res, prov, phase, "", func(v float64) Value { return Value{Type: Float, Number: v} })
 	for i := range vals {
 		sc := comps[in.areaIndex(vals[i].Code)]
-		names := slices.Sorted(maps.Keys(sc))
+		names := make([]string, 0, len(sc)) // per value: kept on the stack (see provenance.attrs)
+		for n := range sc {
+			names = append(names, n)
+		}
+		slices.Sort(names)
 		parts := make([]string, len(names))
 		for j, n := range names {
 			parts[j] = fmt.Sprintf("%s=%.3f", n, sc[n])

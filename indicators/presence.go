@@ -189,7 +189,8 @@ func provFor(m map[int]*provenance, ai int) *provenance {
 
 // emit turns per-area results into values, in area order (deterministic).
 func emit[T any](def Definition, in *Input, res map[int]T, prov map[int]*provenance, phase Phase, method string, mk func(T) Value) []Value {
-	idx := slices.Sorted(maps.Keys(res))
+	idx := slices.AppendSeq(make([]int, 0, len(res)), maps.Keys(res)) // sized once: one per area
+	slices.Sort(idx)
 	out := make([]Value, 0, len(idx))
 	for _, ai := range idx {
 		a := in.Areas[ai]

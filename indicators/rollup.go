@@ -69,7 +69,8 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 			}
 		}
 	}
-	parents := slices.Sorted(maps.Keys(groups))
+	parents := slices.AppendSeq(make([]string, 0, len(groups)), maps.Keys(groups)) // sized once: one per parent
+	slices.Sort(parents)
 	out := make([]Value, 0, len(parents))
 	for _, p := range parents {
 		kids := groups[p]
