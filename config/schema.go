@@ -6,7 +6,6 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -158,7 +157,7 @@ func walkSchema(prefix string, keys []string, v reflect.Value, defaulted bool, o
 				continue
 			}
 			names := fv.MapKeys()
-			sort.Slice(names, func(i, j int) bool { return fmt.Sprint(names[i]) < fmt.Sprint(names[j]) })
+			slices.SortFunc(names, byText)
 			for _, n := range names {
 				name := fmt.Sprint(n)
 				walkSchema(k.Path+"."+name+".", append(slices.Clip(k.Keys), name), fv.MapIndex(n), defaulted, opts, visit)
@@ -166,6 +165,9 @@ func walkSchema(prefix string, keys []string, v reflect.Value, defaulted bool, o
 		}
 	}
 }
+
+// byText orders map keys by their text.
+func byText(a, b reflect.Value) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) }
 
 var (
 	timeType            = reflect.TypeOf(time.Time{})
@@ -272,7 +274,7 @@ func yamlValue(v reflect.Value) (string, bool) {
 			return "", false
 		}
 		keys := v.MapKeys()
-		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		slices.SortFunc(keys, byText)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			ks, _ := yamlValue(k)

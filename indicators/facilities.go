@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/rtree"
@@ -116,10 +117,6 @@ func (facilitiesRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 }
 
 func kindIn(kinds []string, k string) bool {
-	for _, x := range kinds {
-		if strings.EqualFold(strings.TrimSpace(x), strings.TrimSpace(k)) {
-			return true
-		}
-	}
-	return false
+	k = strings.TrimSpace(k)
+	return slices.ContainsFunc(kinds, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), k) })
 }

@@ -22,12 +22,7 @@ var AggregationWords = []string{"SUM(value)", "MAX(value)", "MIN(value)", "AVG(v
 
 // ValidAggregation reports whether word is supported.
 func ValidAggregation(word string) bool {
-	for _, w := range AggregationWords {
-		if strings.EqualFold(w, word) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(AggregationWords, func(w string) bool { return strings.EqualFold(w, word) })
 }
 
 // RollUp aggregates values of areas at level `from` to every ancestor

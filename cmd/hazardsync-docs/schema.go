@@ -4,7 +4,7 @@ import (
 	"encoding"
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,6 +176,6 @@ func mapKeys(v reflect.Value) string {
 	for _, k := range v.MapKeys() {
 		keys = append(keys, "`"+fmt.Sprint(k)+"`")
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return strings.Join(keys, ", ")
 }
