@@ -14,9 +14,10 @@ import (
 
 // The schema walker: the one place that knows how a typed config value
 // becomes keys. Keys come from mapstructure tags (FieldKey), defaults from
-// the value walked. The docs generator (config reference and recipe params),
+// the value walked (Defaults(), a source kind's NewConfig, a recipe's
+// NewParams). The docs generator (config reference and recipe params),
 // `hazardsync sources`, the environment overrides, the "did you mean" of
-// unknown keys and the sample's check all walk with it.
+// unknown keys and the sample's checks all walk with it.
 
 // Shape says how a key is written in YAML.
 type Shape int
@@ -47,10 +48,11 @@ type SchemaKey struct {
 	Field reflect.StructField
 	Owner reflect.Type
 	Shape Shape
-	// Value is the key's default. Where the walk has no value to read (the
-	// elements of a list, the entries of a map without WalkOptions.Entries)
-	// it is a zero value standing in and Defaulted is false: a zero there
-	// is not a default.
+	// Value is the key's value in what is walked: its default when walking
+	// defaults. Where the walk has no value to read (the elements of a
+	// list, the entries of a map without WalkOptions.Entries) it is a zero
+	// value standing in and Defaulted is false: a zero there is not a
+	// default.
 	Value     reflect.Value
 	Defaulted bool
 }
