@@ -248,7 +248,7 @@ func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.A
 			continue
 		}
 		s, err := adapter.BuildSource(spec, adapter.Env{
-			Logger: d.log.With("source", name), Areas: as, Now: cfg.Clock(), Fetch: cfg.Fetch,
+			Logger: d.log.With("source", name), Areas: as, Now: cfg.Clock(), Fetch: cfg.Fetch, BaseDir: cfg.BaseDir,
 		})
 		if err != nil {
 			return adapter.Setup{}, fmt.Errorf("sources.%s: %w", name, err)

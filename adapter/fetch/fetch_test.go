@@ -111,10 +111,7 @@ func TestSecretsAreRedacted(t *testing.T) {
 func TestFileURLs(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "feed.json"), []byte(`[1]`), 0o644))
-	old := config.BaseDir
-	config.BaseDir = dir
-	defer func() { config.BaseDir = old }()
-	c := client(1000, time.Second)
+	c := ForSource(adapter.Env{Name: "src", Fetch: config.Fetch{Timeout: time.Second, MaxBodyBytes: 1000}, BaseDir: dir})
 	for _, u := range []string{"file://feed.json", "file://" + filepath.Join(dir, "feed.json")} {
 		r, err := c.Get(context.Background(), Request{URL: u})
 		require.NoError(t, err, u)

@@ -28,7 +28,10 @@ var update = flag.Bool("update", false, "rewrite golden files under fixtures/gda
 
 var demoland = orb.Polygon{{{60, 10}, {64, 10}, {64, 14}, {60, 14}, {60, 10}}}
 
-func newSource(t *testing.T, mut func(*Config)) *Source {
+func newSource(t *testing.T, mut func(*Config)) *Source { return newSourceIn(t, "", mut) }
+
+// newSourceIn builds a source whose relative file:// URLs resolve in dir.
+func newSourceIn(t *testing.T, dir string, mut func(*Config)) *Source {
 	t.Helper()
 	c := DefaultConfig()
 	if mut != nil {
@@ -36,7 +39,7 @@ func newSource(t *testing.T, mut func(*Config)) *Source {
 	}
 	require.NoError(t, c.Validate())
 	now := func() time.Time { return time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC) }
-	return New(c, adapter.Env{Name: "gdacs", Now: now})
+	return New(c, adapter.Env{Name: "gdacs", Now: now, BaseDir: dir})
 }
 
 func golden(t *testing.T, name string, v any) {
@@ -178,8 +181,7 @@ func checkWindNesting(t *testing.T, fps []indicators.Footprint) {
 }
 
 func demoSource(t *testing.T) *Source {
-	testutil.WithBaseDir(t, testutil.Fixture(t, "demo"))
-	return newSource(t, func(c *Config) {
+	return newSourceIn(t, testutil.Fixture(t, "demo"), func(c *Config) {
 		c.ListURL = "file://feeds/gdacs/eventlist.json"
 		c.GeometryURLTemplate = "file://feeds/gdacs/geometry_{type}_{id}_{episode}.geojson"
 	})

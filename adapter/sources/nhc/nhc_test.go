@@ -230,8 +230,9 @@ func TestRealCurrentStormsSample(t *testing.T) {
 func TestDemoFeed(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.URL = "file://" + testutil.Fixture(t, "demo", "feeds", "nhc", "CurrentStorms.json")
-	testutil.WithBaseDir(t, testutil.Fixture(t, "demo"))
-	b, err := New(cfg, testEnv()).Fetch(context.Background(), adapter.Cursor{})
+	env := testEnv()
+	env.BaseDir = testutil.Fixture(t, "demo")
+	b, err := New(cfg, env).Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
 	require.Empty(t, b.Problems)
 	require.Len(t, b.Events, 2)

@@ -27,13 +27,18 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files under fixtures/usgs")
 
 func newSource(t *testing.T, mut func(*Config), fc config.Fetch) *Source {
+	return newSourceIn(t, "", mut, fc)
+}
+
+// newSourceIn builds a source whose relative file:// URLs resolve in dir.
+func newSourceIn(t *testing.T, dir string, mut func(*Config), fc config.Fetch) *Source {
 	t.Helper()
 	c := DefaultConfig()
 	if mut != nil {
 		mut(c)
 	}
 	require.NoError(t, c.Validate())
-	return New(c, adapter.Env{Name: "quakes", Fetch: fc})
+	return New(c, adapter.Env{Name: "quakes", Fetch: fc, BaseDir: dir})
 }
 
 func golden(t *testing.T, name string, v any) {
@@ -226,8 +231,7 @@ func demoDir(t *testing.T) string { return testutil.Fixture(t, "demo") }
 
 // The demo feed, replayed with file:// URLs as the demo config does.
 func TestDemoFeed(t *testing.T) {
-	testutil.WithBaseDir(t, demoDir(t))
-	src := newSource(t, func(c *Config) { c.URL = "file://feeds/usgs/summary.geojson" }, config.Fetch{})
+	src := newSourceIn(t, demoDir(t), func(c *Config) { c.URL = "file://feeds/usgs/summary.geojson" }, config.Fetch{})
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
 	require.Empty(t, b.Problems)
@@ -256,7 +260,7 @@ func TestDemoFeed(t *testing.T) {
 	// One poll later: us7000dm51 left, the M4.7 changed preferred id and
 	// version but keeps its first id; the M6.8's footprints come from the
 	// cursor.
-	src2 := newSource(t, func(c *Config) { c.URL = "file://feeds/usgs/summary_next.geojson" }, config.Fetch{})
+	src2 := newSourceIn(t, demoDir(t), func(c *Config) { c.URL = "file://feeds/usgs/summary_next.geojson" }, config.Fetch{})
 	b2, err := src2.Fetch(context.Background(), b.Cursor)
 	require.NoError(t, err)
 	require.Empty(t, b2.Problems)
@@ -374,8 +378,7 @@ func TestDetailBudgetAndFailure(t *testing.T) {
 }
 
 func TestFiltersFixture(t *testing.T) {
-	testutil.WithBaseDir(t, testutil.Fixture(t, "usgs"))
-	src := newSource(t, func(c *Config) {
+	src := newSourceIn(t, testutil.Fixture(t, "usgs"), func(c *Config) {
 		c.URL = "file://filters_summary.geojson"
 		c.MinMagnitude = 4.5
 		c.BBox = []float64{170, -50, -170, 10} // crosses the antimeridian
