@@ -48,6 +48,7 @@ func golden(t *testing.T, name string, v any) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		mut  func(*Config)
@@ -87,6 +88,7 @@ func read(t testing.TB, p string) []byte {
 }
 
 func TestSharedEventLists(t *testing.T) {
+	t.Parallel()
 	for _, p := range testutil.SharedSamples(t, "gdacs", "geteventlist*.json") {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			body := read(t, p)
@@ -109,6 +111,7 @@ func TestSharedEventLists(t *testing.T) {
 }
 
 func TestSharedEpisodes(t *testing.T) {
+	t.Parallel()
 	files := append(testutil.SharedSamples(t, "gdacs", "getepisodedata*.json"), testutil.SharedSamples(t, "gdacs", "geteventdata*.json")...)
 	for _, p := range files {
 		t.Run(filepath.Base(p), func(t *testing.T) {
@@ -125,6 +128,7 @@ func TestSharedEpisodes(t *testing.T) {
 }
 
 func TestSharedGeometries(t *testing.T) {
+	t.Parallel()
 	want := map[string]struct {
 		observed, forecast []string
 	}{
@@ -188,6 +192,7 @@ func demoSource(t *testing.T) *Source {
 }
 
 func TestDemoFeed(t *testing.T) {
+	t.Parallel()
 	src := demoSource(t)
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
@@ -242,6 +247,7 @@ func list(items ...string) string {
 }
 
 func TestPaging(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var queries []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -280,6 +286,7 @@ func TestPaging(t *testing.T) {
 }
 
 func TestEmptyAnswers(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{http.StatusNoContent, http.StatusNotFound} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			empty := false
@@ -312,6 +319,7 @@ func TestEmptyAnswers(t *testing.T) {
 }
 
 func TestEpisodesAndClosing(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	body := list(listItem("TC", 1, 1, "Green", "true"))
 	geomHits := map[string]int{}
@@ -387,6 +395,7 @@ func TestEpisodesAndClosing(t *testing.T) {
 }
 
 func TestCountryFilter(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		other := strings.Replace(listItem("EQ", 2, 1, "Green", "true"), `"iso3":"DML"`, `"iso3":"PAK, AFG"`, 1)
 		fmt.Fprint(w, list(listItem("EQ", 1, 1, "Green", "true"), other))
@@ -401,6 +410,7 @@ func TestCountryFilter(t *testing.T) {
 }
 
 func TestMalformedList(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "{\"type\":\"FeatureCollection\",\n\"features\":[{]}")
 	}))
@@ -415,6 +425,7 @@ func TestMalformedList(t *testing.T) {
 }
 
 func TestFixtureGolden(t *testing.T) {
+	t.Parallel()
 	body := read(t, testutil.Fixture(t, "gdacs", "eventlist_mixed.json"))
 	items, probs, err := ParseEventList(body)
 	require.NoError(t, err)

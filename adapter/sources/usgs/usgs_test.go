@@ -52,6 +52,7 @@ func golden(t *testing.T, name string, v any) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		mut  func(*Config)
@@ -79,6 +80,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
+	t.Parallel()
 	f, ok := adapter.LookupSource(Kind)
 	require.True(t, ok)
 	c := f.NewConfig().(*Config)
@@ -88,6 +90,7 @@ func TestRegistered(t *testing.T) {
 }
 
 func TestSeverityRule(t *testing.T) {
+	t.Parallel()
 	s := func(v string) *string { return &v }
 	m := func(v float64) *float64 { return &v }
 	cases := []struct {
@@ -116,6 +119,7 @@ func TestSeverityRule(t *testing.T) {
 
 // Every feature of the real summary samples becomes an event.
 func TestSharedSummaries(t *testing.T) {
+	t.Parallel()
 	for _, p := range testutil.SharedSamples(t, "usgs", "*.geojson") {
 		if strings.HasPrefix(filepath.Base(p), "detail_") {
 			continue
@@ -162,6 +166,7 @@ func TestSharedSummaries(t *testing.T) {
 }
 
 func TestSharedDetailAndContours(t *testing.T) {
+	t.Parallel()
 	body, err := os.ReadFile(testutil.SharedSample(t, "usgs", "detail_us6000pi9w.geojson"))
 	require.NoError(t, err)
 	d, err := ParseDetail(body)
@@ -205,6 +210,7 @@ func checkCumulative(t *testing.T, fps []indicators.Footprint) {
 }
 
 func TestContourFixtures(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"open_edges_cont_mmi.json"} {
 		body, err := os.ReadFile(testutil.Fixture(t, "usgs", name))
 		require.NoError(t, err)
@@ -220,6 +226,7 @@ func TestContourFixtures(t *testing.T) {
 }
 
 func TestContoursMalformed(t *testing.T) {
+	t.Parallel()
 	_, _, err := ParseContours([]byte("{\"type\": \"FeatureCollection\",\n \"features\": [}"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "line 2")
@@ -231,6 +238,7 @@ func demoDir(t *testing.T) string { return testutil.Fixture(t, "demo") }
 
 // The demo feed, replayed with file:// URLs as the demo config does.
 func TestDemoFeed(t *testing.T) {
+	t.Parallel()
 	src := newSourceIn(t, demoDir(t), func(c *Config) { c.URL = "file://feeds/usgs/summary.geojson" }, config.Fetch{})
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
@@ -326,6 +334,7 @@ func (ds *demoServer) count(p string) int {
 }
 
 func TestDetailsOnlyForChangedEvents(t *testing.T) {
+	t.Parallel()
 	ds := newDemoServer(t)
 	src := newSource(t, func(c *Config) { c.URL = ds.URL + "/summary" }, config.Fetch{})
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
@@ -344,6 +353,7 @@ func TestDetailsOnlyForChangedEvents(t *testing.T) {
 }
 
 func TestDetailBudgetAndFailure(t *testing.T) {
+	t.Parallel()
 	ds := newDemoServer(t)
 	// Details switched off: the radius, no detail fetch.
 	src := newSource(t, func(c *Config) { c.URL = ds.URL + "/summary"; c.MaxDetailsPerRun = 0; c.FetchDetails = false }, config.Fetch{})
@@ -378,6 +388,7 @@ func TestDetailBudgetAndFailure(t *testing.T) {
 }
 
 func TestFiltersFixture(t *testing.T) {
+	t.Parallel()
 	src := newSourceIn(t, testutil.Fixture(t, "usgs"), func(c *Config) {
 		c.URL = "file://filters_summary.geojson"
 		c.MinMagnitude = 4.5
@@ -394,6 +405,7 @@ func TestFiltersFixture(t *testing.T) {
 }
 
 func TestMalformedFeed(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "{\"type\": \"FeatureCollection\",\n  \"features\": [\n    {\"id\": \"x\",, }\n]}")
 	}))
@@ -408,6 +420,7 @@ func TestMalformedFeed(t *testing.T) {
 }
 
 func TestHTTPBehaviour(t *testing.T) {
+	t.Parallel()
 	body, err := os.ReadFile(filepath.Join(demoDir(t), "feeds", "usgs", "summary.geojson"))
 	require.NoError(t, err)
 	cases := []struct {
