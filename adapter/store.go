@@ -16,7 +16,22 @@ type Store interface {
 	// CommitFetch stores a source's new cursor and event set together.
 	CommitFetch(source string, cur Cursor, events []indicators.Event) error
 
-	// Delivery state, keyed by GeoSight's upsert key.
+	// Sink is one sink's delivery state: its own outbox, last-delivered
+	// values, rejections and private state.
+	Sink(name string) SinkStore
+	// Sinks lists the sinks that have delivery state (for status/CLI of
+	// removed sinks).
+	Sinks() ([]string, error)
+
+	// RecordRun appends a run summary to the history (bounded).
+	RecordRun(r RunSummary) error
+	Runs(n int) ([]RunSummary, error)
+
+	Close() error
+}
+
+// SinkStore is one sink's delivery state, keyed by GeoSight's upsert key.
+type SinkStore interface {
 	LastDelivered(k indicators.Key) (indicators.Value, bool, error)
 	// DeliveredOn lists the last delivered value of every key on date d.
 	DeliveredOn(d indicators.Date) ([]indicators.Value, error)
@@ -38,12 +53,14 @@ type Store interface {
 	Reject(v indicators.Value, reason string) error
 	// Rejections lists recorded rejections, newest first, at most n.
 	Rejections(n int) ([]Rejection, error)
+	SinkState
+}
 
-	// RecordRun appends a run summary to the history (bounded).
-	RecordRun(r RunSummary) error
-	Runs(n int) ([]RunSummary, error)
-
-	Close() error
+// SinkState is a sink's own small durable state (footprint hashes,
+// indicator records), JSON by key.
+type SinkState interface {
+	GetJSON(key string, v any) (bool, error)
+	PutJSON(key string, v any) error
 }
 
 // Rejection is a value GeoSight refused, with its verbatim reason.
@@ -67,8 +84,22 @@ type RunSummary struct {
 	SourceErr int           `json:"source_errors"`
 	DryRun    bool          `json:"dry_run,omitempty"`
 
+	// Sinks are the delivery counts of each sink (Sent, Rejected, Failed
+	// and Pending above are their totals; Unchanged is the largest).
+	Sinks map[string]SinkRun `json:"sinks,omitempty"`
+
 	// AsOf is the time the values were computed for: the wall clock in
 	// service, the replay time in the demo and in backfills. Hazard times
 	// (warning since, lead times) are on this clock.
 	AsOf time.Time `json:"as_of,omitzero"`
+}
+
+// SinkRun is one sink's part of a sync.
+type SinkRun struct {
+	Sent      int    `json:"sent"`
+	Unchanged int    `json:"unchanged"`
+	Rejected  int    `json:"rejected"`
+	Failed    int    `json:"failed"`
+	Pending   int    `json:"pending"`
+	Error     string `json:"error,omitempty"`
 }

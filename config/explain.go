@@ -171,7 +171,7 @@ func knownKeys(path string) []string {
 		}
 	}
 	if t == reflect.TypeOf(Config{}) {
-		out = append(out, "sources")
+		out = append(out, "sources", "sinks")
 	}
 	return out
 }
