@@ -18,7 +18,7 @@ type SinkSpec struct {
 	Kind    string `json:"type"`
 	Enabled bool   `json:"enabled"` // False keeps the section but delivers nothing to it.
 	// Plugin is the kind's typed config (for the sink made from the
-	// geosight: section, a *GeoSight).
+	// geosight: section, the kind's config filled by SetGeoSight).
 	Plugin PluginConfig `json:"-"`
 	// Raw is the section as written, for change detection on reload.
 	Raw map[string]any `json:"-"`
@@ -34,6 +34,14 @@ const (
 	GeoSightKind = "geosight"
 	EmbeddedKind = "embedded"
 )
+
+// GeoSightSection is implemented by the typed config of the sink kinds the
+// geosight: section maps to: the section's settings (API key resolved)
+// become the sink's config.
+type GeoSightSection interface {
+	PluginConfig
+	SetGeoSight(GeoSight)
+}
 
 // commonSinkKeys are handled here, not by plugins.
 var commonSinkKeys = map[string]bool{"type": true, "enabled": true}
@@ -88,7 +96,14 @@ func (c Config) AllSinks() []SinkSpec {
 	if c.Embedded() {
 		kind = EmbeddedKind
 	}
-	out = append(out, SinkSpec{Name: GeoSightSink, Kind: kind, Enabled: true, Plugin: &g})
+	var plug PluginConfig = &g
+	if p, ok := NewSinkConfig(kind); ok {
+		if sec, ok := p.(GeoSightSection); ok {
+			sec.SetGeoSight(g)
+			plug = p
+		}
+	}
+	out = append(out, SinkSpec{Name: GeoSightSink, Kind: kind, Enabled: true, Plugin: plug})
 	for _, s := range c.Sinks {
 		if s.Enabled {
 			out = append(out, s)

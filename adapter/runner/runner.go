@@ -576,8 +576,8 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	}
 	res.Summary.AddSinks()
 	res.Summary.Duration = time.Since(wall)
-	r.finishRun(v.store, res.Summary)
 	logRun(log, res.Summary)
+	r.finishRun(v.store, res.Summary)
 	return res, errors.Join(errs...)
 }
 

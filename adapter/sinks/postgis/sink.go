@@ -30,6 +30,7 @@ var (
 
 // Sink writes to one database. Safe for concurrent use.
 type Sink struct {
+	name  string // instance name (SinkName unless configured otherwise)
 	cfg   Config
 	n     names
 	pool  *pgxpool.Pool
@@ -73,7 +74,7 @@ func New(cfg Config, log *slog.Logger) (*Sink, error) {
 		return nil, adapter.Classify(adapter.Permanent, SinkName, "", errors.New("building the connection pool failed"))
 	}
 	cc := pc.ConnConfig
-	s := &Sink{cfg: cfg, n: newNames(&cfg), pool: pool, now: time.Now,
+	s := &Sink{name: SinkName, cfg: cfg, n: newNames(&cfg), pool: pool, now: time.Now,
 		where: fmt.Sprintf("postgres://%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)}
 	if pw := cc.Password; pw != "" {
 		s.hide = []string{pw, url.QueryEscape(pw), url.PathEscape(pw), url.UserPassword("", pw).String()[1:]}
@@ -83,7 +84,7 @@ func New(cfg Config, log *slog.Logger) (*Sink, error) {
 }
 
 // Name implements adapter.Sink.
-func (s *Sink) Name() string { return SinkName }
+func (s *Sink) Name() string { return s.name }
 
 // Close releases the connections.
 func (s *Sink) Close() { s.pool.Close() }
