@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 )
 

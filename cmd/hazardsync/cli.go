@@ -21,6 +21,8 @@ import (
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
+	"github.com/hazardsync/hazardsync/adapter/runner"
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 )
@@ -178,7 +180,7 @@ window), so days before it get no values.`,
 				return err
 			}
 			defer d.Close()
-			opt := adapter.SyncOptions{DryRun: dryRun}
+			opt := runner.SyncOptions{DryRun: dryRun}
 			var bar *progressbar.ProgressBar
 			if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				opt.Progress = func(done, total int) {
@@ -192,7 +194,7 @@ window), so days before it get no values.`,
 					}
 				}
 			}
-			var res adapter.SyncResult
+			var res runner.SyncResult
 			var syncErr error
 			if since != "" {
 				res, syncErr = backfill(ctx, g, d, cfg, since, opt)
