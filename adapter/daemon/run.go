@@ -296,6 +296,11 @@ func (d *Daemon) banner(w io.Writer, addr string) {
 	} else {
 		fmt.Fprintf(w, "  Delivering to:        %s\n", cfg.GeoSight.URL)
 	}
+	for _, sk := range cfg.AllSinks() {
+		if sk.Name != config.GeoSightSink {
+			fmt.Fprintf(w, "  Also delivering to:   sink %s (%s)\n", sk.Name, sk.Kind)
+		}
+	}
 	fmt.Fprintf(w, "  Config (edit it live): %s\n", d.opts.ConfigPath)
 	fmt.Fprintf(w, "  State:                %s\n", cfg.StateDir)
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -232,6 +234,7 @@ window), so days before it get no values.`,
 			s := res.Summary
 			fmt.Fprintf(g.stdout, "events=%d values=%d sent=%d unchanged=%d rejected=%d failed=%d pending=%d source_errors=%d dry_run=%t duration=%s\n",
 				s.Events, s.Values, s.Sent, s.Unchanged, s.Rejected, s.Failed, s.Pending, s.SourceErr, dryRun, s.Duration.Round(time.Millisecond))
+			printSinkRuns(g.stdout, s)
 			if syncErr != nil {
 				return &exitError{exitFailed, syncErr}
 			}
@@ -413,4 +416,20 @@ func formatDefault(v reflect.Value) string {
 		return "(none)"
 	}
 	return s
+}
+
+// printSinkRuns says, when values go to several sinks, what each got (the
+// summary line above holds their totals).
+func printSinkRuns(w io.Writer, s adapter.RunSummary) {
+	if len(s.Sinks) < 2 {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Sinks)) {
+		c := s.Sinks[name]
+		fmt.Fprintf(w, "  sink %s: sent=%d unchanged=%d rejected=%d failed=%d pending=%d", name, c.Sent, c.Unchanged, c.Rejected, c.Failed, c.Pending)
+		if c.Error != "" {
+			fmt.Fprintf(w, " error=%q", c.Error)
+		}
+		fmt.Fprintln(w)
+	}
 }
