@@ -97,6 +97,9 @@ func New(g config.GeoSight, env adapter.SinkEnv) (*Sink, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if env.Name != config.GeoSightSink {
+		return nil, fmt.Errorf("the embedded GeoSight is the geosight: section's (url: %s); it cannot be sink %s", config.EmbeddedURL, env.Name)
+	}
 	if len(env.Areas) == 0 {
 		return nil, errors.New("the embedded GeoSight needs the areas of geographies.files")
 	}
