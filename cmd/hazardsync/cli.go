@@ -232,9 +232,9 @@ window), so days before it get no values.`,
 				}
 			}
 			s := res.Summary
+			printSinkRuns(g.stdout, s)
 			fmt.Fprintf(g.stdout, "events=%d values=%d sent=%d unchanged=%d rejected=%d failed=%d pending=%d source_errors=%d dry_run=%t duration=%s\n",
 				s.Events, s.Values, s.Sent, s.Unchanged, s.Rejected, s.Failed, s.Pending, s.SourceErr, dryRun, s.Duration.Round(time.Millisecond))
-			printSinkRuns(g.stdout, s)
 			if syncErr != nil {
 				return &exitError{exitFailed, syncErr}
 			}
@@ -419,7 +419,7 @@ func formatDefault(v reflect.Value) string {
 }
 
 // printSinkRuns says, when values go to several sinks, what each got (the
-// summary line above holds their totals).
+// summary line after them, always the last, holds their totals).
 func printSinkRuns(w io.Writer, s adapter.RunSummary) {
 	if len(s.Sinks) < 2 {
 		return
