@@ -17,10 +17,11 @@ type Store interface {
 	CommitFetch(source string, cur Cursor, events []indicators.Event) error
 
 	// Sink is one sink's delivery state: its own outbox, last-delivered
-	// values, rejections and private state.
+	// values, rejections and private state, so a slow or failing sink never
+	// holds back another. Nothing is written until the sink's first write.
 	Sink(name string) SinkStore
-	// Sinks lists the sinks that have delivery state (for status/CLI of
-	// removed sinks).
+	// Sinks lists the sinks that have delivery state, sorted (a sink removed
+	// from the config keeps its state until purged).
 	Sinks() ([]string, error)
 
 	// RecordRun appends a run summary to the history (bounded).
@@ -30,7 +31,8 @@ type Store interface {
 	Close() error
 }
 
-// SinkStore is one sink's delivery state, keyed by GeoSight's upsert key.
+// SinkStore is one sink's delivery state, keyed by GeoSight's upsert key
+// (indicator, area, date) whatever the sink.
 type SinkStore interface {
 	LastDelivered(k indicators.Key) (indicators.Value, bool, error)
 	// DeliveredOn lists the last delivered value of every key on date d.
@@ -56,14 +58,17 @@ type SinkStore interface {
 	SinkState
 }
 
-// SinkState is a sink's own small durable state (footprint hashes,
-// indicator records), JSON by key.
+// SinkState is a sink's own small durable state (footprint hashes, records
+// of what it last sent), JSON by key. Sinks get it in their environment
+// instead of the daemon saving it for them.
 type SinkState interface {
+	// GetJSON reads key into v; false when absent.
 	GetJSON(key string, v any) (bool, error)
+	// PutJSON writes v as JSON under key.
 	PutJSON(key string, v any) error
 }
 
-// Rejection is a value GeoSight refused, with its verbatim reason.
+// Rejection is a value a sink refused, with its verbatim reason.
 type Rejection struct {
 	Value  indicators.Value `json:"value"`
 	Reason string           `json:"reason"`
@@ -84,8 +89,9 @@ type RunSummary struct {
 	SourceErr int           `json:"source_errors"`
 	DryRun    bool          `json:"dry_run,omitempty"`
 
-	// Sinks are the delivery counts of each sink (Sent, Rejected, Failed
-	// and Pending above are their totals; Unchanged is the largest).
+	// Sinks are the delivery counts of each sink; Sent, Unchanged,
+	// Rejected, Failed and Pending above are their sums (Failed also counts
+	// indicators that failed to compute).
 	Sinks map[string]SinkRun `json:"sinks,omitempty"`
 
 	// AsOf is the time the values were computed for: the wall clock in
