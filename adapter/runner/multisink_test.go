@@ -3,7 +3,6 @@ package runner_test
 import (
 	"context"
 	"errors"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/runner"
+	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -92,7 +92,7 @@ func TestFailingSinkNeverHoldsBackAnother(t *testing.T) {
 	good := &namedSink{name: "good"}
 	bad := &namedSink{name: "bad"}
 	bad.setDown(errors.New("503 Service Unavailable"))
-	r := multiRunner(t, newMultiStore(), src, good, bad)
+	r := multiRunner(t, openState(t), src, good, bad)
 
 	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err, "a value that failed is retried, not an error of the sync")
@@ -149,7 +149,7 @@ func TestSinkEnsureFailureFailsOnlyThatSink(t *testing.T) {
 	good := &namedSink{name: "good"}
 	bad := &namedSink{name: "bad"}
 	bad.refuse = adapter.Classify(adapter.Auth, "bad", "", errors.New("403 Forbidden"))
-	r := multiRunner(t, newMultiStore(), src, good, bad)
+	r := multiRunner(t, openState(t), src, good, bad)
 	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "preparing indicators on bad")
@@ -167,7 +167,7 @@ func TestSinksDeliverConcurrently(t *testing.T) {
 		quake("q1", "1", indicators.SeverityOrange, rect(0.5, 0, 1.5, 1))}}}}
 	fast := &namedSink{name: "fast"}
 	slow := &namedSink{name: "slow", release: make(chan struct{})}
-	r := multiRunner(t, newMultiStore(), src, fast, slow)
+	r := multiRunner(t, openState(t), src, fast, slow)
 	done := make(chan error, 1)
 	go func() { _, err := r.Once(context.Background(), runner.SyncOptions{}); done <- err }()
 	require.Eventually(t, func() bool { return len(fast.values()) == 4 }, 10*time.Second, 5*time.Millisecond,
@@ -183,7 +183,7 @@ func TestDryRunQueuesForNoSink(t *testing.T) {
 	src := &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{
 		quake("q1", "1", indicators.SeverityOrange, rect(0.5, 0, 1.5, 1))}}}}
 	a, b := &namedSink{name: "a"}, &namedSink{name: "b"}
-	st := newMultiStore()
+	st := openState(t)
 	r := multiRunner(t, st, src, a, b)
 	res, err := r.Once(context.Background(), runner.SyncOptions{DryRun: true})
 	require.NoError(t, err)
@@ -196,156 +196,11 @@ func TestDryRunQueuesForNoSink(t *testing.T) {
 	assert.Zero(t, a.posts+b.posts)
 }
 
-// multiStore is a Store with per-sink delivery state, in memory.
-type multiStore struct {
-	mu     sync.Mutex
-	events map[string][]indicators.Event
-	cursor map[string]adapter.Cursor
-	runs   []adapter.RunSummary
-	sinks  map[string]*memSinkStore
+// openState is a fresh state store.
+func openState(t *testing.T) *state.Store {
+	t.Helper()
+	st, err := state.Open(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
 }
-
-func newMultiStore() *multiStore {
-	return &multiStore{events: map[string][]indicators.Event{}, cursor: map[string]adapter.Cursor{},
-		sinks: map[string]*memSinkStore{}}
-}
-
-func (m *multiStore) Cursor(s string) (adapter.Cursor, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.cursor[s], nil
-}
-func (m *multiStore) Events(s string) ([]indicators.Event, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]indicators.Event(nil), m.events[s]...), nil
-}
-func (m *multiStore) CommitFetch(s string, c adapter.Cursor, evs []indicators.Event) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.cursor[s], m.events[s] = c, append([]indicators.Event(nil), evs...)
-	return nil
-}
-func (m *multiStore) Sink(name string) adapter.SinkStore {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.sinks[name]
-	if s == nil {
-		s = &memSinkStore{delivered: map[indicators.Key]indicators.Value{}, json: map[string]any{}}
-		m.sinks[name] = s
-	}
-	return s
-}
-func (m *multiStore) Sinks() ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []string
-	for n := range m.sinks {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-func (m *multiStore) RecordRun(r adapter.RunSummary) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.runs = append(m.runs, r)
-	return nil
-}
-func (m *multiStore) Runs(int) ([]adapter.RunSummary, error) { return nil, nil }
-func (m *multiStore) Close() error                           { return nil }
-
-type memSinkStore struct {
-	mu        sync.Mutex
-	delivered map[indicators.Key]indicators.Value
-	pending   []indicators.Value
-	rejected  []adapter.Rejection
-	json      map[string]any
-}
-
-func (s *memSinkStore) LastDelivered(k indicators.Key) (indicators.Value, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.delivered[k]
-	return v, ok, nil
-}
-func (s *memSinkStore) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []indicators.Value
-	for k, v := range s.delivered {
-		if k.Date == d {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-func (s *memSinkStore) Latest() ([]indicators.Value, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	type series struct{ i, c string }
-	by := map[series]indicators.Value{}
-	for _, v := range s.delivered {
-		if p, ok := by[series{v.Indicator, v.Code}]; !ok || v.Date > p.Date {
-			by[series{v.Indicator, v.Code}] = v
-		}
-	}
-	var out []indicators.Value
-	for _, v := range by {
-		out = append(out, v)
-	}
-	return out, nil
-}
-func (s *memSinkStore) Enqueue(vals []indicators.Value) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range vals {
-		s.drop(v.Key())
-		s.pending = append(s.pending, v)
-	}
-	return nil
-}
-func (s *memSinkStore) drop(k indicators.Key) {
-	for i, p := range s.pending {
-		if p.Key() == k {
-			s.pending = append(s.pending[:i], s.pending[i+1:]...)
-			return
-		}
-	}
-}
-func (s *memSinkStore) Pending() ([]indicators.Value, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]indicators.Value(nil), s.pending...), nil
-}
-func (s *memSinkStore) PendingCount() (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.pending), nil
-}
-func (s *memSinkStore) Ack(v indicators.Value) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, p := range s.pending {
-		if p.Key() == v.Key() && p.Same(v) {
-			s.pending = append(s.pending[:i], s.pending[i+1:]...)
-			break
-		}
-	}
-	s.delivered[v.Key()] = v
-	return nil
-}
-func (s *memSinkStore) Reject(v indicators.Value, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.drop(v.Key())
-	s.rejected = append(s.rejected, adapter.Rejection{Value: v, Reason: reason, At: time.Now()})
-	return nil
-}
-func (s *memSinkStore) Rejections(n int) ([]adapter.Rejection, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rejected, nil
-}
-func (s *memSinkStore) GetJSON(key string, v any) (bool, error) { return false, nil }
-func (s *memSinkStore) PutJSON(key string, v any) error         { return nil }
