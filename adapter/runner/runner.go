@@ -88,7 +88,8 @@ type Setup struct {
 	Exposure indicators.ExposureEngine
 	Sources  map[string]adapter.Source
 	// Sinks are the delivery targets by instance name (the name keys their
-	// delivery state in the store).
+	// delivery state in the store). Give pointers: a sink given again as the
+	// same value keeps what the runner knows of it (indicators ensured).
 	Sinks map[string]adapter.Sink
 	// Extend lets the daemon add inputs (facilities, grids) without the
 	// runner knowing about them.

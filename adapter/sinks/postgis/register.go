@@ -16,13 +16,10 @@ func init() {
 			if cfg.DSNFile != "" && !filepath.IsAbs(cfg.DSNFile) && env.BaseDir != "" {
 				cfg.DSNFile = filepath.Join(env.BaseDir, cfg.DSNFile)
 			}
-			s, err := New(cfg, env.Logger)
-			if err != nil {
-				return nil, err
+			name := env.Name
+			if name == "" {
+				name = SinkName
 			}
-			if env.Name != "" {
-				s.name = env.Name
-			}
-			return s, nil
+			return newNamed(name, cfg, env.Logger)
 		})
 }
