@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hazardsync/hazardsync/adapter/geosight/fake"
 	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/config"
 )
@@ -66,7 +67,7 @@ http: {listen: ""}
 	assert.Equal(t, n, res.Summary.Sinks["mirror"].Sent, "the new sink gets every current value")
 	assert.Zero(t, res.Summary.Sinks["geosight"].Sent)
 	assert.Equal(t, posts, gs.RequestCount("POST", "/api/v1/data-browser/"), "nothing re-sent to GeoSight")
-	assert.ElementsMatch(t, gs.Values(), mirror.Values())
+	assert.Equal(t, byKey(gs.Values()), byKey(mirror.Values()), "the mirror holds what GeoSight holds")
 	names, err := d.Store.Sinks()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"geosight", "mirror"}, names)
@@ -75,4 +76,21 @@ http: {listen: ""}
 	require.NoError(t, d.ReloadConfig(context.Background()))
 	assert.Equal(t, []string{"geosight"}, d.Runner.SinkNames())
 	assert.Same(t, primary, d.Runner.Sink(config.GeoSightSink))
+}
+
+// byKey is a fake's values by upsert key (ids depend on write order).
+func byKey(vs []fake.StoredValue) map[string]string {
+	out := map[string]string{}
+	for _, v := range vs {
+		k := v.Shortcode + "|" + v.Date + "|" + v.GeomID
+		switch {
+		case v.Text != nil:
+			out[k] = *v.Text
+		case v.Number != nil:
+			out[k] = fmt.Sprint(*v.Number)
+		default:
+			out[k] = "null"
+		}
+	}
+	return out
 }
