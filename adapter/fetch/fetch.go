@@ -31,6 +31,7 @@ type Client struct {
 	source string
 	cfg    config.Fetch
 	rc     *resty.Client
+	retry  *RetryPolicy
 }
 
 // New returns a client for source with the daemon's fetch limits.
@@ -48,7 +49,7 @@ func New(source string, cfg config.Fetch) *Client {
 		// resty's own logger prints request URLs, which may carry keys
 		// (FIRMS MAP_KEY, ArcGIS tokens): our errors say what went wrong.
 		SetLogger(silent{})
-	return &Client{source: source, cfg: cfg, rc: rc}
+	return &Client{source: source, cfg: cfg, rc: rc, retry: retry}
 }
 
 // silent discards resty's log lines.

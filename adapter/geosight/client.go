@@ -292,11 +292,11 @@ func (c *Client) logRetry(resp *resty.Response, err error) {
 	if err == nil {
 		err = httpError(resp)
 	}
-	shown := resp.Request.URL
-	if q := resp.Request.QueryParam.Encode(); q != "" {
-		shown += "?" + q
+	var shown string
+	if raw := resp.Request.RawRequest; raw != nil {
+		shown = raw.URL.RequestURI()
 	}
-	c.log.Debug("retrying", "method", resp.Request.Method, "url", shown, "attempt", resp.Request.Attempt,
+	c.log.Debug("retrying", "method", resp.Request.Method, "url", c.redact(shown), "attempt", resp.Request.Attempt,
 		"err", c.redact(err.Error()))
 }
 
