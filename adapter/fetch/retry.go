@@ -20,9 +20,10 @@ import (
 //     first attempt;
 //   - retry condition (Retryable): transport errors, timeouts of one
 //     attempt, 429 and 5xx are repeated; any other status, a body over the
-//     size limit, a cancelled or expired context, a Retry-After past the
-//     context's deadline, and a failure before the request was sent (rate
-//     limiter, request building) are not;
+//     size limit, a cancelled or expired context, a wait (backoff ceiling
+//     or Retry-After) that could outlast the context's deadline, and a
+//     failure before the request was sent (rate limiter, request building)
+//     are not: the last answer comes back at once;
 //   - wait (resty's RetryAfter callback): exponential backoff with jitter,
 //     Base doubling per attempt up to Max, drawn from its upper half; at
 //     least a server's Retry-After (seconds or HTTP date), itself capped at
@@ -106,9 +107,11 @@ func (p *RetryPolicy) Retryable(resp *resty.Response, err error) bool {
 	if st := resp.StatusCode(); st != http.StatusTooManyRequests && st < 500 {
 		return false
 	}
-	after := min(RetryAfter(resp.Header(), time.Now()), p.MaxRetryAfter)
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < after {
-		return false // the server's wait would outlast the request
+	if dl, ok := ctx.Deadline(); ok {
+		backoff, after := p.waits(resp.Request.Attempt, resp.Header(), time.Now())
+		if time.Until(dl) < max(backoff, after) {
+			return false // the wait could outlast the request: its answer now
+		}
 	}
 	return true
 }
@@ -116,14 +119,21 @@ func (p *RetryPolicy) Retryable(resp *resty.Response, err error) bool {
 // Wait is how long to wait after the attempt-th attempt failed (1 = the
 // first) with the answer's header h, at now.
 func (p *RetryPolicy) Wait(attempt int, h http.Header, now time.Time) time.Duration {
-	d := p.Base << max(attempt-1, 0)
-	if d > p.Max || d <= 0 {
-		d = p.Max
-	}
+	d, after := p.waits(attempt, h, now)
 	if d > 0 {
-		d = d/2 + rand.N(d/2+1)
+		d = d/2 + rand.N(d/2+1) // jitter: the upper half
 	}
-	return max(d, min(RetryAfter(h, now), p.MaxRetryAfter))
+	return max(d, after)
+}
+
+// waits is the backoff's ceiling for attempt (Base doubling, capped at
+// Max) and the server's Retry-After (capped at MaxRetryAfter).
+func (p *RetryPolicy) waits(attempt int, h http.Header, now time.Time) (backoff, after time.Duration) {
+	backoff = p.Base << max(attempt-1, 0)
+	if backoff > p.Max || backoff <= 0 {
+		backoff = p.Max
+	}
+	return backoff, min(RetryAfter(h, now), p.MaxRetryAfter)
 }
 
 // RetryAfter is the wait a Retry-After header asks for at now (0 when

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-resty/resty/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -154,20 +155,25 @@ func TestGetCancelStopsRetrying(t *testing.T) {
 		n.Add(1)
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, "busy", http.StatusServiceUnavailable)
-		cancel()
 	}))
 	defer srv.Close()
+	c := client(1<<20, 5*time.Minute)
+	// Cancelled where resty starts to wait: after the answer came.
+	var waits atomic.Int32
+	c.retry.OnRetry = func(*resty.Response, error) { waits.Add(1); cancel() }
 	done := make(chan error, 1)
 	go func() {
-		_, err := client(1<<20, 5*time.Minute).Get(ctx, Request{URL: srv.URL})
+		_, err := c.Get(ctx, Request{URL: srv.URL})
 		done <- err
 	}()
 	select {
 	case err := <-done:
 		require.Error(t, err)
 		assert.Equal(t, adapter.Retryable, adapter.ClassOf(err))
+		assert.Contains(t, err.Error(), "HTTP 503 after retries, then context canceled")
 	case <-time.After(20 * time.Second): // the wait it must not sit out is 30 s
 		t.Fatal("still waiting after the context was cancelled")
 	}
 	assert.Equal(t, int32(1), n.Load())
+	assert.Equal(t, int32(1), waits.Load())
 }

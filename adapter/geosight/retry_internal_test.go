@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-resty/resty/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -205,12 +206,12 @@ func TestCancelStopsRetrying(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			a := newArrivals(t, func(n int, w http.ResponseWriter, r *http.Request) {
-				tc.answer(n, w, r)
-				cancel()
-			})
+			a := newArrivals(t, tc.answer)
 			c := retryClient(t, a.srv.URL, 5, nil)
 			c.SetBackoff(time.Minute, time.Minute)
+			// Cancelled where resty starts to wait: after the answer came.
+			var waits int
+			c.retry.OnRetry = func(*resty.Response, error) { waits++; cancel() }
 			done := make(chan error, 1)
 			go func() {
 				_, err := c.Do(ctx, http.MethodPost, "data-browser/", nil, map[string]any{}, "")
@@ -225,6 +226,7 @@ func TestCancelStopsRetrying(t *testing.T) {
 				t.Fatal("still retrying after the context was cancelled")
 			}
 			assert.Equal(t, 1, a.count())
+			assert.Equal(t, 1, waits)
 		})
 	}
 }
