@@ -68,7 +68,7 @@ func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "hazardsync-e2e"), "work directory (generated inputs are kept and reused)")
 	python := flag.String("python", "/usr/bin/python3", "Python with geopandas, GDAL and numpy (Debian's); empty skips it")
 	useSmall := flag.Bool("small", false, "a small country (smoke test)")
-	child := flag.String("child", "", "internal: run the in-process syncs")
+	child := flag.String("child", "", "internal: run the in-process syncs (sync), write the precompute (prebuild); once: one `once --dry-run` in this process, phases and peak RSS on stdout (with -profile, CPU and peak-heap profiles)")
 	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
 	profileSync := flag.Int("profile-sync", 0, "with -profile, the CPU profile covers only the in-process sync with this number (1 cold, 2 nothing changed, 3 10% moved, 4 nothing changed again)")
@@ -88,6 +88,9 @@ func main() {
 		return
 	case "prebuild":
 		prebuild(*dir)
+		return
+	case "once":
+		runOnceInProcess(*dir, *profile)
 		return
 	}
 	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), loadavg())
@@ -645,4 +648,64 @@ func must(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// runOnceInProcess is `hazardsync once --dry-run` in this process, with the
+// peak RSS after each phase (start, sync, preview) on stdout. With profile,
+// it writes a CPU profile of the whole run (FILE.cpu) and a heap profile
+// each time the heap in use reaches a new high (FILE.peak.heap: what was
+// live at the last collection before the peak).
+func runOnceInProcess(dir, profile string) {
+	ctx := context.Background()
+	must(os.Chdir(dir))
+	if profile != "" {
+		f, err := os.Create(profile + ".cpu")
+		must(err)
+		must(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		defer func() { close(stop); <-done }()
+		go func() {
+			defer close(done)
+			var hi uint64
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > hi+16<<20 {
+					hi = ms.HeapInuse
+					h, err := os.Create(profile + ".peak.heap")
+					must(err)
+					must(pprof.WriteHeapProfile(h))
+					must(h.Close())
+					fmt.Fprintf(os.Stderr, "heap in use %.0f MB (live at last GC %.0f MB), RSS peak %.0f MB\n", mb(float64(ms.HeapInuse)), mb(float64(ms.NextGC)/1.25), mb(vmHWM()))
+				}
+			}
+		}()
+	}
+	t0, c0 := time.Now(), cpuNow()
+	phase := func(name string) {
+		fmt.Printf("  %-10s wall %6.2f s  CPU %6.2f s  peak RSS so far %5.0f MB\n", name, time.Since(t0).Seconds(), cpuNow()-c0, mb(vmHWM()))
+		t0, c0 = time.Now(), cpuNow()
+	}
+	path := filepath.Join(dir, "hazardsync.yaml")
+	cfg, err := config.Load(path, config.Overrides{})
+	must(err)
+	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: path, DryRun: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	must(err)
+	defer d.Close()
+	phase("start")
+	res, err := d.Once(ctx, adapter.SyncOptions{DryRun: true})
+	must(err)
+	phase("once")
+	_, err = d.WritePreview(filepath.Join(dir, "preview"), res)
+	must(err)
+	phase("preview")
 }
