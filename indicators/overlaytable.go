@@ -255,7 +255,7 @@ func (o *Overlay) measure(f *preparedFootprint) []Pair {
 	var ts []float64
 	for _, ai := range cand {
 		a := o.area(ai)
-		if len(a.ix.segs) == 0 || a.km2 == 0 {
+		if a.ix.n == 0 || a.km2 == 0 {
 			continue
 		}
 		var km2 float64
