@@ -183,20 +183,25 @@ func (s *scan) geometry() (orb.Geometry, error) {
 	}
 }
 
-// coords is a coordinates array: a position (depth 0) or an array of
-// coordinates arrays one level deeper.
+// coords is a coordinates array: a position, a list of positions (read
+// straight into points), or an array of coordinates arrays one level
+// deeper.
 type coords struct {
 	pos  bool
 	pt   orb.Point
+	list bool
+	pts  []orb.Point
 	kids []*coords
 }
 
 // hasDepth reports whether every leaf is a position exactly d arrays down.
 func (c *coords) hasDepth(d int) bool {
-	if d == 0 {
-		return c.pos
-	}
-	if c.pos {
+	switch {
+	case c.pos:
+		return d == 0
+	case c.list:
+		return d == 1
+	case d == 0:
 		return false
 	}
 	for _, k := range c.kids {
@@ -208,11 +213,10 @@ func (c *coords) hasDepth(d int) bool {
 }
 
 func (c *coords) points() []orb.Point {
-	out := make([]orb.Point, len(c.kids))
-	for i, k := range c.kids {
-		out[i] = k.pt
+	if c.pts == nil {
+		return []orb.Point{}
 	}
-	return out
+	return c.pts
 }
 
 func (c *coords) polygon() orb.Polygon {
@@ -223,8 +227,43 @@ func (c *coords) polygon() orb.Polygon {
 	return out
 }
 
-// coords reads an array of numbers (a position: 2 or 3 of them) or of
-// arrays.
+// peek is the first byte after the '[' at s.i and any spaces (0 at the end).
+func (s *scan) peek() byte {
+	j := s.i + 1
+	for j < len(s.b) && isSpace(s.b[j]) {
+		j++
+	}
+	if j < len(s.b) {
+		return s.b[j]
+	}
+	return 0
+}
+
+func isNumStart(c byte) bool { return c == '-' || c >= '0' && c <= '9' }
+
+// position reads [x, y] or [x, y, z] (z dropped).
+func (s *scan) position() (orb.Point, error) {
+	var nums [3]float64
+	n := 0
+	err := s.array(func() error {
+		v, err := s.number()
+		if err != nil {
+			return err
+		}
+		if n == 3 {
+			return errSlow
+		}
+		nums[n] = v
+		n++
+		return nil
+	})
+	if err != nil || n < 2 {
+		return orb.Point{}, errSlow
+	}
+	return orb.Point{nums[0], nums[1]}, nil
+}
+
+// coords reads a coordinates array of any depth.
 func (s *scan) coords(depth int) (*coords, error) {
 	if depth > 8 {
 		return nil, errSlow
@@ -233,30 +272,27 @@ func (s *scan) coords(depth int) (*coords, error) {
 	if s.i >= len(s.b) || s.b[s.i] != '[' {
 		return nil, errSlow
 	}
-	// A position starts with a number.
-	j := s.i + 1
-	for j < len(s.b) && isSpace(s.b[j]) {
-		j++
+	first := s.peek()
+	if isNumStart(first) {
+		p, err := s.position()
+		return &coords{pos: true, pt: p}, err
 	}
-	if j < len(s.b) && (s.b[j] == '-' || s.b[j] >= '0' && s.b[j] <= '9') {
-		var nums [3]float64
-		n := 0
-		err := s.array(func() error {
-			v, err := s.number()
-			if err != nil {
+	if first == '[' {
+		j := s.i
+		s.ws()
+		s.i++ // look past the outer '[' at the first element
+		s.ws()
+		isList := isNumStart(s.peek())
+		s.i = j
+		if isList {
+			c := &coords{list: true}
+			err := s.array(func() error {
+				p, err := s.position()
+				c.pts = append(c.pts, p)
 				return err
-			}
-			if n == 3 {
-				return errSlow
-			}
-			nums[n] = v
-			n++
-			return nil
-		})
-		if err != nil || n < 2 {
-			return nil, errSlow
+			})
+			return c, err
 		}
-		return &coords{pos: true, pt: orb.Point{nums[0], nums[1]}}, nil
 	}
 	c := &coords{kids: []*coords{}}
 	err := s.array(func() error {

@@ -188,3 +188,42 @@ func FuzzDecodeFeatures(f *testing.F) {
 		sameAsOrb(t, doc)
 	})
 }
+
+// BenchmarkDecodeFeatures: the one-pass reader against orb's decoder on
+// the same admin-like file (polygons of ~300 vertices).
+func BenchmarkDecodeFeatures(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"type":"FeatureCollection","features":[`)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 500; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"type":"Feature","properties":{"ucode":"BX_%d","name":"Area %d","admin_level":2,"parent":"BX1_%d"},"geometry":{"type":"Polygon","coordinates":[[`, i, i, i/50)
+		for k := 0; k <= 300; k++ {
+			if k > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "[%v,%v]", 30+r.Float64(), 10+r.Float64())
+		}
+		sb.WriteString(`]]}}`)
+	}
+	sb.WriteString(`]}`)
+	doc := []byte(sb.String())
+	b.Run("one-pass", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			if _, err := decodeFeatures(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("orb", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			if _, err := geojson.UnmarshalFeatureCollection(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
