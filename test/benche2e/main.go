@@ -142,8 +142,8 @@ func main() {
 		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d\n",
 			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values)
 	}
-	fmt.Printf("  peak RSS %.0f MB; grid engine precompute %.0f MB; everything else ≤ %.0f MB (peak RSS − precompute); Go heap in use after the syncs %.0f MB\n",
-		mb(cr.PeakRSS), mb(cr.EngineBytes), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
+	fmt.Printf("  peak RSS %.0f MB (%.0f MB at the end of the start); grid engine precompute %.0f MB + its area edge index %.0f MB; everything else ≤ %.0f MB (peak RSS − precompute); Go heap in use after the syncs %.0f MB\n",
+		mb(cr.PeakRSS), mb(cr.StartPeakRSS), mb(cr.EngineBytes), mb(cr.EdgeBytes), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
 	fmt.Printf("  precompute cache file(s) in the state dir: %.0f MB\n", mb(dirBytes(filepath.Join(*dir, "state"), ".bin", ".cache", "precompute")))
 	targets := map[string]float64{"cold": 3, "nothing changed": 0.2, "10% moved": 0.5}
 	for _, s := range cr.Syncs {
@@ -426,7 +426,10 @@ type childResult struct {
 	// StartPeakRSS is the peak before the first sync (daemon start).
 	StartPeakRSS float64
 	EngineBytes  float64
-	HeapInUse    float64
+	// EdgeBytes is the engine's per-area edge index (exact clips), built
+	// during syncs and kept.
+	EdgeBytes float64
+	HeapInUse float64
 }
 
 // prebuild starts a daemon that is not a dry run (so the grid engine writes
@@ -509,6 +512,9 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 	must(writeLayers(dir, s, false))
 	if pb, ok := d.Runner.Exposure().(interface{ PrecomputeBytes() int }); ok {
 		r.EngineBytes = float64(pb.PrecomputeBytes())
+	}
+	if eb, ok := d.Runner.Exposure().(interface{ EdgeBytes() int }); ok {
+		r.EdgeBytes = float64(eb.EdgeBytes())
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
