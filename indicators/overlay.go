@@ -246,6 +246,9 @@ func newRingIndex(rings []orb.Ring) *ringIndex {
 	return ix
 }
 
+// bytes is what the index holds: vertices, band starts and edge ids.
+func (ix *ringIndex) bytes() int { return 16*cap(ix.pts) + 4*(cap(ix.start)+cap(ix.ids)) }
+
 func (ix *ringIndex) bands() int { return len(ix.start) - 1 }
 
 func (ix *ringIndex) band(y float64) int {

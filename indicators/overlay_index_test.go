@@ -73,3 +73,16 @@ func TestRingIndexContainsAcrossRings(t *testing.T) {
 		assert.Equal(t, tc.want, ix.contains(tc.p), "%v", tc.p)
 	}
 }
+
+// IndexBytes counts what prepared areas keep: nothing before a footprint
+// meets them, the vertices once plus the edge index after.
+func TestOverlayIndexBytes(t *testing.T) {
+	sq := orb.Polygon{{{0, 0}, {0.005, 0}, {0.005, 0.005}, {0, 0.005}, {0, 0}}} // edges under maxEdgeDeg: not densified
+	o := NewOverlay([]Area{{Code: "A", Geometry: sq}, {Code: "far", Geometry: orb.Polygon{{{50, 50}, {51, 50}, {51, 51}, {50, 50}}}}}, OverlayOptions{})
+	assert.Zero(t, o.IndexBytes())
+	require.Len(t, o.Measure(orb.Polygon{{{0.002, 0.002}, {0.01, 0.002}, {0.01, 0.01}, {0.002, 0.002}}}), 1)
+	got := o.IndexBytes()
+	// 5 vertices of 16 bytes, 4 edges in 3 bands: 4 band starts and 4–12 ids.
+	assert.GreaterOrEqual(t, got, 5*16+4*4+4*4)
+	assert.LessOrEqual(t, got, 5*16+4*4+12*4)
+}
