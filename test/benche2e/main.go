@@ -120,6 +120,12 @@ func main() {
 	ru := pre.ProcessState.SysUsage().(*syscall.Rusage)
 	fmt.Printf("  %-46s wall %6.2f s  CPU %6.2f s  (daemon start, not a dry run: writes the precompute cache)\n", "precompute cache written", time.Since(t1).Seconds(), tv(ru.Utime)+tv(ru.Stime))
 	again := runOnce(*dir, bin, "again: precompute reloaded, nothing changed")
+	// The same `once --dry-run`, in one process, by phase: what dominates.
+	phases := exec.Command(self, "-child", "once", "-dir", *dir)
+	phases.Stderr = os.Stderr
+	pout, err := phases.Output()
+	must(err)
+	fmt.Printf("  the same, by phase (one process: start = config, areas, grid engine; once = fetch + sync; preview = map.html, values.geojson, values.csv):\n%s", pout)
 	must(writeLayers(*dir, size, true))
 	moved := runOnce(*dir, bin, "10% of footprints moved")
 	must(writeLayers(*dir, size, false))
@@ -699,7 +705,7 @@ func runOnceInProcess(dir, profile string) {
 	}
 	t0, c0 := time.Now(), cpuNow()
 	phase := func(name string) {
-		fmt.Printf("  %-10s wall %6.2f s  CPU %6.2f s  peak RSS so far %5.0f MB\n", name, time.Since(t0).Seconds(), cpuNow()-c0, mb(vmHWM()))
+		fmt.Printf("    %-10s wall %6.2f s  CPU %6.2f s  peak RSS so far %5.0f MB\n", name, time.Since(t0).Seconds(), cpuNow()-c0, mb(vmHWM()))
 		t0, c0 = time.Now(), cpuNow()
 	}
 	path := filepath.Join(dir, "hazardsync.yaml")
