@@ -716,7 +716,7 @@ func runOnceInProcess(dir, profile string) {
 	must(err)
 	defer d.Close()
 	phase("start")
-	res, err := d.Once(ctx, adapter.SyncOptions{DryRun: true})
+	res, err := d.Once(ctx, runner.SyncOptions{DryRun: true})
 	must(err)
 	phase("once")
 	_, err = d.WritePreview(filepath.Join(dir, "preview"), res)

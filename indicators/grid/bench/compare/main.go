@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"time"
 
+	hsareas "github.com/hazardsync/hazardsync/adapter/areas"
+
 	"github.com/hazardsync/hazardsync/indicators/grid"
 	"github.com/hazardsync/hazardsync/indicators/grid/bench"
 	"github.com/paulmach/orb"
@@ -169,7 +171,10 @@ func main() {
 // equal those of the in-memory engine built from the same cells.
 func firstCycle(dir string, w *bench.Workload, fps []orb.Geometry, ref *grid.Engine) (build, cycle time.Duration) {
 	t0 := time.Now()
-	e, err := grid.NewEngine(w.Areas, grid.Options{GridPath: filepath.Join(dir, "pop.tif")})
+	pop, closer, err := hsareas.OpenGrid(filepath.Join(dir, "pop.tif"))
+	must(err)
+	defer closer.Close()
+	e, err := grid.NewEngine(w.Areas, grid.Options{Grid: pop})
 	must(err)
 	build = time.Since(t0)
 	t0 = time.Now()
