@@ -564,11 +564,18 @@ func (s *Server) servedProject(p *project) map[string]any {
 		if styles == nil {
 			styles = l.Styles
 		}
+		// DashboardContextLayerSerializer serves the project's label config
+		// only with override_label, and DashboardSerializer then falls back
+		// to the layer's own (ContextLayer.label_config).
+		labelConfig := l.LabelConfig
+		if c["override_label"] == true && truthy(c["label_config"]) {
+			labelConfig = c["label_config"]
+		}
 		cls = append(cls, map[string]any{
 			"arcgis_config": nil, "category": l.Category, "cloud_native_gis_layer_id": l.ID, "configuration": orMap(c["configuration"]),
 			"context_layer_id": l.ID, "created_at": "", "created_by": l.Owner, "creator": 1, "creator_username": l.Owner,
 			"data_fields": orEmpty(list0(c["data_fields"])), "default_styles": map[string]any{"data_fields": []any{}, "label_styles": map[string]any{}, "styles": l.Styles},
-			"description": l.Description, "group": nil, "id": l.ID, "label_config": c["label_config"], "label_styles": map[string]any{},
+			"description": l.Description, "group": nil, "id": l.ID, "label_config": labelConfig, "label_styles": map[string]any{},
 			"layer_description": c["layer_description"], "layer_name": c["layer_name"], "layer_type": l.LayerType, "modified_at": "",
 			"modified_by": l.Owner, "modified_by_username": l.Owner, "name": l.Name, "object_description": l.Description,
 			"object_name": l.Name, "ogc_api": nil, "order": i, "original_configuration": nil, "original_styles": l.Styles,
@@ -697,4 +704,23 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// truthy is Python's truth of a decoded JSON value.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case float64:
+		return x != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
 }
