@@ -122,10 +122,9 @@ func layerJSON(l *ContextLayer) map[string]any {
 	if l.Uploads > 0 {
 		cng = l.ID
 	}
+	// ContextLayerSerializer.get_styles: json.loads(styles) if styles else
+	// None, so a layer made without styles serves null.
 	styles := l.Styles
-	if styles == nil {
-		styles = []any{}
-	}
 	for k, v := range map[string]any{
 		"url": nil, "parameters": map[string]any{}, "styles": styles, "data_fields": []any{}, "label_styles": map[string]any{},
 		"permission":      map[string]bool{"list": true, "read": true, "edit": true, "share": true, "delete": true},
