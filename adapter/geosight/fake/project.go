@@ -526,6 +526,7 @@ func (s *Server) servedProject(p *project) map[string]any {
 			out[k] = l[k]
 		}
 		out["order"], out["style_data"] = i, nil
+		out["style"] = layerRulesServed(l, i)
 		// DashboardIndicatorLayer.label/desc: a single-indicator layer shows
 		// its indicator's name and description unless overridden.
 		if in := s.firstIndicator(l); in != nil && l["type"] == "Single Indicator" {
@@ -723,4 +724,24 @@ func truthy(v any) bool {
 		return len(x) > 0
 	}
 	return true
+}
+
+// layerRulesServed is DashboardIndicatorLayerSerializer.get_style for a
+// single-indicator layer: its rules (DashboardIndicatorLayerRule rows, kept
+// by name, served with their id and order and without the object) only
+// when override_style is set, else an empty list.
+func layerRulesServed(l map[string]any, layerIdx int) []any {
+	out := []any{}
+	if l["override_style"] != true {
+		return out
+	}
+	for j, r := range listMaps(l["style"]) {
+		if _, ok := r["indicator"]; ok {
+			continue // save_relations skips rules that name an indicator
+		}
+		out = append(out, map[string]any{"id": (layerIdx+1)*1000 + j + 1, "name": r["name"], "rule": r["rule"],
+			"color": r["color"], "outline_color": r["outline_color"], "outline_size": r["outline_size"],
+			"active": r["active"], "order": j})
+	}
+	return out
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -103,4 +105,83 @@ func TestProjectLabelWithoutOverrideIsNotServed(t *testing.T) {
 	for name, v := range contextLabels(served) {
 		assert.Equal(t, geosight.DefaultLabelConfig, v, "layer %s: the layer's own label, not the project's", name)
 	}
+}
+
+// evalRule evaluates a GeoSight rule for a value as its frontend does
+// (UpdateStyleData): every x replaced by the value, "and"/"or" by && and
+// ||, then eval. Only the form levelRules uses is understood here:
+// "a"=="b".
+func evalRule(t *testing.T, rule, value string) bool {
+	t.Helper()
+	s := strings.ReplaceAll(rule, "x", value)
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "and", "&&"), "or", "||")
+	a, b, ok := strings.Cut(s, "==")
+	require.True(t, ok, "rule %q", rule)
+	ua, err1 := strconv.Unquote(a)
+	ub, err2 := strconv.Unquote(b)
+	require.NoError(t, err1, "rule %q for %q became %q", rule, value, s)
+	require.NoError(t, err2, "rule %q for %q became %q", rule, value, s)
+	return ua == ub
+}
+
+// Each early-warning level matches exactly one rule, its own colour, as
+// GeoSight's frontend evaluates rules; the other layers keep their
+// indicator's style; an admin's restyle of a level layer is put back and
+// a second apply saves nothing.
+func TestEarlyWarningLayersHaveFixedColours(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	e := w.editor(t, "creator", "creator-pass")
+	_, err := project.Apply(ctx, e, w.spec(t))
+	require.NoError(t, err)
+	served, err := e.Data(ctx, "hazardsync")
+	require.NoError(t, err)
+
+	want := map[string]string{"alert": "#d7191c", "warning": "#fd8d3c", "watch": "#fecc5c", "none": "#f0f0f0"}
+	var levelLayers int
+	for _, raw := range served["indicator_layers"].([]any) {
+		l := raw.(map[string]any)
+		if l["name"] != "Cyclone early-warning level" {
+			assert.NotEqual(t, true, l["override_style"], "layer %s keeps its indicator's style", l["name"])
+			assert.Empty(t, l["style"], "layer %s", l["name"])
+			continue
+		}
+		levelLayers++
+		assert.Equal(t, true, l["override_style"])
+		assert.Equal(t, project.StylePredefined, l["style_type"])
+		rules := l["style"].([]any)
+		require.Len(t, rules, len(want))
+		for level, colour := range want {
+			var hits []string
+			for _, r := range rules {
+				m := r.(map[string]any)
+				if evalRule(t, m["rule"].(string), level) {
+					hits = append(hits, m["color"].(string))
+				}
+			}
+			assert.Equal(t, []string{colour}, hits, "level %s", level)
+		}
+	}
+	require.Equal(t, 1, levelLayers)
+
+	out, err := project.Apply(ctx, e, w.spec(t))
+	require.NoError(t, err)
+	assert.Equal(t, project.Unchanged, out, "the served rules carry ids and order: still the same style")
+
+	// An admin turns the override off: the next apply puts the rules back.
+	for _, raw := range served["indicator_layers"].([]any) {
+		if l := raw.(map[string]any); l["name"] == "Cyclone early-warning level" {
+			l["override_style"] = false
+		}
+	}
+	f, changed, err := project.Update(served, w.spec(t))
+	require.NoError(t, err)
+	assert.True(t, changed)
+	var restored bool
+	for _, raw := range f.Data["indicator_layers"].([]any) {
+		if l := raw.(map[string]any); l["name"] == "Cyclone early-warning level" {
+			restored = l["override_style"] == true && len(l["style"].([]any)) == len(want)
+		}
+	}
+	assert.True(t, restored)
 }
