@@ -149,14 +149,23 @@ type countingStore struct {
 	lastDelivered, deliveredOn int
 }
 
-func (c *countingStore) LastDelivered(k indicators.Key) (indicators.Value, bool, error) {
-	c.lastDelivered++
-	return c.Store.LastDelivered(k)
+func (c *countingStore) Sink(name string) adapter.SinkStore {
+	return &countingSinkStore{SinkStore: c.Store.Sink(name), c: c}
 }
 
-func (c *countingStore) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
-	c.deliveredOn++
-	return c.Store.DeliveredOn(d)
+type countingSinkStore struct {
+	adapter.SinkStore
+	c *countingStore
+}
+
+func (c *countingSinkStore) LastDelivered(k indicators.Key) (indicators.Value, bool, error) {
+	c.c.lastDelivered++
+	return c.SinkStore.LastDelivered(k)
+}
+
+func (c *countingSinkStore) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
+	c.c.deliveredOn++
+	return c.SinkStore.DeliveredOn(d)
 }
 
 // TestDailyDiffReadsEachDayOnce: comparing with what was delivered reads

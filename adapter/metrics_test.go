@@ -131,7 +131,12 @@ func (m *memStore) Ack(v indicators.Value) error {
 	}
 	return nil
 }
-func (m *memStore) RecordRun(RunSummary) error { return nil }
+func (m *memStore) RecordRun(RunSummary) error            { return nil }
+func (m *memStore) Sink(string) SinkStore                 { return m }
+func (m *memStore) Reject(indicators.Value, string) error { return nil }
+func (m *memStore) Rejections(int) ([]Rejection, error)   { return nil, nil }
+func (m *memStore) GetJSON(string, any) (bool, error)     { return false, nil }
+func (m *memStore) PutJSON(string, any) error             { return nil }
 
 // TestOutboxDepthWhileDeliveryHangs: what a sync queued is on /metrics at
 // once, not when a hung delivery ends; the sink is up once it ends well.

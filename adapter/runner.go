@@ -94,6 +94,15 @@ func (r *Runner) Configure(s Setup) {
 	}
 }
 
+// outbox is the delivery state of the runner's sink (the GeoSight sink's
+// name when there is none: a dry run compares with what it would get).
+func (r *Runner) outbox() SinkStore {
+	if r.Sink == nil {
+		return r.Store.Sink("geosight")
+	}
+	return r.Store.Sink(r.Sink.Name())
+}
+
 func (r *Runner) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
@@ -410,14 +419,14 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		return res, nil
 	}
 	// The outbox write is the commit point: from here a crash loses nothing.
-	if err := r.Store.Enqueue(changed); err != nil {
+	if err := r.outbox().Enqueue(changed); err != nil {
 		err = r.queueFailed(&res, changed, wall, err)
 		logRun(log, res.Summary)
 		return res, err
 	}
 	if r.Metrics != nil && r.Sink != nil {
 		// Queued now, whatever the delivery does (it may hang for minutes).
-		if n, err := r.Store.PendingCount(); err == nil {
+		if n, err := r.outbox().PendingCount(); err == nil {
 			r.Metrics.OutboxDepth.WithLabelValues(r.Sink.Name()).Set(float64(n))
 		}
 	}
@@ -453,7 +462,7 @@ func logRun(log *slog.Logger, s RunSummary) {
 // count as failed, and the run is recorded like any other.
 func (r *Runner) queueFailed(res *SyncResult, changed []indicators.Value, wall time.Time, err error) error {
 	res.Summary.Failed += len(changed)
-	if n, perr := r.Store.PendingCount(); perr == nil {
+	if n, perr := r.outbox().PendingCount(); perr == nil {
 		res.Summary.Pending = n
 	}
 	if r.Metrics != nil && r.Sink != nil {
@@ -550,7 +559,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 	// The latest known value of every series: delivered, then anything still
 	// pending if dated as late (pending values are newer than what was
 	// delivered for the same date).
-	latestVals, err := r.Store.Latest()
+	latestVals, err := r.outbox().Latest()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -558,7 +567,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 	for _, v := range latestVals {
 		latest[series{v.Indicator, v.Code}] = v
 	}
-	pending, err := r.Store.Pending()
+	pending, err := r.outbox().Pending()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -578,7 +587,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 			return fmt.Errorf("bad date %q: %w", today, err)
 		}
 		for i := 0; i <= max(cfg.Retention.Days, 1); i++ {
-			vals, err := r.Store.DeliveredOn(indicators.Date(day.AddDate(0, 0, -i).Format(time.DateOnly)))
+			vals, err := r.outbox().DeliveredOn(indicators.Date(day.AddDate(0, 0, -i).Format(time.DateOnly)))
 			if err != nil {
 				return err
 			}
@@ -590,7 +599,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 		}
 		return nil
 	}
-	delivered := deliveredByDay{store: r.Store}
+	delivered := deliveredByDay{store: r.outbox()}
 	now := map[series]bool{}
 	var changed []indicators.Value
 	unchanged := 0
@@ -659,7 +668,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 // date's delivered values: one store transaction per key was a fifth of a
 // country-scale sync where nothing changed (35,000 values).
 type deliveredByDay struct {
-	store Store
+	store SinkStore
 	days  map[indicators.Date]map[indicators.Key]indicators.Value
 }
 
@@ -700,7 +709,7 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 	if h := definitionsHash(cfg.Indicators); h != r.ensured {
 		if err := r.Sink.Ensure(ctx, cfg.Indicators); err != nil {
 			r.setDeliveryError(err)
-			n, _ := r.Store.PendingCount()
+			n, _ := r.outbox().PendingCount()
 			sum.Pending = n
 			sum.Failed += n
 			// Nothing was sent: the metrics must say so as loudly as the
@@ -718,7 +727,7 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 			log.Warn("publishing footprints failed", "err", err)
 		}
 	}
-	pending, err := r.Store.Pending()
+	pending, err := r.outbox().Pending()
 	if err != nil {
 		return err
 	}
@@ -752,13 +761,13 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 		}
 		switch {
 		case o.Err == nil:
-			if err := r.Store.Ack(o.Value); err != nil && storeErr == nil {
+			if err := r.outbox().Ack(o.Value); err != nil && storeErr == nil {
 				storeErr = err
 			}
 			sum.Sent++
 			r.countValue(name, "sent")
 		case ClassOf(o.Err) == Permanent && ctx.Err() == nil:
-			if err := r.Store.Reject(o.Value, rejectionText(o.Err)); err != nil && storeErr == nil {
+			if err := r.outbox().Reject(o.Value, rejectionText(o.Err)); err != nil && storeErr == nil {
 				storeErr = err
 			}
 			sum.Rejected++
@@ -770,7 +779,7 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 			r.setDeliveryError(o.Err)
 		}
 	})
-	left, _ := r.Store.PendingCount()
+	left, _ := r.outbox().PendingCount()
 	sum.Pending = left
 	if werr != nil {
 		r.setDeliveryError(werr)
@@ -847,10 +856,10 @@ func (r *Runner) Delivery() DeliveryHealth {
 	last := r.lastRun
 	r.mu.RUnlock()
 	d.Sent, d.Unchanged, d.Rejected, d.Retrying = last.Sent, last.Unchanged, last.Rejected, last.Failed
-	if n, err := r.Store.PendingCount(); err == nil {
+	if n, err := r.outbox().PendingCount(); err == nil {
 		d.Pending = n
 	}
-	d.Recent, _ = r.Store.Rejections(20)
+	d.Recent, _ = r.outbox().Rejections(20)
 	d.SyncInterval = r.Config().Schedule.Interval
 	d.EstimateBacklog()
 	return d

@@ -174,7 +174,7 @@ func TestCrashBetweenOutboxAndDeliveryLosesNothing(t *testing.T) {
 	st2, err := state.Open(dir)
 	require.NoError(t, err)
 	defer st2.Close()
-	pending, err := st2.Pending()
+	pending, err := st2.Sink("mem").Pending()
 	require.NoError(t, err)
 	assert.Len(t, pending, 3, "the undelivered values survived the crash in the outbox")
 	healthy := &memSink{}
@@ -208,14 +208,14 @@ func TestRejectedValueIsRecordedOthersDelivered(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, res.Summary.Sent)
 	assert.Equal(t, 1, res.Summary.Rejected)
-	rej, err := st.Rejections(10)
+	rej, err := st.Sink("mem").Rejections(10)
 	require.NoError(t, err)
 	require.Len(t, rej, 1)
 	assert.Equal(t, "Georepo entity does not exist.", rej[0].Reason)
-	_, ok, err := st.LastDelivered(indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "E"})
+	_, ok, err := st.Sink("mem").LastDelivered(indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "E"})
 	require.NoError(t, err)
 	assert.False(t, ok, "a rejected value is not marked delivered")
-	p, _ := st.Pending()
+	p, _ := st.Sink("mem").Pending()
 	assert.Empty(t, p, "and does not block the outbox")
 }
 
@@ -229,7 +229,7 @@ func TestRetryableFailureStaysPendingAndAuthFailureMarksNothing(t *testing.T) {
 	assert.Contains(t, err.Error(), "Invalid token.")
 	assert.Equal(t, 0, res.Summary.Sent)
 	assert.Equal(t, 4, res.Summary.Failed)
-	p, _ := st.Pending()
+	p, _ := st.Sink("mem").Pending()
 	assert.Len(t, p, 4, "nothing marked delivered")
 	assert.Contains(t, r.Delivery().LastError, "Invalid token.")
 
@@ -240,7 +240,7 @@ func TestRetryableFailureStaysPendingAndAuthFailureMarksNothing(t *testing.T) {
 	res, err = r.Once(context.Background(), adapter.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Summary.Failed)
-	p, _ = st.Pending()
+	p, _ = st.Sink("mem").Pending()
 	assert.Len(t, p, 4)
 }
 
@@ -312,7 +312,7 @@ func TestDryRunSendsAndStoresNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, res.Changed, 4)
 	assert.Equal(t, 0, sink.posts)
-	p, _ := st.Pending()
+	p, _ := st.Sink("mem").Pending()
 	assert.Empty(t, p)
 }
 
@@ -336,7 +336,7 @@ func TestStalePendingValueNeverWins(t *testing.T) {
 	dead := &memSink{wholeFail: context.Canceled}
 	r = newRunner(st, &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{red}}}}, dead)
 	_, _ = r.Once(context.Background(), adapter.SyncOptions{})
-	pending, err := st.Pending()
+	pending, err := st.Sink("mem").Pending()
 	require.NoError(t, err)
 	require.NotEmpty(t, pending, "red is queued")
 	// Sync 3: the feed is back to orange.
@@ -345,7 +345,7 @@ func TestStalePendingValueNeverWins(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "orange", sink.got[indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "W"}].Text,
 		"GeoSight holds the current value, not the dead run's")
-	pending, err = st.Pending()
+	pending, err = st.Sink("mem").Pending()
 	require.NoError(t, err)
 	assert.Empty(t, pending)
 }
@@ -369,7 +369,11 @@ func TestSyncRecordsItsAsOfClockAndEvents(t *testing.T) {
 // fullDiskStore fails every outbox write, as a full disk does.
 type fullDiskStore struct{ adapter.Store }
 
-func (fullDiskStore) Enqueue([]indicators.Value) error {
+func (s fullDiskStore) Sink(name string) adapter.SinkStore { return fullDiskSink{s.Store.Sink(name)} }
+
+type fullDiskSink struct{ adapter.SinkStore }
+
+func (fullDiskSink) Enqueue([]indicators.Value) error {
 	return errors.New("write hazardsync.db: no space left on device")
 }
 

@@ -131,23 +131,23 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 		// Footprint layers unchanged since the last upload are not uploaded
 		// again, across restarts too.
 		var hashes map[string]string
-		if found, err := st.GetJSON("geosight", "footprint-hashes", &hashes); err == nil && found {
+		if found, err := st.Sink(sink.Name()).GetJSON("footprint-hashes", &hashes); err == nil && found {
 			d.client.SetFootprintHashes(hashes)
 		}
 		// GeoSight never returns some indicator fields (unit): what was last
 		// sent is kept so a restart does not PATCH every indicator again.
 		var records map[string]string
-		if found, err := st.GetJSON("geosight", "indicator-records", &records); err == nil && found {
+		if found, err := st.Sink(sink.Name()).GetJSON("indicator-records", &records); err == nil && found {
 			d.client.SetIndicatorRecords(records)
 		}
 		d.Runner.AfterDeliver = func() {
 			d.mu.RLock()
 			c := d.client
 			d.mu.RUnlock()
-			if err := st.PutJSON("geosight", "footprint-hashes", c.FootprintHashes()); err != nil {
+			if err := st.Sink(c.Name()).PutJSON("footprint-hashes", c.FootprintHashes()); err != nil {
 				log.Warn("saving footprint layer hashes failed", "err", err)
 			}
-			if err := st.PutJSON("geosight", "indicator-records", c.IndicatorRecords()); err != nil {
+			if err := st.Sink(c.Name()).PutJSON("indicator-records", c.IndicatorRecords()); err != nil {
 				log.Warn("saving indicator records failed", "err", err)
 			}
 			d.keepEmbeddedProject()
@@ -322,9 +322,12 @@ func (d *Daemon) initMetrics() {
 	if d.Runner.Sink != nil {
 		sink = d.Runner.Sink.Name()
 	}
-	n, err := d.Store.PendingCount()
-	if err != nil {
-		d.log.Warn("counting the outbox failed", "err", err)
+	n := 0
+	if sink != "" {
+		var err error
+		if n, err = d.Store.Sink(sink).PendingCount(); err != nil {
+			d.log.Warn("counting the outbox failed", "err", err)
+		}
 	}
 	d.Metrics.Init(names, sink, n)
 }

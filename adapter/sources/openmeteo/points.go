@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -204,7 +206,7 @@ func selectPoints(areas []indicators.Area, levels []int, file map[string]orb.Poi
 	}
 	if len(areas) == 0 {
 		// No areas loaded: the points file alone says what to sample.
-		for _, code := range sortedKeys(file) {
+		for _, code := range slices.Sorted(maps.Keys(file)) {
 			p := file[code]
 			pts = append(pts, Point{Key: code, Lon: p[0], Lat: p[1]})
 		}
