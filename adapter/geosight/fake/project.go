@@ -42,7 +42,15 @@ type projectStore struct {
 	sessions map[string]string      // session id → username
 	projects map[string]*project
 	basemaps []int
+	palettes []palette
 	nextID   int // projects, indicator layers and widgets share one sequence
+}
+
+// palette is a GeoSight colour palette (core.ColorPalette).
+type palette struct {
+	ID     int
+	Name   string
+	Colors []string
 }
 
 func (s *Server) projects() *projectStore {
@@ -65,6 +73,15 @@ func (s *Server) AddBasemap(id int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.projects().basemaps = append(s.projects().basemaps, id)
+}
+
+// AddPalette makes a colour palette exist. GeoSight's palettes are default
+// data (its data_restorer plugin's load_default_data); an instance
+// deployed from its template has none, and neither has the fake.
+func (s *Server) AddPalette(id int, name string, colors ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.projects().palettes = append(s.projects().palettes, palette{ID: id, Name: name, Colors: colors})
 }
 
 // ProjectData is a project as /api/dashboard/<slug>/data serves it.
@@ -111,6 +128,17 @@ func (s *Server) serveEditor(w http.ResponseWriter, r *http.Request) bool {
 		s.serveProjectData(w, r, dataPath.FindStringSubmatch(p)[1])
 	case dashPath.MatchString(p) && p != "/api/v1/dashboards/" && r.Method == http.MethodGet:
 		s.serveDashboard(w, r, dashPath.FindStringSubmatch(p)[1])
+	case p == "/api/color/palette/list" && r.Method == http.MethodGet:
+		// ColorPaletteListAPI: anyone may read it; a bare array ordered by name.
+		s.mu.Lock()
+		ps := append([]palette(nil), s.projects().palettes...)
+		s.mu.Unlock()
+		slices.SortStableFunc(ps, func(a, b palette) int { return strings.Compare(a.Name, b.Name) })
+		out := []any{}
+		for _, pl := range ps {
+			out = append(out, map[string]any{"id": pl.ID, "name": pl.Name, "description": "", "colors": pl.Colors})
+		}
+		writeJSON(w, http.StatusOK, out)
 	case p == "/api/v1/basemaps/" && r.Method == http.MethodGet:
 		s.mu.Lock()
 		var res []any

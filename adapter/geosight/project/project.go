@@ -78,6 +78,9 @@ type Indicator struct {
 	// uses the indicator's style).
 	StyleType   string
 	Description string
+	// Palette is the GeoSight colour palette id the indicator's dynamic
+	// style uses (0 if none).
+	Palette int
 }
 
 // Layer is a footprint context layer on the server.
