@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -54,13 +55,8 @@ func PaletteWarnings(s Spec, palettes map[int]string) []string {
 			missing[in.Palette] = append(missing[in.Palette], in.Name)
 		}
 	}
-	ids := make([]int, 0, len(missing))
-	for id := range missing {
-		ids = append(ids, id)
-	}
-	sort.Ints(ids)
 	var out []string
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(missing)) {
 		names := missing[id]
 		out = append(out, fmt.Sprintf("GeoSight has no colour palette %d, so the map draws no colours for %d layer(s): %s. "+
 			"Load GeoSight's default data (its data_restorer plugin: manage.py load_default_data) or add a palette "+
