@@ -411,7 +411,10 @@ func (s Spec) fields() map[string]string {
 		"show_splash_first_open":        "false",
 		"truncate_indicator_layer_name": "false",
 		"show_map_toolbar":              "true",
-		"transparency_config":           `{"indicatorLayer":100,"contextLayer":100}`,
+		// GeoSight sets every context layer's fill, line and circle opacity
+		// to this (updateContextLayerTransparency): at 100 the footprints
+		// hide the area colours under them; an admin's value is kept.
+		"transparency_config": `{"indicatorLayer":100,"contextLayer":50}`,
 	}
 }
 
