@@ -47,6 +47,10 @@ type Config struct {
 
 	// Path is the file the config was read from ("" for built-in).
 	Path string `mapstructure:"-"`
+	// BaseDir is the directory relative paths in the config resolve against
+	// (the config file's; "" = the working directory). Parse sets it; sources
+	// get it through adapter.Env for relative file:// URLs.
+	BaseDir string `mapstructure:"-"`
 }
 
 // EnvAPIKey is the environment variable holding the GeoSight API key.

@@ -29,46 +29,26 @@ func EnvName(path string) string {
 // the file's source names and are listed by sourceEnvKeys.
 func EnvKeys() []string {
 	var out []string
-	schemaKeys("", reflect.ValueOf(Defaults()), &out)
+	schemaKeys("", Defaults(), &out)
 	sort.Strings(out)
 	return out
 }
 
-// schemaKeys appends the leaf keys under v (a struct or a map of structs).
-func schemaKeys(prefix string, v reflect.Value, out *[]string) {
-	for v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			v = reflect.New(v.Type().Elem())
-		}
-		v = v.Elem()
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			key, squash, skip := FieldKey(f)
-			if skip {
-				continue
-			}
-			fv := v.Field(i)
-			switch {
-			case squash:
-				schemaKeys(prefix, fv, out)
-			case isLeaf(f.Type):
-				*out = append(*out, prefix+key)
-			case f.Type.Kind() == reflect.Struct || (f.Type.Kind() == reflect.Map && f.Type.Elem().Kind() == reflect.Struct):
-				schemaKeys(prefix+key+".", fv, out)
+// schemaKeys appends the leaf keys under v: scalars and lists of scalars,
+// through sections and the entries of maps of sections (not into lists of
+// sections: a variable could not say which element it meant).
+func schemaKeys(prefix string, v any, out *[]string) {
+	WalkSchema(prefix, v, WalkOptions{Entries: true}, func(k SchemaKey) bool {
+		switch k.Shape {
+		case ShapeSection, ShapeMap:
+			return true
+		case ShapeValue:
+			if isLeaf(k.Field.Type) {
+				*out = append(*out, k.Path)
 			}
 		}
-	case reflect.Map:
-		if v.Type().Elem().Kind() != reflect.Struct {
-			return
-		}
-		for _, k := range v.MapKeys() {
-			schemaKeys(prefix+k.String()+".", v.MapIndex(k), out)
-		}
-	}
+		return false
+	})
 }
 
 // isLeaf: a value one variable can hold (scalars, times, lists of scalars).
@@ -97,7 +77,7 @@ func sourceEnvKeys(name, kind string) []string {
 		out = append(out, prefix+k)
 	}
 	if newCfg, ok := NewPluginConfig(kind); ok {
-		schemaKeys(prefix, reflect.ValueOf(newCfg), &out)
+		schemaKeys(prefix, newCfg, &out)
 	}
 	sort.Strings(out)
 	return out
@@ -189,28 +169,22 @@ func envValue(path, val string) any {
 	return val
 }
 
-// typeAt is the Go type of the key at path in the schema (nil if unknown).
+// typeAt is the Go type of the key at path in the schema (nil if unknown);
+// path is as written in a file, without list indices.
 func typeAt(path string) reflect.Type {
-	t := reflect.TypeOf(Config{})
-	for _, p := range strings.Split(path, ".") {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
+	want := strings.Split(path, ".")
+	var found reflect.Type
+	WalkSchema("", Config{}, WalkOptions{}, func(k SchemaKey) bool {
+		if found != nil || !MatchKeys(k.Keys, want) {
+			return false
 		}
-		switch t.Kind() {
-		case reflect.Map:
-			t = t.Elem()
-			continue
-		case reflect.Struct:
-		default:
-			return nil
+		if len(k.Keys) == len(want) {
+			found = k.Field.Type
+			return false
 		}
-		f, ok := fieldByKey(t, p)
-		if !ok {
-			return nil
-		}
-		t = f.Type
-	}
-	return t
+		return true
+	})
+	return found
 }
 
 // leafPaths lists the scalar keys written in a section of the file, so the

@@ -115,11 +115,12 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	if ov.HTTPAddr != "" {
 		cfg.HTTP.Listen = ov.HTTPAddr
 	}
+	cfg.BaseDir = baseDir
 	cfg.resolvePaths(baseDir)
 	if err := resolveAPIKey(&cfg.GeoSight); err != nil {
 		p.Add("geosight.api_key_file", "%v", err)
 	}
-	cfg.Sources = decodeSources(rawSources, cfg.Schedule, &p)
+	cfg.Sources = decodeSources(rawSources, cfg.Schedule, baseDir, &p)
 	p = append(p, cfg.validate()...)
 	p = suggestKeys(p, func(path string) bool { return v.IsSet(path) })
 	nameEnvVars(p, env)
@@ -151,11 +152,7 @@ func withGeoFileDefaults(f GeoFile, v *viper.Viper, i int) GeoFile {
 }
 
 func (c *Config) resolvePaths(base string) {
-	abs := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) && base != "" {
-			*p = filepath.Join(base, *p)
-		}
-	}
+	abs := func(p *string) { *p = ResolvePath(base, *p) }
 	abs(&c.GeoSight.APIKeyFile)
 	abs(&c.Baseline.File)
 	abs(&c.Population.Grid)
@@ -168,16 +165,7 @@ func (c *Config) resolvePaths(base string) {
 	}
 	// state_dir and output dir stay relative to where the daemon runs: they
 	// are the operator's choice at run time, not part of the config's data.
-	// Reloads of the same file run beside fetches that read BaseDir: write
-	// it only when it changes, so they never race.
-	if BaseDir != base {
-		BaseDir = base
-	}
 }
-
-// BaseDir is the directory of the last config loaded; sources resolve
-// relative file:// URLs against it.
-var BaseDir string
 
 var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,22 @@ import (
 // indicators.FieldError values with paths relative to the section.
 type PluginConfig interface {
 	Validate() error
+}
+
+// PathResolver is a PluginConfig with file paths in it: the loader calls
+// ResolvePaths with the config file's directory before Validate, so relative
+// paths resolve as the config's own do (resolve only non-empty relative
+// paths, and only when baseDir is not "").
+type PathResolver interface {
+	ResolvePaths(baseDir string)
+}
+
+// ResolvePath joins a non-empty relative path to baseDir (when not "").
+func ResolvePath(baseDir, path string) string {
+	if path == "" || filepath.IsAbs(path) || baseDir == "" {
+		return path
+	}
+	return filepath.Join(baseDir, path)
 }
 
 // SourceSpec is one configured source instance: the options every source
@@ -78,7 +95,7 @@ func NewPluginConfig(kind string) (PluginConfig, bool) {
 const MinInterval = time.Minute
 
 // decodeSources decodes the raw sources map, appending problems.
-func decodeSources(raw map[string]any, sched Schedule, p *Problems) map[string]SourceSpec {
+func decodeSources(raw map[string]any, sched Schedule, baseDir string, p *Problems) map[string]SourceSpec {
 	out := map[string]SourceSpec{}
 	names := make([]string, 0, len(raw))
 	for n := range raw {
@@ -152,6 +169,9 @@ func decodeSources(raw map[string]any, sched Schedule, p *Problems) map[string]S
 		// reports everything else that is wrong.
 		if err := decodeStrict(rest, plug); err != nil {
 			p.AddErr(path, err)
+		}
+		if r, ok := plug.(PathResolver); ok {
+			r.ResolvePaths(baseDir)
 		}
 		if err := plug.Validate(); err != nil {
 			p.AddErr(path, err)

@@ -59,6 +59,8 @@ type Daemon struct {
 	mu     sync.RWMutex
 	reload adapter.ReloadState
 	setup  adapter.Setup
+	// exposure keeps the engine a reload reuses when its inputs are unchanged.
+	exposure exposureCache
 }
 
 // EmbeddedUser is the account the embedded GeoSight fake knows.
@@ -236,7 +238,7 @@ func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.A
 			return adapter.Setup{}, err
 		}
 	}
-	engine, extend, err := buildExposure(cfg, as, d.opts.DryRun, d.log)
+	engine, extend, err := d.exposure.build(cfg, as, d.opts.DryRun, d.log)
 	if err != nil {
 		return adapter.Setup{}, err
 	}
@@ -246,7 +248,7 @@ func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.A
 			continue
 		}
 		s, err := adapter.BuildSource(spec, adapter.Env{
-			Logger: d.log.With("source", name), Areas: as, Now: cfg.Clock(), Fetch: cfg.Fetch,
+			Logger: d.log.With("source", name), Areas: as, Now: cfg.Clock(), Fetch: cfg.Fetch, BaseDir: cfg.BaseDir,
 		})
 		if err != nil {
 			return adapter.Setup{}, fmt.Errorf("sources.%s: %w", name, err)

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,9 +42,9 @@ func configReference(mod *module) ([]byte, error) {
 		"A default of — means none (empty).\n\n")
 
 	w := &walker{mod: mod,
-		elemDefaults: map[reflect.Type]reflect.Value{reflect.TypeOf(config.GeoFile{}): reflect.ValueOf(config.GeoFileDefaults())},
+		elemDefaults: map[reflect.Type]any{reflect.TypeOf(config.GeoFile{}): config.GeoFileDefaults()},
 	}
-	rows, err := w.rows("", reflect.ValueOf(config.Defaults()))
+	rows, err := w.rows("", config.Defaults())
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func configReference(mod *module) ([]byte, error) {
 	var sections []section
 	for i := 0; i < ct.NumField(); i++ {
 		f := ct.Field(i)
-		key, _, skip := tagKey(f.Tag, f.Name)
+		key, _, skip := config.FieldKey(f)
 		if f.Type == reflect.TypeOf(map[string]config.SourceSpec{}) {
 			sections = append(sections, section{"sources", f})
 			continue
@@ -160,7 +161,7 @@ func writeSources(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string)
 		rows = append(rows, row{Key: "sources.<name>." + key, Type: typeName(f.Type), Default: d.text, Description: specDocs[f.Name], Prose: d.prose})
 	}
 	if len(common) > 0 {
-		return fmt.Errorf("config: common source keys %v have no SourceSpec field with that json name", sortedKeys(common))
+		return fmt.Errorf("config: common source keys %v have no SourceSpec field with that json name", slices.Sorted(maps.Keys(common)))
 	}
 	writeTable(b, rows)
 
@@ -178,7 +179,7 @@ func writeSources(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string)
 			fmt.Fprintf(b, "%s\n\n", d)
 		}
 		w := &walker{mod: mod}
-		rs, err := w.rows("sources.<name>.", reflect.ValueOf(cfg))
+		rs, err := w.rows("sources.<name>.", cfg)
 		if err != nil {
 			return fmt.Errorf("source type %s: %w", k.Kind, err)
 		}
@@ -254,15 +255,6 @@ func elemType(t reflect.Type) reflect.Type {
 		t = t.Elem()
 	}
 	return t
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // writeTable writes rows as a Markdown table.

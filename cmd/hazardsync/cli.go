@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"reflect"
 	"runtime"
 	"runtime/debug"
 	"syscall"
@@ -363,52 +362,21 @@ func buildVCS() (commit, date string, modified bool) {
 // Option is one config key of a plugin with its default, for listings.
 type Option struct{ Key, Default string }
 
-// Options lists a typed config's mapstructure keys and defaults.
+// Options lists a typed config's keys and defaults, as the config
+// reference does (config.WalkSchema): sections are walked into, lists and
+// maps of sections listed as one key.
 func Options(cfg any) []Option {
 	var out []Option
-	var walk func(prefix string, v reflect.Value)
-	walk = func(prefix string, v reflect.Value) {
-		for v.Kind() == reflect.Pointer {
-			if v.IsNil() {
-				return
-			}
-			v = v.Elem()
+	config.WalkSchema("", cfg, config.WalkOptions{}, func(k config.SchemaKey) bool {
+		if k.Shape == config.ShapeSection {
+			return true
 		}
-		if v.Kind() != reflect.Struct {
-			return
+		def := config.FormatDefault(k.Value)
+		if def == "" {
+			def = "(none)"
 		}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			key, squash, skip := config.FieldKey(t.Field(i))
-			if skip {
-				continue
-			}
-			if squash {
-				walk(prefix, v.Field(i))
-				continue
-			}
-			fv := v.Field(i)
-			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(time.Time{}) {
-				walk(prefix+key+".", fv)
-				continue
-			}
-			out = append(out, Option{prefix + key, formatDefault(fv)})
-		}
-	}
-	walk("", reflect.ValueOf(cfg))
+		out = append(out, Option{k.Path, def})
+		return false
+	})
 	return out
-}
-
-func formatDefault(v reflect.Value) string {
-	if v.Kind() == reflect.Pointer && v.IsNil() {
-		return "(none)"
-	}
-	if d, ok := v.Interface().(time.Duration); ok {
-		return config.FormatDuration(d)
-	}
-	s := fmt.Sprint(v.Interface())
-	if s == "" || s == "[]" || s == "map[]" {
-		return "(none)"
-	}
-	return s
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -138,6 +139,12 @@ func (c *Config) Resolved() (map[string]Threshold, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// ResolvePaths makes a relative points_file relative to the config file
+// (config.PathResolver).
+func (c *Config) ResolvePaths(baseDir string) {
+	c.PointsFile = config.ResolvePath(baseDir, c.PointsFile)
 }
 
 // Validate reports every problem.
