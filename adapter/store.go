@@ -89,8 +89,23 @@ type RunSummary struct {
 	SourceErr int           `json:"source_errors"`
 	DryRun    bool          `json:"dry_run,omitempty"`
 
+	// Sinks are the delivery counts of each sink; Sent, Unchanged,
+	// Rejected, Failed and Pending above are their sums (Failed also counts
+	// indicators that failed to compute).
+	Sinks map[string]SinkRun `json:"sinks,omitempty"`
+
 	// AsOf is the time the values were computed for: the wall clock in
 	// service, the replay time in the demo and in backfills. Hazard times
 	// (warning since, lead times) are on this clock.
 	AsOf time.Time `json:"as_of,omitzero"`
+}
+
+// SinkRun is one sink's part of a sync.
+type SinkRun struct {
+	Sent      int    `json:"sent"`
+	Unchanged int    `json:"unchanged"`
+	Rejected  int    `json:"rejected"`
+	Failed    int    `json:"failed"`
+	Pending   int    `json:"pending"`
+	Error     string `json:"error,omitempty"`
 }

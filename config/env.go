@@ -26,7 +26,7 @@ func EnvName(path string) string {
 // triggers' fields. Mappings (trigger levels and windows) and lists of
 // sections (indicators, geographies.files) are set in the file only: a
 // single variable could not say which entry it meant. Source keys depend on
-// the file's source names and are listed by sourceEnvKeys.
+// the file's source and sink names and are listed per section (envKeys).
 func EnvKeys() []string {
 	var out []string
 	schemaKeys("", Defaults(), &out)
@@ -69,14 +69,14 @@ func isLeaf(t reflect.Type) bool {
 	return true
 }
 
-// sourceEnvKeys lists the keys of one source section of the given kind.
-func sourceEnvKeys(name, kind string) []string {
-	prefix := "sources." + name + "."
+// envKeys lists the keys of one instance section of the given kind.
+func (s pluginSection) envKeys(name, kind string) []string {
+	prefix := s.key + "." + name + "."
 	var out []string
-	for k := range commonSourceKeys {
+	for k := range s.common {
 		out = append(out, prefix+k)
 	}
-	if newCfg, ok := NewPluginConfig(kind); ok {
+	if newCfg, ok := s.kinds.newConfig(kind); ok {
 		schemaKeys(prefix, newCfg, &out)
 	}
 	sort.Strings(out)
@@ -120,14 +120,14 @@ func nameEnvVars(p Problems, env map[string]string) {
 	}
 }
 
-// sourceEnv applies the environment to the source sections the file names
+// env applies the environment to the instance sections the file names
 // and returns what it set, by key path. `enabled` is read as a boolean
 // here because the section is decoded by hand.
-func sourceEnv(raw map[string]any) map[string]string {
+func (s pluginSection) env(raw map[string]any) map[string]string {
 	set := map[string]string{}
-	for name, s := range raw {
-		sec, ok := s.(map[string]any)
-		if s == nil {
+	for name, r := range raw {
+		sec, ok := r.(map[string]any)
+		if r == nil {
 			sec, ok = map[string]any{}, true
 		}
 		if !ok {
@@ -137,8 +137,8 @@ func sourceEnv(raw map[string]any) map[string]string {
 		if t, ok := sec["type"]; ok {
 			kind = fmt.Sprint(t)
 		}
-		prefix := "sources." + name + "."
-		for k, val := range envOverrides(append(sourceEnvKeys(name, kind), leafPaths(prefix, sec)...)) {
+		prefix := s.key + "." + name + "."
+		for k, val := range envOverrides(append(s.envKeys(name, kind), leafPaths(prefix, sec)...)) {
 			var v any = val
 			if k == prefix+"enabled" {
 				if b, err := strconv.ParseBool(val); err == nil {
@@ -194,7 +194,7 @@ func leafPaths(prefix string, m map[string]any) []string {
 	var out []string
 	for k, v := range m {
 		if sub, ok := v.(map[string]any); ok {
-			if prefix == "" && k == "sources" {
+			if prefix == "" && (k == sourceSection.key || k == sinkSection.key) {
 				continue // handled per source, with its kind's keys
 			}
 			out = append(out, leafPaths(prefix+k+".", sub)...)

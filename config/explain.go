@@ -168,7 +168,7 @@ func knownKeys(path string) []string {
 		return true
 	})
 	if len(parent) == 0 {
-		out = append(out, "sources")
+		out = append(out, "sources", "sinks")
 	}
 	return out
 }

@@ -165,8 +165,16 @@ func IsPolygonal(g orb.Geometry) bool {
 // point-in-polygon test or a segment query looks at the few edges near it
 // instead of every edge: what makes one overlay of thousands of 300-vertex
 // areas with hundreds of footprints take milliseconds, not minutes.
+//
+// The rings' points are kept once, end to end (a single ring is kept as
+// it is, not copied); edge id i runs from pts[i] to pts[i+1], and only ids
+// of real edges (not the step from one ring's last point to the next
+// ring's first, nor zero-length ones) are listed. The overlay keeps one of
+// these per area for the daemon's life: 16 bytes a vertex instead of 32 for
+// a copy of both ends of every edge.
 type ringIndex struct {
-	segs  []seg
+	pts   []orb.Point
+	n     int // number of edges listed
 	b     orb.Bound
 	y0    float64
 	inv   float64 // bands per unit of y
@@ -176,49 +184,70 @@ type ringIndex struct {
 
 type seg struct{ a, b orb.Point }
 
+// seg is edge id.
+func (ix *ringIndex) seg(id int32) seg { return seg{ix.pts[id], ix.pts[id+1]} }
+
 func newRingIndex(rings []orb.Ring) *ringIndex {
 	ix := &ringIndex{b: ringsBound(rings)}
-	n := 0
-	for _, r := range rings {
-		n += len(r)
-	}
-	ix.segs = make([]seg, 0, n)
-	for _, r := range rings {
-		for i := 0; i+1 < len(r); i++ {
-			if r[i] != r[i+1] {
-				ix.segs = append(ix.segs, seg{r[i], r[i+1]})
-			}
+	switch len(rings) {
+	case 0:
+	case 1:
+		ix.pts = rings[0]
+	default:
+		n := 0
+		for _, r := range rings {
+			n += len(r)
+		}
+		ix.pts = make([]orb.Point, 0, n)
+		for _, r := range rings {
+			ix.pts = append(ix.pts, r...)
 		}
 	}
-	if len(ix.segs) == 0 {
+	// edges calls fn with the id of every real edge, in ring order.
+	edges := func(fn func(id int32)) {
+		off := 0
+		for _, r := range rings {
+			for i := 0; i+1 < len(r); i++ {
+				if r[i] != r[i+1] {
+					fn(int32(off + i))
+				}
+			}
+			off += len(r)
+		}
+	}
+	edges(func(int32) { ix.n++ })
+	if ix.n == 0 {
 		return ix
 	}
-	nb := len(ix.segs)/2 + 1
+	nb := ix.n/2 + 1
 	ix.y0 = ix.b.Min[1]
 	if h := ix.b.Max[1] - ix.b.Min[1]; h > 0 {
 		ix.inv = float64(nb) / h
 	}
 	ix.start = make([]int32, nb+1)
-	for _, s := range ix.segs {
-		lo, hi := ix.bandRange(s.a[1], s.b[1])
+	edges(func(id int32) {
+		lo, hi := ix.bandRange(ix.pts[id][1], ix.pts[id+1][1])
 		for k := lo; k <= hi; k++ {
 			ix.start[k+1]++
 		}
-	}
+	})
 	for k := 0; k < nb; k++ {
 		ix.start[k+1] += ix.start[k]
 	}
 	ix.ids = make([]int32, ix.start[nb])
 	fill := slices.Clone(ix.start[:nb])
-	for i, s := range ix.segs {
-		lo, hi := ix.bandRange(s.a[1], s.b[1])
+	edges(func(id int32) {
+		lo, hi := ix.bandRange(ix.pts[id][1], ix.pts[id+1][1])
 		for k := lo; k <= hi; k++ {
-			ix.ids[fill[k]] = int32(i)
+			ix.ids[fill[k]] = id
 			fill[k]++
 		}
-	}
+	})
 	return ix
 }
+
+// bytes is what the index holds: vertices, band starts and edge ids.
+func (ix *ringIndex) bytes() int { return 16*cap(ix.pts) + 4*(cap(ix.start)+cap(ix.ids)) }
 
 func (ix *ringIndex) bands() int { return len(ix.start) - 1 }
 
@@ -235,13 +264,13 @@ func (ix *ringIndex) bandRange(y1, y2 float64) (int, int) {
 // whose box meets qb; an edge listed in several bands is visited in the
 // first of them only.
 func (ix *ringIndex) each(qb orb.Bound, fn func(s seg) bool) {
-	if len(ix.segs) == 0 || !ix.b.Intersects(qb) {
+	if ix.n == 0 || !ix.b.Intersects(qb) {
 		return
 	}
 	lo, hi := ix.bandRange(qb.Min[1], qb.Max[1])
 	for k := lo; k <= hi; k++ {
 		for _, id := range ix.ids[ix.start[k]:ix.start[k+1]] {
-			s := ix.segs[id]
+			s := ix.seg(id)
 			if k > lo && ix.band(math.Min(s.a[1], s.b[1])) != k {
 				continue // seen in an earlier band
 			}
@@ -259,13 +288,13 @@ func (ix *ringIndex) each(qb orb.Bound, fn func(s seg) bool) {
 // contains is the even-odd point-in-polygon test over all rings; points
 // exactly on an edge may go either way, as in every ray-casting test.
 func (ix *ringIndex) contains(p orb.Point) bool {
-	if len(ix.segs) == 0 || !ix.b.Contains(p) {
+	if ix.n == 0 || !ix.b.Contains(p) {
 		return false
 	}
 	k := ix.band(p[1])
 	in := false
 	for _, id := range ix.ids[ix.start[k]:ix.start[k+1]] {
-		a, b := ix.segs[id].a, ix.segs[id].b
+		a, b := ix.pts[id], ix.pts[id+1]
 		if (a[1] > p[1]) != (b[1] > p[1]) {
 			x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
 			if p[0] < x {
@@ -402,7 +431,7 @@ func scaleOf(a, b *ringIndex) float64 {
 // intersectionKm2 is the exact area of a∩b from the boundary of the
 // intersection: parts of a's edges inside b plus parts of b's edges inside a.
 func intersectionKm2(a, b *ringIndex) float64 {
-	if len(a.segs) == 0 || len(b.segs) == 0 || !a.b.Intersects(b.b) {
+	if a.n == 0 || b.n == 0 || !a.b.Intersects(b.b) {
 		return 0
 	}
 	scale := scaleOf(a, b)

@@ -144,6 +144,22 @@ func (o *Overlay) SetOptions(opts OverlayOptions) {
 	o.mu.Unlock()
 }
 
+// IndexBytes is the memory held by the areas prepared so far (their
+// projected vertices and edge index), which the overlay keeps for its life.
+// Not to be called while Measure runs (syncs' builds are serialised with
+// it).
+func (o *Overlay) IndexBytes() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for i := range o.prep {
+		if ix := o.prep[i].ix; ix != nil {
+			n += ix.bytes()
+		}
+	}
+	return n
+}
+
 // Stats returns the figures of the last build.
 func (o *Overlay) Stats() OverlayStats {
 	o.mu.Lock()
@@ -255,7 +271,7 @@ func (o *Overlay) measure(f *preparedFootprint) []Pair {
 	var ts []float64
 	for _, ai := range cand {
 		a := o.area(ai)
-		if len(a.ix.segs) == 0 || a.km2 == 0 {
+		if a.ix.n == 0 || a.km2 == 0 {
 			continue
 		}
 		var km2 float64

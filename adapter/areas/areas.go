@@ -61,11 +61,11 @@ func LoadFilesReport(files []config.GeoFile) ([]indicators.Area, map[string]stri
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("geographies: %w", err)
 		}
-		fc, err := geojson.UnmarshalFeatureCollection(b)
+		features, err := decodeFeatures(b)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("geographies %s: not a GeoJSON FeatureCollection: %w", f.Path, err)
 		}
-		for i, ft := range fc.Features {
+		for i, ft := range features {
 			where := fmt.Sprintf("geographies %s feature %d", f.Path, i)
 			code := propString(ft.Properties, f.CodeProperty)
 			if code == "" {

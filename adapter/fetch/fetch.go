@@ -6,6 +6,7 @@
 package fetch
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +32,7 @@ type Client struct {
 	cfg     config.Fetch
 	rc      *resty.Client
 	baseDir string // relative file:// URLs resolve against it
+	retry   *RetryPolicy
 }
 
 // ForSource returns the client of the source env was built for: its name,
@@ -49,22 +52,14 @@ func New(source string, cfg config.Fetch) *Client {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 20
 	}
-	rc := resty.New().
-		SetRetryCount(2).
-		SetRetryWaitTime(500*time.Millisecond).
-		SetRetryMaxWaitTime(5*time.Second).
-		AddRetryCondition(func(r *resty.Response, err error) bool {
-			if err != nil {
-				return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-			}
-			return r.StatusCode() == http.StatusTooManyRequests || r.StatusCode() >= 500
-		}).
+	retry := &RetryPolicy{Retries: 2, Base: 500 * time.Millisecond, Max: 5 * time.Second}
+	rc := retry.Apply(resty.New()).
 		SetDoNotParseResponse(true).
 		SetHeader("User-Agent", cfg.UserAgent).
 		// resty's own logger prints request URLs, which may carry keys
 		// (FIRMS MAP_KEY, ArcGIS tokens): our errors say what went wrong.
 		SetLogger(silent{})
-	return &Client{source: source, cfg: cfg, rc: rc}
+	return &Client{source: source, cfg: cfg, rc: rc, retry: retry}
 }
 
 // silent discards resty's log lines.
@@ -160,11 +155,11 @@ func (c *Client) get(ctx context.Context, req Request, read func(io.Reader) erro
 		ETag: resp.Header().Get("ETag"), LastModified: resp.Header().Get("Last-Modified")}
 	if resp.StatusCode() == http.StatusNotModified {
 		out.NotModified = true
-		out.ETag, out.LastModified = nonEmpty(out.ETag, req.ETag), nonEmpty(out.LastModified, req.LastModified)
+		out.ETag, out.LastModified = cmp.Or(out.ETag, req.ETag), cmp.Or(out.LastModified, req.LastModified)
 		return out, nil
 	}
 	st := resp.StatusCode()
-	if read != nil && (st >= 200 && st < 300 || accepted(req.Accept, st)) {
+	if read != nil && (st >= 200 && st < 300 || slices.Contains(req.Accept, st)) {
 		return out, c.stream(ctx, raw, limit, shown, adapter.Retryable, read)
 	}
 	body, err := readLimited(ctx, raw, limit)
@@ -176,7 +171,7 @@ func (c *Client) get(ctx context.Context, req Request, read func(io.Reader) erro
 		return nil, adapter.Classify(class, c.source, shown, err)
 	}
 	out.Body = body
-	if st >= 200 && st < 300 || accepted(req.Accept, st) {
+	if st >= 200 && st < 300 || slices.Contains(req.Accept, st) {
 		return out, nil
 	}
 	msg := fmt.Errorf("HTTP %d: %s", st, Snippet(body))
@@ -293,22 +288,6 @@ func unwrapPath(err error) error {
 		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
 	}
 	return err
-}
-
-func accepted(list []int, st int) bool {
-	for _, s := range list {
-		if s == st {
-			return true
-		}
-	}
-	return false
-}
-
-func nonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Redact replaces every secret in s by REDACTED (also URL-escaped forms).

@@ -4,14 +4,12 @@
 package geosight
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/fetch"
 	"github.com/hazardsync/hazardsync/config"
 )
 
@@ -34,14 +33,14 @@ const apiPrefix = "/api/v1/"
 
 // Client talks to one GeoSight-OS instance.
 type Client struct {
-	cfg     config.GeoSight
-	base    string
-	key     string
-	log     *slog.Logger
-	rc      *resty.Client
-	limiter *rate.Limiter
+	cfg  config.GeoSight
+	base string
+	key  string
+	log  *slog.Logger
+	rc   *resty.Client
+	// retry is the retry policy rc runs (SetBackoff changes it).
+	retry *fetch.RetryPolicy
 
-	backoffBase, backoffMax time.Duration
 	// bodyLimit overrides MaxBodyBytes (tests exercise chunking with it).
 	bodyLimit int
 
@@ -92,7 +91,7 @@ func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, base: strings.TrimRight(cfg.URL, "/"), key: cfg.APIKey.Reveal(),
-		log: logger.With("sink", SinkName), backoffBase: 250 * time.Millisecond, backoffMax: 15 * time.Second,
+		log:          logger.With("sink", SinkName),
 		indicatorIDs: map[string]int{}, layers: map[string]int{}, layerHashes: map[string]string{},
 		sent: map[string]string{},
 	}
@@ -100,13 +99,17 @@ func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
 	c.conc.onChange = func(n int, why string) {
 		c.log.Debug("delivery concurrency", "in_flight", n, "max", cfg.Concurrency, "why", why)
 	}
+	c.retry = &fetch.RetryPolicy{Retries: cfg.MaxRetries, Base: 250 * time.Millisecond, Max: 15 * time.Second,
+		OnRetry: c.logRetry}
 	if cfg.RequestsPerSecond > 0 {
 		// Burst 1: the cap holds from the first request on.
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), 1)
+		c.retry.Limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), 1)
 	}
-	c.rc = resty.New().
+	c.rc = c.retry.Apply(resty.New()).
 		SetBaseURL(c.base).
-		SetDoNotParseResponse(true).
+		// Each attempt, its body included, has the timeout.
+		SetTimeout(cfg.Timeout).
+		SetResponseBodyLimit(maxResponseBytes).
 		SetHeader("User-Agent", "hazardsync (+https://github.com/hazardsync/hazardsync)").
 		SetHeader("Accept", "application/json").
 		// A redirected POST becomes a GET that "succeeds" with a list
@@ -129,9 +132,10 @@ func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
 func (c *Client) Name() string { return SinkName }
 
 // SetBackoff changes the retry backoff (base doubles per attempt up to max,
-// full jitter). Tests and benchmarks shorten it.
+// with jitter; a Retry-After still waits longer). Tests and benchmarks
+// shorten it.
 func (c *Client) SetBackoff(base, max time.Duration) {
-	c.backoffBase, c.backoffMax = base, max
+	c.retry.SetBackoff(c.rc, base, max)
 }
 
 // SetTransport replaces the HTTP transport (the contract suite wraps it to
@@ -224,40 +228,6 @@ func (c *Client) doAccept(ctx context.Context, accept, method, path string, quer
 			}
 		}
 	}
-	var last error
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			wait := c.backoff(attempt, last)
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, attempt, c.classify(ctx.Err(), shown, key)
-			case <-t.C:
-			}
-		}
-		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx); err != nil {
-				return nil, attempt, c.classify(err, shown, key)
-			}
-		}
-		resp, err := c.once(ctx, accept, method, full, query, payload)
-		if err == nil {
-			resp.Attempts = attempt + 1
-			return resp, attempt + 1, nil
-		}
-		last = err
-		cerr := c.classify(err, shown, key)
-		if adapter.ClassOf(cerr) != adapter.Retryable || ctx.Err() != nil || attempt >= c.cfg.MaxRetries {
-			return nil, attempt + 1, cerr
-		}
-		c.log.Debug("retrying", "method", method, "url", shown, "attempt", attempt+1, "err", c.redact(err.Error()))
-	}
-}
-
-func (c *Client) once(ctx context.Context, accept, method, path string, query url.Values, payload []byte) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
 	r := c.rc.R().SetContext(ctx).
 		SetHeader("Authorization", "Token "+c.key).
 		SetHeader("GeoSight-User-Key", c.cfg.User)
@@ -268,22 +238,37 @@ func (c *Client) once(ctx context.Context, accept, method, path string, query ur
 		r.SetQueryParamsFromValues(query)
 	}
 	if payload != nil {
-		r.SetHeader("Content-Type", "application/json").SetBody(bytes.NewReader(payload))
+		r.SetHeader("Content-Type", "application/json").SetBody(payload)
 	}
-	resp, err := r.Execute(method, path)
+	// resty runs the retries (fetch.RetryPolicy, set in NewClient).
+	resp, err := c.answer(r.Execute(method, full))
+	attempts := max(r.Attempt, 1)
 	if err != nil {
-		return nil, transportError{err}
+		return nil, attempts, c.classify(err, shown, key)
 	}
-	raw := resp.RawBody()
-	defer raw.Close()
-	b, err := io.ReadAll(io.LimitReader(raw, 256<<20))
+	resp.Attempts = attempts
+	return resp, attempts, nil
+}
+
+// maxResponseBytes bounds a response body.
+const maxResponseBytes = 256 << 20
+
+// answer turns resty's result into a Response, or an *HTTPError for a
+// non-2xx status, or a transportError.
+func (c *Client) answer(resp *resty.Response, err error) (*Response, error) {
 	if err != nil {
 		return nil, transportError{err}
 	}
 	st := resp.StatusCode()
 	if st >= 200 && st < 300 {
-		return &Response{Status: st, Body: b, Header: resp.Header()}, nil
+		return &Response{Status: st, Body: resp.Body(), Header: resp.Header()}, nil
 	}
+	return nil, httpError(resp)
+}
+
+// httpError is the *HTTPError of a non-2xx answer.
+func httpError(resp *resty.Response) *HTTPError {
+	st, b := resp.StatusCode(), resp.Body()
 	he := &HTTPError{Status: st, Body: verbatim(b)}
 	var d struct {
 		Detail any `json:"detail"`
@@ -298,8 +283,21 @@ func (c *Client) once(ctx context.Context, accept, method, path string, query ur
 	if st >= 300 && st < 400 {
 		he.Body = "redirect to " + resp.Header().Get("Location") + " refused (GeoSight needs the trailing slash; a redirected POST would become a GET)"
 	}
-	he.RetryAfter = parseRetryAfter(resp.Header().Get("Retry-After"))
-	return nil, he
+	he.RetryAfter = fetch.RetryAfter(resp.Header(), time.Now())
+	return he
+}
+
+// logRetry is the "retrying" debug line for each attempt resty repeats.
+func (c *Client) logRetry(resp *resty.Response, err error) {
+	if err == nil {
+		err = httpError(resp)
+	}
+	var shown string
+	if raw := resp.Request.RawRequest; raw != nil {
+		shown = raw.URL.RequestURI()
+	}
+	c.log.Debug("retrying", "method", resp.Request.Method, "url", c.redact(shown), "attempt", resp.Request.Attempt,
+		"err", c.redact(err.Error()))
 }
 
 // transportError marks a connection-level failure (reset, timeout, DNS).
@@ -307,38 +305,6 @@ type transportError struct{ err error }
 
 func (e transportError) Error() string { return e.err.Error() }
 func (e transportError) Unwrap() error { return e.err }
-
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-// backoff is exponential with full jitter, at least Retry-After.
-func (c *Client) backoff(attempt int, last error) time.Duration {
-	d := c.backoffBase << (attempt - 1)
-	if d > c.backoffMax || d <= 0 {
-		d = c.backoffMax
-	}
-	d = time.Duration(rand.Int64N(int64(d)/2+1)) + d/2
-	var he *HTTPError
-	if errors.As(last, &he) && he.RetryAfter > d {
-		d = he.RetryAfter
-		if d > 5*time.Minute {
-			d = 5 * time.Minute
-		}
-	}
-	return d
-}
 
 // classify maps an error to the adapter classes: transport, timeouts, 5xx
 // and 429 are Retryable; 401/403 Auth; anything else Permanent.
@@ -362,6 +328,8 @@ func (c *Client) classify(err error, shown, key string) error {
 		}
 	case errors.Is(err, context.Canceled):
 		class = adapter.Retryable
+	case errors.Is(err, resty.ErrResponseBodyTooLarge):
+		err = fmt.Errorf("answer larger than %d bytes: %w", maxResponseBytes, err)
 	case errors.As(err, &te), errors.Is(err, context.DeadlineExceeded):
 		class = adapter.Retryable
 		err = errors.New(c.redact(err.Error()))
@@ -407,9 +375,9 @@ type page[T any] struct {
 // listAll pages through a list endpoint following total_page/next; a 404
 // "Invalid page." past the end (a list that shrank meanwhile) ends paging.
 func listAll[T any](ctx context.Context, c *Client, path string, query url.Values) ([]T, error) {
-	q := url.Values{}
-	for k, v := range query {
-		q[k] = v
+	q := maps.Clone(query)
+	if q == nil {
+		q = url.Values{}
 	}
 	if q.Get("page_size") == "" {
 		q.Set("page_size", "500")

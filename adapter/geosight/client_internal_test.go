@@ -30,20 +30,6 @@ func testClient(t testing.TB, url string) *Client {
 	return c
 }
 
-func TestBackoffHonoursRetryAfter(t *testing.T) {
-	c := testClient(t, "http://x")
-	c.SetBackoff(100*time.Millisecond, time.Second)
-	for attempt := 1; attempt < 8; attempt++ {
-		d := c.backoff(attempt, errors.New("x"))
-		assert.LessOrEqual(t, d, time.Second)
-		assert.GreaterOrEqual(t, d, 50*time.Millisecond)
-	}
-	assert.GreaterOrEqual(t, c.backoff(1, &HTTPError{Status: 429, RetryAfter: 7 * time.Second}), 7*time.Second)
-	assert.Equal(t, 3*time.Second, parseRetryAfter("3"))
-	assert.Zero(t, parseRetryAfter("soon"))
-	assert.Greater(t, parseRetryAfter(time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)), 50*time.Second)
-}
-
 func TestNewClientValidates(t *testing.T) {
 	cfg := config.Defaults().GeoSight
 	cases := []struct {
@@ -212,7 +198,7 @@ func FuzzResponses(f *testing.F) {
 		}))
 		defer srv.Close()
 		c := testClient(t, srv.URL)
-		c.cfg.MaxRetries = 0
+		c.rc.SetRetryCount(0)
 		found, err := c.FindIndicators(context.Background(), IndicatorFilter{})
 		if err != nil {
 			require.NotZero(t, adapter.ClassOf(err))

@@ -2,6 +2,7 @@ package geosight
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -117,10 +118,7 @@ func (a *adaptive) release(latency time.Duration, congested bool) {
 	if len(a.recent) > yardstickWindows {
 		a.recent = a.recent[1:]
 	}
-	a.minLatency = a.recent[0]
-	for _, l := range a.recent {
-		a.minLatency = min(a.minLatency, l)
-	}
+	a.minLatency = slices.Min(a.recent)
 	gain := rate > a.lastRate*1.1
 	queued := float64(avg) > 1.3*float64(a.minLatency)
 	if a.slow {

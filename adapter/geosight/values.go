@@ -53,7 +53,7 @@ func (c *Client) Write(ctx context.Context, vals []indicators.Value, ack func(ad
 		ack(o)
 	}
 	jobs := make(chan indicators.Value)
-	for w := 0; w < c.cfg.Concurrency; w++ {
+	for range c.cfg.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -52,18 +53,19 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 	if err != nil {
 		return nil, err
 	}
-	gj, err := json.MarshalIndent(areasCollection(areas, defs, sorted, false), "", " ")
-	if err != nil {
-		return nil, fmt.Errorf("dry-run output: encoding values.geojson: %w", err)
-	}
 	names := []string{"map.html", "values.geojson", "values.csv"}
 	page, err := previewHTML(areas, defs, current, sorted, names)
 	if err != nil {
 		return nil, err
 	}
-	for i, b := range [][]byte{page, gj, csvBytes} {
+	for i, b := range [][]byte{page, nil, csvBytes} {
 		p := filepath.Join(dir, names[i])
-		if err := writeFileAtomic(p, b); err != nil {
+		if b == nil { // values.geojson, streamed (see writeIndentedCollection)
+			fc := areasCollection(areas, defs, sorted, false)
+			if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeIndentedCollection(w, fc) }); err != nil {
+				return files, fmt.Errorf("dry-run output: writing values.geojson: %w", err)
+			}
+		} else if err := writeFileAtomic(p, b); err != nil {
 			return files, fmt.Errorf("dry-run output: %w", err)
 		}
 		files = append(files, p)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 )
 

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -20,6 +22,8 @@ import (
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
+	"github.com/hazardsync/hazardsync/adapter/runner"
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 )
@@ -177,7 +181,7 @@ window), so days before it get no values.`,
 				return err
 			}
 			defer d.Close()
-			opt := adapter.SyncOptions{DryRun: dryRun}
+			opt := runner.SyncOptions{DryRun: dryRun}
 			var bar *progressbar.ProgressBar
 			if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				opt.Progress = func(done, total int) {
@@ -191,7 +195,7 @@ window), so days before it get no values.`,
 					}
 				}
 			}
-			var res adapter.SyncResult
+			var res runner.SyncResult
 			var syncErr error
 			if since != "" {
 				res, syncErr = backfill(ctx, g, d, cfg, since, opt)
@@ -227,6 +231,7 @@ window), so days before it get no values.`,
 				}
 			}
 			s := res.Summary
+			printSinkRuns(g.stdout, s)
 			fmt.Fprintf(g.stdout, "events=%d values=%d sent=%d unchanged=%d rejected=%d failed=%d pending=%d source_errors=%d dry_run=%t duration=%s\n",
 				s.Events, s.Values, s.Sent, s.Unchanged, s.Rejected, s.Failed, s.Pending, s.SourceErr, dryRun, s.Duration.Round(time.Millisecond))
 			if syncErr != nil {
@@ -379,4 +384,20 @@ func Options(cfg any) []Option {
 		return false
 	})
 	return out
+}
+
+// printSinkRuns says, when values go to several sinks, what each got (the
+// summary line after them, always the last, holds their totals).
+func printSinkRuns(w io.Writer, s adapter.RunSummary) {
+	if len(s.Sinks) < 2 {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Sinks)) {
+		c := s.Sinks[name]
+		fmt.Fprintf(w, "  sink %s: sent=%d unchanged=%d rejected=%d failed=%d pending=%d", name, c.Sent, c.Unchanged, c.Rejected, c.Failed, c.Pending)
+		if c.Error != "" {
+			fmt.Fprintf(w, " error=%q", c.Error)
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -45,8 +45,9 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
-	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
+	"github.com/hazardsync/hazardsync/adapter/runner"
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -68,7 +69,7 @@ func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "hazardsync-e2e"), "work directory (generated inputs are kept and reused)")
 	python := flag.String("python", "/usr/bin/python3", "Python with geopandas, GDAL and numpy (Debian's); empty skips it")
 	useSmall := flag.Bool("small", false, "a small country (smoke test)")
-	child := flag.String("child", "", "internal: run the in-process syncs")
+	child := flag.String("child", "", "internal: run the in-process syncs (sync), write the precompute (prebuild); once: one `once --dry-run` in this process, phases and peak RSS on stdout (with -profile, CPU and peak-heap profiles)")
 	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
 	profileSync := flag.Int("profile-sync", 0, "with -profile, the CPU profile covers only the in-process sync with this number (1 cold, 2 nothing changed, 3 10% moved, 4 nothing changed again)")
@@ -88,6 +89,9 @@ func main() {
 		return
 	case "prebuild":
 		prebuild(*dir)
+		return
+	case "once":
+		runOnceInProcess(*dir, *profile)
 		return
 	}
 	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), loadavg())
@@ -117,6 +121,12 @@ func main() {
 	ru := pre.ProcessState.SysUsage().(*syscall.Rusage)
 	fmt.Printf("  %-46s wall %6.2f s  CPU %6.2f s  (daemon start, not a dry run: writes the precompute cache)\n", "precompute cache written", time.Since(t1).Seconds(), tv(ru.Utime)+tv(ru.Stime))
 	again := runOnce(*dir, bin, "again: precompute reloaded, nothing changed")
+	// The same `once --dry-run`, in one process, by phase: what dominates.
+	phases := exec.Command(self, "-child", "once", "-dir", *dir)
+	phases.Stderr = os.Stderr
+	pout, err := phases.Output()
+	must(err)
+	fmt.Printf("  the same, by phase (one process: start = config, areas, grid engine; once = fetch + sync; preview = map.html, values.geojson, values.csv):\n%s", pout)
 	must(writeLayers(*dir, size, true))
 	moved := runOnce(*dir, bin, "10% of footprints moved")
 	must(writeLayers(*dir, size, false))
@@ -139,8 +149,8 @@ func main() {
 		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d\n",
 			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values)
 	}
-	fmt.Printf("  peak RSS %.0f MB; grid engine precompute %.0f MB; everything else ≤ %.0f MB (peak RSS − precompute); Go heap in use after the syncs %.0f MB\n",
-		mb(cr.PeakRSS), mb(cr.EngineBytes), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
+	fmt.Printf("  peak RSS %.0f MB (%.0f MB at the end of the start); grid engine precompute %.0f MB + its area edge index %.0f MB; everything else ≤ %.0f MB (peak RSS − precompute); Go heap in use after the syncs %.0f MB\n",
+		mb(cr.PeakRSS), mb(cr.StartPeakRSS), mb(cr.EngineBytes), mb(cr.EdgeBytes), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
 	fmt.Printf("  precompute cache file(s) in the state dir: %.0f MB\n", mb(dirBytes(filepath.Join(*dir, "state"), ".bin", ".cache", "precompute")))
 	targets := map[string]float64{"cold": 3, "nothing changed": 0.2, "10% moved": 0.5}
 	for _, s := range cr.Syncs {
@@ -423,7 +433,10 @@ type childResult struct {
 	// StartPeakRSS is the peak before the first sync (daemon start).
 	StartPeakRSS float64
 	EngineBytes  float64
-	HeapInUse    float64
+	// EdgeBytes is the engine's per-area edge index (exact clips), built
+	// during syncs and kept.
+	EdgeBytes float64
+	HeapInUse float64
 }
 
 // prebuild starts a daemon that is not a dry run (so the grid engine writes
@@ -488,7 +501,7 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 			startCPU()
 		}
 		c0, t = cpuNow(), time.Now()
-		res, err := d.Runner.Sync(ctx, adapter.SyncOptions{DryRun: true})
+		res, err := d.Runner.Sync(ctx, runner.SyncOptions{DryRun: true})
 		must(err)
 		if one {
 			pprof.StopCPUProfile()
@@ -506,6 +519,9 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 	must(writeLayers(dir, s, false))
 	if pb, ok := d.Runner.Exposure().(interface{ PrecomputeBytes() int }); ok {
 		r.EngineBytes = float64(pb.PrecomputeBytes())
+	}
+	if eb, ok := d.Runner.Exposure().(interface{ EdgeBytes() int }); ok {
+		r.EdgeBytes = float64(eb.EdgeBytes())
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -586,6 +602,7 @@ func comparePairs(dir string, s bench.Size) {
 		}
 		return rels[int(q*float64(len(rels)-1))]
 	}
+	fmt.Printf("  overlay: the areas it prepared hold %.1f MB (projected vertices + edge index, kept for the daemon's life)\n", mb(float64(ov.IndexBytes())))
 	fmt.Printf("  pairs: hazardsync %d, geopandas %d, in both %d, only hazardsync %d, only geopandas %d; km² relative difference median %.1e, p99 %.1e, max %.1e (footprint %d, area %d; geopandas intersects in lon/lat, then measures each piece with its edges straight in EPSG:6933)\n",
 		ours, len(gp), both, onlyOurs, len(gp)-both, pct(0.5), pct(0.99), worst, worstAt[0], worstAt[1])
 }
@@ -645,4 +662,64 @@ func must(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// runOnceInProcess is `hazardsync once --dry-run` in this process, with the
+// peak RSS after each phase (start, sync, preview) on stdout. With profile,
+// it writes a CPU profile of the whole run (FILE.cpu) and a heap profile
+// each time the heap in use reaches a new high (FILE.peak.heap: what was
+// live at the last collection before the peak).
+func runOnceInProcess(dir, profile string) {
+	ctx := context.Background()
+	must(os.Chdir(dir))
+	if profile != "" {
+		f, err := os.Create(profile + ".cpu")
+		must(err)
+		must(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		defer func() { close(stop); <-done }()
+		go func() {
+			defer close(done)
+			var hi uint64
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > hi+16<<20 {
+					hi = ms.HeapInuse
+					h, err := os.Create(profile + ".peak.heap")
+					must(err)
+					must(pprof.WriteHeapProfile(h))
+					must(h.Close())
+					fmt.Fprintf(os.Stderr, "heap in use %.0f MB (live at last GC %.0f MB), RSS peak %.0f MB\n", mb(float64(ms.HeapInuse)), mb(float64(ms.NextGC)/1.25), mb(vmHWM()))
+				}
+			}
+		}()
+	}
+	t0, c0 := time.Now(), cpuNow()
+	phase := func(name string) {
+		fmt.Printf("    %-10s wall %6.2f s  CPU %6.2f s  peak RSS so far %5.0f MB\n", name, time.Since(t0).Seconds(), cpuNow()-c0, mb(vmHWM()))
+		t0, c0 = time.Now(), cpuNow()
+	}
+	path := filepath.Join(dir, "hazardsync.yaml")
+	cfg, err := config.Load(path, config.Overrides{})
+	must(err)
+	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: path, DryRun: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	must(err)
+	defer d.Close()
+	phase("start")
+	res, err := d.Once(ctx, adapter.SyncOptions{DryRun: true})
+	must(err)
+	phase("once")
+	_, err = d.WritePreview(filepath.Join(dir, "preview"), res)
+	must(err)
+	phase("preview")
 }

@@ -78,6 +78,12 @@ func main() {
 	})
 	fmt.Printf("Go: zonal totals %s, precompute %s, cycle (200 footprints, pop+u18+km², exact) %s, %d pairs\n",
 		dur(tZonal), dur(tPre), dur(tCycle), len(goKm2))
+	// Go's first cycle as a process meets it: read pop.tif (the file the
+	// Python side reads), build the precompute, then one cold cycle. No
+	// ratio below leaves the read or the precompute out.
+	tFirstBuild, tFirstCycle := firstCycle(*dir, w, fps, e)
+	fmt.Printf("Go first cycle from the file: read pop.tif + precompute %s, then the cold cycle %s = %s\n",
+		dur(tFirstBuild), dur(tFirstCycle), dur(tFirstBuild+tFirstCycle))
 
 	// Python anchors, one after the other on the same files.
 	var gp struct {
@@ -141,6 +147,11 @@ func main() {
 		gp.TotalS, tCycle.Seconds(), gp.TotalS/tCycle.Seconds(), gp.TotalS/(tCycle+tPre).Seconds())
 	fmt.Printf("zonal totals: GDAL rasterize+bincount %.2f s / Go exact %.3f s = %.1f× (target ≥ 30×); GDAL without its read: %.1f×\n",
 		gd.TotalS, tZonal.Seconds(), gd.TotalS/tZonal.Seconds(), (gd.RasterizeS+gd.BincountS)/tZonal.Seconds())
+	first := tFirstBuild + tFirstCycle
+	fmt.Printf("first cycle, everything counted: (geopandas overlay+area %.2f s + GDAL read+rasterize+bincount %.2f s) / Go (read pop.tif + precompute + cold cycle) %.2f s = %.1f×\n",
+		gp.TotalS, gd.TotalS, first.Seconds(), (gp.TotalS+gd.TotalS)/first.Seconds())
+	fmt.Printf("later cycles (precompute kept, as in a running daemon): (geopandas %.2f s + GDAL %.2f s) / Go cycle %.3f s = %.1f×\n",
+		gp.TotalS, gd.TotalS, tCycle.Seconds(), (gp.TotalS+gd.TotalS)/tCycle.Seconds())
 	fmt.Println("== differences ==")
 	if len(rel) > 0 {
 		fmt.Printf("intersection km² vs geopandas EPSG:6933 (%d pairs ≥ 1 km²): median %.2g, p99 %.2g, max %.2g (footprint %s × area %s, %.2f km²)\n",
@@ -150,6 +161,31 @@ func main() {
 		fmt.Printf("zonal population vs GDAL cell-centre (%d areas ≥ 1,000 people): median %.2g, max %.2g (exact fractions vs all-or-nothing cells)\n",
 			len(zrel), zrel[len(zrel)/2], zw)
 	}
+}
+
+// firstCycle builds an engine from pop.tif in dir (read + precompute, no
+// cache file) and runs one cold cycle over every footprint, as a process's
+// first cycle does; the engine is dropped afterwards. Its zonal totals must
+// equal those of the in-memory engine built from the same cells.
+func firstCycle(dir string, w *bench.Workload, fps []orb.Geometry, ref *grid.Engine) (build, cycle time.Duration) {
+	t0 := time.Now()
+	e, err := grid.NewEngine(w.Areas, grid.Options{GridPath: filepath.Join(dir, "pop.tif")})
+	must(err)
+	build = time.Since(t0)
+	t0 = time.Now()
+	for _, f := range fps {
+		_, err := e.Expose([]orb.Geometry{f})
+		must(err)
+	}
+	cycle = time.Since(t0)
+	for _, a := range w.Areas {
+		p1, _, _, ok1 := e.Totals(a.Code)
+		p2, _, _, ok2 := ref.Totals(a.Code)
+		if ok1 != ok2 || math.Abs(p1-p2) > 1e-6*math.Max(1, math.Abs(p2)) {
+			log.Fatalf("engine from pop.tif disagrees with the in-memory engine on area %s: %v vs %v", a.Code, p1, p2)
+		}
+	}
+	return build, cycle
 }
 
 func writeInputs(dir string, w *bench.Workload) error {
