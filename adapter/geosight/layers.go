@@ -42,6 +42,37 @@ type RemoteLayer struct {
 	// (GeoSight creates the Cloud Native GIS layer lazily).
 	OGCAPI        string `json:"ogc_api"`
 	CloudNativeID *int   `json:"cloud_native_gis_layer_id"`
+	// LabelConfig is the layer's own label config as GeoSight serves it:
+	// the JSON text GeoSight's form stored (see DefaultLabelConfig), or
+	// null when the layer was created without one.
+	LabelConfig any `json:"label_config"`
+}
+
+// DefaultLabelConfig is the label config GeoSight's own context-layer
+// editor saves for a new Cloud Native GIS layer (LabelFormConfig: the
+// LabelStyle defaults and an empty text, so no label is drawn), as the JSON
+// text its hidden form field carries. GeoSight's dashboard passes a Cloud
+// Native GIS layer's label_config to its label code, which destructures
+// {text, style} from it and throws on null ("Cannot destructure property
+// 'text' of 'e' as it is null", seen on 516c4db7), so every layer gets one.
+// It must be sent as text: the form field is a CharField, so a JSON object
+// would be stored as Python's repr of a dict, which the browser cannot
+// parse. GeoSight keeps the text and serves it back as it was sent.
+const DefaultLabelConfig = `{"text":"","style":{"minZoom":0,"maxZoom":24,"fontFamily":"\"Rubik\", sans-serif",` +
+	`"fontSize":13,"fontColor":"#000000","fontWeight":300,"strokeColor":"#FFFFFF","strokeWeight":0,` +
+	`"haloColor":"#FFFFFF","haloWeight":2}}`
+
+// HasLabelConfig says whether a layer carries a label config the
+// dashboard's label code can read (a JSON object, or text holding one).
+func (l *RemoteLayer) HasLabelConfig() bool {
+	switch v := l.LabelConfig.(type) {
+	case map[string]any:
+		return true
+	case string:
+		var m map[string]any
+		return json.Unmarshal([]byte(v), &m) == nil && m != nil
+	}
+	return false
 }
 
 // LayerSpec describes a Cloud Native GIS layer to create.
@@ -49,6 +80,9 @@ type LayerSpec struct {
 	Name, Category, Description string
 	// Styles are MapLibre style layers.
 	Styles []map[string]any
+	// LabelConfig is the label config as JSON text; empty means
+	// DefaultLabelConfig.
+	LabelConfig string
 }
 
 // FindContextLayer returns the layer named exactly name, or nil. The list
@@ -89,6 +123,10 @@ func (c *Client) CreateContextLayer(ctx context.Context, s LayerSpec) (*RemoteLa
 	if s.Styles != nil {
 		body["styles"] = s.Styles
 	}
+	body["label_config"] = DefaultLabelConfig
+	if s.LabelConfig != "" {
+		body["label_config"] = s.LabelConfig
+	}
 	resp, err := c.Do(ctx, http.MethodPost, "context-layers/", nil, body, s.Name)
 	if err != nil {
 		return nil, err
@@ -99,6 +137,28 @@ func (c *Client) CreateContextLayer(ctx context.Context, s LayerSpec) (*RemoteLa
 			fmt.Errorf("unexpected create response %s", snippet(resp.Body)))
 	}
 	return &l, nil
+}
+
+// EnsureLabelConfig gives a layer made without a label config (by an
+// earlier hazardsync, or by hand through the API) GeoSight's default one,
+// with a PATCH; a layer that has one is left alone and nothing is sent.
+// It reports whether it changed the layer.
+func (c *Client) EnsureLabelConfig(ctx context.Context, l *RemoteLayer) (bool, error) {
+	if l == nil || l.HasLabelConfig() {
+		return false, nil
+	}
+	path := fmt.Sprintf("context-layers/%d/", l.ID)
+	resp, err := c.Do(ctx, http.MethodPatch, path, nil, map[string]any{"label_config": DefaultLabelConfig}, l.Name)
+	if err != nil {
+		return false, fmt.Errorf("setting the label config of context layer %q: %w", l.Name, err)
+	}
+	var got RemoteLayer
+	if err := json.Unmarshal(resp.Body, &got); err != nil || !got.HasLabelConfig() {
+		return false, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+path,
+			fmt.Errorf("context layer %q kept no label config: %s", l.Name, snippet(resp.Body)))
+	}
+	l.LabelConfig = got.LabelConfig
+	return true, nil
 }
 
 // DeleteContextLayer deletes a layer.
@@ -400,6 +460,10 @@ func (c *Client) publishLayer(ctx context.Context, t indicators.HazardType, acti
 				return err
 			}
 			c.log.Info("context layer created", "layer", name, "id", l.ID)
+		} else if fixed, err := c.EnsureLabelConfig(ctx, l); err != nil {
+			return err
+		} else if fixed {
+			c.log.Info("context layer given a label config", "layer", name, "id", l.ID)
 		}
 		id = l.ID
 		c.mu.Lock()

@@ -86,6 +86,13 @@ user with the Creator role; instances that log in only through Azure B2C cannot 
 					return &exitError{exitFailed, err}
 				}
 				fmt.Fprintf(g.stdout, "project %s %s: %s/project/%s\n", spec.Slug, out, strings.TrimRight(cfg.GeoSight.URL, "/"), spec.Slug)
+				if pals, err := e.Palettes(ctx); err != nil {
+					log.Warn("could not read GeoSight's colour palettes", "err", err)
+				} else {
+					for _, w := range project.PaletteWarnings(spec, pals) {
+						log.Warn(w)
+					}
+				}
 			}
 			return nil
 		},

@@ -136,6 +136,9 @@ type ContextLayer struct {
 	Uploads   int       `json:"uploads"`
 	CreatedAt time.Time `json:"created_at"`
 	nextRowID int
+
+	// LabelConfig is the label_config text the form stored (nil if none).
+	LabelConfig any `json:"label_config,omitempty"`
 }
 
 // RelatedTable as stored.

@@ -3,9 +3,11 @@ package fake
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,7 +31,7 @@ func (s *Server) layers() kind[ContextLayer, *ContextLayer] {
 		form: func(body map[string]any, l *ContextLayer) any { return formErrs(layerForm(body, l)) },
 		patchBase: func(l *ContextLayer) map[string]any {
 			return map[string]any{"name": l.Name, "category": l.Category, "layer_type": l.LayerType,
-				"description": l.Description, "styles": l.Styles}
+				"description": l.Description, "styles": l.Styles, "label_config": l.LabelConfig}
 		},
 		newItem: func() *ContextLayer {
 			return &ContextLayer{nextRowID: 1, CreatedAt: time.Now().UTC().Truncate(time.Second)}
@@ -122,10 +124,9 @@ func layerJSON(l *ContextLayer) map[string]any {
 	if l.Uploads > 0 {
 		cng = l.ID
 	}
+	// ContextLayerSerializer.get_styles: json.loads(styles) if styles else
+	// None, so a layer made without styles serves null.
 	styles := l.Styles
-	if styles == nil {
-		styles = []any{}
-	}
 	for k, v := range map[string]any{
 		"url": nil, "parameters": map[string]any{}, "styles": styles, "data_fields": []any{}, "label_styles": map[string]any{},
 		"permission":      map[string]bool{"list": true, "read": true, "edit": true, "share": true, "delete": true},
@@ -146,7 +147,7 @@ func layerListJSON(l *ContextLayer) map[string]any {
 	}
 	var desc any = l.Description
 	return map[string]any{"id": l.ID, "name": l.Name, "category": l.Category, "layer_type": l.LayerType,
-		"description": desc, "source": nil, "ogc_api": ogc, "label_config": nil,
+		"description": desc, "source": nil, "ogc_api": ogc, "label_config": l.LabelConfig,
 		"created_at": fmtTime(l.CreatedAt), "modified_at": fmtTime(l.CreatedAt), "created_by": l.Owner,
 		"modified_by": l.Owner, "creator_username": l.Owner, "modified_by_username": l.Owner}
 }
@@ -177,7 +178,84 @@ func layerForm(body map[string]any, l *ContextLayer) map[string][]string {
 	if st, ok := body["styles"]; ok {
 		l.Styles = st
 	}
+	// label_config is a CharField on ContextLayerForm: text is stored as
+	// sent (stripped), anything else as Python's str() of it, and an empty
+	// value keeps what the layer had (clean_label_config).
+	if t := charField(body["label_config"]); t != "" {
+		l.LabelConfig = t
+	}
 	return nil
+}
+
+// charField is what a Django forms.CharField cleans a JSON value to: ""
+// for Django's empty values (None, "", [], {}), else str(value), stripped.
+func charField(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(x)
+	case []any:
+		if len(x) == 0 {
+			return ""
+		}
+	case map[string]any:
+		if len(x) == 0 {
+			return ""
+		}
+	}
+	return strings.TrimSpace(pyStr(v))
+}
+
+// pyStr is Python's str() of a decoded JSON value.
+func pyStr(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return pyRepr(v)
+}
+
+// pyRepr is Python's repr() of a decoded JSON value (dicts keep the JSON
+// key order only where the decoder kept it: Go maps do not, so keys are
+// sorted; GeoSight's own values are text and never take this path).
+func pyRepr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case float64:
+		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return pyFloat(x)
+	case json.Number:
+		return x.String()
+	case string:
+		q := "'"
+		if strings.Contains(x, "'") && !strings.Contains(x, `"`) {
+			q = `"`
+		}
+		r := strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`, "\t", `\t`, q, `\`+q)
+		return q + r.Replace(x) + q
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = pyRepr(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = pyRepr(k) + ": " + pyRepr(x[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return fmt.Sprint(v)
 }
 
 // lockForData is what ContextLayerDataViewSet checks before touching

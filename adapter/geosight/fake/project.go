@@ -42,7 +42,15 @@ type projectStore struct {
 	sessions map[string]string      // session id → username
 	projects map[string]*project
 	basemaps []int
+	palettes []palette
 	nextID   int // projects, indicator layers and widgets share one sequence
+}
+
+// palette is a GeoSight colour palette (core.ColorPalette).
+type palette struct {
+	ID     int
+	Name   string
+	Colors []string
 }
 
 func (s *Server) projects() *projectStore {
@@ -65,6 +73,15 @@ func (s *Server) AddBasemap(id int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.projects().basemaps = append(s.projects().basemaps, id)
+}
+
+// AddPalette makes a colour palette exist. GeoSight's palettes are default
+// data (its data_restorer plugin's load_default_data); an instance
+// deployed from its template has none, and neither has the fake.
+func (s *Server) AddPalette(id int, name string, colors ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.projects().palettes = append(s.projects().palettes, palette{ID: id, Name: name, Colors: colors})
 }
 
 // ProjectData is a project as /api/dashboard/<slug>/data serves it.
@@ -111,6 +128,17 @@ func (s *Server) serveEditor(w http.ResponseWriter, r *http.Request) bool {
 		s.serveProjectData(w, r, dataPath.FindStringSubmatch(p)[1])
 	case dashPath.MatchString(p) && p != "/api/v1/dashboards/" && r.Method == http.MethodGet:
 		s.serveDashboard(w, r, dashPath.FindStringSubmatch(p)[1])
+	case p == "/api/color/palette/list" && r.Method == http.MethodGet:
+		// ColorPaletteListAPI: anyone may read it; a bare array ordered by name.
+		s.mu.Lock()
+		ps := append([]palette(nil), s.projects().palettes...)
+		s.mu.Unlock()
+		slices.SortStableFunc(ps, func(a, b palette) int { return strings.Compare(a.Name, b.Name) })
+		out := []any{}
+		for _, pl := range ps {
+			out = append(out, map[string]any{"id": pl.ID, "name": pl.Name, "description": "", "colors": pl.Colors})
+		}
+		writeJSON(w, http.StatusOK, out)
 	case p == "/api/v1/basemaps/" && r.Method == http.MethodGet:
 		s.mu.Lock()
 		var res []any
@@ -526,6 +554,7 @@ func (s *Server) servedProject(p *project) map[string]any {
 			out[k] = l[k]
 		}
 		out["order"], out["style_data"] = i, nil
+		out["style"] = layerRulesServed(l, i)
 		// DashboardIndicatorLayer.label/desc: a single-indicator layer shows
 		// its indicator's name and description unless overridden.
 		if in := s.firstIndicator(l); in != nil && l["type"] == "Single Indicator" {
@@ -564,11 +593,18 @@ func (s *Server) servedProject(p *project) map[string]any {
 		if styles == nil {
 			styles = l.Styles
 		}
+		// DashboardContextLayerSerializer serves the project's label config
+		// only with override_label, and DashboardSerializer then falls back
+		// to the layer's own (ContextLayer.label_config).
+		labelConfig := l.LabelConfig
+		if c["override_label"] == true && truthy(c["label_config"]) {
+			labelConfig = c["label_config"]
+		}
 		cls = append(cls, map[string]any{
 			"arcgis_config": nil, "category": l.Category, "cloud_native_gis_layer_id": l.ID, "configuration": orMap(c["configuration"]),
 			"context_layer_id": l.ID, "created_at": "", "created_by": l.Owner, "creator": 1, "creator_username": l.Owner,
 			"data_fields": orEmpty(list0(c["data_fields"])), "default_styles": map[string]any{"data_fields": []any{}, "label_styles": map[string]any{}, "styles": l.Styles},
-			"description": l.Description, "group": nil, "id": l.ID, "label_config": c["label_config"], "label_styles": map[string]any{},
+			"description": l.Description, "group": nil, "id": l.ID, "label_config": labelConfig, "label_styles": map[string]any{},
 			"layer_description": c["layer_description"], "layer_name": c["layer_name"], "layer_type": l.LayerType, "modified_at": "",
 			"modified_by": l.Owner, "modified_by_username": l.Owner, "name": l.Name, "object_description": l.Description,
 			"object_name": l.Name, "ogc_api": nil, "order": i, "original_configuration": nil, "original_styles": l.Styles,
@@ -697,4 +733,43 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// truthy is Python's truth of a decoded JSON value.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case float64:
+		return x != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+// layerRulesServed is DashboardIndicatorLayerSerializer.get_style for a
+// single-indicator layer: its rules (DashboardIndicatorLayerRule rows, kept
+// by name, served with their id and order and without the object) only
+// when override_style is set, else an empty list.
+func layerRulesServed(l map[string]any, layerIdx int) []any {
+	out := []any{}
+	if l["override_style"] != true {
+		return out
+	}
+	for j, r := range listMaps(l["style"]) {
+		if _, ok := r["indicator"]; ok {
+			continue // save_relations skips rules that name an indicator
+		}
+		out = append(out, map[string]any{"id": (layerIdx+1)*1000 + j + 1, "name": r["name"], "rule": r["rule"],
+			"color": r["color"], "outline_color": r["outline_color"], "outline_size": r["outline_size"],
+			"active": r["active"], "order": j})
+	}
+	return out
 }

@@ -68,6 +68,9 @@ func merge(data map[string]any, s Spec) error {
 			// the sync keeps in step; the legend's name is ours.
 			li["name"] = in.Name
 		}
+		// Early-warning levels are coloured by fixed rules (see levelRules),
+		// also on layers made before, or restyled by hand.
+		setLayerStyle(l, in)
 		id := intOf(l["id"])
 		ourLayer[id] = true
 		groupIDs[GroupOf(in.Recipe)] = append(groupIDs[GroupOf(in.Recipe)], id)

@@ -78,6 +78,9 @@ type Indicator struct {
 	// uses the indicator's style).
 	StyleType   string
 	Description string
+	// Palette is the GeoSight colour palette id the indicator's dynamic
+	// style uses (0 if none).
+	Palette int
 }
 
 // Layer is a footprint context layer on the server.
@@ -167,8 +170,72 @@ func (s Spec) sortedIndicators() []Indicator {
 	return out
 }
 
+// StylePredefined is GeoSight's style type for fixed colour rules.
+const StylePredefined = "Predefined style/color rules."
+
+// levelColours colour early-warning levels as the footprint layers colour
+// severities (red, orange, yellow, light grey).
+var levelColours = []struct{ Level, Colour string }{
+	{"alert", "#d7191c"}, {"warning", "#fd8d3c"}, {"watch", "#fecc5c"}, {"none", "#f0f0f0"},
+}
+
+// levelRules are the fixed colour rules of an early-warning level layer.
+// A dynamic style colours by a server colour palette: GeoSight's palettes
+// are default data that an instance deployed from its template does not
+// load (no choropleth at all, seen on 516c4db7), and where they exist the
+// default palette gives sorted values arbitrary colours (alert drawn blue).
+// GeoSight evaluates a rule by putting the value in place of every x and
+// eval-ing it, so a text rule is written "x"=="alert".
+func levelRules() []any {
+	out := make([]any, 0, len(levelColours))
+	for _, lc := range levelColours {
+		out = append(out, map[string]any{"name": lc.Level, "rule": fmt.Sprintf("%q==%q", "x", lc.Level),
+			"color": lc.Colour, "outline_color": "#FFFFFF", "outline_size": 0.5, "active": true})
+	}
+	return out
+}
+
+// ownsStyle says whether hazardsync sets the style of this indicator's
+// layer in the project (early-warning levels); other layers use their
+// indicator's own style.
+func ownsStyle(in Indicator) bool { return in.Recipe == "early_warning_level" }
+
+// setLayerStyle gives a layer of an indicator whose style hazardsync owns
+// its fixed rules; it reports whether anything changed. The server serves
+// rules with their id and order: only the keys hazardsync sends count.
+func setLayerStyle(l map[string]any, in Indicator) bool {
+	if !ownsStyle(in) {
+		return false
+	}
+	want := levelRules()
+	same := l["override_style"] == true && l["style_type"] == StylePredefined
+	have := list(l["style"])
+	if same && len(have) == len(want) {
+		for i, r := range want {
+			for k, v := range r.(map[string]any) {
+				if fmt.Sprint(have[i][k]) != fmt.Sprint(v) {
+					same = false
+				}
+			}
+		}
+	} else {
+		same = false
+	}
+	if same {
+		return false
+	}
+	l["override_style"], l["style_type"], l["style"] = true, StylePredefined, want
+	return true
+}
+
 // indicatorLayer is the editor's JSON for a layer showing one indicator.
 func indicatorLayer(id int, in Indicator, visible bool) map[string]any {
+	l := newIndicatorLayer(id, in, visible)
+	setLayerStyle(l, in)
+	return l
+}
+
+func newIndicatorLayer(id int, in Indicator, visible bool) map[string]any {
 	return map[string]any{
 		"id":                    id,
 		"name":                  in.Name,
@@ -344,7 +411,10 @@ func (s Spec) fields() map[string]string {
 		"show_splash_first_open":        "false",
 		"truncate_indicator_layer_name": "false",
 		"show_map_toolbar":              "true",
-		"transparency_config":           `{"indicatorLayer":100,"contextLayer":100}`,
+		// GeoSight sets every context layer's fill, line and circle opacity
+		// to this (updateContextLayerTransparency): at 100 the footprints
+		// hide the area colours under them; an admin's value is kept.
+		"transparency_config": `{"indicatorLayer":100,"contextLayer":50}`,
 	}
 }
 

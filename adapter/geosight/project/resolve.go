@@ -54,8 +54,12 @@ func Resolve(ctx context.Context, c *geosight.Client, cfg config.Config, set Set
 		if !ok {
 			return s, fmt.Errorf("indicator %s is not on the server yet: run one sync (hazardsync once) first", d.Shortcode)
 		}
+		pal := 0
+		if v, ok := r.StyleConfig["color_palette"].(float64); ok {
+			pal = int(v)
+		}
 		s.Indicators = append(s.Indicators, Indicator{ID: r.ID, Shortcode: d.Shortcode, Name: d.Name, Recipe: d.Recipe,
-			Type: r.Type, StyleType: r.StyleType, Description: d.Description})
+			Type: r.Type, StyleType: r.StyleType, Description: d.Description, Palette: pal})
 		for _, l := range d.AdminLevels {
 			levels[l] = true
 		}
