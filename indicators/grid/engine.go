@@ -64,6 +64,8 @@ type Engine struct {
 	extLo   []int32 // and their extents there
 	extHi   []int32
 	extMaxW int32 // the widest extent in any row
+	// Each area-row's sums over its segments, indexed like extZone.
+	extPop, extU18, extKm2 []float64
 
 	mu       sync.Mutex
 	gen      uint64
@@ -509,29 +511,19 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.Area
 	if len(covs) == 0 || e.z.Height == 0 {
 		return nil
 	}
-	var inside []bool
 	if len(covs) == 1 {
-		inside = e.insideZones(covs[0])
+		return e.finish(e.sumsOne(covs[0], sets[0]), covs)
 	}
-	t := e.sums(covs, sets, inside, e.skipSpans(inside, covs[0]))
-	for zi, in := range inside {
-		if in { // the whole area is covered: its totals, no sweep
-			t.pop[zi] += e.z.TotPop[zi]
-			t.u18[zi] += e.z.TotU18[zi]
-			t.km2[zi] += e.z.TotKm2[zi]
-		}
-	}
-	return e.finish(t, covs)
+	return e.finish(e.sums(covs, sets), covs)
 }
 
 // zoneTotals are per-area sums over the whole grid, indexed like e.areas.
 type zoneTotals struct{ pop, u18, km2 []float64 }
 
-// sums is accumulate's sweep: per-area sums over the union of the
-// coverages. Areas marked in inside (nil for none) are left out: the
-// coverage covers every cell of theirs whole, so their sums are their
-// totals, and a segment listing only such areas is not visited.
-func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *rowRanges) zoneTotals {
+// sums is accumulate's sweep for a union: per-area sums over the union of
+// the coverages, segment by segment along each row. One coverage takes
+// sumsOne (inside.go); this sweep is its reference in the tests.
+func (e *Engine) sums(covs []*Coverage, sets []*edgeSet) zoneTotals {
 	z := e.z
 	nA := len(e.areas)
 	// Rows → coverages touching them.
@@ -616,7 +608,7 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *ro
 						continue
 					}
 					e0, e1 := z.SegEnt[seg], z.SegEnt[seg+1]
-					if e0 == e1 || allInside(inside, z.EntZone[e0:e1]) {
+					if e0 == e1 {
 						continue
 					}
 					var ps, us float64
@@ -644,9 +636,6 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *ro
 					km := u * float64(hi-lo) * z.CellKm2[r]
 					for en := e0; en < e1; en++ {
 						zi, f := z.EntZone[en], z.EntFrac[en]
-						if inside != nil && inside[zi] {
-							continue
-						}
 						a.touch(zi)
 						if len(fsets) > 1 || (len(fsets) == 1 && f < 1) {
 							e.exactCells(a, r, lo, hi, zi, f, fsets, sc)
@@ -666,24 +655,10 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *ro
 			}
 			if len(covs) == 1 {
 				cols, vals := covs[0].Row(r)
-				slo, shi := skip.row(r)
 				for k := 0; k+1 < len(cols); k++ {
 					switch v := vals[k]; {
 					case v == 1:
-						// Whole cells less the skipped ranges (sorted).
-						x := int(cols[k])
-						for len(slo) > 0 && int(shi[0]) <= x {
-							slo, shi = slo[1:], shi[1:]
-						}
-						for j := 0; j < len(slo) && int(slo[j]) < int(cols[k+1]); j++ {
-							if int(slo[j]) > x {
-								emit(x, int(slo[j]), v, nil)
-							}
-							x = max(x, int(shi[j]))
-						}
-						if x < int(cols[k+1]) {
-							emit(x, int(cols[k+1]), v, nil)
-						}
+						emit(int(cols[k]), int(cols[k+1]), v, nil)
 					case v > 0:
 						emit(int(cols[k]), int(cols[k+1]), v, one)
 					}

@@ -2,17 +2,18 @@ package grid
 
 import "slices"
 
+// A single footprint is summed per area rather than per segment
+// (sumsOne): for every area whose column extent in a row reaches into the
+// footprint's columns, the row's coverage runs inside the extent decide.
 // A footprint much larger than the areas (a storm swath over a country)
-// covers most areas it touches whole: for those the sum over the footprint
-// is the area's zonal total, known since the precompute, and sweeping their
-// cells again is the bulk of the work. insideZones finds them from the
-// areas' per-row column extents; accumulate adds their totals and the sweep
-// skips their segments. It is exact: every cell of such an area is covered
-// whole, so its covered part is the area's own share of the cell.
-
-// minSkipAreas is how many whole areas make skip ranges worth building
-// (measured on the grid benchmark's 200 footprints and the storm's swaths).
-const minSkipAreas = 16
+// covers most of the area-rows it touches whole: those add the area-row's
+// precomputed sums, without reading segments. Where the footprint's
+// boundary crosses an area-row, the covered runs of value 1 are summed over
+// the area's segments there, or, when they hold most of the extent, the
+// area-row's sums less the uncovered rest (whichever is shorter); cells the
+// footprint covers partly go through the same per-segment product or exact
+// clip as the union sweep. Exact: every term is the full sweep's (equal to
+// it to 1e-9, inside_test.go).
 
 // areaExtent is one area's columns per row: [lo[i], hi[i]) holds every cell
 // of row row0+i the area covers at all (lo >= hi: none).
@@ -22,7 +23,9 @@ type areaExtent struct {
 	colLo, colHi int32 // over all rows
 }
 
-// extents returns every area's per-row extent from the zone segments.
+// extents builds, once, every area's per-row extent from the zone segments,
+// the per-row lists of areas sorted by extent start (extRow/extZone/extLo/
+// extHi) and each area-row's sums over its segments (extPop/extU18/extKm2).
 func (e *Engine) extents() []areaExtent {
 	e.extOnce.Do(func() {
 		z := e.z
@@ -103,7 +106,7 @@ func (e *Engine) extents() []areaExtent {
 				return int(ext[a].lo[r-ext[a].row0] - ext[b].lo[r-ext[b].row0])
 			})
 		}
-		// The extents again in row order, read sequentially per member.
+		// The extents again in row order, read sequentially per footprint.
 		e.extLo, e.extHi = make([]int32, len(e.extZone)), make([]int32, len(e.extZone))
 		for r := 0; r < z.Height; r++ {
 			for k := e.extRow[r]; k < e.extRow[r+1]; k++ {
@@ -112,198 +115,266 @@ func (e *Engine) extents() []areaExtent {
 				e.extMaxW = max(e.extMaxW, e.extHi[k]-e.extLo[k])
 			}
 		}
+		e.areaRowSums()
 		e.ext = ext
 	})
 	return e.ext
 }
 
-// insideZones marks the areas c covers whole (every cell of theirs at
-// value 1); nil when there are none.
-func (e *Engine) insideZones(c *Coverage) []bool {
-	ext := e.extents()
-	// The coverage's column bounds: most areas fall outside them.
-	cmin, cmax := int32(e.z.Width), int32(0)
-	for r := c.Row0; r < c.Row0+c.Rows; r++ {
-		if cols, _ := c.Row(r); len(cols) > 0 {
-			cmin, cmax = min(cmin, cols[0]), max(cmax, cols[len(cols)-1])
-		}
-	}
-	var in []bool
-	for zi, x := range ext {
-		if len(x.lo) == 0 || x.row0 < c.Row0 || x.row0+len(x.lo) > c.Row0+c.Rows ||
-			x.colLo < cmin || x.colHi > cmax || !coversWhole(c, x) {
-			continue
-		}
-		if in == nil {
-			in = make([]bool, len(e.areas))
-		}
-		in[zi] = true
-	}
-	return in
-}
-
-// coversWhole reports whether c covers every cell of the extent whole.
-func coversWhole(c *Coverage, x areaExtent) bool {
-	for i := range x.lo {
-		lo, hi := x.lo[i], x.hi[i]
-		if lo >= hi {
-			continue
-		}
-		cols, vals := c.Row(x.row0 + i)
-		// The run holding lo, then on through runs of 1 until hi.
-		k, found := slices.BinarySearch(cols, lo)
-		if !found {
-			k--
-		}
-		for ; ; k++ {
-			if k < 0 || k+1 >= len(cols) || vals[k] != 1 {
-				return false
-			}
-			if cols[k+1] >= hi {
-				break
-			}
-		}
-	}
-	return true
-}
-
-// skipSpans lists per row of c the column ranges whose cells only areas
-// marked in inside cover: the union of the inside areas' extents less the
-// segments there that list another area. The sweep does not visit them.
-func (e *Engine) skipSpans(inside []bool, c *Coverage) *rowRanges {
-	n := 0
-	for _, in := range inside {
-		if in {
-			n++
-		}
-	}
-	// A footprint holding a few areas gains less than the ranges cost
-	// (the sweep skips these areas' entries either way).
-	if n < minSkipAreas {
-		return nil
-	}
-	e.extents()
-	rr := &rowRanges{row0: c.Row0, start: make([]int32, c.Rows+1)}
+// areaRowSums fills extPop/extU18/extKm2: each area-row's people,
+// under-18 and km² over its segments, the terms the sweep would add for
+// that area when a footprint covers the row's extent whole.
+func (e *Engine) areaRowSums() {
 	z := e.z
-	var ins, outs, bad, cut, tmp [][2]int32
-	add := func(u [][2]int32, lo, hi int32) [][2]int32 {
-		if n := len(u); n > 0 && lo <= u[n-1][1] {
-			u[n-1][1] = max(u[n-1][1], hi)
-			return u
-		}
-		return append(u, [2]int32{lo, hi})
+	n := len(e.extZone)
+	e.extPop, e.extU18, e.extKm2 = make([]float64, n), make([]float64, n), make([]float64, n)
+	const chunk = 64
+	nw := workers()
+	slots := make([][]int32, nw) // per worker: area → its index in the row
+	for w := range slots {
+		slots[w] = make([]int32, len(e.areas))
 	}
-	for i := 0; i < c.Rows; i++ {
-		r := c.Row0 + i
-		ins, outs = ins[:0], outs[:0]
-		// Only the areas that reach into the coverage's columns matter:
-		// from the first that may (no extent is wider than extMaxW).
-		cols, _ := c.Row(r)
-		if len(cols) == 0 {
-			rr.start[i+1] = int32(len(rr.lo))
-			continue
-		}
-		cmin, cmax := cols[0], cols[len(cols)-1]
-		k0, k1 := int(e.extRow[r]), int(e.extRow[r+1])
-		k, _ := slices.BinarySearch(e.extLo[k0:k1], cmin-e.extMaxW)
-		for k += k0; k < k1 && e.extLo[k] < cmax; k++ {
-			zi, lo, hi := e.extZone[k], e.extLo[k], e.extHi[k]
-			if hi <= cmin {
-				continue
+	parallel((z.Height+chunk-1)/chunk, func(w, ci int) {
+		slot := slots[w]
+		for r := ci * chunk; r < min(z.Height, (ci+1)*chunk); r++ {
+			for k := e.extRow[r]; k < e.extRow[r+1]; k++ {
+				slot[e.extZone[k]] = k
 			}
-			if inside[zi] {
-				ins = add(ins, lo, hi)
-			} else {
-				outs = add(outs, lo, hi)
-			}
-		}
-		// Where another area's extent overlaps, only the segments that
-		// list an area not inside are swept (extents are hulls: where a
-		// boundary runs along the row they overlap widely).
-		bad = bad[:0]
-		s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
-		for _, o := range outs {
-			for _, in := range ins {
-				lo, hi := max(o[0], in[0]), min(o[1], in[1])
-				if lo >= hi {
+			s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
+			for seg := s0; seg < s1; seg++ {
+				e0, e1 := z.SegEnt[seg], z.SegEnt[seg+1]
+				if e0 == e1 {
 					continue
 				}
-				k, found := slices.BinarySearch(z.SegCol[s0:s1], lo)
-				if k += s0; !found {
-					k--
+				sb := z.Width
+				if seg+1 < s1 {
+					sb = int(z.SegCol[seg+1])
 				}
-				for ; k < s1 && z.SegCol[k] < hi; k++ {
-					if zs := z.EntZone[z.SegEnt[k]:z.SegEnt[k+1]]; len(zs) > 0 && !allInside(inside, zs) {
-						b := int32(z.Width)
-						if k+1 < s1 {
-							b = z.SegCol[k+1]
-						}
-						bad = add(bad, z.SegCol[k], b)
+				pb, ub := z.segEnd(r, seg, s1)
+				ps := pb - z.SegPre[seg]
+				var us float64
+				if z.U18 != nil {
+					us = ub - z.SegU18Pre[seg]
+				}
+				km := float64(sb-int(z.SegCol[seg])) * z.CellKm2[r]
+				for en := e0; en < e1; en++ {
+					zi, f := z.EntZone[en], z.EntFrac[en]
+					k := slot[zi]
+					e.extPop[k] += f * ps
+					e.extKm2[k] += f * km
+					if z.U18 != nil {
+						e.extU18[k] += f * us
+					} else {
+						e.extU18[k] += f * ps * e.shares[zi]
 					}
 				}
 			}
 		}
-		cut = append(cut[:0], ins...)
-		for _, o := range bad {
-			cut, tmp = subtract(tmp[:0], cut, o[0], o[1]), cut
-		}
-		for _, p := range cut {
-			rr.lo, rr.hi = append(rr.lo, p[0]), append(rr.hi, p[1])
-		}
-		rr.start[i+1] = int32(len(rr.lo))
-	}
-	if len(rr.lo) == 0 {
-		return nil
-	}
-	return rr
+	})
 }
 
-// subtract appends to out the sorted disjoint ranges rs less [lo, hi).
-func subtract(out, rs [][2]int32, lo, hi int32) [][2]int32 {
-	for _, p := range rs {
-		if hi <= p[0] || lo >= p[1] {
-			out = append(out, p)
+// sumsOne is the sweep for one footprint's coverage c (set: its edges),
+// area by area along each row (see the top of this file).
+func (e *Engine) sumsOne(c *Coverage, set *edgeSet) zoneTotals {
+	z := e.z
+	nA := len(e.areas)
+	e.extents()
+	nw := workers()
+	accs := make([]*zoneAcc, nw)
+	for i := range accs {
+		accs[i] = getAcc(nA)
+	}
+	defer func() {
+		for _, a := range accs {
+			accPool.Put(a)
+		}
+	}()
+	rowLo, rows := c.Row0, c.Rows
+	chunk := max(8, min(64, rows/(4*nw)))
+	nch := (rows + chunk - 1) / chunk
+	chunkSums := make([][]zoneSum, nch)
+	scs := make([]clipScratch, nw)
+	fsets := []*edgeSet{set}
+	parallel(nch, func(w, ci int) {
+		a := accs[w]
+		sc := &scs[w]
+		defer func() { chunkSums[ci] = a.flush() }()
+		for r := rowLo + ci*chunk; r < min(rowLo+rows, rowLo+(ci+1)*chunk); r++ {
+			cols, vals := c.Row(r)
+			if len(cols) == 0 || z.RowStart[r] == z.RowStart[r+1] {
+				continue
+			}
+			rs := rowSweep{e: e, z: z, a: a, sc: sc, fsets: fsets, r: r,
+				s0: int(z.RowStart[r]), s1: int(z.RowStart[r+1])}
+			cmin, cmax := cols[0], cols[len(cols)-1] // the last breakpoint closes the row (value 0)
+			k0, k1 := int(e.extRow[r]), int(e.extRow[r+1])
+			k, _ := slices.BinarySearch(e.extLo[k0:k1], cmin-e.extMaxW)
+			j := 0 // coverage run holding the extent's start (extents come by start)
+			for k += k0; k < k1 && e.extLo[k] < cmax; k++ {
+				lo, hi := e.extLo[k], e.extHi[k]
+				if hi <= cmin {
+					continue
+				}
+				for j+1 < len(cols) && cols[j+1] <= lo {
+					j++
+				}
+				zi := e.extZone[k]
+				if cols[j] <= lo && vals[j] == 1 && cols[j+1] >= hi {
+					// The footprint covers the area-row whole.
+					a.touch(zi)
+					a.pop[zi] += e.extPop[k]
+					a.u18[zi] += e.extU18[k]
+					a.km2[zi] += e.extKm2[k]
+					continue
+				}
+				rs.areaRow(zi, k, lo, hi, cols[j:], vals[j:])
+			}
+		}
+	})
+	t := zoneTotals{pop: make([]float64, nA), u18: make([]float64, nA), km2: make([]float64, nA)}
+	for _, cs := range chunkSums {
+		for _, v := range cs {
+			t.pop[v.zone] += v.pop
+			t.u18[v.zone] += v.u18
+			t.km2[v.zone] += v.km2
+		}
+	}
+	return t
+}
+
+// rowSweep is sumsOne's state for one row.
+type rowSweep struct {
+	e      *Engine
+	z      *zones
+	a      *zoneAcc
+	sc     *clipScratch
+	fsets  []*edgeSet
+	r      int
+	s0, s1 int
+}
+
+// areaRow adds area zi's part of the coverage runs (cols, vals: from the
+// run holding lo) over its extent [lo, hi) in the row; k indexes the
+// area-row's sums.
+func (rs *rowSweep) areaRow(zi int32, k int, lo, hi int32, cols []int32, vals []float64) {
+	// Columns in whole runs and elsewhere (partly covered or not at all).
+	var whole, rest int32
+	for j := 0; j+1 < len(cols) && cols[j] < hi; j++ {
+		x0, x1 := max(cols[j], lo), min(cols[j+1], hi)
+		if x0 >= x1 {
 			continue
 		}
-		if p[0] < lo {
-			out = append(out, [2]int32{p[0], lo})
-		}
-		if hi < p[1] {
-			out = append(out, [2]int32{hi, p[1]})
-		}
-	}
-	return out
-}
-
-// rowRanges are sorted disjoint column ranges per row from row0.
-type rowRanges struct {
-	row0   int
-	start  []int32 // per row, offsets into lo/hi
-	lo, hi []int32
-}
-
-// row returns row r's ranges.
-func (rr *rowRanges) row(r int) ([]int32, []int32) {
-	if rr == nil {
-		return nil, nil
-	}
-	i := r - rr.row0
-	if i < 0 || i+1 >= len(rr.start) {
-		return nil, nil
-	}
-	a, b := rr.start[i], rr.start[i+1]
-	return rr.lo[a:b], rr.hi[a:b]
-}
-
-// allInside reports whether every area of a segment is marked.
-func allInside(inside []bool, zones []int32) bool {
-	if inside == nil {
-		return false
-	}
-	for _, zi := range zones {
-		if !inside[zi] {
-			return false
+		if vals[j] == 1 {
+			whole += x1 - x0
+		} else {
+			rest += x1 - x0
 		}
 	}
-	return true
+	rest += hi - lo - whole - rest // before the first breakpoint: uncovered
+	a, e := rs.a, rs.e
+	a.touch(zi)
+	sign := 1.0
+	if whole > rest {
+		// Mostly covered: the area-row's sums less the cells not covered
+		// whole (the partly covered ones are added back below).
+		a.pop[zi] += e.extPop[k]
+		a.u18[zi] += e.extU18[k]
+		a.km2[zi] += e.extKm2[k]
+		sign = -1
+		x := lo
+		for j := 0; j+1 < len(cols) && cols[j] < hi; j++ {
+			x0, x1 := max(cols[j], lo), min(cols[j+1], hi)
+			if x0 >= x1 || vals[j] != 1 {
+				continue
+			}
+			if x < x0 {
+				rs.zoneRange(zi, int(x), int(x0), -1, nil)
+			}
+			x = x1
+		}
+		if x < hi {
+			rs.zoneRange(zi, int(x), int(hi), -1, nil)
+		}
+	}
+	for j := 0; j+1 < len(cols) && cols[j] < hi; j++ {
+		x0, x1 := max(cols[j], lo), min(cols[j+1], hi)
+		switch v := vals[j]; {
+		case x0 >= x1 || v == 0:
+		case v == 1:
+			if sign > 0 {
+				rs.zoneRange(zi, int(x0), int(x1), 1, nil)
+			}
+		default:
+			rs.zoneRange(zi, int(x0), int(x1), v, rs.fsets)
+		}
+	}
+}
+
+// zoneRange adds u × area zi's part of cells [x0, x1) of the row (u = −1
+// takes it away). part are the footprints covering these cells partly
+// (nil: u is exact); with an area fraction below 1 too, the cells are
+// clipped exactly, as in the union sweep.
+func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet) {
+	z, r, a := rs.z, rs.r, rs.a
+	s0, s1 := rs.s0, rs.s1
+	k, found := slices.BinarySearch(z.SegCol[s0:s1], int32(x0))
+	if k += s0; !found {
+		k--
+	}
+	nb := z.nb()
+	pop, ppre := z.Pop[r*z.Width:(r+1)*z.Width], z.PopPre[r*nb:(r+1)*nb]
+	var u18 []float32
+	var upre []float64
+	if z.U18 != nil {
+		u18, upre = z.U18[r*z.Width:(r+1)*z.Width], z.U18Pre[r*nb:(r+1)*nb]
+	}
+	for k = max(k, s0); k < s1 && int(z.SegCol[k]) < x1; k++ {
+		sa, sb := int(z.SegCol[k]), z.Width
+		if k+1 < s1 {
+			sb = int(z.SegCol[k+1])
+		}
+		lo, hi := max(x0, sa), min(x1, sb)
+		if lo >= hi {
+			continue
+		}
+		f := -1.0
+		for en := z.SegEnt[k]; en < z.SegEnt[k+1]; en++ {
+			if z.EntZone[en] == zi {
+				f = z.EntFrac[en]
+				break
+			}
+		}
+		if f < 0 {
+			continue
+		}
+		if part != nil && f < 1 {
+			rs.e.exactCells(a, r, lo, hi, zi, f, part, rs.sc)
+			continue
+		}
+		pa, ua := z.SegPre[k], 0.0
+		if u18 != nil {
+			ua = z.SegU18Pre[k]
+		}
+		pb, ub := z.segEnd(r, k, s1)
+		if lo > sa {
+			pa = prefixNear(pop, ppre, lo)
+			if u18 != nil {
+				ua = prefixNear(u18, upre, lo)
+			}
+		}
+		if hi < sb {
+			pb = prefixNear(pop, ppre, hi)
+			if u18 != nil {
+				ub = prefixNear(u18, upre, hi)
+			}
+		}
+		ps := u * f * (pb - pa)
+		a.pop[zi] += ps
+		a.km2[zi] += u * f * float64(hi-lo) * z.CellKm2[r]
+		if u18 != nil {
+			a.u18[zi] += u * f * (ub - ua)
+		} else {
+			a.u18[zi] += ps * rs.e.shares[zi]
+		}
+	}
 }
