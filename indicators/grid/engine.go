@@ -362,8 +362,12 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 		return slices.Clone(r.res), nil
 	}
 	e.mu.Unlock()
-	use, useSets := e.coverages(fs, gen)
-	res, err := e.withFallback(e.accumulate(use, useSets), fs.polys)
+	use, useSets, useGeoms := e.coverages(fs, gen)
+	var cls []int8
+	if len(use) == 1 {
+		cls = e.classify(useGeoms[0])
+	}
+	res, err := e.withFallback(e.accumulate(use, useSets, cls), fs.polys)
 	if err != nil {
 		return nil, err
 	}
@@ -396,9 +400,10 @@ func footprintSet(footprints []orb.Geometry) fpSet {
 	return fs
 }
 
-// coverages returns the non-empty coverages (and edge sets) of the set's
-// footprints, from the cache or rasterised now and cached.
-func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
+// coverages returns the non-empty coverages (and edge sets and
+// geometries) of the set's footprints, from the cache or rasterised now and
+// cached.
+func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet, []orb.Geometry) {
 	covs := make([]*Coverage, len(fs.polys))
 	sets := make([]*edgeSet, len(fs.polys))
 	var missing []int
@@ -431,13 +436,15 @@ func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
 	e.mu.Unlock()
 	var use []*Coverage
 	var useSets []*edgeSet
+	var useGeoms []orb.Geometry
 	for i, c := range covs {
 		if c != nil && c.Rows > 0 {
 			use = append(use, c)
 			useSets = append(useSets, sets[i])
+			useGeoms = append(useGeoms, fs.polys[i])
 		}
 	}
-	return use, useSets
+	return use, useSets, useGeoms
 }
 
 // withFallback appends the area-weighted results of the areas off the grid.
@@ -507,12 +514,15 @@ func (e *Engine) ExposeBands(fps []indicators.Footprint) (map[string][]indicator
 // That product is exact wherever one of the two is 0 or 1; in the cells
 // where a footprint edge meets an area boundary, or two footprint edges
 // meet, the covered part is clipped exactly instead (cellFrac).
-func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.AreaExposure {
+//
+// One coverage is summed area by area (sumsOne); cls, when not nil, gives
+// the areas already known to be covered whole or not at all (classify).
+func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet, cls []int8) []indicators.AreaExposure {
 	if len(covs) == 0 || e.z.Height == 0 {
 		return nil
 	}
 	if len(covs) == 1 {
-		return e.finish(e.sumsOne(covs[0], sets[0]), covs)
+		return e.finish(e.sumsOne(covs[0], sets[0], cls), covs)
 	}
 	return e.finish(e.sums(covs, sets), covs)
 }

@@ -1,6 +1,11 @@
 package grid
 
-import "slices"
+import (
+	"math"
+	"slices"
+
+	"github.com/paulmach/orb"
+)
 
 // A single footprint is summed per area rather than per segment
 // (sumsOne): for every area whose column extent in a row reaches into the
@@ -173,9 +178,157 @@ func (e *Engine) areaRowSums() {
 	})
 }
 
+// Area classes for one footprint (classify).
+const (
+	clsMaybe int8 = iota
+	clsWhole
+	clsNone
+)
+
+// classify sorts the areas against a footprint made only of convex
+// polygons (a storm swath's pieces, a circle): an area whose cell box (the
+// cells of its extents) lies inside one piece is covered whole, every cell
+// at value 1; one whose box lies outside every piece gets nothing; the
+// rest are swept. A piece is convex in lon/lat exactly when it is on the
+// grid. nil (sweep every area) for any other footprint. A margin of 1e-9
+// cells keeps boxes touching a piece's edge out of the two sure classes.
+func (e *Engine) classify(g orb.Geometry) []int8 {
+	var pieces []orb.Polygon
+	switch t := g.(type) {
+	case orb.Polygon:
+		pieces = []orb.Polygon{t}
+	case orb.MultiPolygon:
+		pieces = t
+	default:
+		return nil
+	}
+	type halfPlane struct{ a, b, c float64 } // inside: a·x + b·y + c ≥ 0, (a, b) a unit normal
+	type piece struct {
+		hp                     []halfPlane
+		xmin, xmax, ymin, ymax float64
+	}
+	geo := e.z.Geo
+	ps := make([]piece, 0, len(pieces))
+	for _, p := range pieces {
+		if len(p) != 1 {
+			return nil
+		}
+		pts := make([][2]float64, 0, len(p[0]))
+		for _, q := range p[0] {
+			v := [2]float64{(q[0] - geo.X0) / geo.DX, (geo.Y0 - q[1]) / geo.DY}
+			if n := len(pts); n > 0 && pts[n-1] == v {
+				continue
+			}
+			pts = append(pts, v)
+		}
+		if n := len(pts); n > 1 && pts[0] == pts[n-1] {
+			pts = pts[:n-1]
+		}
+		hp, ok := convexHalfPlanes(pts)
+		if !ok {
+			return nil
+		}
+		pc := piece{hp: make([]halfPlane, len(hp)), xmin: math.Inf(1), xmax: math.Inf(-1), ymin: math.Inf(1), ymax: math.Inf(-1)}
+		for i, h := range hp {
+			pc.hp[i] = halfPlane{h[0], h[1], h[2]}
+		}
+		for _, v := range pts {
+			pc.xmin, pc.xmax = min(pc.xmin, v[0]), max(pc.xmax, v[0])
+			pc.ymin, pc.ymax = min(pc.ymin, v[1]), max(pc.ymax, v[1])
+		}
+		ps = append(ps, pc)
+	}
+	const margin = 1e-9
+	ext := e.extents()
+	cls := make([]int8, len(e.areas))
+	for zi, x := range ext {
+		if len(x.lo) == 0 {
+			cls[zi] = clsNone
+			continue
+		}
+		x0, x1 := float64(x.colLo), float64(x.colHi)
+		y0, y1 := float64(x.row0), float64(x.row0+len(x.lo))
+		c := clsNone
+	pieces:
+		for _, p := range ps {
+			if x1 <= p.xmin || x0 >= p.xmax || y1 <= p.ymin || y0 >= p.ymax {
+				continue
+			}
+			in := true
+			for _, h := range p.hp {
+				// The box's corners nearest to and farthest from the
+				// edge's inside.
+				lo, hi := h.c, h.c
+				if h.a >= 0 {
+					lo, hi = lo+h.a*x0, hi+h.a*x1
+				} else {
+					lo, hi = lo+h.a*x1, hi+h.a*x0
+				}
+				if h.b >= 0 {
+					lo, hi = lo+h.b*y0, hi+h.b*y1
+				} else {
+					lo, hi = lo+h.b*y1, hi+h.b*y0
+				}
+				if hi < -margin {
+					continue pieces // wholly outside this piece
+				}
+				if lo < margin {
+					in = false
+				}
+			}
+			if in {
+				c = clsWhole
+				break
+			}
+			c = clsMaybe
+		}
+		cls[zi] = c
+	}
+	return cls
+}
+
+// convexHalfPlanes returns the inside half-planes (a, b, c: a·x + b·y + c
+// ≥ 0 inside, (a, b) of unit length) of a simple convex ring given without
+// its closing point, or false when it is not one: every turn the same way
+// (collinear points allowed) and one turn around in all.
+func convexHalfPlanes(pts [][2]float64) ([][3]float64, bool) {
+	n := len(pts)
+	if n < 3 {
+		return nil, false
+	}
+	var sign, turn float64
+	for i := 0; i < n; i++ {
+		p, q, r := pts[i], pts[(i+1)%n], pts[(i+2)%n]
+		ux, uy, vx, vy := q[0]-p[0], q[1]-p[1], r[0]-q[0], r[1]-q[1]
+		cr := ux*vy - uy*vx
+		if cr != 0 {
+			if sign == 0 {
+				sign = math.Copysign(1, cr)
+			} else if math.Signbit(cr) != math.Signbit(sign) {
+				return nil, false
+			}
+		}
+		turn += math.Atan2(cr, ux*vx+uy*vy)
+	}
+	if sign == 0 || math.Abs(math.Abs(turn)-2*math.Pi) > 1e-6 {
+		return nil, false
+	}
+	hp := make([][3]float64, n)
+	for i := 0; i < n; i++ {
+		p, q := pts[i], pts[(i+1)%n]
+		dx, dy := q[0]-p[0], q[1]-p[1]
+		l := math.Hypot(dx, dy)
+		// Left of p→q is inside for a positive turn: (−dy, dx)·(x − p).
+		a, b := -dy/l*sign, dx/l*sign
+		hp[i] = [3]float64{a, b, -(a*p[0] + b*p[1])}
+	}
+	return hp, true
+}
+
 // sumsOne is the sweep for one footprint's coverage c (set: its edges),
-// area by area along each row (see the top of this file).
-func (e *Engine) sumsOne(c *Coverage, set *edgeSet) zoneTotals {
+// area by area along each row (see the top of this file). Areas cls marks
+// whole add their totals; those it marks none, nothing.
+func (e *Engine) sumsOne(c *Coverage, set *edgeSet, cls []int8) zoneTotals {
 	z := e.z
 	nA := len(e.areas)
 	e.extents()
@@ -204,8 +357,8 @@ func (e *Engine) sumsOne(c *Coverage, set *edgeSet) zoneTotals {
 			if len(cols) == 0 || z.RowStart[r] == z.RowStart[r+1] {
 				continue
 			}
-			rs := rowSweep{e: e, z: z, a: a, sc: sc, fsets: fsets, r: r,
-				s0: int(z.RowStart[r]), s1: int(z.RowStart[r+1])}
+			rs := rowSweep{e: e, z: z, a: a, sc: sc, fsets: fsets}
+			rs.reset(r)
 			cmin, cmax := cols[0], cols[len(cols)-1] // the last breakpoint closes the row (value 0)
 			k0, k1 := int(e.extRow[r]), int(e.extRow[r+1])
 			k, _ := slices.BinarySearch(e.extLo[k0:k1], cmin-e.extMaxW)
@@ -219,6 +372,9 @@ func (e *Engine) sumsOne(c *Coverage, set *edgeSet) zoneTotals {
 					j++
 				}
 				zi := e.extZone[k]
+				if cls != nil && cls[zi] != clsMaybe {
+					continue
+				}
 				if cols[j] <= lo && vals[j] == 1 && cols[j+1] >= hi {
 					// The footprint covers the area-row whole.
 					a.touch(zi)
@@ -239,6 +395,13 @@ func (e *Engine) sumsOne(c *Coverage, set *edgeSet) zoneTotals {
 			t.km2[v.zone] += v.km2
 		}
 	}
+	for zi, c := range cls {
+		if c == clsWhole {
+			t.pop[zi] += z.TotPop[zi]
+			t.u18[zi] += z.TotU18[zi]
+			t.km2[zi] += z.TotKm2[zi]
+		}
+	}
 	return t
 }
 
@@ -251,6 +414,57 @@ type rowSweep struct {
 	fsets  []*edgeSet
 	r      int
 	s0, s1 int
+	seg    int // segment cursor: the last one starting at or before a range
+	// The row's cells and block prefixes of both layers (u18 nil: none).
+	pop, u18   []float32
+	ppre, upre []float64
+}
+
+func (rs *rowSweep) reset(r int) {
+	z := rs.z
+	rs.r, rs.s0, rs.s1 = r, int(z.RowStart[r]), int(z.RowStart[r+1])
+	nb := z.nb()
+	rs.pop, rs.ppre = z.Pop[r*z.Width:(r+1)*z.Width], z.PopPre[r*nb:(r+1)*nb]
+	if z.U18 != nil {
+		rs.u18, rs.upre = z.U18[r*z.Width:(r+1)*z.Width], z.U18Pre[r*nb:(r+1)*nb]
+	}
+}
+
+// seek moves the segment cursor to the last segment starting at or before
+// x: a few steps forward when x is near, else a binary search.
+func (rs *rowSweep) seek(x int32) {
+	col := rs.z.SegCol
+	k := rs.seg
+	if k < rs.s0 || k >= rs.s1 || col[k] > x {
+		k = rs.s0
+	}
+	for n := 0; n < 4 && k+1 < rs.s1 && col[k+1] <= x; n++ {
+		k++
+	}
+	if k+1 < rs.s1 && col[k+1] <= x {
+		j, found := slices.BinarySearch(col[k:rs.s1], x)
+		if k += j; !found {
+			k--
+		}
+	}
+	rs.seg = k
+}
+
+// prefix is Σ cells [0, c) of the row in both layers, given the prefixes
+// at segment start sa (pa, ua): a direct sum when c is near sa.
+func (rs *rowSweep) prefix(c, sa int, pa, ua float64) (float64, float64) {
+	if c-sa <= blockSize/2 {
+		pa += sumCells(rs.pop[sa:c])
+		if rs.u18 != nil {
+			ua += sumCells(rs.u18[sa:c])
+		}
+		return pa, ua
+	}
+	pa = prefixNear(rs.pop, rs.ppre, c)
+	if rs.u18 != nil {
+		ua = prefixNear(rs.u18, rs.upre, c)
+	}
+	return pa, ua
 }
 
 // areaRow adds area zi's part of the coverage runs (cols, vals: from the
@@ -316,19 +530,9 @@ func (rs *rowSweep) areaRow(zi int32, k int, lo, hi int32, cols []int32, vals []
 // clipped exactly, as in the union sweep.
 func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet) {
 	z, r, a := rs.z, rs.r, rs.a
-	s0, s1 := rs.s0, rs.s1
-	k, found := slices.BinarySearch(z.SegCol[s0:s1], int32(x0))
-	if k += s0; !found {
-		k--
-	}
-	nb := z.nb()
-	pop, ppre := z.Pop[r*z.Width:(r+1)*z.Width], z.PopPre[r*nb:(r+1)*nb]
-	var u18 []float32
-	var upre []float64
-	if z.U18 != nil {
-		u18, upre = z.U18[r*z.Width:(r+1)*z.Width], z.U18Pre[r*nb:(r+1)*nb]
-	}
-	for k = max(k, s0); k < s1 && int(z.SegCol[k]) < x1; k++ {
+	s1 := rs.s1
+	rs.seek(int32(x0))
+	for k := rs.seg; k < s1 && int(z.SegCol[k]) < x1; k++ {
 		sa, sb := int(z.SegCol[k]), z.Width
 		if k+1 < s1 {
 			sb = int(z.SegCol[k+1])
@@ -337,6 +541,7 @@ func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet) 
 		if lo >= hi {
 			continue
 		}
+		rs.seg = k
 		f := -1.0
 		for en := z.SegEnt[k]; en < z.SegEnt[k+1]; en++ {
 			if z.EntZone[en] == zi {
@@ -351,28 +556,36 @@ func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet) 
 			rs.e.exactCells(a, r, lo, hi, zi, f, part, rs.sc)
 			continue
 		}
-		pa, ua := z.SegPre[k], 0.0
-		if u18 != nil {
-			ua = z.SegU18Pre[k]
-		}
-		pb, ub := z.segEnd(r, k, s1)
-		if lo > sa {
-			pa = prefixNear(pop, ppre, lo)
-			if u18 != nil {
-				ua = prefixNear(u18, upre, lo)
+		var ps, us float64
+		switch {
+		case lo == sa && hi == sb:
+			pb, ub := z.segEnd(r, k, s1)
+			ps = pb - z.SegPre[k]
+			if rs.u18 != nil {
+				us = ub - z.SegU18Pre[k]
 			}
-		}
-		if hi < sb {
-			pb = prefixNear(pop, ppre, hi)
-			if u18 != nil {
-				ub = prefixNear(u18, upre, hi)
+		case hi-lo <= blockSize/2:
+			ps = sumCells(rs.pop[lo:hi])
+			if rs.u18 != nil {
+				us = sumCells(rs.u18[lo:hi])
 			}
+		default:
+			var pa, ua float64
+			if rs.u18 != nil {
+				ua = z.SegU18Pre[k]
+			}
+			pa, ua = rs.prefix(lo, sa, z.SegPre[k], ua)
+			pb, ub := z.segEnd(r, k, s1)
+			if hi < sb {
+				pb, ub = rs.prefix(hi, lo, pa, ua)
+			}
+			ps, us = pb-pa, ub-ua
 		}
-		ps := u * f * (pb - pa)
+		ps *= u * f
 		a.pop[zi] += ps
 		a.km2[zi] += u * f * float64(hi-lo) * z.CellKm2[r]
-		if u18 != nil {
-			a.u18[zi] += u * f * (ub - ua)
+		if rs.u18 != nil {
+			a.u18[zi] += u * f * us
 		} else {
 			a.u18[zi] += ps * rs.e.shares[zi]
 		}
