@@ -25,7 +25,8 @@ import (
 type areaExtent struct {
 	row0         int
 	lo, hi       []int32
-	colLo, colHi int32 // over all rows
+	k            []int32 // each row's index into extZone and the area-row sums
+	colLo, colHi int32   // over all rows
 }
 
 // extents builds, once, every area's per-row extent from the zone segments,
@@ -113,9 +114,13 @@ func (e *Engine) extents() []areaExtent {
 		}
 		// The extents again in row order, read sequentially per footprint.
 		e.extLo, e.extHi = make([]int32, len(e.extZone)), make([]int32, len(e.extZone))
+		for zi := range ext {
+			ext[zi].k = make([]int32, len(ext[zi].lo))
+		}
 		for r := 0; r < z.Height; r++ {
 			for k := e.extRow[r]; k < e.extRow[r+1]; k++ {
 				x := &ext[e.extZone[k]]
+				x.k[r-x.row0] = k
 				e.extLo[k], e.extHi[k] = x.lo[r-x.row0], x.hi[r-x.row0]
 				e.extMaxW = max(e.extMaxW, e.extHi[k]-e.extLo[k])
 			}
@@ -326,12 +331,36 @@ func convexHalfPlanes(pts [][2]float64) ([][3]float64, bool) {
 }
 
 // sumsOne is the sweep for one footprint's coverage c (set: its edges),
-// area by area along each row (see the top of this file). Areas cls marks
-// whole add their totals; those it marks none, nothing.
+// area by area and row by row (see the top of this file). Areas cls marks
+// whole add their totals; those it marks none, nothing; without cls every
+// area whose cell box meets the coverage's is swept.
 func (e *Engine) sumsOne(c *Coverage, set *edgeSet, cls []int8) zoneTotals {
 	z := e.z
 	nA := len(e.areas)
-	e.extents()
+	ext := e.extents()
+	t := zoneTotals{pop: make([]float64, nA), u18: make([]float64, nA), km2: make([]float64, nA)}
+	cmin, cmax := int32(z.Width), int32(0)
+	for r := c.Row0; r < c.Row0+c.Rows; r++ {
+		if cols, _ := c.Row(r); len(cols) > 0 {
+			cmin, cmax = min(cmin, cols[0]), max(cmax, cols[len(cols)-1])
+		}
+	}
+	var todo []int32
+	for zi, x := range ext {
+		if cls != nil {
+			switch cls[zi] {
+			case clsWhole:
+				t.pop[zi], t.u18[zi], t.km2[zi] = z.TotPop[zi], z.TotU18[zi], z.TotKm2[zi]
+				continue
+			case clsNone:
+				continue
+			}
+		}
+		if len(x.lo) == 0 || x.row0 >= c.Row0+c.Rows || x.row0+len(x.lo) <= c.Row0 || x.colHi <= cmin || x.colLo >= cmax {
+			continue
+		}
+		todo = append(todo, int32(zi))
+	}
 	nw := workers()
 	accs := make([]*zoneAcc, nw)
 	for i := range accs {
@@ -342,66 +371,41 @@ func (e *Engine) sumsOne(c *Coverage, set *edgeSet, cls []int8) zoneTotals {
 			accPool.Put(a)
 		}
 	}()
-	rowLo, rows := c.Row0, c.Rows
-	chunk := max(8, min(64, rows/(4*nw)))
-	nch := (rows + chunk - 1) / chunk
-	chunkSums := make([][]zoneSum, nch)
 	scs := make([]clipScratch, nw)
 	fsets := []*edgeSet{set}
-	parallel(nch, func(w, ci int) {
+	const chunk = 8
+	parallel((len(todo)+chunk-1)/chunk, func(w, ci int) {
 		a := accs[w]
-		sc := &scs[w]
-		defer func() { chunkSums[ci] = a.flush() }()
-		for r := rowLo + ci*chunk; r < min(rowLo+rows, rowLo+(ci+1)*chunk); r++ {
-			cols, vals := c.Row(r)
-			if len(cols) == 0 || z.RowStart[r] == z.RowStart[r+1] {
-				continue
-			}
-			rs := rowSweep{e: e, z: z, a: a, sc: sc, fsets: fsets}
-			rs.reset(r)
-			cmin, cmax := cols[0], cols[len(cols)-1] // the last breakpoint closes the row (value 0)
-			k0, k1 := int(e.extRow[r]), int(e.extRow[r+1])
-			k, _ := slices.BinarySearch(e.extLo[k0:k1], cmin-e.extMaxW)
-			j := 0 // coverage run holding the extent's start (extents come by start)
-			for k += k0; k < k1 && e.extLo[k] < cmax; k++ {
-				lo, hi := e.extLo[k], e.extHi[k]
-				if hi <= cmin {
+		rs := rowSweep{e: e, z: z, a: a, sc: &scs[w], fsets: fsets}
+		for _, zi := range todo[ci*chunk : min(len(todo), (ci+1)*chunk)] {
+			x := &ext[zi]
+			for i := max(0, c.Row0-x.row0); i < min(len(x.lo), c.Row0+c.Rows-x.row0); i++ {
+				lo, hi := x.lo[i], x.hi[i]
+				r := x.row0 + i
+				cols, vals := c.Row(r)
+				if lo >= hi || len(cols) == 0 || hi <= cols[0] || lo >= cols[len(cols)-1] {
 					continue
 				}
-				for j+1 < len(cols) && cols[j+1] <= lo {
-					j++
+				j, found := slices.BinarySearch(cols, lo)
+				if !found && j > 0 {
+					j--
 				}
-				zi := e.extZone[k]
-				if cls != nil && cls[zi] != clsMaybe {
-					continue
-				}
+				k := x.k[i]
 				if cols[j] <= lo && vals[j] == 1 && cols[j+1] >= hi {
 					// The footprint covers the area-row whole.
-					a.touch(zi)
 					a.pop[zi] += e.extPop[k]
 					a.u18[zi] += e.extU18[k]
 					a.km2[zi] += e.extKm2[k]
 					continue
 				}
-				rs.areaRow(zi, k, lo, hi, cols[j:], vals[j:])
+				rs.reset(r)
+				rs.areaRow(zi, int(k), lo, hi, cols[j:], vals[j:])
 			}
+			// One worker sums each area, in row order: reproducible.
+			t.pop[zi], t.u18[zi], t.km2[zi] = a.pop[zi], a.u18[zi], a.km2[zi]
+			a.pop[zi], a.u18[zi], a.km2[zi] = 0, 0, 0
 		}
 	})
-	t := zoneTotals{pop: make([]float64, nA), u18: make([]float64, nA), km2: make([]float64, nA)}
-	for _, cs := range chunkSums {
-		for _, v := range cs {
-			t.pop[v.zone] += v.pop
-			t.u18[v.zone] += v.u18
-			t.km2[v.zone] += v.km2
-		}
-	}
-	for zi, c := range cls {
-		if c == clsWhole {
-			t.pop[zi] += z.TotPop[zi]
-			t.u18[zi] += z.TotU18[zi]
-			t.km2[zi] += z.TotKm2[zi]
-		}
-	}
 	return t
 }
 
@@ -422,7 +426,7 @@ type rowSweep struct {
 
 func (rs *rowSweep) reset(r int) {
 	z := rs.z
-	rs.r, rs.s0, rs.s1 = r, int(z.RowStart[r]), int(z.RowStart[r+1])
+	rs.r, rs.s0, rs.s1, rs.seg = r, int(z.RowStart[r]), int(z.RowStart[r+1]), -1
 	nb := z.nb()
 	rs.pop, rs.ppre = z.Pop[r*z.Width:(r+1)*z.Width], z.PopPre[r*nb:(r+1)*nb]
 	if z.U18 != nil {
@@ -486,7 +490,6 @@ func (rs *rowSweep) areaRow(zi int32, k int, lo, hi int32, cols []int32, vals []
 	}
 	rest += hi - lo - whole - rest // before the first breakpoint: uncovered
 	a, e := rs.a, rs.e
-	a.touch(zi)
 	sign := 1.0
 	if whole > rest {
 		// Mostly covered: the area-row's sums less the cells not covered
