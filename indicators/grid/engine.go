@@ -66,6 +66,7 @@ type Engine struct {
 	extMaxW int32 // the widest extent in any row
 	// Each area-row's sums over its segments, indexed like extZone.
 	extPop, extU18, extKm2 []float64
+	extSeg                 []int32 // and the segment holding its first cell
 
 	mu       sync.Mutex
 	gen      uint64

@@ -138,6 +138,10 @@ func (e *Engine) areaRowSums() {
 	z := e.z
 	n := len(e.extZone)
 	e.extPop, e.extU18, e.extKm2 = make([]float64, n), make([]float64, n), make([]float64, n)
+	e.extSeg = make([]int32, n)
+	for k := range e.extSeg {
+		e.extSeg[k] = -1
+	}
 	const chunk = 64
 	nw := workers()
 	slots := make([][]int32, nw) // per worker: area → its index in the row
@@ -170,6 +174,9 @@ func (e *Engine) areaRowSums() {
 				for en := e0; en < e1; en++ {
 					zi, f := z.EntZone[en], z.EntFrac[en]
 					k := slot[zi]
+					if e.extSeg[k] < 0 {
+						e.extSeg[k] = int32(seg)
+					}
 					e.extPop[k] += f * ps
 					e.extKm2[k] += f * km
 					if z.U18 != nil {
@@ -399,6 +406,7 @@ func (e *Engine) sumsOne(c *Coverage, set *edgeSet, cls []int8) zoneTotals {
 					continue
 				}
 				rs.reset(r)
+				rs.seg = int(e.extSeg[k])
 				rs.areaRow(zi, int(k), lo, hi, cols[j:], vals[j:])
 			}
 			// One worker sums each area, in row order: reproducible.
@@ -476,62 +484,56 @@ func (rs *rowSweep) prefix(c, sa int, pa, ua float64) (float64, float64) {
 // area-row's sums.
 func (rs *rowSweep) areaRow(zi int32, k int, lo, hi int32, cols []int32, vals []float64) {
 	// Columns in whole runs and elsewhere (partly covered or not at all).
-	var whole, rest int32
+	var whole int32
 	for j := 0; j+1 < len(cols) && cols[j] < hi; j++ {
+		if x0, x1 := max(cols[j], lo), min(cols[j+1], hi); x0 < x1 && vals[j] == 1 {
+			whole += x1 - x0
+		}
+	}
+	a, e := rs.a, rs.e
+	// Mostly covered: the area-row's sums less the cells not covered
+	// whole, and the partly covered ones' part back.
+	var base float64
+	if whole > hi-lo-whole {
+		a.pop[zi] += e.extPop[k]
+		a.u18[zi] += e.extU18[k]
+		a.km2[zi] += e.extKm2[k]
+		base = 1
+		if lo < cols[0] {
+			rs.zoneRange(zi, int(lo), int(min(hi, cols[0])), 0, nil, base)
+		}
+	}
+	j := 0
+	for ; j+1 < len(cols) && cols[j] < hi; j++ {
 		x0, x1 := max(cols[j], lo), min(cols[j+1], hi)
 		if x0 >= x1 {
 			continue
 		}
-		if vals[j] == 1 {
-			whole += x1 - x0
-		} else {
-			rest += x1 - x0
-		}
-	}
-	rest += hi - lo - whole - rest // before the first breakpoint: uncovered
-	a, e := rs.a, rs.e
-	sign := 1.0
-	if whole > rest {
-		// Mostly covered: the area-row's sums less the cells not covered
-		// whole (the partly covered ones are added back below).
-		a.pop[zi] += e.extPop[k]
-		a.u18[zi] += e.extU18[k]
-		a.km2[zi] += e.extKm2[k]
-		sign = -1
-		x := lo
-		for j := 0; j+1 < len(cols) && cols[j] < hi; j++ {
-			x0, x1 := max(cols[j], lo), min(cols[j+1], hi)
-			if x0 >= x1 || vals[j] != 1 {
-				continue
-			}
-			if x < x0 {
-				rs.zoneRange(zi, int(x), int(x0), -1, nil)
-			}
-			x = x1
-		}
-		if x < hi {
-			rs.zoneRange(zi, int(x), int(hi), -1, nil)
-		}
-	}
-	for j := 0; j+1 < len(cols) && cols[j] < hi; j++ {
-		x0, x1 := max(cols[j], lo), min(cols[j+1], hi)
 		switch v := vals[j]; {
-		case x0 >= x1 || v == 0:
 		case v == 1:
-			if sign > 0 {
-				rs.zoneRange(zi, int(x0), int(x1), 1, nil)
+			if base == 0 {
+				rs.zoneRange(zi, int(x0), int(x1), 1, nil, 0)
+			}
+		case v == 0:
+			if base != 0 {
+				rs.zoneRange(zi, int(x0), int(x1), 0, nil, base)
 			}
 		default:
-			rs.zoneRange(zi, int(x0), int(x1), v, rs.fsets)
+			rs.zoneRange(zi, int(x0), int(x1), v, rs.fsets, base)
 		}
+	}
+	// Past the last breakpoint (value 0).
+	if last := cols[len(cols)-1]; base != 0 && last < hi {
+		rs.zoneRange(zi, int(max(lo, last)), int(hi), 0, nil, base)
 	}
 }
 
-// zoneRange adds u × area zi's part of cells [x0, x1) of the row (u = −1
-// takes it away). part are the footprints covering these cells partly
-// (nil: u is exact); with an area fraction below 1 too, the cells are
-// clipped exactly, as in the union sweep.
-func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet) {
+// zoneRange adds area zi's part of cells [x0, x1) of the row covered at
+// u, less base × its part of the cells whole (base 1: these cells were
+// counted whole already). part are the footprints covering these cells
+// partly (nil: u is exact); with an area fraction below 1 too, the cells
+// are clipped exactly, as in the union sweep.
+func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet, base float64) {
 	z, r, a := rs.z, rs.r, rs.a
 	s1 := rs.s1
 	rs.seek(int32(x0))
@@ -555,9 +557,13 @@ func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet) 
 		if f < 0 {
 			continue
 		}
+		w := u - base // the cells' weight
 		if part != nil && f < 1 {
 			rs.e.exactCells(a, r, lo, hi, zi, f, part, rs.sc)
-			continue
+			if base == 0 {
+				continue
+			}
+			w = -base
 		}
 		var ps, us float64
 		switch {
@@ -584,11 +590,11 @@ func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet) 
 			}
 			ps, us = pb-pa, ub-ua
 		}
-		ps *= u * f
+		ps *= w * f
 		a.pop[zi] += ps
-		a.km2[zi] += u * f * float64(hi-lo) * z.CellKm2[r]
+		a.km2[zi] += w * f * float64(hi-lo) * z.CellKm2[r]
 		if rs.u18 != nil {
-			a.u18[zi] += u * f * us
+			a.u18[zi] += w * f * us
 		} else {
 			a.u18[zi] += ps * rs.e.shares[zi]
 		}
