@@ -39,6 +39,9 @@ var recipeExamples = map[string]indicators.Definition{
 	"expected_children_exposed": {Shortcode: "HS_TC_ECHILD64", Name: "Expected children in hurricane-force winds (ECMWF ensemble)", Type: indicators.Float,
 		Unit: "children", Recipe: "expected_children_exposed",
 		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 33}},
+	"expected_facilities_exposed": {Shortcode: "HS_TC_ESCHOOL33", Name: "Expected schools in hurricane-force winds (ECMWF ensemble)", Type: indicators.Float,
+		Unit: "schools", Recipe: "expected_facilities_exposed",
+		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 33, "kind": []any{"school"}}},
 	"expected_population_exposed": {Shortcode: "HS_TC_EPOP18", Name: "Expected people in gale-force winds (ECMWF ensemble)", Type: indicators.Float,
 		Unit: "people", Recipe: "expected_population_exposed",
 		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 18}},
@@ -100,7 +103,7 @@ func scene() *indicators.Input {
 	}
 	events = append(events, ens)
 	return &indicators.Input{Events: events, Areas: areas, Exposure: indicators.NewAreaWeighted(areas),
-		Facilities: []indicators.Facility{{ID: "s1", Kind: "school", Point: orb.Point{61, 13}}},
+		Facilities: []indicators.Facility{{ID: "s1", Kind: "school", Point: orb.Point{61, 13}}, {ID: "s2", Kind: "school", Point: orb.Point{61.2, 12.5}}},
 		Now:        now, Date: indicators.DateOf(now, time.UTC), Triggers: indicators.DefaultTriggers()}
 }
 
