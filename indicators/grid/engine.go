@@ -56,17 +56,10 @@ type Engine struct {
 	// Each area's edges by row, built the first time a footprint edge
 	// crosses one of its boundary cells (exact clip, exact.go).
 	areaSets []atomic.Pointer[edgeSet]
-	// Each area's column extent per row (inside.go), built on first use.
+	// Each area's column extent and sums per row (inside.go), built on
+	// first use.
 	extOnce sync.Once
 	ext     []areaExtent
-	extRow  []int32 // per row, offsets into extZone
-	extZone []int32 // the areas in each row, by extent start
-	extLo   []int32 // and their extents there
-	extHi   []int32
-	extMaxW int32 // the widest extent in any row
-	// Each area-row's sums over its segments, indexed like extZone.
-	extPop, extU18, extKm2 []float64
-	extSeg                 []int32 // and the segment holding its first cell
 
 	mu       sync.Mutex
 	gen      uint64

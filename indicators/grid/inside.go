@@ -23,15 +23,17 @@ import (
 // areaExtent is one area's columns per row: [lo[i], hi[i]) holds every cell
 // of row row0+i the area covers at all (lo >= hi: none).
 type areaExtent struct {
-	row0         int
-	lo, hi       []int32
-	k            []int32 // each row's index into extZone and the area-row sums
-	colLo, colHi int32   // over all rows
+	row0   int
+	lo, hi []int32
+	// Each area-row's people, under-18 and km² over the area's segments,
+	// and the segment holding its first cell.
+	pop, u18, km2 []float64
+	seg           []int32
+	colLo, colHi  int32 // over all rows
 }
 
-// extents builds, once, every area's per-row extent from the zone segments,
-// the per-row lists of areas sorted by extent start (extRow/extZone/extLo/
-// extHi) and each area-row's sums over its segments (extPop/extU18/extKm2).
+// extents builds, once, every area's per-row extent from the zone segments
+// and each area-row's sums over its segments.
 func (e *Engine) extents() []areaExtent {
 	e.extOnce.Do(func() {
 		z := e.z
@@ -40,41 +42,32 @@ func (e *Engine) extents() []areaExtent {
 		for i := range first {
 			first[i], last[i] = -1, -1
 		}
-		visit := func(fn func(r int, zi int32, a, b int32)) {
-			for r := 0; r < z.Height; r++ {
-				s0, s1 := z.RowStart[r], z.RowStart[r+1]
-				for k := s0; k < s1; k++ {
-					a, b := z.SegCol[k], int32(z.Width)
-					if k+1 < s1 {
-						b = z.SegCol[k+1]
-					}
-					for en := z.SegEnt[k]; en < z.SegEnt[k+1]; en++ {
-						fn(r, z.EntZone[en], a, b)
-					}
+		for r := 0; r < z.Height; r++ {
+			for en := z.SegEnt[z.RowStart[r]]; en < z.SegEnt[z.RowStart[r+1]]; en++ {
+				zi := z.EntZone[en]
+				if first[zi] < 0 {
+					first[zi] = r
 				}
+				last[zi] = r
 			}
 		}
-		visit(func(r int, zi int32, _, _ int32) {
-			if first[zi] < 0 {
-				first[zi] = r
-			}
-			last[zi] = r
-		})
 		for zi := range ext {
 			if first[zi] < 0 {
 				continue
 			}
 			n := last[zi] - first[zi] + 1
-			ext[zi] = areaExtent{row0: first[zi], lo: make([]int32, n), hi: make([]int32, n)}
-		}
-		visit(func(r int, zi int32, a, b int32) {
-			x := &ext[zi]
-			i := r - x.row0
-			if x.lo[i] >= x.hi[i] {
-				x.lo[i], x.hi[i] = a, b
-				return
+			ext[zi] = areaExtent{row0: first[zi], lo: make([]int32, n), hi: make([]int32, n),
+				pop: make([]float64, n), u18: make([]float64, n), km2: make([]float64, n), seg: make([]int32, n)}
+			for i := range ext[zi].seg {
+				ext[zi].seg[i] = -1
 			}
-			x.lo[i], x.hi[i] = min(x.lo[i], a), max(x.hi[i], b)
+		}
+		// Rows in parallel: each area-row is written by its row's worker.
+		const chunk = 64
+		parallel((z.Height+chunk-1)/chunk, func(_, ci int) {
+			for r := ci * chunk; r < min(z.Height, (ci+1)*chunk); r++ {
+				e.areaRowSums(ext, r)
+			}
 		})
 		for zi := range ext {
 			x := &ext[zi]
@@ -85,109 +78,51 @@ func (e *Engine) extents() []areaExtent {
 				}
 			}
 		}
-		// Per row, the areas there by the start of their extent.
-		e.extRow = make([]int32, z.Height+1)
-		for _, x := range ext {
-			for i := range x.lo {
-				if x.lo[i] < x.hi[i] {
-					e.extRow[x.row0+i+1]++
-				}
-			}
-		}
-		for r := 1; r <= z.Height; r++ {
-			e.extRow[r] += e.extRow[r-1]
-		}
-		e.extZone = make([]int32, e.extRow[z.Height])
-		fill := slices.Clone(e.extRow[:z.Height])
-		for zi, x := range ext {
-			for i := range x.lo {
-				if x.lo[i] < x.hi[i] {
-					e.extZone[fill[x.row0+i]] = int32(zi)
-					fill[x.row0+i]++
-				}
-			}
-		}
-		for r := 0; r < z.Height; r++ {
-			slices.SortFunc(e.extZone[e.extRow[r]:e.extRow[r+1]], func(a, b int32) int {
-				return int(ext[a].lo[r-ext[a].row0] - ext[b].lo[r-ext[b].row0])
-			})
-		}
-		// The extents again in row order, read sequentially per footprint.
-		e.extLo, e.extHi = make([]int32, len(e.extZone)), make([]int32, len(e.extZone))
-		for zi := range ext {
-			ext[zi].k = make([]int32, len(ext[zi].lo))
-		}
-		for r := 0; r < z.Height; r++ {
-			for k := e.extRow[r]; k < e.extRow[r+1]; k++ {
-				x := &ext[e.extZone[k]]
-				x.k[r-x.row0] = k
-				e.extLo[k], e.extHi[k] = x.lo[r-x.row0], x.hi[r-x.row0]
-				e.extMaxW = max(e.extMaxW, e.extHi[k]-e.extLo[k])
-			}
-		}
-		e.areaRowSums()
 		e.ext = ext
 	})
 	return e.ext
 }
 
-// areaRowSums fills extPop/extU18/extKm2: each area-row's people,
-// under-18 and km² over its segments, the terms the sweep would add for
-// that area when a footprint covers the row's extent whole.
-func (e *Engine) areaRowSums() {
+// areaRowSums fills row r of every area's extent (columns, first segment)
+// and sums: the terms the sweep would add for the area when a footprint
+// covers the row's extent whole.
+func (e *Engine) areaRowSums(ext []areaExtent, r int) {
 	z := e.z
-	n := len(e.extZone)
-	e.extPop, e.extU18, e.extKm2 = make([]float64, n), make([]float64, n), make([]float64, n)
-	e.extSeg = make([]int32, n)
-	for k := range e.extSeg {
-		e.extSeg[k] = -1
-	}
-	const chunk = 64
-	nw := workers()
-	slots := make([][]int32, nw) // per worker: area → its index in the row
-	for w := range slots {
-		slots[w] = make([]int32, len(e.areas))
-	}
-	parallel((z.Height+chunk-1)/chunk, func(w, ci int) {
-		slot := slots[w]
-		for r := ci * chunk; r < min(z.Height, (ci+1)*chunk); r++ {
-			for k := e.extRow[r]; k < e.extRow[r+1]; k++ {
-				slot[e.extZone[k]] = k
+	s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
+	for seg := s0; seg < s1; seg++ {
+		e0, e1 := z.SegEnt[seg], z.SegEnt[seg+1]
+		if e0 == e1 {
+			continue
+		}
+		sa, sb := z.SegCol[seg], int32(z.Width)
+		if seg+1 < s1 {
+			sb = z.SegCol[seg+1]
+		}
+		pb, ub := z.segEnd(r, seg, s1)
+		ps := pb - z.SegPre[seg]
+		var us float64
+		if z.U18 != nil {
+			us = ub - z.SegU18Pre[seg]
+		}
+		km := float64(sb-sa) * z.CellKm2[r]
+		for en := e0; en < e1; en++ {
+			zi, f := z.EntZone[en], z.EntFrac[en]
+			x := &ext[zi]
+			i := r - x.row0
+			if x.seg[i] < 0 {
+				x.seg[i], x.lo[i], x.hi[i] = int32(seg), sa, sb
+			} else {
+				x.hi[i] = sb
 			}
-			s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
-			for seg := s0; seg < s1; seg++ {
-				e0, e1 := z.SegEnt[seg], z.SegEnt[seg+1]
-				if e0 == e1 {
-					continue
-				}
-				sb := z.Width
-				if seg+1 < s1 {
-					sb = int(z.SegCol[seg+1])
-				}
-				pb, ub := z.segEnd(r, seg, s1)
-				ps := pb - z.SegPre[seg]
-				var us float64
-				if z.U18 != nil {
-					us = ub - z.SegU18Pre[seg]
-				}
-				km := float64(sb-int(z.SegCol[seg])) * z.CellKm2[r]
-				for en := e0; en < e1; en++ {
-					zi, f := z.EntZone[en], z.EntFrac[en]
-					k := slot[zi]
-					if e.extSeg[k] < 0 {
-						e.extSeg[k] = int32(seg)
-					}
-					e.extPop[k] += f * ps
-					e.extKm2[k] += f * km
-					if z.U18 != nil {
-						e.extU18[k] += f * us
-					} else {
-						e.extU18[k] += f * ps * e.shares[zi]
-					}
-				}
+			x.pop[i] += f * ps
+			x.km2[i] += f * km
+			if z.U18 != nil {
+				x.u18[i] += f * us
+			} else {
+				x.u18[i] += f * ps * e.shares[zi]
 			}
 		}
-	})
+	}
 }
 
 // Area classes for one footprint (classify).
@@ -397,17 +332,16 @@ func (e *Engine) sumsOne(c *Coverage, set *edgeSet, cls []int8) zoneTotals {
 				if !found && j > 0 {
 					j--
 				}
-				k := x.k[i]
 				if cols[j] <= lo && vals[j] == 1 && cols[j+1] >= hi {
 					// The footprint covers the area-row whole.
-					a.pop[zi] += e.extPop[k]
-					a.u18[zi] += e.extU18[k]
-					a.km2[zi] += e.extKm2[k]
+					a.pop[zi] += x.pop[i]
+					a.u18[zi] += x.u18[i]
+					a.km2[zi] += x.km2[i]
 					continue
 				}
 				rs.reset(r)
-				rs.seg = int(e.extSeg[k])
-				rs.areaRow(zi, int(k), lo, hi, cols[j:], vals[j:])
+				rs.seg = int(x.seg[i])
+				rs.areaRow(zi, x, i, lo, hi, cols[j:], vals[j:])
 			}
 			// One worker sums each area, in row order: reproducible.
 			t.pop[zi], t.u18[zi], t.km2[zi] = a.pop[zi], a.u18[zi], a.km2[zi]
@@ -480,9 +414,8 @@ func (rs *rowSweep) prefix(c, sa int, pa, ua float64) (float64, float64) {
 }
 
 // areaRow adds area zi's part of the coverage runs (cols, vals: from the
-// run holding lo) over its extent [lo, hi) in the row; k indexes the
-// area-row's sums.
-func (rs *rowSweep) areaRow(zi int32, k int, lo, hi int32, cols []int32, vals []float64) {
+// run holding lo) over its extent [lo, hi) in the row, row i of x.
+func (rs *rowSweep) areaRow(zi int32, x *areaExtent, i int, lo, hi int32, cols []int32, vals []float64) {
 	// Columns in whole runs and elsewhere (partly covered or not at all).
 	var whole int32
 	for j := 0; j+1 < len(cols) && cols[j] < hi; j++ {
@@ -490,14 +423,14 @@ func (rs *rowSweep) areaRow(zi int32, k int, lo, hi int32, cols []int32, vals []
 			whole += x1 - x0
 		}
 	}
-	a, e := rs.a, rs.e
+	a := rs.a
 	// Mostly covered: the area-row's sums less the cells not covered
 	// whole, and the partly covered ones' part back.
 	var base float64
 	if whole > hi-lo-whole {
-		a.pop[zi] += e.extPop[k]
-		a.u18[zi] += e.extU18[k]
-		a.km2[zi] += e.extKm2[k]
+		a.pop[zi] += x.pop[i]
+		a.u18[zi] += x.u18[i]
+		a.km2[zi] += x.km2[i]
 		base = 1
 		if lo < cols[0] {
 			rs.zoneRange(zi, int(lo), int(min(hi, cols[0])), 0, nil, base)
