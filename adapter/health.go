@@ -2,6 +2,8 @@ package adapter
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -46,6 +48,9 @@ type DeliveryHealth struct {
 	// takes longer than the sync interval; Advice says so in words.
 	UsePull bool   `json:"recommend_pull_feed,omitempty"`
 	Advice  string `json:"advice,omitempty"`
+	// Sinks is each sink's own health when several are configured (the
+	// fields above are then their totals).
+	Sinks []DeliveryHealth `json:"sinks,omitempty"`
 }
 
 // MinRateSample is the fewest values a delivery must send for its rate to
@@ -99,4 +104,53 @@ type Warning struct {
 
 	// AdminLevel is the area's level (the status server fills it in).
 	AdminLevel int `json:"admin_level"`
+}
+
+// AddSinks adds the sinks' counts (Sinks) to the run's totals.
+func (s *RunSummary) AddSinks() {
+	for _, c := range s.Sinks {
+		s.Sent += c.Sent
+		s.Unchanged += c.Unchanged
+		s.Rejected += c.Rejected
+		s.Failed += c.Failed
+		s.Pending += c.Pending
+	}
+}
+
+// SumDeliveries is the delivery health of several sinks together: their
+// counts summed, their errors named by sink, the slowest backlog estimate;
+// each sink's own health in Sinks.
+func SumDeliveries(ds []DeliveryHealth) DeliveryHealth {
+	var t DeliveryHealth
+	var names, errs []string
+	for _, d := range ds {
+		names = append(names, d.Sink)
+		t.Sent += d.Sent
+		t.Unchanged += d.Unchanged
+		t.Rejected += d.Rejected
+		t.Retrying += d.Retrying
+		t.Pending += d.Pending
+		if d.LastError != "" {
+			errs = append(errs, d.Sink+": "+d.LastError)
+		}
+		t.Recent = append(t.Recent, d.Recent...)
+		if d.LastDelivery > t.LastDelivery {
+			t.LastDelivery = d.LastDelivery
+		}
+		if d.TimeLeft >= t.TimeLeft {
+			t.TimeLeft, t.Rate = d.TimeLeft, d.Rate
+		}
+		if d.UsePull && !t.UsePull {
+			t.UsePull, t.Advice = true, d.Sink+": "+d.Advice
+		}
+		t.SyncInterval = d.SyncInterval
+	}
+	sort.SliceStable(t.Recent, func(i, j int) bool { return t.Recent[i].At.After(t.Recent[j].At) })
+	if len(t.Recent) > 20 {
+		t.Recent = t.Recent[:20]
+	}
+	t.Sink = strings.Join(names, ", ")
+	t.LastError = strings.Join(errs, "; ")
+	t.Sinks = ds
+	return t
 }

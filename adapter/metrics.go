@@ -37,6 +37,7 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	sources map[string]bool // label values created by Init
+	sinks   map[string]bool
 }
 
 // NewMetrics registers hazardsync's metrics on a fresh registry (plus the Go
@@ -114,11 +115,11 @@ var (
 )
 
 // Init creates, at 0, every series the operating guide tells people to
-// alert on, for the configured sources and the sink, and sets the outbox
-// depth to what the store holds (pending). Series of sources no longer
-// configured are removed. Safe to call again after a reload; it never
+// alert on, for the configured sources and sinks, and sets each sink's
+// outbox depth to what the store holds (sinks: name → pending). Series of
+// sources and sinks no longer configured are removed. Safe to call again after a reload; it never
 // resets a series that exists.
-func (m *Metrics) Init(sources []string, sink string, pending int) {
+func (m *Metrics) Init(sources []string, sinks map[string]int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := map[string]bool{}
@@ -142,7 +143,9 @@ func (m *Metrics) Init(sources []string, sink string, pending int) {
 		}
 	}
 	m.sources = now
-	if sink != "" {
+	nowSinks := map[string]bool{}
+	for sink, pending := range sinks {
+		nowSinks[sink] = true
 		for _, o := range ValueOutcomes {
 			m.Values.WithLabelValues(sink, o)
 		}
@@ -150,6 +153,16 @@ func (m *Metrics) Init(sources []string, sink string, pending int) {
 		m.SinkLastOK.WithLabelValues(sink)
 		m.OutboxDepth.WithLabelValues(sink).Set(float64(pending))
 	}
+	for s := range m.sinks {
+		if !nowSinks[s] {
+			for _, v := range []interface {
+				DeletePartialMatch(prometheus.Labels) int
+			}{m.Values, m.SinkUp, m.SinkLastOK, m.OutboxDepth} {
+				v.DeletePartialMatch(prometheus.Labels{"sink": s})
+			}
+		}
+	}
+	m.sinks = nowSinks
 	for _, r := range ReloadResults {
 		m.Reloads.WithLabelValues(r)
 	}

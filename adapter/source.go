@@ -62,6 +62,9 @@ type Env struct {
 	Now    func() time.Time
 	// Fetch is shared config for fetches (timeouts, size limits, user agent).
 	Fetch config.Fetch
+	// BaseDir is the config file's directory (config.Config.BaseDir):
+	// relative file:// URLs resolve against it ("" = the working directory).
+	BaseDir string
 }
 
 // SourceFactory builds a source of one kind.

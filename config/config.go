@@ -23,7 +23,10 @@ type Config struct {
 	Baseline    Baseline    `mapstructure:"baseline"`
 	Population  Population  `mapstructure:"population"`
 	// Sources are keyed by instance name; see SourceSpec.
-	Sources    map[string]SourceSpec   `mapstructure:"-"`
+	Sources map[string]SourceSpec `mapstructure:"-"`
+	// Sinks are the delivery targets beside the geosight: section, keyed
+	// by instance name; see SinkSpec and AllSinks.
+	Sinks      map[string]SinkSpec     `mapstructure:"-"`
 	Indicators []indicators.Definition `mapstructure:"indicators"` // The indicators computed and pushed, one row each.
 	// Triggers are the early-warning rules by name (defaults: heat,
 	// heavy_rain, wind, river_flood, cyclone); a config replaces any by name.
@@ -47,6 +50,10 @@ type Config struct {
 
 	// Path is the file the config was read from ("" for built-in).
 	Path string `mapstructure:"-"`
+	// BaseDir is the directory relative paths in the config resolve against
+	// (the config file's; "" = the working directory). Parse sets it; sources
+	// get it through adapter.Env for relative file:// URLs.
+	BaseDir string `mapstructure:"-"`
 }
 
 // EnvAPIKey is the environment variable holding the GeoSight API key.
@@ -333,10 +340,20 @@ func resolveAPIKey(g *GeoSight) error {
 	if g.APIKeyFile == "" {
 		return nil
 	}
+	return readAPIKeyFile(g)
+}
+
+// readAPIKeyFile reads g.APIKeyFile into g.APIKey; an empty file is an
+// error (a key file that lost its content must not read as "no key set").
+func readAPIKeyFile(g *GeoSight) error {
 	b, err := os.ReadFile(g.APIKeyFile)
 	if err != nil {
 		return fmt.Errorf("cannot read api key file: %w", err)
 	}
-	g.APIKey = Secret(strings.TrimSpace(string(b)))
+	k := strings.TrimSpace(string(b))
+	if k == "" {
+		return fmt.Errorf("api key file %s is empty", g.APIKeyFile)
+	}
+	g.APIKey = Secret(k)
 	return nil
 }

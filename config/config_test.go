@@ -2,9 +2,10 @@ package config_test
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
-	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,16 +260,17 @@ func TestSampleTriggersMatchDefaults(t *testing.T) {
 }
 
 // The sample claims every key it shows carries its default unless marked
-// "example": check every scalar and list key it writes (outside sources and
-// indicators, which are examples by nature; triggers are checked above).
+// "example": check every value key of the schema it writes (outside sources
+// and indicators, which are examples by nature; triggers are checked above).
+// The keys and values come from the schema walker the docs use.
 func TestSampleShowsDefaultsUnlessMarkedExample(t *testing.T) {
 	t.Setenv(config.EnvAPIKey, "k")
 	cfg := parseSample(t)
 	var root yaml.Node
 	require.NoError(t, yaml.Unmarshal(config.Sample, &root))
-	def := config.Defaults()
+	def, got := schemaValues(config.Defaults()), schemaValues(cfg)
 	checked := 0
-	for _, path := range config.EnvKeys() {
+	for _, path := range slices.Sorted(maps.Keys(def)) {
 		if strings.HasPrefix(path, "triggers.") {
 			continue
 		}
@@ -281,10 +283,33 @@ func TestSampleShowsDefaultsUnlessMarkedExample(t *testing.T) {
 			continue
 		}
 		checked++
-		assert.Equal(t, fieldAt(reflect.ValueOf(def), path), fieldAt(reflect.ValueOf(cfg), path),
+		assert.Equal(t, def[path], got[path],
 			"sample line %d: %s is shown without \"# example\" but is not the default", key.Line, path)
 	}
 	assert.Greater(t, checked, 20)
+}
+
+// The sample's indicators comment names every registered recipe.
+func TestSampleNamesEveryRecipe(t *testing.T) {
+	_, list, ok := strings.Cut(string(config.Sample), "Recipes:")
+	require.True(t, ok, "the sample lists no recipes")
+	list, _, ok = strings.Cut(list, "(docs/indicators.md)")
+	require.True(t, ok)
+	listed := strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == '#' || r == ' ' || r == '\n' })
+	assert.ElementsMatch(t, indicators.RecipeNames(), listed)
+}
+
+// schemaValues maps every value key of a config (through sections and the
+// entries of maps of sections) to its value.
+func schemaValues(v any) map[string]any {
+	out := map[string]any{}
+	config.WalkSchema("", v, config.WalkOptions{Entries: true}, func(k config.SchemaKey) bool {
+		if k.Shape == config.ShapeValue {
+			out[k.Path] = k.Value.Interface()
+		}
+		return k.Shape == config.ShapeSection || k.Shape == config.ShapeMap
+	})
+	return out
 }
 
 func lookupNode(n *yaml.Node, path []string) (key, val *yaml.Node) {
@@ -300,22 +325,4 @@ func lookupNode(n *yaml.Node, path []string) (key, val *yaml.Node) {
 		}
 	}
 	return nil, nil
-}
-
-// fieldAt follows mapstructure keys through structs.
-func fieldAt(v reflect.Value, path string) any {
-	for _, k := range strings.Split(path, ".") {
-		t := v.Type()
-		found := false
-		for i := 0; i < t.NumField(); i++ {
-			if strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0] == k {
-				v, found = v.Field(i), true
-				break
-			}
-		}
-		if !found {
-			return nil
-		}
-	}
-	return v.Interface()
 }

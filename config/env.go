@@ -26,49 +26,29 @@ func EnvName(path string) string {
 // triggers' fields. Mappings (trigger levels and windows) and lists of
 // sections (indicators, geographies.files) are set in the file only: a
 // single variable could not say which entry it meant. Source keys depend on
-// the file's source names and are listed by sourceEnvKeys.
+// the file's source and sink names and are listed per section (envKeys).
 func EnvKeys() []string {
 	var out []string
-	schemaKeys("", reflect.ValueOf(Defaults()), &out)
+	schemaKeys("", Defaults(), &out)
 	sort.Strings(out)
 	return out
 }
 
-// schemaKeys appends the leaf keys under v (a struct or a map of structs).
-func schemaKeys(prefix string, v reflect.Value, out *[]string) {
-	for v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			v = reflect.New(v.Type().Elem())
-		}
-		v = v.Elem()
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			key, squash, skip := FieldKey(f)
-			if skip {
-				continue
-			}
-			fv := v.Field(i)
-			switch {
-			case squash:
-				schemaKeys(prefix, fv, out)
-			case isLeaf(f.Type):
-				*out = append(*out, prefix+key)
-			case f.Type.Kind() == reflect.Struct || (f.Type.Kind() == reflect.Map && f.Type.Elem().Kind() == reflect.Struct):
-				schemaKeys(prefix+key+".", fv, out)
+// schemaKeys appends the leaf keys under v: scalars and lists of scalars,
+// through sections and the entries of maps of sections (not into lists of
+// sections: a variable could not say which element it meant).
+func schemaKeys(prefix string, v any, out *[]string) {
+	WalkSchema(prefix, v, WalkOptions{Entries: true}, func(k SchemaKey) bool {
+		switch k.Shape {
+		case ShapeSection, ShapeMap:
+			return true
+		case ShapeValue:
+			if isLeaf(k.Field.Type) {
+				*out = append(*out, k.Path)
 			}
 		}
-	case reflect.Map:
-		if v.Type().Elem().Kind() != reflect.Struct {
-			return
-		}
-		for _, k := range v.MapKeys() {
-			schemaKeys(prefix+k.String()+".", v.MapIndex(k), out)
-		}
-	}
+		return false
+	})
 }
 
 // isLeaf: a value one variable can hold (scalars, times, lists of scalars).
@@ -89,15 +69,15 @@ func isLeaf(t reflect.Type) bool {
 	return true
 }
 
-// sourceEnvKeys lists the keys of one source section of the given kind.
-func sourceEnvKeys(name, kind string) []string {
-	prefix := "sources." + name + "."
+// envKeys lists the keys of one instance section of the given kind.
+func (s pluginSection) envKeys(name, kind string) []string {
+	prefix := s.key + "." + name + "."
 	var out []string
-	for k := range commonSourceKeys {
+	for k := range s.common {
 		out = append(out, prefix+k)
 	}
-	if newCfg, ok := NewPluginConfig(kind); ok {
-		schemaKeys(prefix, reflect.ValueOf(newCfg), &out)
+	if newCfg, ok := s.kinds.newConfig(kind); ok {
+		schemaKeys(prefix, newCfg, &out)
 	}
 	sort.Strings(out)
 	return out
@@ -140,14 +120,14 @@ func nameEnvVars(p Problems, env map[string]string) {
 	}
 }
 
-// sourceEnv applies the environment to the source sections the file names
+// env applies the environment to the instance sections the file names
 // and returns what it set, by key path. `enabled` is read as a boolean
 // here because the section is decoded by hand.
-func sourceEnv(raw map[string]any) map[string]string {
+func (s pluginSection) env(raw map[string]any) map[string]string {
 	set := map[string]string{}
-	for name, s := range raw {
-		sec, ok := s.(map[string]any)
-		if s == nil {
+	for name, r := range raw {
+		sec, ok := r.(map[string]any)
+		if r == nil {
 			sec, ok = map[string]any{}, true
 		}
 		if !ok {
@@ -157,8 +137,8 @@ func sourceEnv(raw map[string]any) map[string]string {
 		if t, ok := sec["type"]; ok {
 			kind = fmt.Sprint(t)
 		}
-		prefix := "sources." + name + "."
-		for k, val := range envOverrides(append(sourceEnvKeys(name, kind), leafPaths(prefix, sec)...)) {
+		prefix := s.key + "." + name + "."
+		for k, val := range envOverrides(append(s.envKeys(name, kind), leafPaths(prefix, sec)...)) {
 			var v any = val
 			if k == prefix+"enabled" {
 				if b, err := strconv.ParseBool(val); err == nil {
@@ -189,28 +169,22 @@ func envValue(path, val string) any {
 	return val
 }
 
-// typeAt is the Go type of the key at path in the schema (nil if unknown).
+// typeAt is the Go type of the key at path in the schema (nil if unknown);
+// path is as written in a file, without list indices.
 func typeAt(path string) reflect.Type {
-	t := reflect.TypeOf(Config{})
-	for _, p := range strings.Split(path, ".") {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
+	want := strings.Split(path, ".")
+	var found reflect.Type
+	WalkSchema("", Config{}, WalkOptions{}, func(k SchemaKey) bool {
+		if found != nil || !MatchKeys(k.Keys, want) {
+			return false
 		}
-		switch t.Kind() {
-		case reflect.Map:
-			t = t.Elem()
-			continue
-		case reflect.Struct:
-		default:
-			return nil
+		if len(k.Keys) == len(want) {
+			found = k.Field.Type
+			return false
 		}
-		f, ok := fieldByKey(t, p)
-		if !ok {
-			return nil
-		}
-		t = f.Type
-	}
-	return t
+		return true
+	})
+	return found
 }
 
 // leafPaths lists the scalar keys written in a section of the file, so the
@@ -220,7 +194,7 @@ func leafPaths(prefix string, m map[string]any) []string {
 	var out []string
 	for k, v := range m {
 		if sub, ok := v.(map[string]any); ok {
-			if prefix == "" && k == "sources" {
+			if prefix == "" && (k == sourceSection.key || k == sinkSection.key) {
 				continue // handled per source, with its kind's keys
 			}
 			out = append(out, leafPaths(prefix+k+".", sub)...)

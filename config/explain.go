@@ -153,36 +153,24 @@ var indexRE = regexp.MustCompile(`\[\d+\]`)
 // knownKeys lists the keys allowed beside path's last element, from the
 // schema (nil where the schema does not say, e.g. inside a source).
 func knownKeys(path string) []string {
-	path = indexRE.ReplaceAllString(path, "")
-	t := reflect.TypeOf(Config{})
-	if i := strings.LastIndex(path, "."); i >= 0 {
-		t = typeAt(path[:i])
-	}
-	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice) {
-		t = t.Elem()
-	}
-	if t == nil || t.Kind() != reflect.Struct {
-		return nil
-	}
+	parent := strings.Split(indexRE.ReplaceAllString(path, ""), ".")
+	parent = parent[:len(parent)-1]
 	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		if k, _, skip := FieldKey(t.Field(i)); !skip {
-			out = append(out, k)
+	WalkSchema("", Config{}, WalkOptions{}, func(k SchemaKey) bool {
+		n := len(k.Keys) - 1
+		if n > len(parent) || !MatchKeys(k.Keys[:n], parent) {
+			return false
 		}
-	}
-	if t == reflect.TypeOf(Config{}) {
-		out = append(out, "sources")
+		if n == len(parent) {
+			out = append(out, k.Keys[n])
+			return false
+		}
+		return true
+	})
+	if len(parent) == 0 {
+		out = append(out, "sources", "sinks")
 	}
 	return out
-}
-
-func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		if k, _, skip := FieldKey(t.Field(i)); !skip && k == key {
-			return t.Field(i), true
-		}
-	}
-	return reflect.StructField{}, false
 }
 
 // nearest returns the candidate closest to s when it is close enough to be

@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,7 +68,17 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	} else if v.Get("sources") != nil {
 		p.Add("sources", "must be a mapping of source name to its settings")
 	}
-	for k, val := range sourceEnv(rawSources) {
+	for k, val := range sourceSection.env(rawSources) {
+		env[k] = val
+	}
+	rawSinks, _ := settings["sinks"].(map[string]any)
+	delete(settings, "sinks")
+	if s, ok := v.Get("sinks").(map[string]any); ok {
+		rawSinks = s
+	} else if v.Get("sinks") != nil {
+		p.Add("sinks", "must be a mapping of sink name to its settings")
+	}
+	for k, val := range sinkSection.env(rawSinks) {
 		env[k] = val
 	}
 	rawTriggers, _ := settings["triggers"].(map[string]any)
@@ -115,11 +124,13 @@ func Parse(yaml []byte, baseDir string, ov Overrides) (Config, error) {
 	if ov.HTTPAddr != "" {
 		cfg.HTTP.Listen = ov.HTTPAddr
 	}
+	cfg.BaseDir = baseDir
 	cfg.resolvePaths(baseDir)
 	if err := resolveAPIKey(&cfg.GeoSight); err != nil {
 		p.Add("geosight.api_key_file", "%v", err)
 	}
-	cfg.Sources = decodeSources(rawSources, cfg.Schedule, &p)
+	cfg.Sources = decodeSources(rawSources, cfg.Schedule, baseDir, &p)
+	cfg.Sinks = decodeSinks(rawSinks, baseDir, &p)
 	p = append(p, cfg.validate()...)
 	p = suggestKeys(p, func(path string) bool { return v.IsSet(path) })
 	nameEnvVars(p, env)
@@ -151,11 +162,7 @@ func withGeoFileDefaults(f GeoFile, v *viper.Viper, i int) GeoFile {
 }
 
 func (c *Config) resolvePaths(base string) {
-	abs := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) && base != "" {
-			*p = filepath.Join(base, *p)
-		}
-	}
+	abs := func(p *string) { *p = ResolvePath(base, *p) }
 	abs(&c.GeoSight.APIKeyFile)
 	abs(&c.Baseline.File)
 	abs(&c.Population.Grid)
@@ -168,16 +175,7 @@ func (c *Config) resolvePaths(base string) {
 	}
 	// state_dir and output dir stay relative to where the daemon runs: they
 	// are the operator's choice at run time, not part of the config's data.
-	// Reloads of the same file run beside fetches that read BaseDir: write
-	// it only when it changes, so they never race.
-	if BaseDir != base {
-		BaseDir = base
-	}
 }
-
-// BaseDir is the directory of the last config loaded; sources resolve
-// relative file:// URLs against it.
-var BaseDir string
 
 var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -185,38 +183,7 @@ var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 // validate checks everything but the source sections (done while decoding).
 func (c *Config) validate() Problems {
 	var p Problems
-	g := c.GeoSight
-	switch {
-	case g.URL == "":
-		p.Add("geosight.url", "is required (an https:// URL, or %q for the built-in fake)", EmbeddedURL)
-	case g.URL == EmbeddedURL:
-	default:
-		u, err := url.Parse(g.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			p.Add("geosight.url", "must be an http(s) URL like https://geosight.example.org, got %q", g.URL)
-		}
-		if g.APIKey == "" {
-			p.Add("geosight.api_key_file", "no API key: set %s or api_key_file", EnvAPIKey)
-		}
-		if !emailRE.MatchString(g.User) {
-			p.Add("geosight.user", "must be the e-mail of the API key's owner, got %q", g.User)
-		}
-	}
-	if !uuidRE.MatchString(g.Dataset) {
-		p.Add("geosight.dataset", "must be the reference dataset UUID, got %q", g.Dataset)
-	}
-	if g.Concurrency < 1 || g.Concurrency > 32 {
-		p.Add("geosight.concurrency", "must be 1..32, got %d", g.Concurrency)
-	}
-	if g.RequestsPerSecond < 0 {
-		p.Add("geosight.requests_per_second", "must be >= 0, got %g", g.RequestsPerSecond)
-	}
-	if g.Timeout <= 0 {
-		p.Add("geosight.timeout", "must be > 0, got %s", g.Timeout)
-	}
-	if g.MaxRetries < 0 {
-		p.Add("geosight.max_retries", "must be >= 0, got %d", g.MaxRetries)
-	}
+	p.AddErr("geosight", c.GeoSight.Validate())
 
 	switch c.Geographies.From {
 	case "file":

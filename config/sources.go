@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,22 @@ import (
 // indicators.FieldError values with paths relative to the section.
 type PluginConfig interface {
 	Validate() error
+}
+
+// PathResolver is a PluginConfig with file paths in it: the loader calls
+// ResolvePaths with the config file's directory before Validate, so relative
+// paths resolve as the config's own do (resolve only non-empty relative
+// paths, and only when baseDir is not "").
+type PathResolver interface {
+	ResolvePaths(baseDir string)
+}
+
+// ResolvePath joins a non-empty relative path to baseDir (when not "").
+func ResolvePath(baseDir, path string) string {
+	if path == "" || filepath.IsAbs(path) || baseDir == "" {
+		return path
+	}
+	return filepath.Join(baseDir, path)
 }
 
 // SourceSpec is one configured source instance: the options every source
@@ -37,40 +54,137 @@ type SourceSpec struct {
 // commonSourceKeys are handled here, not by plugins.
 var commonSourceKeys = map[string]bool{"type": true, "enabled": true, "interval": true, "cron": true, "timeout": true}
 
-var (
-	kindsMu sync.RWMutex
-	kinds   = map[string]func() PluginConfig{}
-)
-
-// RegisterSourceKind teaches the loader a source kind's config. Called by
-// adapter.RegisterSource; nothing else needs it.
-func RegisterSourceKind(kind string, newConfig func() PluginConfig) {
-	kindsMu.Lock()
-	defer kindsMu.Unlock()
-	kinds[kind] = newConfig
+// kindRegistry is what the loader knows of the plugin kinds of one section
+// (sources:, sinks:): each kind's typed config constructor.
+type kindRegistry struct {
+	mu    sync.RWMutex
+	kinds map[string]func() PluginConfig
 }
 
-// SourceKindNames lists the kinds the loader knows.
-func SourceKindNames() []string {
-	kindsMu.RLock()
-	defer kindsMu.RUnlock()
-	out := make([]string, 0, len(kinds))
-	for k := range kinds {
+func (r *kindRegistry) register(kind string, newConfig func() PluginConfig) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kinds == nil {
+		r.kinds = map[string]func() PluginConfig{}
+	}
+	r.kinds[kind] = newConfig
+}
+
+func (r *kindRegistry) names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.kinds))
+	for k := range r.kinds {
 		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out
 }
 
-// NewPluginConfig returns the default config of a kind.
-func NewPluginConfig(kind string) (PluginConfig, bool) {
-	kindsMu.RLock()
-	defer kindsMu.RUnlock()
-	f, ok := kinds[kind]
+func (r *kindRegistry) newConfig(kind string) (PluginConfig, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	f, ok := r.kinds[kind]
 	if !ok {
 		return nil, false
 	}
 	return f(), true
+}
+
+// pluginSection describes a section of named plugin instances: its key,
+// the keys every instance shares (decoded by the loader, not the plugin),
+// and its kinds.
+type pluginSection struct {
+	key    string
+	what   string // "source", "sink": for messages
+	common map[string]bool
+	kinds  *kindRegistry
+}
+
+var (
+	sourceSection = pluginSection{key: "sources", what: "source", common: commonSourceKeys, kinds: &kindRegistry{}}
+	sinkSection   = pluginSection{key: "sinks", what: "sink", common: commonSinkKeys, kinds: &kindRegistry{}}
+)
+
+// RegisterSourceKind teaches the loader a source kind's config. Called by
+// adapter.RegisterSource; nothing else needs it.
+func RegisterSourceKind(kind string, newConfig func() PluginConfig) {
+	sourceSection.kinds.register(kind, newConfig)
+}
+
+// SourceKindNames lists the kinds the loader knows.
+func SourceKindNames() []string { return sourceSection.kinds.names() }
+
+// NewPluginConfig returns the default config of a source kind.
+func NewPluginConfig(kind string) (PluginConfig, bool) { return sourceSection.kinds.newConfig(kind) }
+
+// instanceSection returns the raw section of one plugin instance (a
+// missing body is an empty section).
+func instanceSection(raw map[string]any, name string) (map[string]any, bool) {
+	if raw[name] == nil {
+		return map[string]any{}, true
+	}
+	sec, ok := raw[name].(map[string]any)
+	return sec, ok
+}
+
+// instanceKind is the instance's `type:`, default its name.
+func instanceKind(name string, sec map[string]any) string {
+	if t, ok := sec["type"]; ok {
+		return fmt.Sprint(t)
+	}
+	return name
+}
+
+// instanceEnabled reads `enabled:` (default true).
+func instanceEnabled(path string, sec map[string]any, p *Problems) bool {
+	e, ok := sec["enabled"]
+	if !ok {
+		return true
+	}
+	b, ok := e.(bool)
+	if !ok {
+		p.Add(path+".enabled", "must be true or false, got %v", e)
+	}
+	return b
+}
+
+// decodePlugin decodes the kind's own keys of an instance section into its
+// typed config and validates it; nil when the kind is unknown.
+func (s pluginSection) decodePlugin(path, kind string, sec map[string]any, baseDir string, p *Problems) PluginConfig {
+	plug, known := s.kinds.newConfig(kind)
+	if !known {
+		p.Add(path+".type", "unknown %s type %q (known: %s)", s.what, kind, strings.Join(s.kinds.names(), ", "))
+		return nil
+	}
+	rest := map[string]any{}
+	for k, v := range sec {
+		if !s.common[k] {
+			rest[k] = v
+		}
+	}
+	// Decoding keeps going past unknown keys, so Validate still sees and
+	// reports everything else that is wrong.
+	if err := decodeStrict(rest, plug); err != nil {
+		p.AddErr(path, err)
+	}
+	if r, ok := plug.(PathResolver); ok {
+		r.ResolvePaths(baseDir)
+	}
+	if err := plug.Validate(); err != nil {
+		p.AddErr(path, err)
+	}
+	return plug
+}
+
+// sortedNames lists a raw section's instance names.
+func sortedNames(raw map[string]any) []string {
+	names := make([]string, 0, len(raw))
+	for n := range raw {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // MinInterval is the shortest polling interval allowed: feeds update at most
@@ -78,34 +192,17 @@ func NewPluginConfig(kind string) (PluginConfig, bool) {
 const MinInterval = time.Minute
 
 // decodeSources decodes the raw sources map, appending problems.
-func decodeSources(raw map[string]any, sched Schedule, p *Problems) map[string]SourceSpec {
+func decodeSources(raw map[string]any, sched Schedule, baseDir string, p *Problems) map[string]SourceSpec {
 	out := map[string]SourceSpec{}
-	names := make([]string, 0, len(raw))
-	for n := range raw {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range sortedNames(raw) {
 		path := "sources." + name
-		sec, ok := raw[name].(map[string]any)
-		if raw[name] == nil {
-			sec, ok = map[string]any{}, true
-		}
+		sec, ok := instanceSection(raw, name)
 		if !ok {
 			p.Add(path, "must be a mapping, got %T", raw[name])
 			continue
 		}
-		spec := SourceSpec{Name: name, Kind: name, Enabled: true, Interval: sched.Interval, Raw: sec}
-		if t, ok := sec["type"]; ok {
-			spec.Kind = fmt.Sprint(t)
-		}
-		if e, ok := sec["enabled"]; ok {
-			b, ok := e.(bool)
-			if !ok {
-				p.Add(path+".enabled", "must be true or false, got %v", e)
-			}
-			spec.Enabled = b
-		}
+		spec := SourceSpec{Name: name, Kind: instanceKind(name, sec), Enabled: instanceEnabled(path, sec, p),
+			Interval: sched.Interval, Raw: sec}
 		if v, ok := sec["interval"]; ok {
 			d, err := toDuration(v)
 			if err != nil {
@@ -136,25 +233,9 @@ func decodeSources(raw map[string]any, sched Schedule, p *Problems) map[string]S
 		} else if spec.Cron == "" && spec.Timeout >= spec.Interval {
 			p.Add(path+".timeout", "must be below the interval (%s), got %s", spec.Interval, spec.Timeout)
 		}
-		newCfg, known := NewPluginConfig(spec.Kind)
-		if !known {
-			p.Add(path+".type", "unknown source type %q (known: %s)", spec.Kind, strings.Join(SourceKindNames(), ", "))
+		plug := sourceSection.decodePlugin(path, spec.Kind, sec, baseDir, p)
+		if plug == nil {
 			continue
-		}
-		plug := newCfg
-		rest := map[string]any{}
-		for k, v := range sec {
-			if !commonSourceKeys[k] {
-				rest[k] = v
-			}
-		}
-		// Decoding keeps going past unknown keys, so Validate still sees and
-		// reports everything else that is wrong.
-		if err := decodeStrict(rest, plug); err != nil {
-			p.AddErr(path, err)
-		}
-		if err := plug.Validate(); err != nil {
-			p.AddErr(path, err)
 		}
 		spec.Plugin = plug
 		out[name] = spec

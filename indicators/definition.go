@@ -3,8 +3,9 @@ package indicators
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -85,15 +86,7 @@ func (d Definition) Validate() error {
 
 // AtLevel reports whether the indicator is computed for areas of level.
 func (d Definition) AtLevel(level int) bool {
-	if len(d.AdminLevels) == 0 {
-		return true
-	}
-	for _, l := range d.AdminLevels {
-		if l == level {
-			return true
-		}
-	}
-	return false
+	return len(d.AdminLevels) == 0 || slices.Contains(d.AdminLevels, level)
 }
 
 // FieldError is a validation problem at a field path relative to whatever is
@@ -179,6 +172,15 @@ type Input struct {
 type Recipe interface {
 	// ValueType is the GeoSight type the recipe produces ("" = any numeric).
 	ValueType() ValueType
+	// NewParams returns a pointer to a fresh params struct holding the
+	// defaults, tagged with mapstructure keys (a recipe without params
+	// returns a pointer to an empty struct). The recipe owns its params:
+	// ValidateParams and Compute decode into it, so their type and
+	// defaults are declared once, and the reference documents them from it.
+	NewParams() any
+	// Example is a complete, working definition using the recipe: the
+	// reference prints it, and a test validates it and computes it.
+	Example() Definition
 	// ValidateParams checks a definition's params.
 	ValidateParams(params map[string]any) error
 	// Compute returns values for the areas the indicator covers. It returns
@@ -214,10 +216,5 @@ func LookupRecipe(name string) (Recipe, bool) {
 func RecipeNames() []string {
 	recipesMu.RLock()
 	defer recipesMu.RUnlock()
-	out := make([]string, 0, len(recipes))
-	for n := range recipes {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(recipes))
 }

@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,11 @@ type EnsembleParams struct {
 	Threshold float64 `mapstructure:"threshold"`
 }
 
+// newEnsembleParams: ensemble recipes read forecasts.
+func newEnsembleParams() *EnsembleParams {
+	return &EnsembleParams{EventFilter: EventFilter{Phase: Forecast}}
+}
+
 func (p *EnsembleParams) validate() error {
 	var errs []error
 	if p.Phase == "" {
@@ -55,9 +61,28 @@ type ensembleRecipe struct{ measure string }
 
 func (ensembleRecipe) ValueType() ValueType { return Float }
 
+func (ensembleRecipe) NewParams() any { return newEnsembleParams() }
+
+func (r ensembleRecipe) Example() Definition {
+	ecmwf := func(threshold float64) map[string]any {
+		return map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": threshold}
+	}
+	switch r.measure {
+	case "probability":
+		return Definition{Shortcode: "HS_TC_P64", Name: "Chance of hurricane-force winds (ECMWF ensemble)", Type: Float,
+			Unit: "probability", Recipe: "strike_probability", Params: ecmwf(33)}
+	case "under18":
+		return Definition{Shortcode: "HS_TC_ECHILD64", Name: "Expected children in hurricane-force winds (ECMWF ensemble)", Type: Float,
+			Unit: "children", Recipe: "expected_children_exposed", Params: ecmwf(33)}
+	default:
+		return Definition{Shortcode: "HS_TC_EPOP18", Name: "Expected people in gale-force winds (ECMWF ensemble)", Type: Float,
+			Unit: "people", Recipe: "expected_population_exposed", Params: ecmwf(18)}
+	}
+}
+
 func (ensembleRecipe) ValidateParams(p map[string]any) error {
-	var ep EnsembleParams
-	if err := DecodeParams(p, &ep); err != nil {
+	ep, err := decodeNew(newEnsembleParams, p)
+	if err != nil {
 		return err
 	}
 	return ep.validate()
@@ -120,11 +145,7 @@ func EnsembleExposure(eng ExposureEngine, e Event, f EventFilter, threshold floa
 	if len(byMember) > m {
 		return nil, fmt.Errorf("event %s: %d members have swaths but member_count is %d", e.ID, len(byMember), m)
 	}
-	members := make([]int, 0, len(byMember))
-	for k := range byMember {
-		members = append(members, k)
-	}
-	sort.Ints(members)
+	members := slices.Sorted(maps.Keys(byMember))
 	out := map[string]*EnsembleArea{}
 	for _, k := range members {
 		exp, err := eng.Expose(byMember[k])
@@ -157,8 +178,8 @@ func (r ensembleRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 	if in.Exposure == nil {
 		return nil, fmt.Errorf("recipe %s: no exposure engine configured", def.Recipe)
 	}
-	var p EnsembleParams
-	if err := DecodeParams(def.Params, &p); err != nil {
+	p, err := decodeNew(newEnsembleParams, def.Params)
+	if err != nil {
 		return nil, err
 	}
 	_ = p.validate()

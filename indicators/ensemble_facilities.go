@@ -26,21 +26,34 @@ type EnsembleFacilityParams struct {
 	Kind []string `mapstructure:"kind"`
 }
 
+func newEnsembleFacilityParams() *EnsembleFacilityParams {
+	return &EnsembleFacilityParams{EnsembleParams: *newEnsembleParams()}
+}
+
 type ensembleFacilitiesRecipe struct{}
 
 func (ensembleFacilitiesRecipe) ValueType() ValueType { return Float }
 
+func (ensembleFacilitiesRecipe) NewParams() any { return newEnsembleFacilityParams() }
+
+func (ensembleFacilitiesRecipe) Example() Definition {
+	return Definition{Shortcode: "HS_TC_ESCHOOL33", Name: "Expected schools in hurricane-force winds (ECMWF ensemble)", Type: Float,
+		Unit: "schools", Recipe: "expected_facilities_exposed",
+		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"},
+			"threshold": 33, "kind": []any{"school"}}}
+}
+
 func (ensembleFacilitiesRecipe) ValidateParams(p map[string]any) error {
-	var ep EnsembleFacilityParams
-	if err := DecodeParams(p, &ep); err != nil {
+	ep, err := decodeNew(newEnsembleFacilityParams, p)
+	if err != nil {
 		return err
 	}
 	return ep.validate()
 }
 
 func (ensembleFacilitiesRecipe) Compute(def Definition, in *Input) ([]Value, error) {
-	var p EnsembleFacilityParams
-	if err := DecodeParams(def.Params, &p); err != nil {
+	p, err := decodeNew(newEnsembleFacilityParams, def.Params)
+	if err != nil {
 		return nil, err
 	}
 	if err := p.validate(); err != nil {

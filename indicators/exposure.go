@@ -1,8 +1,9 @@
 package indicators
 
 import (
+	"maps"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/paulmach/orb"
 )
@@ -83,11 +84,8 @@ func (e *AreaWeighted) Expose(footprints []orb.Geometry) ([]AreaExposure, error)
 			best[p.Area] = math.Max(best[p.Area], p.Share)
 		}
 	}
-	idx := make([]int, 0, len(best))
-	for i := range best {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
+	idx := slices.AppendSeq(make([]int, 0, len(best)), maps.Keys(best)) // sized once: one per area
+	slices.Sort(idx)
 	var out []AreaExposure
 	for _, i := range idx {
 		if e.km2[i] == 0 || best[i] <= 1e-12 {

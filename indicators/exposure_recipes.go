@@ -20,9 +20,26 @@ type exposureRecipe struct{ measure string }
 
 func (exposureRecipe) ValueType() ValueType { return Float }
 
+func (exposureRecipe) NewParams() any { return observedFilter() }
+
+func (r exposureRecipe) Example() Definition {
+	mmi6 := map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI", "min_intensity": 6}
+	switch r.measure {
+	case "population":
+		return Definition{Shortcode: "HS_EQ_POP_MMI6", Name: "People exposed to strong shaking (MMI 6+)", Type: Integer,
+			Unit: "people", Recipe: "population_exposed", Params: mmi6}
+	case "under18":
+		return Definition{Shortcode: "HS_EQ_CHILD_MMI6", Name: "Children exposed to strong shaking (MMI 6+)", Type: Integer,
+			Unit: "children", Recipe: "children_exposed", Params: mmi6}
+	default:
+		return Definition{Shortcode: "HS_EQ_KM2_MMI6", Name: "Area with strong shaking (MMI 6+)", Type: Float,
+			Unit: "km²", Recipe: "area_exposed_km2", Params: mmi6}
+	}
+}
+
 func (exposureRecipe) ValidateParams(p map[string]any) error {
-	var f EventFilter
-	if err := DecodeParams(p, &f); err != nil {
+	f, err := decodeNew(observedFilter, p)
+	if err != nil {
 		return err
 	}
 	return f.validate()
@@ -32,8 +49,8 @@ func (r exposureRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 	if in.Exposure == nil {
 		return nil, fmt.Errorf("recipe %s: no exposure engine configured", def.Recipe)
 	}
-	var f EventFilter
-	if err := DecodeParams(def.Params, &f); err != nil {
+	f, err := decodeNew(observedFilter, def.Params)
+	if err != nil {
 		return nil, err
 	}
 	_ = f.validate()

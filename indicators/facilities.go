@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/rtree"
@@ -22,21 +23,33 @@ type facilitiesParams struct {
 	Kind []string `mapstructure:"kind"`
 }
 
+func newFacilitiesParams() *facilitiesParams {
+	return &facilitiesParams{EventFilter: *observedFilter()}
+}
+
 type facilitiesRecipe struct{}
 
 func (facilitiesRecipe) ValueType() ValueType { return Integer }
 
+func (facilitiesRecipe) NewParams() any { return newFacilitiesParams() }
+
+func (facilitiesRecipe) Example() Definition {
+	return Definition{Shortcode: "HS_EQ_SCHOOLS", Name: "Schools in strong shaking (MMI 6+)", Type: Integer,
+		Unit: "schools", Recipe: "facilities_exposed",
+		Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI", "min_intensity": 6, "kind": []any{"school"}}}
+}
+
 func (facilitiesRecipe) ValidateParams(p map[string]any) error {
-	var f facilitiesParams
-	if err := DecodeParams(p, &f); err != nil {
+	f, err := decodeNew(newFacilitiesParams, p)
+	if err != nil {
 		return err
 	}
 	return f.validate()
 }
 
 func (facilitiesRecipe) Compute(def Definition, in *Input) ([]Value, error) {
-	var p facilitiesParams
-	if err := DecodeParams(def.Params, &p); err != nil {
+	p, err := decodeNew(newFacilitiesParams, def.Params)
+	if err != nil {
 		return nil, err
 	}
 	if err := p.validate(); err != nil {
@@ -104,10 +117,6 @@ func (facilitiesRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 }
 
 func kindIn(kinds []string, k string) bool {
-	for _, x := range kinds {
-		if strings.EqualFold(strings.TrimSpace(x), strings.TrimSpace(k)) {
-			return true
-		}
-	}
-	return false
+	k = strings.TrimSpace(k)
+	return slices.ContainsFunc(kinds, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), k) })
 }

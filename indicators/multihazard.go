@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -47,19 +48,50 @@ type Component struct {
 	Weight  float64 `mapstructure:"weight"` // Weight in the geometric mean (default 1).
 }
 
+// newComponent is a component's defaults: the severity of observed events,
+// weight 1.
+func newComponent() Component { return Component{Phase: Observed, Measure: "severity", Weight: 1} }
+
+// ElemDefaults gives the defaults of every component, for the reference.
+func (MultiHazardParams) ElemDefaults() []any { return []any{newComponent()} }
+
 type multiHazard struct{}
 
 func (multiHazard) ValueType() ValueType { return Float }
+
+func newMultiHazardParams() *MultiHazardParams { return &MultiHazardParams{Method: "probabilistic_or"} }
+
+func (multiHazard) NewParams() any { return newMultiHazardParams() }
+
+func (multiHazard) Example() Definition {
+	return Definition{Shortcode: "HS_MHI", Name: "Multi-hazard index", Type: Float, Recipe: "multi_hazard_index",
+		Params: map[string]any{"method": "geometric_mean", "components": []any{
+			map[string]any{"name": "quake", "hazard_types": []any{"earthquake"}, "measure": "intensity", "unit": "MMI", "floor": 4, "ceiling": 9},
+			map[string]any{"name": "heat", "hazard_types": []any{"heat"}, "phase": "forecast", "weight": 0.5},
+		}}}
+}
 
 func (multiHazard) ValidateParams(p map[string]any) error {
 	_, err := decodeMultiHazard(p)
 	return err
 }
 
-func decodeMultiHazard(p map[string]any) (MultiHazardParams, error) {
-	mp := MultiHazardParams{Method: "probabilistic_or"}
-	if err := DecodeParams(p, &mp); err != nil {
-		return mp, err
+func decodeMultiHazard(p map[string]any) (*MultiHazardParams, error) {
+	// Components decode into defaulted elements: mapstructure fills a
+	// slice's existing elements.
+	newParams := func() *MultiHazardParams {
+		mp := newMultiHazardParams()
+		if cs := reflect.ValueOf(p["components"]); cs.Kind() == reflect.Slice {
+			mp.Components = make([]Component, cs.Len())
+			for i := range mp.Components {
+				mp.Components[i] = newComponent()
+			}
+		}
+		return mp
+	}
+	mp, err := decodeNew(newParams, p)
+	if err != nil {
+		return nil, err
 	}
 	var errs []error
 	switch mp.Method {
@@ -80,14 +112,8 @@ func decodeMultiHazard(p map[string]any) (MultiHazardParams, error) {
 			errs = append(errs, FieldError{path + ".name", "duplicate " + c.Name})
 		}
 		seen[c.Name] = true
-		if c.Phase == "" {
-			c.Phase = Observed
-		}
-		if c.Measure == "" {
-			c.Measure = "severity"
-		}
 		if c.Weight == 0 {
-			c.Weight = 1
+			c.Weight = 1 // as an explicit 0 always did
 		}
 		if len(c.HazardTypes) == 0 {
 			errs = append(errs, FieldError{path + ".hazard_types", "at least one hazard type is required"})
@@ -217,11 +243,11 @@ func (multiHazard) Compute(def Definition, in *Input) ([]Value, error) {
 	vals := emit(def, in, res, prov, phase, "", func(v float64) Value { return Value{Type: Float, Number: v} })
 	for i := range vals {
 		sc := comps[in.areaIndex(vals[i].Code)]
-		names := make([]string, 0, len(sc))
+		names := make([]string, 0, len(sc)) // per value: kept on the stack (see provenance.attrs)
 		for n := range sc {
 			names = append(names, n)
 		}
-		sort.Strings(names)
+		slices.Sort(names)
 		parts := make([]string, len(names))
 		for j, n := range names {
 			parts[j] = fmt.Sprintf("%s=%.3f", n, sc[n])

@@ -2,8 +2,9 @@ package indicators
 
 import (
 	"errors"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Presence recipes: which hazards hit an area, how severe, how intense.
@@ -46,7 +47,7 @@ func touching(def Definition, in *Input, f EventFilter, fn func(ai int, e Event,
 
 func namesArea(codes []string, a Area) bool {
 	for _, c := range codes {
-		if c == a.Code || contains(a.Parents, c) {
+		if c == a.Code || slices.Contains(a.Parents, c) {
 			return true
 		}
 	}
@@ -59,23 +60,33 @@ type alertLevel struct{}
 
 func (alertLevel) ValueType() ValueType { return String }
 
+// NewParams: an EventFilter, observed events by default. hazard_presence
+// and max_intensity share it.
+func (alertLevel) NewParams() any { return observedFilter() }
+
+func (alertLevel) Example() Definition {
+	return Definition{Shortcode: "HS_EQ_ALERT", Name: "Earthquake alert level", Type: String,
+		Codes: []string{"none", "green", "orange", "red"}, Recipe: "alert_level",
+		Params: map[string]any{"hazard_types": []any{"earthquake"}, "phase": "observed"}}
+}
+
 func (alertLevel) ValidateParams(p map[string]any) error {
-	var f EventFilter
-	if err := DecodeParams(p, &f); err != nil {
+	f, err := decodeNew(observedFilter, p)
+	if err != nil {
 		return err
 	}
 	return f.validate()
 }
 
 func (alertLevel) Compute(def Definition, in *Input) ([]Value, error) {
-	var f EventFilter
-	if err := DecodeParams(def.Params, &f); err != nil {
+	f, err := decodeNew(observedFilter, def.Params)
+	if err != nil {
 		return nil, err
 	}
 	_ = f.validate()
 	best := map[int]Severity{}
 	prov := map[int]*provenance{}
-	touching(def, in, f, func(ai int, e Event, fp *Footprint) {
+	touching(def, in, *f, func(ai int, e Event, fp *Footprint) {
 		s := e.Severity
 		if fp != nil {
 			s = fp.SeverityOr(e.Severity)
@@ -98,15 +109,20 @@ type hazardPresence struct{ alertLevel }
 
 func (hazardPresence) ValueType() ValueType { return Integer }
 
+func (hazardPresence) Example() Definition {
+	return Definition{Shortcode: "HS_EQ_PRESENT", Name: "Earthquake present", Type: Integer, Recipe: "hazard_presence",
+		Params: map[string]any{"hazard_types": []any{"earthquake"}}}
+}
+
 func (hazardPresence) Compute(def Definition, in *Input) ([]Value, error) {
-	var f EventFilter
-	if err := DecodeParams(def.Params, &f); err != nil {
+	f, err := decodeNew(observedFilter, def.Params)
+	if err != nil {
 		return nil, err
 	}
 	_ = f.validate()
 	hit := map[int]bool{}
 	prov := map[int]*provenance{}
-	touching(def, in, f, func(ai int, e Event, _ *Footprint) {
+	touching(def, in, *f, func(ai int, e Event, _ *Footprint) {
 		hit[ai] = true
 		provFor(prov, ai).add(e)
 	})
@@ -119,9 +135,14 @@ type maxIntensity struct{ alertLevel }
 
 func (maxIntensity) ValueType() ValueType { return Float }
 
+func (maxIntensity) Example() Definition {
+	return Definition{Shortcode: "HS_EQ_MMI_MAX", Name: "Earthquake shaking, maximum MMI", Type: Float, Unit: "MMI",
+		Recipe: "max_intensity", Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI"}}
+}
+
 func (maxIntensity) ValidateParams(p map[string]any) error {
-	var f EventFilter
-	if err := DecodeParams(p, &f); err != nil {
+	f, err := decodeNew(observedFilter, p)
+	if err != nil {
 		return err
 	}
 	errs := []error{f.validate()}
@@ -132,14 +153,14 @@ func (maxIntensity) ValidateParams(p map[string]any) error {
 }
 
 func (maxIntensity) Compute(def Definition, in *Input) ([]Value, error) {
-	var f EventFilter
-	if err := DecodeParams(def.Params, &f); err != nil {
+	f, err := decodeNew(observedFilter, def.Params)
+	if err != nil {
 		return nil, err
 	}
 	_ = f.validate()
 	best := map[int]float64{}
 	prov := map[int]*provenance{}
-	touching(def, in, f, func(ai int, e Event, fp *Footprint) {
+	touching(def, in, *f, func(ai int, e Event, fp *Footprint) {
 		if fp == nil {
 			return
 		}
@@ -168,11 +189,8 @@ func provFor(m map[int]*provenance, ai int) *provenance {
 
 // emit turns per-area results into values, in area order (deterministic).
 func emit[T any](def Definition, in *Input, res map[int]T, prov map[int]*provenance, phase Phase, method string, mk func(T) Value) []Value {
-	idx := make([]int, 0, len(res))
-	for ai := range res {
-		idx = append(idx, ai)
-	}
-	sort.Ints(idx)
+	idx := slices.AppendSeq(make([]int, 0, len(res)), maps.Keys(res)) // sized once: one per area
+	slices.Sort(idx)
 	out := make([]Value, 0, len(idx))
 	for _, ai := range idx {
 		a := in.Areas[ai]

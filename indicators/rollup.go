@@ -2,8 +2,9 @@ package indicators
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -21,12 +22,7 @@ var AggregationWords = []string{"SUM(value)", "MAX(value)", "MIN(value)", "AVG(v
 
 // ValidAggregation reports whether word is supported.
 func ValidAggregation(word string) bool {
-	for _, w := range AggregationWords {
-		if strings.EqualFold(w, word) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(AggregationWords, func(w string) bool { return strings.EqualFold(w, word) })
 }
 
 // RollUp aggregates values of areas at level `from` to every ancestor
@@ -68,11 +64,8 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 			}
 		}
 	}
-	parents := make([]string, 0, len(groups))
-	for p := range groups {
-		parents = append(parents, p)
-	}
-	sort.Strings(parents)
+	parents := slices.AppendSeq(make([]string, 0, len(groups)), maps.Keys(groups)) // sized once: one per parent
+	slices.Sort(parents)
 	out := make([]Value, 0, len(parents))
 	for _, p := range parents {
 		kids := groups[p]

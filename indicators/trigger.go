@@ -1,10 +1,11 @@
 package indicators
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -197,15 +198,9 @@ func validateLevels(path string, levels map[string]float64) []error {
 
 // WindowNames lists windows longest first.
 func (t Trigger) WindowNames() []string {
-	out := make([]string, 0, len(t.Windows))
-	for n := range t.Windows {
-		out = append(out, n)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if t.Windows[out[i]] != t.Windows[out[j]] {
-			return t.Windows[out[i]] > t.Windows[out[j]]
-		}
-		return out[i] < out[j]
+	out := slices.Collect(maps.Keys(t.Windows))
+	slices.SortFunc(out, func(a, b string) int {
+		return cmp.Or(cmp.Compare(t.Windows[b], t.Windows[a]), cmp.Compare(a, b))
 	})
 	return out
 }
@@ -258,10 +253,10 @@ func (t Trigger) matches(e Event) bool {
 	if e.Phase != Forecast {
 		return false
 	}
-	if !contains(t.HazardTypes, e.Type) {
+	if !slices.Contains(t.HazardTypes, e.Type) {
 		return false
 	}
-	return len(t.Sources) == 0 || contains(t.Sources, e.Source)
+	return len(t.Sources) == 0 || slices.Contains(t.Sources, e.Source)
 }
 
 // validateRange refuses thresholds no footprint can have: severities are 1

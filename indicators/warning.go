@@ -161,9 +161,30 @@ func (w warningRecipe) ValueType() ValueType {
 	}
 }
 
+// newWarningParams: the trigger's longest window, levels from watch up.
+func newWarningParams() *WarningParams { return &WarningParams{Level: "watch"} }
+
+func (warningRecipe) NewParams() any { return newWarningParams() }
+
+func (w warningRecipe) Example() Definition {
+	switch w.kind {
+	case "level":
+		return Definition{Shortcode: "HS_EW_HEAT", Name: "Heat early-warning level", Type: String,
+			Codes: LevelNames, Recipe: "early_warning_level", Aggregation: "MAX(value)",
+			Params: map[string]any{"trigger": "heat", "window": "action"}}
+	case "lead":
+		return Definition{Shortcode: "HS_EW_HEAT_LEAD", Name: "Hours until heat warning", Type: Float, Unit: "hours",
+			Recipe: "lead_time_hours", Aggregation: "MIN(value)", Params: map[string]any{"trigger": "heat", "level": "warning"}}
+	default:
+		return Definition{Shortcode: "HS_EW_HEAT_CHILD", Name: "Children in areas under heat warning", Type: Integer,
+			Unit: "children", Recipe: "children_at_risk", Aggregation: "SUM(value)",
+			Params: map[string]any{"trigger": "heat", "level": "warning"}}
+	}
+}
+
 func (w warningRecipe) ValidateParams(p map[string]any) error {
-	var wp WarningParams
-	if err := DecodeParams(p, &wp); err != nil {
+	wp, err := decodeNew(newWarningParams, p)
+	if err != nil {
 		return err
 	}
 	var errs []error
@@ -179,10 +200,11 @@ func (w warningRecipe) ValidateParams(p map[string]any) error {
 }
 
 func (w warningRecipe) resolve(def Definition, in *Input) (WarningParams, Trigger, time.Duration, int, error) {
-	var wp WarningParams
-	if err := DecodeParams(def.Params, &wp); err != nil {
-		return wp, Trigger{}, 0, 0, err
+	decoded, err := decodeNew(newWarningParams, def.Params)
+	if err != nil {
+		return WarningParams{}, Trigger{}, 0, 0, err
 	}
+	wp := *decoded
 	t, ok := in.Triggers[wp.Trigger]
 	if !ok {
 		return wp, t, 0, 0, fmt.Errorf("indicator %s: unknown trigger %q", def.Shortcode, wp.Trigger)

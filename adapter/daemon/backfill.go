@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
 // DayResult is one backfilled day.
 type DayResult struct {
 	Date    indicators.Date
-	Result  adapter.SyncResult
+	Result  runner.SyncResult
 	Err     error
 	AsOf    time.Time
 	Current bool // the last day: a normal sync as of now
@@ -34,28 +35,22 @@ type DayResult struct {
 // longer explain (the live run may have seen events that have since left
 // the feed's window), and early-warning hysteresis is not applied to them
 // (the ledger belongs to the live run). Today is an ordinary sync.
-func (d *Daemon) Backfill(ctx context.Context, since time.Time, opt adapter.SyncOptions, each func(DayResult)) ([]DayResult, error) {
+func (d *Daemon) Backfill(ctx context.Context, since time.Time, opt runner.SyncOptions, each func(DayResult)) ([]DayResult, error) {
 	opt.DryRun = opt.DryRun || d.opts.DryRun
 	r := d.Runner
 	cfg := r.Config()
 	loc := cfg.Location()
-	clock := r.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	now := clock()
+	now := r.Now()
 	first := startOfDay(since.In(loc))
 	if first.After(now) {
 		return nil, fmt.Errorf("--since %s is after today (%s)", first.Format(time.DateOnly), now.In(loc).Format(time.DateOnly))
 	}
-	realStore := r.Store
-	bs := &backfillStore{Store: realStore}
-	defer func() { r.Store, r.Now = realStore, clock }()
+	bs := &backfillStore{Store: d.Store}
 
 	// Fresh full fetch; keep every event that was still running on the
 	// first day (the live fetch would drop those that ended before now).
 	bs.ignoreCursors = true
-	r.Store, r.Now = bs, func() time.Time { return first }
+	fo := runner.FetchOptions{Store: bs, Now: func() time.Time { return first }}
 	var wg sync.WaitGroup
 	for name, spec := range cfg.Sources {
 		if !spec.Enabled {
@@ -64,7 +59,7 @@ func (d *Daemon) Backfill(ctx context.Context, since time.Time, opt adapter.Sync
 		wg.Add(1)
 		go func(name string) {
 			defer wg.Done()
-			_ = r.FetchSource(ctx, name) // recorded in the source's health
+			_ = r.FetchSourceWith(ctx, name, fo) // recorded in the source's health
 		}(name)
 	}
 	wg.Wait()
@@ -78,17 +73,16 @@ func (d *Daemon) Backfill(ctx context.Context, since time.Time, opt adapter.Sync
 		}
 		next := day.AddDate(0, 0, 1)
 		dr := DayResult{Date: indicators.DateOf(day, loc)}
+		dopt := opt
 		if next.After(now) {
 			// Today: exactly what a normal run does.
-			r.Store, r.Now = realStore, clock
 			dr.AsOf, dr.Current = now, true
 		} else {
 			asOf := next.Add(-time.Second)
 			bs.from, bs.to = day, asOf
-			r.Store, r.Now = bs, func() time.Time { return asOf }
+			dopt.Store, dopt.Now = bs, func() time.Time { return asOf }
 			dr.AsOf = asOf
 		}
-		dopt := opt
 		dopt.NoStaleReset = !dr.Current
 		dr.Result, dr.Err = r.Sync(ctx, dopt)
 		if dr.Err != nil {

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/adapter/geosight/fake"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/config"
 )
 
@@ -65,16 +65,14 @@ http: {listen: ""}
 		Overrides: config.Overrides{StateDir: filepath.Join(dir, "state")}})
 	require.NoError(t, err)
 	defer d.Close()
-	d.swappableSink()
 
-	_, err = d.Once(context.Background(), adapter.SyncOptions{})
+	_, err = d.Once(context.Background(), runner.SyncOptions{})
 	require.Error(t, err, "the revoked key must be refused")
 	require.Empty(t, gs.Values())
 
 	require.NoError(t, os.WriteFile(keyFile, []byte(newKey+"\n"), 0o600))
 	require.NoError(t, d.ReloadConfig(context.Background()))
-	d.refreshCredentials()
-	res, err := d.Once(context.Background(), adapter.SyncOptions{})
+	res, err := d.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	require.Zero(t, res.Summary.Pending)
 	require.NotEmpty(t, gs.Values(), "values delivered with the rotated key")
@@ -121,16 +119,14 @@ http: {listen: ""}
 	d, err := New(context.Background(), cfg, Options{ConfigPath: cfgPath, Logger: slog.New(slog.DiscardHandler), Overrides: ov})
 	require.NoError(t, err)
 	defer d.Close()
-	d.swappableSink()
 
-	_, err = d.Once(context.Background(), adapter.SyncOptions{})
+	_, err = d.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	require.Equal(t, []string{"HS earthquake"}, layerNames())
 
 	write("earthquake, flood")
 	require.NoError(t, d.ReloadConfig(context.Background()))
-	d.refreshCredentials()
-	_, err = d.Once(context.Background(), adapter.SyncOptions{})
+	_, err = d.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"HS earthquake", "HS flood"}, layerNames(), "the edited hazard types are published without a restart")
 }
@@ -141,6 +137,9 @@ http: {listen: ""}
 func TestSameClientConfigSeesEveryField(t *testing.T) {
 	base := config.GeoSight{URL: "https://gs.example.org", User: "a@b", Dataset: "d", Concurrency: 4,
 		ContextLayers: config.ContextLayers{Enabled: true, HazardTypes: []string{"flood"}}}
+	sameClientConfig := func(a, b config.GeoSight) bool {
+		return sameSink(config.SinkSpec{Kind: config.GeoSightKind, Plugin: &a}, config.SinkSpec{Kind: config.GeoSightKind, Plugin: &b})
+	}
 	require.True(t, sameClientConfig(base, base))
 	edited := base
 	edited.ContextLayers.HazardTypes = append([]string(nil), base.ContextLayers.HazardTypes...)

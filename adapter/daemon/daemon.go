@@ -1,28 +1,26 @@
 // Package daemon wires hazardsync together from a config: the state store,
-// the areas and their baseline, the exposure engine, the sources, the
-// GeoSight sink (or the embedded fake), the scheduler, hot reload and the
+// the areas and their baseline, the exposure engine, the sources and sinks
+// (built through their registries), the scheduler, hot reload and the
 // status server. cmd/hazardsync is only flags around it.
 package daemon
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/adapter/geosight"
 	"github.com/hazardsync/hazardsync/adapter/geosight/fake"
-	"github.com/hazardsync/hazardsync/adapter/geosight/project"
+	"github.com/hazardsync/hazardsync/adapter/runner"
+	"github.com/hazardsync/hazardsync/adapter/sinks/embedded"
 	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -40,29 +38,32 @@ type Options struct {
 type Daemon struct {
 	opts    Options
 	log     *slog.Logger
-	Runner  *adapter.Runner
+	Runner  *runner.Runner
 	Store   *state.Store
 	Metrics *adapter.Metrics
 	started time.Time
 
-	client  *geosight.Client
-	fake    *fake.Server
-	fakeURL string
-	// editor is the embedded GeoSight's project-editor session (project.go).
-	editor         *project.Editor
-	editorPassword string
-
-	// clock is the config's clock (replay_time), swapped by a reload while
-	// a sync may be reading it.
-	clock atomic.Pointer[func() time.Time]
-
 	mu     sync.RWMutex
 	reload adapter.ReloadState
-	setup  adapter.Setup
+	setup  runner.Setup
+	// exposure keeps the engine a reload reuses when its inputs are unchanged.
+	exposure exposureCache
+	// sinks are the sinks in force and the specs they were built from (a
+	// reload rebuilds a sink only when its spec changed).
+	sinks map[string]builtSink
+}
+
+// builtSink is a sink and what it was built from.
+type builtSink struct {
+	spec config.SinkSpec
+	sink adapter.Sink
 }
 
 // EmbeddedUser is the account the embedded GeoSight fake knows.
-const EmbeddedUser = "demo@hazardsync.local"
+const EmbeddedUser = embedded.User
+
+// ProjectSlug is the slug of the project the embedded GeoSight serves.
+const ProjectSlug = embedded.ProjectSlug
 
 // New builds a daemon from a validated config.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) {
@@ -70,7 +71,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{opts: opts, log: log, Metrics: adapter.NewMetrics(), started: time.Now()}
+	d := &Daemon{opts: opts, log: log, Metrics: adapter.NewMetrics(), started: time.Now(), sinks: map[string]builtSink{}}
 	d.reload = adapter.ReloadState{ConfigPath: opts.ConfigPath, OK: true, LastSuccess: d.started, LastAttempt: d.started}
 
 	var st *state.Store
@@ -101,104 +102,68 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 			d.Close()
 		}
 	}()
-
-	var preloaded []indicators.Area
-	if cfg.Embedded() && !opts.DryRun {
-		as, err := d.startEmbedded(&cfg)
-		if err != nil {
-			return nil, err
-		}
-		preloaded = as
-	}
-	var sink adapter.Sink
-	if !opts.DryRun || cfg.Geographies.From == "geosight" {
-		c, err := geosight.NewClient(cfg.GeoSight, log)
-		if err != nil {
-			return nil, err
-		}
-		d.client, sink = c, c
-	}
-	setup, err := d.build(ctx, cfg, preloaded)
+	d.Runner = runner.New(runner.Options{Store: st, Metrics: d.Metrics, Logger: log, Clock: cfg.Clock()})
+	setup, err := d.build(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	clock := cfg.Clock()
-	d.clock.Store(&clock)
-	d.Runner = &adapter.Runner{Store: st, Sink: sink, Metrics: d.Metrics, Logger: log, Now: d.now}
 	d.Runner.Configure(setup)
 	d.setup = setup
-	if d.client != nil {
-		// Footprint layers unchanged since the last upload are not uploaded
-		// again, across restarts too.
-		var hashes map[string]string
-		if found, err := st.GetJSON("geosight", "footprint-hashes", &hashes); err == nil && found {
-			d.client.SetFootprintHashes(hashes)
-		}
-		// GeoSight never returns some indicator fields (unit): what was last
-		// sent is kept so a restart does not PATCH every indicator again.
-		var records map[string]string
-		if found, err := st.GetJSON("geosight", "indicator-records", &records); err == nil && found {
-			d.client.SetIndicatorRecords(records)
-		}
-		d.Runner.AfterDeliver = func() {
-			d.mu.RLock()
-			c := d.client
-			d.mu.RUnlock()
-			if err := st.PutJSON("geosight", "footprint-hashes", c.FootprintHashes()); err != nil {
-				log.Warn("saving footprint layer hashes failed", "err", err)
-			}
-			if err := st.PutJSON("geosight", "indicator-records", c.IndicatorRecords()); err != nil {
-				log.Warn("saving indicator records failed", "err", err)
-			}
-			d.keepEmbeddedProject()
-		}
-	}
 	ok = true
 	return d, nil
 }
 
-// startEmbedded starts the in-process GeoSight fake that `geosight.url:
-// embedded` delivers into, with the config's areas as its reference dataset,
-// persisted under the state dir so it survives restarts as a real server
-// would.
-func (d *Daemon) startEmbedded(cfg *config.Config) ([]indicators.Area, error) {
-	as, err := d.loadAreas(context.Background(), *cfg)
-	if err != nil {
-		return nil, err
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	k := hex.EncodeToString(key)
-	d.fake = fake.New(fake.Options{
-		Users:       []fake.User{{Key: k, Email: EmbeddedUser, Role: fake.Creator}},
-		Datasets:    []fake.Dataset{{UUID: cfg.GeoSight.Dataset, Name: "hazardsync embedded dataset", Areas: as}},
-		PersistPath: filepath.Join(cfg.StateDir, "embedded-geosight.json"),
-		Logger:      d.log.With("component", "embedded-geosight"),
-	})
-	u := d.fake.Start()
-	d.fakeURL = u
-	d.enableEmbeddedEditor()
-	cfg.GeoSight.URL, cfg.GeoSight.APIKey, cfg.GeoSight.User = u, config.Secret(k), EmbeddedUser
-	d.log.Info("embedded GeoSight started", "url", u)
-	return as, nil
+// embeddedSink is what the daemon needs of the embedded GeoSight sink.
+type embeddedSink interface {
+	URL() string
+	Fake() *fake.Server
+	ProjectURL() string
+	Config() config.GeoSight
+}
+
+// embeddedGeoSight is the embedded GeoSight sink (nil when not embedded).
+func (d *Daemon) embeddedGeoSight() embeddedSink {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e, _ := d.sinks[config.GeoSightSink].sink.(embeddedSink)
+	return e
 }
 
 // EmbeddedURL is the embedded fake's base URL ("" when not embedded).
-func (d *Daemon) EmbeddedURL() string { return d.fakeURL }
+func (d *Daemon) EmbeddedURL() string {
+	if e := d.embeddedGeoSight(); e != nil {
+		return e.URL()
+	}
+	return ""
+}
 
 // Fake is the embedded GeoSight fake (nil when not embedded).
-func (d *Daemon) Fake() *fake.Server { return d.fake }
+func (d *Daemon) Fake() *fake.Server {
+	if e := d.embeddedGeoSight(); e != nil {
+		return e.Fake()
+	}
+	return nil
+}
+
+// ProjectURL is where the embedded GeoSight serves its project's data ("" when not embedded).
+func (d *Daemon) ProjectURL() string {
+	if e := d.embeddedGeoSight(); e != nil {
+		return e.ProjectURL()
+	}
+	return ""
+}
 
 // loadAreas reads the configured geographies and joins the baseline.
 func (d *Daemon) loadAreas(ctx context.Context, cfg config.Config) ([]indicators.Area, error) {
 	var as []indicators.Area
 	pcodes := map[string]string{}
 	switch {
-	case cfg.Geographies.From == "geosight" && !cfg.Embedded() && d.client != nil:
-		var err error
-		as, err = d.client.Areas(ctx, cfg.Geographies.Levels)
+	case cfg.Geographies.From == "geosight" && !cfg.Embedded():
+		c, err := geosight.NewClient(cfg.GeoSight, d.log)
+		if err != nil {
+			return nil, fmt.Errorf("geographies from GeoSight: %w", err)
+		}
+		as, err = c.Areas(ctx, cfg.Geographies.Levels)
 		if err != nil {
 			return nil, fmt.Errorf("geographies from GeoSight: %w", err)
 		}
@@ -228,17 +193,19 @@ func (d *Daemon) loadAreas(ctx context.Context, cfg config.Config) ([]indicators
 }
 
 // build turns a config into a runner setup: areas (unless already loaded),
-// exposure engine, sources.
-func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.Area) (adapter.Setup, error) {
+// exposure engine, sources, sinks (those whose spec did not change are
+// kept). With the embedded GeoSight the returned config's geosight section
+// holds the fake's URL and credentials.
+func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.Area) (runner.Setup, error) {
 	if as == nil {
 		var err error
 		if as, err = d.loadAreas(ctx, cfg); err != nil {
-			return adapter.Setup{}, err
+			return runner.Setup{}, err
 		}
 	}
-	engine, extend, err := buildExposure(cfg, as, d.opts.DryRun, d.log)
+	engine, extend, err := d.exposure.build(cfg, as, d.opts.DryRun, d.log)
 	if err != nil {
-		return adapter.Setup{}, err
+		return runner.Setup{}, err
 	}
 	srcs := map[string]adapter.Source{}
 	for name, spec := range cfg.Sources {
@@ -246,18 +213,119 @@ func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.A
 			continue
 		}
 		s, err := adapter.BuildSource(spec, adapter.Env{
-			Logger: d.log.With("source", name), Areas: as, Now: cfg.Clock(), Fetch: cfg.Fetch,
+			Logger: d.log.With("source", name), Areas: as, Now: cfg.Clock(), Fetch: cfg.Fetch, BaseDir: cfg.BaseDir,
 		})
 		if err != nil {
-			return adapter.Setup{}, fmt.Errorf("sources.%s: %w", name, err)
+			return runner.Setup{}, fmt.Errorf("sources.%s: %w", name, err)
 		}
 		srcs[name] = s
 	}
-	return adapter.Setup{Config: cfg, Areas: as, Exposure: engine, Sources: srcs, Extend: extend}, nil
+	built, err := d.buildSinks(cfg, as)
+	if err != nil {
+		return runner.Setup{}, err
+	}
+	if e, ok := built[config.GeoSightSink].sink.(embeddedSink); ok {
+		// Everything that reads geosight: (the status page, the dashboard
+		// command, redaction) sees the fake as the instance.
+		g := e.Config()
+		cfg.GeoSight.URL, cfg.GeoSight.APIKey, cfg.GeoSight.User = g.URL, g.APIKey, g.User
+	}
+	sinks := make(map[string]adapter.Sink, len(built))
+	for n, b := range built {
+		sinks[n] = b.sink
+	}
+	d.mu.Lock()
+	old := d.sinks
+	d.sinks = built
+	d.mu.Unlock()
+	closeReplaced(old, built)
+	return runner.Setup{Config: cfg, Areas: as, Exposure: engine, Sources: srcs, Sinks: sinks, Extend: extend,
+		Clock: cfg.Clock()}, nil
+}
+
+// buildSinks builds the config's sinks through the registry, keeping every
+// sink whose spec is unchanged. A changed sink that cannot be built keeps
+// running as it was (logged); a new one that cannot be built is an error.
+// A dry run builds none: it only diffs against each sink's state.
+func (d *Daemon) buildSinks(cfg config.Config, as []indicators.Area) (map[string]builtSink, error) {
+	d.mu.RLock()
+	old := d.sinks
+	d.mu.RUnlock()
+	out := map[string]builtSink{}
+	for _, spec := range cfg.AllSinks() {
+		if d.opts.DryRun {
+			out[spec.Name] = builtSink{spec: spec, sink: dryRunSink(spec.Name)}
+			continue
+		}
+		prev, had := old[spec.Name]
+		if had && (sameSink(prev.spec, spec) || spec.Kind == embedded.Kind && prev.spec.Kind == embedded.Kind) {
+			// The embedded GeoSight's credentials are its own: it is never rebuilt.
+			out[spec.Name] = builtSink{spec: spec, sink: prev.sink}
+			continue
+		}
+		s, err := adapter.BuildSink(spec, adapter.SinkEnv{
+			Logger: d.log.With("sink", spec.Name), State: d.Store.Sink(spec.Name), BaseDir: cfg.BaseDir,
+			StateDir: cfg.StateDir, Fetch: cfg.Fetch, Areas: as, Now: cfg.Clock(), GeoSight: cfg.GeoSight,
+		})
+		if err != nil {
+			if had {
+				d.log.Error("sink settings changed but the new sink cannot be built; keeping the previous one",
+					"sink", spec.Name, "err", err)
+				out[spec.Name] = prev
+				continue
+			}
+			return nil, fmt.Errorf("%s: %w", sinkPath(spec), err)
+		}
+		if had {
+			d.log.Info("sink rebuilt: its reloaded section differs", "sink", spec.Name)
+		}
+		out[spec.Name] = builtSink{spec: spec, sink: s}
+	}
+	return out, nil
+}
+
+// sinkPath is where a sink is configured.
+func sinkPath(s config.SinkSpec) string {
+	if s.Name == config.GeoSightSink {
+		return "geosight"
+	}
+	return "sinks." + s.Name
+}
+
+// sameSink: the sink would be built the same. The whole section counts:
+// any field that differs (a rotated API key, context-layer hazard types, a
+// field added later) must rebuild it; hand-picked fields once missed
+// context_layers.hazard_types.
+func sameSink(a, b config.SinkSpec) bool {
+	return a.Kind == b.Kind && reflect.DeepEqual(a.Plugin, b.Plugin)
+}
+
+// closeReplaced releases the sinks of old that built no longer uses.
+func closeReplaced(old, built map[string]builtSink) {
+	for n, b := range old {
+		if nb, ok := built[n]; ok && nb.sink == b.sink {
+			continue
+		}
+		if c, ok := b.sink.(adapter.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
+// dryRunSink stands for a sink in a dry run: the runner diffs against the
+// sink's state but never delivers in a dry run.
+type dryRunSink string
+
+func (s dryRunSink) Name() string { return string(s) }
+func (s dryRunSink) Ensure(context.Context, []indicators.Definition) error {
+	return errors.New("dry run: nothing is delivered")
+}
+func (s dryRunSink) Write(context.Context, []indicators.Value, func(adapter.Outcome)) error {
+	return errors.New("dry run: nothing is delivered")
 }
 
 // Once runs one sync: every source fetched, then compute and deliver.
-func (d *Daemon) Once(ctx context.Context, opt adapter.SyncOptions) (adapter.SyncResult, error) {
+func (d *Daemon) Once(ctx context.Context, opt runner.SyncOptions) (runner.SyncResult, error) {
 	opt.DryRun = opt.DryRun || d.opts.DryRun
 	return d.Runner.Once(ctx, opt)
 }
@@ -272,16 +340,12 @@ func (d *Daemon) ReloadConfig(ctx context.Context) error {
 		cur := d.Runner.Config()
 		if cfg.StateDir != cur.StateDir {
 			err = fmt.Errorf("state_dir cannot change while running (%s → %s): restart to move it", cur.StateDir, cfg.StateDir)
-		} else if cfg.GeoSight.URL != cur.GeoSight.URL && !(cfg.Embedded() && d.fake != nil) {
+		} else if cfg.GeoSight.URL != cur.GeoSight.URL && !(cfg.Embedded() && d.embeddedGeoSight() != nil) {
 			err = errors.New("geosight.url cannot change while running: restart to switch instances")
 		}
 	}
-	var setup adapter.Setup
+	var setup runner.Setup
 	if err == nil {
-		if cfg.Embedded() && d.fake != nil {
-			cur := d.Runner.Config()
-			cfg.GeoSight.URL, cfg.GeoSight.APIKey, cfg.GeoSight.User = cur.GeoSight.URL, cur.GeoSight.APIKey, cur.GeoSight.User
-		}
 		setup, err = d.build(ctx, cfg, nil)
 	}
 	d.mu.Lock()
@@ -297,19 +361,15 @@ func (d *Daemon) ReloadConfig(ctx context.Context) error {
 	d.reload.OK, d.reload.Errors, d.reload.LastSuccess = true, nil, now
 	d.setup = setup
 	d.mu.Unlock()
-	clock := cfg.Clock()
-	d.clock.Store(&clock)
 	d.Runner.Configure(setup)
 	d.Metrics.Reloads.WithLabelValues("ok").Inc()
 	d.log.Info("config reloaded", "path", d.opts.ConfigPath, "sources", len(setup.Sources), "indicators", len(cfg.Indicators))
 	return nil
 }
 
-func (d *Daemon) now() time.Time { return (*d.clock.Load())() }
-
 // initMetrics creates every alertable series at 0 for the config in force
-// (sources, the sink, reload results) and sets the outbox depth from the
-// store, so /metrics tells the truth before the first sync finishes.
+// (sources, sinks, reload results) and sets each sink's outbox depth from
+// the store, so /metrics tells the truth before the first sync finishes.
 func (d *Daemon) initMetrics() {
 	cfg := d.Runner.Config()
 	var names []string
@@ -318,15 +378,15 @@ func (d *Daemon) initMetrics() {
 			names = append(names, n)
 		}
 	}
-	sink := ""
-	if d.Runner.Sink != nil {
-		sink = d.Runner.Sink.Name()
+	sinks := map[string]int{}
+	for _, n := range d.Runner.SinkNames() {
+		c, err := d.Store.Sink(n).PendingCount()
+		if err != nil {
+			d.log.Warn("counting the outbox failed", "sink", n, "err", err)
+		}
+		sinks[n] = c
 	}
-	n, err := d.Store.PendingCount()
-	if err != nil {
-		d.log.Warn("counting the outbox failed", "err", err)
-	}
-	d.Metrics.Init(names, sink, n)
+	d.Metrics.Init(names, sinks)
 }
 
 func errorLines(err error) []string {
@@ -350,11 +410,13 @@ func (d *Daemon) ReloadState() adapter.ReloadState {
 	return r
 }
 
-// Close releases the store and stops the embedded fake.
+// Close releases the sinks (stops the embedded fake) and the store.
 func (d *Daemon) Close() {
-	if d.fake != nil {
-		d.fake.Close()
-	}
+	d.mu.Lock()
+	old := d.sinks
+	d.sinks = nil
+	d.mu.Unlock()
+	closeReplaced(old, nil)
 	if d.Store != nil {
 		d.Store.Close()
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 )
 
 // hashTree is the sha256 of every file under dir, by relative path.
@@ -46,11 +46,11 @@ func TestOnceDryRunLeavesStateDirByteIdentical(t *testing.T) {
 	before := hashTree(t, stateDir)
 	require.NotEmpty(t, before)
 
-	dry := func() adapter.SyncResult {
+	dry := func() runner.SyncResult {
 		d, err := daemon.New(context.Background(), cfg, daemon.Options{DryRun: true, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		defer d.Close()
-		res, err := d.Once(context.Background(), adapter.SyncOptions{DryRun: true})
+		res, err := d.Once(context.Background(), runner.SyncOptions{DryRun: true})
 		require.NoError(t, err)
 		return res
 	}

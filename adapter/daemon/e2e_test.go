@@ -16,9 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
 	"github.com/hazardsync/hazardsync/adapter/geosight/fake"
+	"github.com/hazardsync/hazardsync/adapter/runner"
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/internal/testutil"
@@ -54,7 +55,7 @@ func demoConfig(t *testing.T, stateDir string, edit func(string) string) config.
 // lastPosts counts the POSTs the embedded GeoSight received in the last once().
 var lastPosts struct{ values, layers, features int }
 
-func once(t *testing.T, cfg config.Config, logs *bytes.Buffer) (adapter.SyncResult, []delivered) {
+func once(t *testing.T, cfg config.Config, logs *bytes.Buffer) (runner.SyncResult, []delivered) {
 	t.Helper()
 	var w = logs
 	if w == nil {
@@ -64,7 +65,7 @@ func once(t *testing.T, cfg config.Config, logs *bytes.Buffer) (adapter.SyncResu
 	d, err := daemon.New(context.Background(), cfg, daemon.Options{Logger: log})
 	require.NoError(t, err)
 	defer d.Close()
-	res, err := d.Once(context.Background(), adapter.SyncOptions{})
+	res, err := d.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	f := d.Fake()
 	lastPosts.values = f.RequestCount("POST", "/api/v1/data-browser/")
@@ -148,7 +149,7 @@ func valuesOf(vals []delivered, indicator string) map[string]any {
 // drop below threshold, the warnings clear — after the trigger's hysteresis.
 func TestEarlyWarningRaiseAndClear(t *testing.T) {
 	state := t.TempDir()
-	run := func(replay string, next bool) (adapter.SyncResult, []delivered) {
+	run := func(replay string, next bool) (runner.SyncResult, []delivered) {
 		cfg := demoConfig(t, state, func(y string) string {
 			y = strings.Replace(y, "replay_time: 2026-11-27T13:00:00Z", "replay_time: "+replay, 1)
 			if next {

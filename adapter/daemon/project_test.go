@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
 	"github.com/hazardsync/hazardsync/adapter/geosight/project"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 )
 
 // TestDemoBuildsItsProject: the demo's embedded GeoSight serves a project
@@ -23,7 +23,7 @@ func TestDemoBuildsItsProject(t *testing.T) {
 	d, err := daemon.New(context.Background(), cfg, daemon.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	defer d.Close()
-	_, err = d.Once(context.Background(), adapter.SyncOptions{})
+	_, err = d.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 
 	data, ok := d.Fake().ProjectData(daemon.ProjectSlug)
@@ -45,7 +45,7 @@ func TestDemoBuildsItsProject(t *testing.T) {
 	assert.Contains(t, d.ProjectURL(), "/api/dashboard/hazardsync/data")
 
 	saves := d.Fake().ProjectSaves()
-	_, err = d.Once(context.Background(), adapter.SyncOptions{})
+	_, err = d.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, saves, d.Fake().ProjectSaves(), "nothing changed: the project is not saved again")
 }

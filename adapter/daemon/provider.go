@@ -28,7 +28,7 @@ func (p provider) Info() status.Info {
 	cfg := p.d.Runner.Config()
 	info := status.Info{
 		Version: adapter.Version, Started: p.d.started, ConfigPath: p.d.opts.ConfigPath, StateDir: cfg.StateDir,
-		GeoSightURL: cfg.GeoSight.URL, DryRun: p.d.opts.DryRun, Embedded: p.d.fakeURL != "", EmbeddedURL: p.d.fakeURL,
+		GeoSightURL: cfg.GeoSight.URL, DryRun: p.d.opts.DryRun, Embedded: p.d.EmbeddedURL() != "", EmbeddedURL: p.d.EmbeddedURL(),
 		ProjectURL: p.d.ProjectURL(),
 	}
 	p.d.mu.RLock()

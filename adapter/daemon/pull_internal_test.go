@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/geosight/pull"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/config"
 )
 
@@ -31,7 +31,7 @@ func TestPullFeedZerosDatedLikeTheSync(t *testing.T) {
 	require.NoError(t, err)
 	defer d.Close()
 	assert.False(t, d.pullCatalogue().Ready, "no sync yet")
-	_, err = d.Once(context.Background(), adapter.SyncOptions{})
+	_, err = d.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 
 	cat := d.pullCatalogue()

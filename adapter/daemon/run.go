@@ -14,6 +14,7 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/geosight/pull"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/adapter/schedule"
 	"github.com/hazardsync/hazardsync/adapter/status"
 	"github.com/hazardsync/hazardsync/config"
@@ -49,7 +50,6 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 	}
 	cfg := d.Runner.Config()
 	log := d.log
-	d.swappableSink()
 	d.initMetrics()
 
 	// One sync at a time; fetches ask for one and a pending request is
@@ -105,7 +105,6 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 			return
 		}
 		if d.ReloadConfig(ctx) == nil {
-			d.refreshCredentials()
 			d.initMetrics()
 			sched.Update(d.jobs(requestSync))
 			sched.TriggerAll()
@@ -127,7 +126,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 		syncing = true
 		go func() {
 			defer func() { syncDone <- struct{}{} }()
-			if _, err := d.Runner.Sync(ctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil && ctx.Err() == nil {
+			if _, err := d.Runner.Sync(ctx, runner.SyncOptions{DryRun: d.opts.DryRun}); err != nil && ctx.Err() == nil {
 				log.Error("sync failed; queued values are kept and retried", "err", err)
 			}
 		}()
@@ -168,7 +167,7 @@ func (d *Daemon) Run(ctx context.Context, ro RunOptions) error {
 				// A last delivery pass for what is already queued, bounded by the
 				// grace period; anything left stays in the outbox for next start.
 				dctx, cancel := context.WithTimeout(context.Background(), ro.ShutdownGrace)
-				if _, err := d.Runner.Sync(dctx, adapter.SyncOptions{DryRun: d.opts.DryRun}); err != nil {
+				if _, err := d.Runner.Sync(dctx, runner.SyncOptions{DryRun: d.opts.DryRun}); err != nil {
 					log.Warn("final delivery incomplete; values stay queued for the next start", "err", err)
 				}
 				cancel()
@@ -265,13 +264,23 @@ func (d *Daemon) pullCatalogue() pull.Catalogue {
 	return pull.Catalogue{Indicators: cfg.Indicators, Areas: d.Runner.Areas(), Ready: !last.Started.IsZero(), Today: today}
 }
 
-// secrets are strings no response may ever contain.
+// secrets are strings no response may ever contain: the API keys of the
+// GeoSight sinks.
 func (d *Daemon) secrets() []string {
-	k := d.Runner.Config().GeoSight.APIKey.Reveal()
-	if k == "" {
-		return nil
+	var out []string
+	if k := d.Runner.Config().GeoSight.APIKey.Reveal(); k != "" {
+		out = append(out, k)
 	}
-	return []string{k}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, b := range d.sinks {
+		if g, ok := b.sink.(interface{ Config() config.GeoSight }); ok {
+			if k := g.Config().APIKey.Reveal(); k != "" {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }
 
 func (d *Daemon) banner(w io.Writer, addr string) {
@@ -282,10 +291,15 @@ func (d *Daemon) banner(w io.Writer, addr string) {
 	fmt.Fprintf(w, "\nhazardsync %s is running.\n", adapter.Version)
 	fmt.Fprintf(w, "  Status page and map:  %s/\n", addr)
 	fmt.Fprintf(w, "  Health / metrics:     %s/healthz  %s/metrics\n", addr, addr)
-	if d.fakeURL != "" {
-		fmt.Fprintf(w, "  Embedded GeoSight:    %s/  (values arrive here; no account needed)\n", d.fakeURL)
+	if u := d.EmbeddedURL(); u != "" {
+		fmt.Fprintf(w, "  Embedded GeoSight:    %s/  (values arrive here; no account needed)\n", u)
 	} else {
 		fmt.Fprintf(w, "  Delivering to:        %s\n", cfg.GeoSight.URL)
+	}
+	for _, sk := range cfg.AllSinks() {
+		if sk.Name != config.GeoSightSink {
+			fmt.Fprintf(w, "  Also delivering to:   sink %s (%s)\n", sk.Name, sk.Kind)
+		}
 	}
 	fmt.Fprintf(w, "  Config (edit it live): %s\n", d.opts.ConfigPath)
 	fmt.Fprintf(w, "  State:                %s\n", cfg.StateDir)

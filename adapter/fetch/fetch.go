@@ -26,9 +26,19 @@ import (
 
 // Client fetches for one source instance.
 type Client struct {
-	source string
-	cfg    config.Fetch
-	rc     *resty.Client
+	source  string
+	cfg     config.Fetch
+	rc      *resty.Client
+	baseDir string // relative file:// URLs resolve against it
+}
+
+// ForSource returns the client of the source env was built for: its name,
+// the daemon's fetch limits, and the config's directory for relative
+// file:// URLs.
+func ForSource(env adapter.Env) *Client {
+	c := New(env.Name, env.Fetch)
+	c.baseDir = env.BaseDir
+	return c
 }
 
 // New returns a client for source with the daemon's fetch limits.
@@ -250,9 +260,7 @@ func (c *Client) getFile(full, shown string, req Request, limit int64, read func
 	if u.Host != "" && u.Host != "localhost" { // file://relative/path
 		p = filepath.Join(u.Host, u.Path)
 	}
-	if !filepath.IsAbs(p) && config.BaseDir != "" {
-		p = filepath.Join(config.BaseDir, p)
-	}
+	p = config.ResolvePath(c.baseDir, p)
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, adapter.Classify(adapter.Retryable, c.source, shown, unwrapPath(err))

@@ -26,6 +26,7 @@ func client(limit int64, timeout time.Duration) *Client {
 }
 
 func TestConditionalGET(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		assert.Equal(t, "hazardsync-test", r.Header.Get("User-Agent"))
 		if r.Header.Get("If-None-Match") == `"v1"` {
@@ -49,6 +50,7 @@ func TestConditionalGET(t *testing.T) {
 }
 
 func TestErrorsAreClassifiedAndNameSourceAndURL(t *testing.T) {
+	t.Parallel()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 5000))) })
 	mux.HandleFunc("/500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "upstream broke", 500) })
@@ -96,6 +98,7 @@ func TestErrorsAreClassifiedAndNameSourceAndURL(t *testing.T) {
 }
 
 func TestSecretsAreRedacted(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", 400) }))
 	defer srv.Close()
 	_, err := client(1000, time.Second).Get(context.Background(), Request{URL: srv.URL + "/api/MYKEY123/x", Secrets: []string{"MYKEY123"}})
@@ -109,12 +112,10 @@ func TestSecretsAreRedacted(t *testing.T) {
 }
 
 func TestFileURLs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "feed.json"), []byte(`[1]`), 0o644))
-	old := config.BaseDir
-	config.BaseDir = dir
-	defer func() { config.BaseDir = old }()
-	c := client(1000, time.Second)
+	c := ForSource(adapter.Env{Name: "src", Fetch: config.Fetch{Timeout: time.Second, MaxBodyBytes: 1000}, BaseDir: dir})
 	for _, u := range []string{"file://feed.json", "file://" + filepath.Join(dir, "feed.json")} {
 		r, err := c.Get(context.Background(), Request{URL: u})
 		require.NoError(t, err, u)
@@ -129,6 +130,7 @@ func TestFileURLs(t *testing.T) {
 }
 
 func TestJSONErrorsNamePosition(t *testing.T) {
+	t.Parallel()
 	var v any
 	err := DecodeJSON([]byte("{\n  \"a\": 1,\n  \"b\": ]\n}"), &v)
 	require.Error(t, err)
@@ -162,6 +164,7 @@ func FuzzDecodeJSON(f *testing.F) {
 // size limit, timeouts and HTTP errors come back classified as Get's do,
 // and the reader's own error comes back as it is.
 func TestStream(t *testing.T) {
+	t.Parallel()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 3000))) })
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 5000))) })

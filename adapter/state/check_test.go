@@ -32,12 +32,12 @@ func healthyDBOf(t testing.TB, n int) []byte {
 	for i := range n {
 		vals = append(vals, val("eq_u18", fmt.Sprintf("DML_%04d", i), "2026-11-24", float64(i+1)))
 	}
-	require.NoError(t, s.Enqueue(vals))
+	require.NoError(t, s.Sink(testSink).Enqueue(vals))
 	for _, v := range vals[:n*900/1500] {
-		require.NoError(t, s.Ack(v))
+		require.NoError(t, s.Sink(testSink).Ack(v))
 	}
 	for _, v := range vals[n*900/1500 : n*950/1500] {
-		require.NoError(t, s.Reject(v, "400 unknown geom_id"))
+		require.NoError(t, s.Sink(testSink).Reject(v, "400 unknown geom_id"))
 	}
 	require.NoError(t, s.CommitFetch("usgs", adapter.Cursor{ETag: `"abc"`}, []indicators.Event{{ID: "usgs:1", Version: "1"}}))
 	for range 20 {
@@ -59,17 +59,17 @@ func useStore(s *Store) error {
 	if _, err := s.Events("usgs"); err != nil {
 		return err
 	}
-	if _, err := s.DeliveredOn("2026-11-24"); err != nil {
+	if _, err := s.Sink(testSink).DeliveredOn("2026-11-24"); err != nil {
 		return err
 	}
-	p, err := s.Pending()
+	p, err := s.Sink(testSink).Pending()
 	if err != nil {
 		return err
 	}
-	if _, err := s.PendingCount(); err != nil {
+	if _, err := s.Sink(testSink).PendingCount(); err != nil {
 		return err
 	}
-	if _, err := s.Rejections(0); err != nil {
+	if _, err := s.Sink(testSink).Rejections(0); err != nil {
 		return err
 	}
 	if _, err := s.Runs(0); err != nil {
@@ -79,11 +79,11 @@ func useStore(s *Store) error {
 		return err
 	}
 	for _, v := range p[:min(len(p), 50)] {
-		if err := s.Ack(v); err != nil {
+		if err := s.Sink(testSink).Ack(v); err != nil {
 			return err
 		}
 	}
-	return s.Enqueue([]indicators.Value{val("new", "DML_0001", "2026-11-25", 1)})
+	return s.Sink(testSink).Enqueue([]indicators.Value{val("new", "DML_0001", "2026-11-25", 1)})
 }
 
 // TestDamagedFileNeverPanics cuts and scribbles over a real state file with
@@ -218,13 +218,14 @@ func BenchmarkOpenCheck(b *testing.B) {
 		for i := range 5000 {
 			vals = append(vals, val("eq_u18", fmt.Sprintf("DML_%06d", batch*5000+i), "2026-11-24", float64(i+1)))
 		}
-		require.NoError(b, s.Enqueue(vals))
+		require.NoError(b, s.Sink(testSink).Enqueue(vals))
 		for _, v := range vals {
 			require.NoError(b, s.db.Update(func(tx *bolt.Tx) error {
-				if err := dropIfSame(tx, v); err != nil {
+				sb := sinkBucket(tx, testSink)
+				if err := dropIfSame(sb, v); err != nil {
 					return err
 				}
-				return putJSON(tx.Bucket(bDelivered), deliveredKey(v.Key()), v)
+				return putJSON(sub(sb, bDelivered), deliveredKey(v.Key()), v)
 			}))
 		}
 	}
@@ -288,8 +289,8 @@ func TestSalvageKeepsWhatIsReadable(t *testing.T) {
 	rep, err := Salvage(src, filepath.Join(dir, "copy.db"))
 	require.NoError(t, err)
 	assert.Empty(t, rep.Lost)
-	assert.Equal(t, 900, rep.Copied["delivered"])
-	assert.Equal(t, 550, rep.Copied["outbox"])
+	assert.Equal(t, 900, rep.Copied["sinks/"+testSink+"/delivered"])
+	assert.Equal(t, 550, rep.Copied["sinks/"+testSink+"/outbox"])
 }
 
 // A panic on a healthy file is a bug, not damage: the error must not send
@@ -304,5 +305,5 @@ func TestPanicOnHealthyFileIsNotCalledDamage(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, IsCorrupt(err), "%v", err)
 	assert.Contains(t, err.Error(), "this is a bug")
-	assert.NoError(t, s.Enqueue([]indicators.Value{val("A", "X", "2026-11-24", 1)}), "the store still works")
+	assert.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{val("A", "X", "2026-11-24", 1)}), "the store still works")
 }

@@ -42,13 +42,13 @@ func TestCrashChild(t *testing.T) {
 	for i := range vals {
 		vals[i] = crashValue(i)
 	}
-	if err := s.Enqueue(vals); err != nil {
+	if err := s.Sink(testSink).Enqueue(vals); err != nil {
 		fmt.Println("enqueue:", err)
 		os.Exit(2)
 	}
 	fmt.Println("enqueued")
 	for i, v := range vals {
-		if err := s.Ack(v); err != nil {
+		if err := s.Sink(testSink).Ack(v); err != nil {
 			fmt.Println("ack:", err)
 			os.Exit(2)
 		}
@@ -96,13 +96,13 @@ func TestCrashMidAcks(t *testing.T) {
 	_ = cmd.Wait()
 
 	s := openTest(t, dir)
-	pending, err := s.Pending()
+	pending, err := s.Sink(testSink).Pending()
 	require.NoError(t, err)
 	isPending := map[string]float64{}
 	for _, v := range pending {
 		isPending[v.Key().String()] = v.Number
 	}
-	delivered, err := s.DeliveredOn("2026-11-24")
+	delivered, err := s.Sink(testSink).DeliveredOn("2026-11-24")
 	require.NoError(t, err)
 	isDelivered := map[string]float64{}
 	for _, v := range delivered {

@@ -23,8 +23,8 @@ func latestKey(v indicators.Value) []byte {
 
 // putLatest records v as its series' latest delivered value, unless a
 // value dated later is there (a backfill of past days delivers old dates).
-func putLatest(tx *bolt.Tx, v indicators.Value) error {
-	b := tx.Bucket(bLatest)
+func putLatest(sb *bolt.Bucket, v indicators.Value) error {
+	b := sub(sb, bLatest)
 	var cur indicators.Value
 	found, err := getJSON(b, latestKey(v), &cur)
 	if err != nil {
@@ -36,35 +36,29 @@ func putLatest(tx *bolt.Tx, v indicators.Value) error {
 	return putJSON(b, latestKey(v), v)
 }
 
-// ensureLatest creates the latest bucket; in a database written before it
-// existed it is filled from the delivered history (keys sort by date, so
-// the last write per series is its newest).
-func ensureLatest(tx *bolt.Tx) error {
-	if tx.Bucket(bLatest) != nil {
-		return nil
-	}
-	if _, err := tx.CreateBucket(bLatest); err != nil {
-		return fmt.Errorf("state: create bucket %s: %w", bLatest, err)
-	}
-	return tx.Bucket(bDelivered).ForEach(func(k, raw []byte) error {
+// fillLatest fills a sink's latest values from its delivered history, for
+// a database written before they were kept (keys sort by date, so the last
+// write per series is its newest).
+func fillLatest(sb *bolt.Bucket) error {
+	return sub(sb, bDelivered).ForEach(func(k, raw []byte) error {
 		var v indicators.Value
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return fmt.Errorf("state: delivered record %q: %w", k, err)
+			return fmt.Errorf("delivered record %q: %w", k, err)
 		}
-		return putLatest(tx, v)
+		return putLatest(sb, v)
 	})
 }
 
 // Latest lists the newest delivered value of every series (indicator,
 // area), ordered by indicator then code.
-func (s *Store) Latest() ([]indicators.Value, error) {
+func (d *sinkStore) Latest() ([]indicators.Value, error) {
 	var out []indicators.Value
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
-		out, err = valuesIn(tx.Bucket(bLatest), "record")
+	err := d.view(func(sb *bolt.Bucket) (err error) {
+		out, err = valuesIn(sub(sb, bLatest), "record")
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("state: latest values: %w", err)
+		return nil, d.errorf("latest values: %w", err)
 	}
 	return out, nil
 }

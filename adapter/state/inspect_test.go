@@ -24,10 +24,10 @@ func TestListResendPurge(t *testing.T) {
 	a2 := val("A", "X2", "2026-11-24", 2)
 	b1 := val("B", "X1", "2026-11-24", 3)
 	b2 := val("B", "X2", "2026-11-25", 4)
-	require.NoError(t, s.Enqueue([]indicators.Value{a1, a2, b1, b2}))
-	require.NoError(t, s.Ack(a1))
-	require.NoError(t, s.Ack(b1))
-	require.NoError(t, s.Reject(a2, "400 unknown ucode X2"))
+	require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{a1, a2, b1, b2}))
+	require.NoError(t, s.Sink(testSink).Ack(a1))
+	require.NoError(t, s.Sink(testSink).Ack(b1))
+	require.NoError(t, s.Sink(testSink).Reject(a2, "400 unknown ucode X2"))
 
 	all, err := s.List(Filter{})
 	require.NoError(t, err)
@@ -63,7 +63,7 @@ func TestListResendPurge(t *testing.T) {
 	n, err = s.Resend(Filter{}, true)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "only the rejected value was not queued yet")
-	p, err := s.Pending()
+	p, err := s.Sink(testSink).Pending()
 	require.NoError(t, err)
 	assert.Len(t, p, 4)
 
@@ -75,7 +75,7 @@ func TestListResendPurge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, left)
 	// Purge only rejections.
-	require.NoError(t, s.Reject(b2, "400 bad date"))
+	require.NoError(t, s.Sink(testSink).Reject(b2, "400 bad date"))
 	res, err = s.Purge(Filter{Status: StatusRejected})
 	require.NoError(t, err)
 	assert.Equal(t, PurgeResult{Rejected: 1}, res)
@@ -84,14 +84,14 @@ func TestListResendPurge(t *testing.T) {
 func TestPruneDropsDeliveryTimes(t *testing.T) {
 	s := openTest(t, "")
 	old := val("A", "X1", "2026-10-01", 1)
-	require.NoError(t, s.Enqueue([]indicators.Value{old}))
-	require.NoError(t, s.Ack(old))
+	require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{old}))
+	require.NoError(t, s.Sink(testSink).Ack(old))
 	n, err := s.Prune("2026-11-01")
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	left := -1
 	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
-		left = tx.Bucket(bDeliveredAt).Stats().KeyN
+		left = sub(sinkBucket(tx, testSink), bDeliveredAt).Stats().KeyN
 		return nil
 	}))
 	assert.Zero(t, left, "the delivery time goes with the delivered record")

@@ -52,7 +52,7 @@ func FuzzOutboxAgainstModel(f *testing.F) {
 			v := value(key, payload)
 			switch op >> 6 {
 			case 0:
-				require.NoError(t, s.Enqueue([]indicators.Value{v}))
+				require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{v}))
 				for i, it := range pending {
 					if it.key == key {
 						pending = append(pending[:i], pending[i+1:]...)
@@ -61,11 +61,11 @@ func FuzzOutboxAgainstModel(f *testing.F) {
 				}
 				pending = append(pending, item{key, payload})
 			case 1:
-				require.NoError(t, s.Ack(v))
+				require.NoError(t, s.Sink(testSink).Ack(v))
 				dropIfPending(key, payload)
 				delivered[key] = payload
 			case 2:
-				require.NoError(t, s.Reject(v, "rejected"))
+				require.NoError(t, s.Sink(testSink).Reject(v, "rejected"))
 				dropIfPending(key, payload)
 				rejected++
 			case 3:
@@ -73,18 +73,18 @@ func FuzzOutboxAgainstModel(f *testing.F) {
 				s, err = Open(dir, Options{NoSync: true})
 				require.NoError(t, err)
 			}
-			got, err := s.Pending()
+			got, err := s.Sink(testSink).Pending()
 			require.NoError(t, err)
 			require.Len(t, got, len(pending), "after op %#x", op)
 			for i, it := range pending {
 				require.Equal(t, value(it.key, it.payload), got[i], "pending[%d] after op %#x", i, op)
 			}
-			n, err := s.PendingCount()
+			n, err := s.Sink(testSink).PendingCount()
 			require.NoError(t, err)
 			require.Equal(t, len(pending), n)
 		}
 		for key := range 4 {
-			got, ok, err := s.LastDelivered(value(key, 0).Key())
+			got, ok, err := s.Sink(testSink).LastDelivered(value(key, 0).Key())
 			require.NoError(t, err)
 			want, wantOK := delivered[key]
 			require.Equal(t, wantOK, ok, "key %d delivered", key)
@@ -92,7 +92,7 @@ func FuzzOutboxAgainstModel(f *testing.F) {
 				require.Equal(t, value(key, want), got)
 			}
 		}
-		rej, err := s.Rejections(0)
+		rej, err := s.Sink(testSink).Rejections(0)
 		require.NoError(t, err)
 		require.Len(t, rej, min(rejected, DefaultMaxRejections))
 	})

@@ -35,9 +35,9 @@ func simulateDays(t *testing.T, days, values, retain int) (sizes, used []int64, 
 			vals[i] = indicators.Value{Indicator: fmt.Sprintf("HS_%d", i%11), Code: fmt.Sprintf("AREA_%05d", i), AdminLevel: 2,
 				Date: date, Type: indicators.Float, Number: float64(i + d), Attributes: map[string]any{"events": attrs}}
 		}
-		require.NoError(t, s.Enqueue(vals))
+		require.NoError(t, s.Sink(testSink).Enqueue(vals))
 		for _, v := range vals {
-			require.NoError(t, s.Ack(v))
+			require.NoError(t, s.Sink(testSink).Ack(v))
 		}
 		for h := 0; h < 24; h++ {
 			require.NoError(t, s.RecordRun(adapter.RunSummary{Started: now.Add(time.Duration(h) * time.Hour), Values: values}))
@@ -83,13 +83,13 @@ func TestRetentionBoundsTheFile(t *testing.T) {
 	assert.Greater(t, usedU[days-1], used[days-1]*3/2, "without retention the data keeps growing")
 	assert.LessOrEqual(t, sizes[days-1], sizes[full], "the restart on day %d compacted the file", days)
 
-	latest, err := s.Latest()
+	latest, err := s.Sink(testSink).Latest()
 	require.NoError(t, err)
 	assert.Len(t, latest, values, "every series keeps its latest value")
-	old, err := s.DeliveredOn("2026-10-01")
+	old, err := s.Sink(testSink).DeliveredOn("2026-10-01")
 	require.NoError(t, err)
 	assert.Empty(t, old, "day 1 is past retention")
-	recent, err := s.DeliveredOn(indicators.DateOf(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, days-keep), time.UTC))
+	recent, err := s.Sink(testSink).DeliveredOn(indicators.DateOf(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, days-keep), time.UTC))
 	require.NoError(t, err)
 	assert.Len(t, recent, values, "the last %d days are kept", keep)
 	runs, err := s.Runs(0)
@@ -115,10 +115,10 @@ func TestCompactionAtOpen(t *testing.T) {
 			Number: float64(i), Attributes: map[string]any{"pad": strings.Repeat("y", 200)}})
 	}
 	for _, v := range vals {
-		require.NoError(t, s.Enqueue([]indicators.Value{v}))
-		require.NoError(t, s.Ack(v))
+		require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{v}))
+		require.NoError(t, s.Sink(testSink).Ack(v))
 	}
-	require.NoError(t, s.Enqueue([]indicators.Value{{Indicator: "I", Code: "P", Date: "2026-11-24", Type: indicators.Float, Number: 2}}))
+	require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{{Indicator: "I", Code: "P", Date: "2026-11-24", Type: indicators.Float, Number: 2}}))
 	n, err := s.Prune("2026-11-20")
 	require.NoError(t, err)
 	require.Equal(t, 3000, n)
@@ -133,14 +133,14 @@ func TestCompactionAtOpen(t *testing.T) {
 	assert.Equal(t, before.Size(), c.Before)
 	assert.Equal(t, after.Size(), c.After)
 	assert.Less(t, after.Size(), before.Size()/2, "compacted")
-	p, err := s.Pending()
+	p, err := s.Sink(testSink).Pending()
 	require.NoError(t, err)
 	require.Len(t, p, 1, "the outbox survives compaction")
-	latest, err := s.Latest()
+	latest, err := s.Sink(testSink).Latest()
 	require.NoError(t, err)
 	assert.Len(t, latest, 10, "latest values survive compaction")
-	require.NoError(t, s.Enqueue([]indicators.Value{{Indicator: "I", Code: "Q", Date: "2026-11-24", Type: indicators.Float, Number: 3}}))
-	p, err = s.Pending()
+	require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{{Indicator: "I", Code: "Q", Date: "2026-11-24", Type: indicators.Float, Number: 3}}))
+	p, err = s.Sink(testSink).Pending()
 	require.NoError(t, err)
 	assert.Equal(t, "Q", p[len(p)-1].Code, "the outbox sequence continues after compaction")
 }

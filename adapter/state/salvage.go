@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -80,47 +82,62 @@ func Salvage(src, dst string) (SalvageReport, error) {
 	}
 	defer in.Close()
 	src2 := guardedDB{in, src}
-	var names [][]byte
+	// Every bucket, nested ones (the sinks') too, by path; each read in its
+	// own transaction so damage in one loses nothing of the others.
+	var paths []string
+	var walk func(path string, b *bolt.Bucket) error
+	walk = func(path string, b *bolt.Bucket) error {
+		paths = append(paths, path)
+		return b.ForEachBucket(func(k []byte) error { return walk(path+"/"+string(k), b.Bucket(k)) })
+	}
+	var top [][]byte
 	_ = src2.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			names = append(names, append([]byte(nil), name...))
+			top = append(top, bytes.Clone(name))
 			return nil
 		})
 	})
+	for _, name := range top {
+		_ = src2.View(func(tx *bolt.Tx) error { return walk(string(name), tx.Bucket(name)) })
+	}
 	type kv struct{ k, v []byte }
 	read := map[string][]kv{}
 	seq := map[string]uint64{}
-	for _, name := range names {
+	for _, path := range paths {
 		var got []kv
 		err := src2.View(func(tx *bolt.Tx) error {
-			b := tx.Bucket(name)
+			b := bucketAt(tx, path)
 			if b == nil {
 				return nil
 			}
-			seq[string(name)] = b.Sequence()
+			seq[path] = b.Sequence()
 			c := b.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
 				switch {
-				case v == nil:
-				case !recordReads(name, v):
+				case v == nil: // a nested bucket, walked on its own
+				case !recordReads(path, v):
 					// The damage hit this record's bytes.
-					rep.Lost[string(name)]++
+					rep.Lost[path]++
 				default:
-					got = append(got, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
+					got = append(got, kv{bytes.Clone(k), bytes.Clone(v)})
 				}
 			}
 			return nil
 		})
-		read[string(name)] = got
-		rep.Copied[string(name)] = len(got)
+		read[path] = got
+		rep.Copied[path] = len(got)
 		if err != nil {
-			rep.Lost[string(name)] = -1 // the rest of the bucket: count unknown
+			rep.Lost[path] = -1 // the rest of the bucket: count unknown
 		}
 	}
 	// A delivery time whose delivered record was lost would never be pruned.
-	if at, ok := read[string(bDeliveredAt)]; ok {
+	for path, at := range read {
+		dir, last := splitPath(path)
+		if last != string(bDeliveredAt) {
+			continue
+		}
 		have := map[string]bool{}
-		for _, x := range read[string(bDelivered)] {
+		for _, x := range read[dir+string(bDelivered)] {
 			have[string(x.k)] = true
 		}
 		kept := at[:0]
@@ -129,23 +146,24 @@ func Salvage(src, dst string) (SalvageReport, error) {
 				kept = append(kept, x)
 			}
 		}
-		read[string(bDeliveredAt)] = kept
-		rep.Copied[string(bDeliveredAt)] = len(kept)
+		read[path] = kept
+		rep.Copied[path] = len(kept)
 	}
 	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: DefaultLockTimeout})
 	if err != nil {
 		return rep, fmt.Errorf("state: salvage: create %s: %w", dst, err)
 	}
+	slices.Sort(paths) // parents before children
 	err = out.Update(func(tx *bolt.Tx) error {
-		for name, kvs := range read {
-			b, err := tx.CreateBucketIfNotExists([]byte(name))
+		for _, path := range paths {
+			b, err := createBucketAt(tx, path)
 			if err != nil {
 				return err
 			}
-			if err := b.SetSequence(seq[name]); err != nil {
+			if err := b.SetSequence(seq[path]); err != nil {
 				return err
 			}
-			for _, x := range kvs {
+			for _, x := range read[path] {
 				if err := b.Put(x.k, x.v); err != nil {
 					return err
 				}
@@ -163,29 +181,64 @@ func Salvage(src, dst string) (SalvageReport, error) {
 	return rep, nil
 }
 
-// recordReads reports whether a record decodes as what its bucket holds.
-func recordReads(bucket, v []byte) bool {
+// splitPath splits a bucket path into its parent (with the trailing "/",
+// "" at the top) and its last name.
+func splitPath(path string) (dir, last string) {
+	i := strings.LastIndexByte(path, '/')
+	return path[:i+1], path[i+1:]
+}
+
+// bucketAt is the bucket at a "/"-separated path (nil when absent).
+func bucketAt(tx *bolt.Tx, path string) *bolt.Bucket {
+	parts := strings.Split(path, "/")
+	b := tx.Bucket([]byte(parts[0]))
+	for _, p := range parts[1:] {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket([]byte(p))
+	}
+	return b
+}
+
+func createBucketAt(tx *bolt.Tx, path string) (*bolt.Bucket, error) {
+	parts := strings.Split(path, "/")
+	b, err := tx.CreateBucketIfNotExists([]byte(parts[0]))
+	for _, p := range parts[1:] {
+		if err != nil {
+			break
+		}
+		b, err = b.CreateBucketIfNotExists([]byte(p))
+	}
+	return b, err
+}
+
+// recordReads reports whether a record decodes as what its bucket (by
+// path) holds.
+func recordReads(path string, v []byte) bool {
+	dir, name := splitPath(path)
+	inSink := strings.HasPrefix(dir, string(bSinks)+"/")
 	var target any
 	switch {
-	case bytes.Equal(bucket, bMeta):
+	case dir == "" && name == string(bMeta):
 		return true
-	case bytes.Equal(bucket, bCursors):
+	case dir == "" && name == string(bCursors):
 		target = new(adapter.Cursor)
-	case bytes.Equal(bucket, bEvents):
+	case dir == "" && name == string(bEvents):
 		target = new([]indicators.Event)
-	case bytes.Equal(bucket, bDelivered), bytes.Equal(bucket, bOutbox):
-		target = new(indicators.Value)
-	case bytes.Equal(bucket, bRejections):
-		target = new(adapter.Rejection)
-	case bytes.Equal(bucket, bRuns):
+	case dir == "" && name == string(bRuns):
 		target = new(adapter.RunSummary)
-	case bytes.Equal(bucket, bOutboxKey):
+	case dir == "" && strings.HasPrefix(name, ExtPrefix), inSink && name == string(bSinkState):
+		return json.Valid(v) // PutJSON buckets
+	case inSink && (name == string(bDelivered) || name == string(bOutbox) || name == string(bLatest)):
+		target = new(indicators.Value)
+	case inSink && name == string(bRejections):
+		target = new(adapter.Rejection)
+	case inSink && name == string(bOutboxKey):
 		return len(v) == 8 // an outbox sequence number
-	case bytes.Equal(bucket, bDeliveredAt):
+	case inSink && name == string(bDeliveredAt):
 		_, err := time.Parse(time.RFC3339, string(v))
 		return err == nil
-	case bytes.HasPrefix(bucket, []byte(ExtPrefix)):
-		return json.Valid(v) // PutJSON buckets
 	default:
 		return true // a bucket this code does not know: keep it as it is
 	}

@@ -29,7 +29,10 @@ import (
 
 // SchemaVersion is the layout this code reads and writes. Bump it (and add a
 // migration in migrate) whenever a bucket's key or value format changes.
-const SchemaVersion = 1
+//
+// 2: delivery state is per sink (sinks/<name>/...); schema 1's single
+// outbox, history and rejections became the legacy sink's.
+const SchemaVersion = 2
 
 // FileName is the database file inside the state dir.
 const FileName = "hazardsync.db"
@@ -43,18 +46,15 @@ const (
 )
 
 var (
-	bMeta       = []byte("meta")
-	bCursors    = []byte("cursors")
-	bEvents     = []byte("events")
-	bDelivered  = []byte("delivered") // date \x00 indicator \x00 code → Value JSON
-	bOutbox     = []byte("outbox")    // seq (8 bytes BE) → Value JSON
-	bOutboxKey  = []byte("outbox_by_key")
-	bRejections = []byte("rejections") // seq → Rejection JSON
-	bRuns       = []byte("runs")       // seq → RunSummary JSON
+	bMeta    = []byte("meta")
+	bCursors = []byte("cursors")
+	bEvents  = []byte("events")
+	bRuns    = []byte("runs")  // seq → RunSummary JSON
+	bSinks   = []byte("sinks") // sink name → that sink's buckets (sinks.go)
 
 	keySchema = []byte("schema")
 
-	coreBuckets = [][]byte{bMeta, bCursors, bEvents, bDelivered, bOutbox, bOutboxKey, bRejections, bRuns}
+	coreBuckets = [][]byte{bMeta, bCursors, bEvents, bRuns, bSinks}
 )
 
 // ExtPrefix prefixes the names of buckets made by GetJSON/PutJSON so they
@@ -180,27 +180,41 @@ func Open(dir string, opts ...Options) (*Store, error) {
 
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return fmt.Errorf("state: create bucket %s: %w", bMeta, err)
+		}
+		v := SchemaVersion
+		if raw := meta.Get(keySchema); raw != nil {
+			if v, err = strconv.Atoi(string(raw)); err != nil {
+				return fmt.Errorf("state: %s has an unreadable schema version %q", s.path, raw)
+			}
+		} else if tx.Bucket(bOutbox) != nil {
+			v = 1 // written before the schema was recorded
+		}
+		if v > SchemaVersion {
+			return fmt.Errorf("state: %s has schema version %d, newer than this hazardsync understands (%d): upgrade hazardsync or point it at another state dir", s.path, v, SchemaVersion)
+		}
 		for _, name := range coreBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("state: create bucket %s: %w", name, err)
 			}
 		}
-		if err := ensureLatest(tx); err != nil {
-			return err
+		if v < 2 {
+			if err := migrateToSinks(tx); err != nil {
+				return fmt.Errorf("state: %s: moving delivery state to sink %q: %w", s.path, LegacySink, err)
+			}
 		}
-		meta := tx.Bucket(bMeta)
-		raw := meta.Get(keySchema)
-		if raw == nil {
-			return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+		// Every sink's parts exist (a salvaged file may have lost one), so
+		// reads never meet a missing bucket.
+		var names [][]byte
+		_ = tx.Bucket(bSinks).ForEachBucket(func(k []byte) error { names = append(names, bytes.Clone(k)); return nil })
+		for _, name := range names {
+			if _, err := createSinkBucket(tx, string(name)); err != nil {
+				return fmt.Errorf("state: %w", err)
+			}
 		}
-		v, err := strconv.Atoi(string(raw))
-		if err != nil {
-			return fmt.Errorf("state: %s has an unreadable schema version %q", s.path, raw)
-		}
-		if v > SchemaVersion {
-			return fmt.Errorf("state: %s has schema version %d, newer than this hazardsync understands (%d): upgrade hazardsync or point it at another state dir", s.path, v, SchemaVersion)
-		}
-		return nil
+		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
 	})
 }
 
@@ -292,27 +306,27 @@ func deliveredKey(k indicators.Key) []byte {
 }
 
 // LastDelivered returns the last value delivered for k.
-func (s *Store) LastDelivered(k indicators.Key) (indicators.Value, bool, error) {
+func (d *sinkStore) LastDelivered(k indicators.Key) (indicators.Value, bool, error) {
 	var v indicators.Value
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := d.view(func(sb *bolt.Bucket) error {
 		var err error
-		found, err = getJSON(tx.Bucket(bDelivered), deliveredKey(k), &v)
+		found, err = getJSON(sub(sb, bDelivered), deliveredKey(k), &v)
 		return err
 	})
 	if err != nil {
-		return indicators.Value{}, false, fmt.Errorf("state: last delivered %s: %w", k, err)
+		return indicators.Value{}, false, d.errorf("last delivered %s: %w", k, err)
 	}
 	return v, found, nil
 }
 
 // DeliveredOn lists the last delivered value of every key dated d, ordered
 // by indicator then code.
-func (s *Store) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
+func (d *sinkStore) DeliveredOn(day indicators.Date) ([]indicators.Value, error) {
 	var out []indicators.Value
-	prefix := []byte(string(d) + "\x00")
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bDelivered).Cursor()
+	prefix := []byte(string(day) + "\x00")
+	err := d.view(func(sb *bolt.Bucket) error {
+		c := sub(sb, bDelivered).Cursor()
 		for k, raw := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, raw = c.Next() {
 			var v indicators.Value
 			if err := json.Unmarshal(raw, &v); err != nil {
@@ -323,19 +337,19 @@ func (s *Store) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("state: delivered on %s: %w", d, err)
+		return nil, d.errorf("delivered on %s: %w", day, err)
 	}
 	return out, nil
 }
 
 // Enqueue writes values to the outbox. A value replaces a pending value with
 // the same key and goes to the back of the queue.
-func (s *Store) Enqueue(vals []indicators.Value) error {
+func (d *sinkStore) Enqueue(vals []indicators.Value) error {
 	if len(vals) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		ob, idx := tx.Bucket(bOutbox), tx.Bucket(bOutboxKey)
+	err := d.update(func(sb *bolt.Bucket) error {
+		ob, idx := sub(sb, bOutbox), sub(sb, bOutboxKey)
 		for _, v := range vals {
 			key := []byte(v.Key().String())
 			if old := idx.Get(key); old != nil {
@@ -358,20 +372,20 @@ func (s *Store) Enqueue(vals []indicators.Value) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("state: enqueue %d values: %w", len(vals), err)
+		return d.errorf("enqueue %d values: %w", len(vals), err)
 	}
 	return nil
 }
 
 // Pending lists the outbox, oldest first.
-func (s *Store) Pending() ([]indicators.Value, error) {
+func (d *sinkStore) Pending() ([]indicators.Value, error) {
 	var out []indicators.Value
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
-		out, err = valuesIn(tx.Bucket(bOutbox), "outbox record")
+	err := d.view(func(sb *bolt.Bucket) (err error) {
+		out, err = valuesIn(sub(sb, bOutbox), "outbox record")
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("state: pending: %w", err)
+		return nil, d.errorf("pending: %w", err)
 	}
 	return out, nil
 }
@@ -394,10 +408,10 @@ func valuesIn(b *bolt.Bucket, what string) ([]indicators.Value, error) {
 }
 
 // PendingCount is the outbox depth.
-func (s *Store) PendingCount() (int, error) {
+func (d *sinkStore) PendingCount() (int, error) {
 	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bOutbox).Stats().KeyN
+	err := d.view(func(sb *bolt.Bucket) error {
+		n = sub(sb, bOutbox).Stats().KeyN
 		return nil
 	})
 	return n, err
@@ -405,8 +419,8 @@ func (s *Store) PendingCount() (int, error) {
 
 // dropIfSame removes v's key from the outbox only when the pending value is
 // the one given: a newer value enqueued while v was in flight stays pending.
-func dropIfSame(tx *bolt.Tx, v indicators.Value) error {
-	ob, idx := tx.Bucket(bOutbox), tx.Bucket(bOutboxKey)
+func dropIfSame(sb *bolt.Bucket, v indicators.Value) error {
+	ob, idx := sub(sb, bOutbox), sub(sb, bOutboxKey)
 	key := []byte(v.Key().String())
 	seq := idx.Get(key)
 	if seq == nil {
@@ -428,21 +442,21 @@ func dropIfSame(tx *bolt.Tx, v indicators.Value) error {
 
 // Ack marks v delivered: it becomes the key's last delivered value and leaves
 // the outbox unless a different value for the key was enqueued meanwhile.
-func (s *Store) Ack(v indicators.Value) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := dropIfSame(tx, v); err != nil {
+func (d *sinkStore) Ack(v indicators.Value) error {
+	err := d.update(func(sb *bolt.Bucket) error {
+		if err := dropIfSame(sb, v); err != nil {
 			return err
 		}
-		if err := putLatest(tx, v); err != nil {
+		if err := putLatest(sb, v); err != nil {
 			return err
 		}
-		if err := markDelivered(tx, v.Key(), s.opts.Now()); err != nil {
+		if err := markDelivered(sb, v.Key(), d.s.opts.Now()); err != nil {
 			return err
 		}
-		return putJSON(appendMostly(tx.Bucket(bDelivered)), deliveredKey(v.Key()), v)
+		return putJSON(appendMostly(sub(sb, bDelivered)), deliveredKey(v.Key()), v)
 	})
 	if err != nil {
-		return fmt.Errorf("state: ack %s: %w", v.Key(), err)
+		return d.errorf("ack %s: %w", v.Key(), err)
 	}
 	return nil
 }
@@ -450,26 +464,26 @@ func (s *Store) Ack(v indicators.Value) error {
 // Reject records a permanent rejection and drops v from the outbox (again
 // only if it is still the pending value for its key). v is not marked
 // delivered.
-func (s *Store) Reject(v indicators.Value, reason string) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := dropIfSame(tx, v); err != nil {
+func (d *sinkStore) Reject(v indicators.Value, reason string) error {
+	err := d.update(func(sb *bolt.Bucket) error {
+		if err := dropIfSame(sb, v); err != nil {
 			return err
 		}
-		return appendBounded(tx.Bucket(bRejections), adapter.Rejection{Value: v, Reason: reason, At: s.opts.Now().UTC()}, s.opts.MaxRejections)
+		return appendBounded(sub(sb, bRejections), adapter.Rejection{Value: v, Reason: reason, At: d.s.opts.Now().UTC()}, d.s.opts.MaxRejections)
 	})
 	if err != nil {
-		return fmt.Errorf("state: reject %s: %w", v.Key(), err)
+		return d.errorf("reject %s: %w", v.Key(), err)
 	}
 	return nil
 }
 
 // Rejections lists recorded rejections, newest first, at most n (all when
 // n <= 0).
-func (s *Store) Rejections(n int) ([]adapter.Rejection, error) {
+func (d *sinkStore) Rejections(n int) ([]adapter.Rejection, error) {
 	var out []adapter.Rejection
-	err := s.db.View(func(tx *bolt.Tx) error { return newestFirst(tx.Bucket(bRejections), n, &out) })
+	err := d.view(func(sb *bolt.Bucket) error { return newestFirst(sub(sb, bRejections), n, &out) })
 	if err != nil {
-		return nil, fmt.Errorf("state: rejections: %w", err)
+		return nil, d.errorf("rejections: %w", err)
 	}
 	return out, nil
 }
@@ -495,7 +509,7 @@ func (s *Store) Runs(n int) ([]adapter.RunSummary, error) {
 
 // --- maintenance ---
 
-// Prune drops delivered records dated before the given day, but never any of
+// Prune drops every sink's delivered records dated before the given day, but never any of
 // the last KeepDays days (counted back from today), so a mistaken date
 // cannot make the daemon forget today's values and resend them all. It
 // returns how many records it dropped. Pending values are never pruned.
@@ -510,23 +524,25 @@ func (s *Store) Prune(before indicators.Date) (int, error) {
 	limit := []byte(string(before))
 	var n int
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bDelivered).Cursor()
-		// Deleting through the cursor moves it to the next key.
-		for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; {
-			next := append([]byte(nil), k...)
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			if at := tx.Bucket(bDeliveredAt); at != nil {
+		return tx.Bucket(bSinks).ForEachBucket(func(name []byte) error {
+			sb := tx.Bucket(bSinks).Bucket(name)
+			c := sub(sb, bDelivered).Cursor()
+			at := sub(sb, bDeliveredAt)
+			// Deleting through the cursor moves it to the next key.
+			for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; {
+				next := append([]byte(nil), k...)
+				if err := c.Delete(); err != nil {
+					return err
+				}
 				if err := at.Delete(next); err != nil {
 					return err
 				}
+				n++
+				// Re-seek: a bbolt cursor is not positioned after Delete.
+				k, _ = c.Seek(next)
 			}
-			n++
-			// Re-seek: a bbolt cursor is not positioned after Delete.
-			k, _ = c.Seek(next)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("state: prune before %s: %w", before, err)

@@ -84,10 +84,10 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 func TestOpenKeepsDataAcrossReopen(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
-	require.NoError(t, s.Enqueue([]indicators.Value{val("eq_u18", "DML_0001_0001_V1", "2026-11-24", 10)}))
+	require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{val("eq_u18", "DML_0001_0001_V1", "2026-11-24", 10)}))
 	require.NoError(t, s.Close())
 	s2 := openTest(t, dir)
-	p, err := s2.Pending()
+	p, err := s2.Sink(testSink).Pending()
 	require.NoError(t, err)
 	require.Len(t, p, 1)
 	assert.Equal(t, 10.0, p[0].Number)
@@ -266,26 +266,26 @@ func TestOutboxAndDelivery(t *testing.T) {
 					switch st.op {
 					case "enqueue":
 					case "ack":
-						require.NoError(t, s.Ack(v))
+						require.NoError(t, s.Sink(testSink).Ack(v))
 					case "reject":
-						require.NoError(t, s.Reject(v, "400 Bad Request: code not in dataset"))
+						require.NoError(t, s.Sink(testSink).Reject(v, "400 Bad Request: code not in dataset"))
 					}
 				}
 				if st.op == "enqueue" {
-					require.NoError(t, s.Enqueue(st.vals))
+					require.NoError(t, s.Sink(testSink).Enqueue(st.vals))
 				}
-				got, err := s.Pending()
+				got, err := s.Sink(testSink).Pending()
 				require.NoError(t, err)
 				assert.Equal(t, keysOf(st.pending), keysOf(got), "step %d", i)
 				for j := range st.pending {
 					assert.Equal(t, st.pending[j].Number, got[j].Number, "step %d value %d", i, j)
 				}
-				n, err := s.PendingCount()
+				n, err := s.Sink(testSink).PendingCount()
 				require.NoError(t, err)
 				assert.Equal(t, len(st.pending), n, "step %d count", i)
 			}
 			for _, k := range []indicators.Key{a1.Key(), b1.Key(), c1.Key()} {
-				got, ok, err := s.LastDelivered(k)
+				got, ok, err := s.Sink(testSink).LastDelivered(k)
 				require.NoError(t, err)
 				want, wantOK := tc.delivered[k]
 				require.Equal(t, wantOK, ok, "delivered %s", k)
@@ -293,7 +293,7 @@ func TestOutboxAndDelivery(t *testing.T) {
 					assert.True(t, want.Same(got), "delivered %s: got %v want %v", k, got, want)
 				}
 			}
-			rej, err := s.Rejections(0)
+			rej, err := s.Sink(testSink).Rejections(0)
 			require.NoError(t, err)
 			assert.Len(t, rej, tc.rejected)
 			for _, r := range rej {
@@ -316,15 +316,15 @@ func TestEnqueueSurvivesCloseWithoutAck(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
 	vals := []indicators.Value{val("i", "A", "2026-11-24", 1), val("i", "B", "2026-11-24", 2), val("i", "C", "2026-11-25", 3)}
-	require.NoError(t, s.Enqueue(vals))
-	require.NoError(t, s.Ack(vals[1]))
+	require.NoError(t, s.Sink(testSink).Enqueue(vals))
+	require.NoError(t, s.Sink(testSink).Ack(vals[1]))
 	require.NoError(t, s.Close()) // as if the process died before acking the rest
 
 	s2 := openTest(t, dir)
-	got, err := s2.Pending()
+	got, err := s2.Sink(testSink).Pending()
 	require.NoError(t, err)
 	assert.Equal(t, keysOf([]indicators.Value{vals[0], vals[2]}), keysOf(got))
-	_, ok, err := s2.LastDelivered(vals[1].Key())
+	_, ok, err := s2.Sink(testSink).LastDelivered(vals[1].Key())
 	require.NoError(t, err)
 	assert.True(t, ok)
 }
@@ -341,7 +341,7 @@ func TestDeliveredOn(t *testing.T) {
 		val("eq_u18", "A", "2026-11-2", 6),
 	}
 	for _, v := range vals {
-		require.NoError(t, s.Ack(v))
+		require.NoError(t, s.Sink(testSink).Ack(v))
 	}
 	tests := []struct {
 		date indicators.Date
@@ -354,14 +354,14 @@ func TestDeliveredOn(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.date), func(t *testing.T) {
-			got, err := s.DeliveredOn(tc.date)
+			got, err := s.Sink(testSink).DeliveredOn(tc.date)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, keysOf(got))
 		})
 	}
 	// A later ack replaces the day's value.
-	require.NoError(t, s.Ack(val("eq_u18", "A", "2026-11-24", 9)))
-	got, err := s.DeliveredOn("2026-11-24")
+	require.NoError(t, s.Sink(testSink).Ack(val("eq_u18", "A", "2026-11-24", 9)))
+	got, err := s.Sink(testSink).DeliveredOn("2026-11-24")
 	require.NoError(t, err)
 	require.Len(t, got, 3)
 	assert.Equal(t, 9.0, got[1].Number)
@@ -371,7 +371,7 @@ func TestRejectionsAndRunsAreBoundedNewestFirst(t *testing.T) {
 	s := openTest(t, "", Options{MaxRuns: 5, MaxRejections: 3})
 	for i := 1; i <= 12; i++ {
 		require.NoError(t, s.RecordRun(adapter.RunSummary{Started: fixedNow.Add(time.Duration(i) * time.Minute), Values: i, Duration: time.Second}))
-		require.NoError(t, s.Reject(val("i", "A", "2026-11-24", float64(i)), "reason "+strconv.Itoa(i)))
+		require.NoError(t, s.Sink(testSink).Reject(val("i", "A", "2026-11-24", float64(i)), "reason "+strconv.Itoa(i)))
 	}
 	runs, err := s.Runs(0)
 	require.NoError(t, err)
@@ -385,7 +385,7 @@ func TestRejectionsAndRunsAreBoundedNewestFirst(t *testing.T) {
 	require.Len(t, runs, 2)
 	assert.Equal(t, 11, runs[1].Values)
 
-	rej, err := s.Rejections(10)
+	rej, err := s.Sink(testSink).Rejections(10)
 	require.NoError(t, err)
 	require.Len(t, rej, 3)
 	assert.Equal(t, []string{"reason 12", "reason 11", "reason 10"}, []string{rej[0].Reason, rej[1].Reason, rej[2].Reason})
@@ -409,17 +409,17 @@ func TestPrune(t *testing.T) {
 			s := openTest(t, "", Options{KeepDays: tc.keepDays})
 			all := []indicators.Date{"2026-11-01", "2026-11-10", "2026-11-20", "2026-11-22", "2026-11-24"}
 			for _, d := range all {
-				require.NoError(t, s.Ack(val("i", "A", d, 1)))
-				require.NoError(t, s.Ack(val("j", "B", d, 1)))
+				require.NoError(t, s.Sink(testSink).Ack(val("i", "A", d, 1)))
+				require.NoError(t, s.Sink(testSink).Ack(val("j", "B", d, 1)))
 			}
 			// pending values are not touched by Prune
-			require.NoError(t, s.Enqueue([]indicators.Value{val("i", "A", "2026-11-01", 2)}))
+			require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{val("i", "A", "2026-11-01", 2)}))
 			n, err := s.Prune(tc.before)
 			require.NoError(t, err)
 			assert.Equal(t, tc.dropped*2, n)
 			var left []indicators.Date
 			for _, d := range all {
-				got, err := s.DeliveredOn(d)
+				got, err := s.Sink(testSink).DeliveredOn(d)
 				require.NoError(t, err)
 				if len(got) > 0 {
 					assert.Len(t, got, 2)
@@ -427,7 +427,7 @@ func TestPrune(t *testing.T) {
 				}
 			}
 			assert.Equal(t, tc.left, left)
-			cnt, err := s.PendingCount()
+			cnt, err := s.Sink(testSink).PendingCount()
 			require.NoError(t, err)
 			assert.Equal(t, 1, cnt)
 		})
@@ -439,8 +439,8 @@ func TestPrune(t *testing.T) {
 
 func TestBackupIsAReadableCopy(t *testing.T) {
 	s := openTest(t, "")
-	require.NoError(t, s.Ack(val("i", "A", "2026-11-24", 7)))
-	require.NoError(t, s.Enqueue([]indicators.Value{val("i", "B", "2026-11-24", 8)}))
+	require.NoError(t, s.Sink(testSink).Ack(val("i", "A", "2026-11-24", 7)))
+	require.NoError(t, s.Sink(testSink).Enqueue([]indicators.Value{val("i", "B", "2026-11-24", 8)}))
 	var buf bytes.Buffer
 	n, err := s.Backup(&buf)
 	require.NoError(t, err)
@@ -449,11 +449,11 @@ func TestBackupIsAReadableCopy(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, FileName), buf.Bytes(), 0o600))
 	b := openTest(t, dir)
-	got, ok, err := b.LastDelivered(indicators.Key{Indicator: "i", Date: "2026-11-24", Code: "A"})
+	got, ok, err := b.Sink(testSink).LastDelivered(indicators.Key{Indicator: "i", Date: "2026-11-24", Code: "A"})
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, 7.0, got.Number)
-	p, err := b.Pending()
+	p, err := b.Sink(testSink).Pending()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"i|2026-11-24|B"}, keysOf(p))
 }
@@ -505,16 +505,16 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			for i := range perWorker {
 				v := val("i", fmt.Sprintf("W%d_%d", w, i), "2026-11-24", float64(i))
-				if err := s.Enqueue([]indicators.Value{v}); err != nil {
+				if err := s.Sink(testSink).Enqueue([]indicators.Value{v}); err != nil {
 					t.Error(err)
 					return
 				}
-				if _, err := s.Pending(); err != nil {
+				if _, err := s.Sink(testSink).Pending(); err != nil {
 					t.Error(err)
 					return
 				}
 				if i%2 == 0 {
-					if err := s.Ack(v); err != nil {
+					if err := s.Sink(testSink).Ack(v); err != nil {
 						t.Error(err)
 						return
 					}
@@ -531,10 +531,10 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	n, err := s.PendingCount()
+	n, err := s.Sink(testSink).PendingCount()
 	require.NoError(t, err)
 	assert.Equal(t, workers*perWorker/2, n)
-	got, err := s.DeliveredOn("2026-11-24")
+	got, err := s.Sink(testSink).DeliveredOn("2026-11-24")
 	require.NoError(t, err)
 	assert.Len(t, got, workers*perWorker/2)
 }
@@ -546,10 +546,10 @@ func BenchmarkEnqueueAck(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				v := val("eq_u18", fmt.Sprintf("DML_%04d", i%5000), "2026-11-24", float64(i))
-				if err := s.Enqueue([]indicators.Value{v}); err != nil {
+				if err := s.Sink(testSink).Enqueue([]indicators.Value{v}); err != nil {
 					b.Fatal(err)
 				}
-				if err := s.Ack(v); err != nil {
+				if err := s.Sink(testSink).Ack(v); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -568,11 +568,11 @@ func BenchmarkEnqueueBatchAck(b *testing.B) {
 		for i := range vals {
 			vals[i] = val("eq_u18", fmt.Sprintf("DML_%04d", i), "2026-11-24", float64(r))
 		}
-		if err := s.Enqueue(vals); err != nil {
+		if err := s.Sink(testSink).Enqueue(vals); err != nil {
 			b.Fatal(err)
 		}
 		for _, v := range vals {
-			if err := s.Ack(v); err != nil {
+			if err := s.Sink(testSink).Ack(v); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -600,3 +600,6 @@ func TestEachJSONReadsTheBucketInKeyOrder(t *testing.T) {
 	assert.Equal(t, []string{"a", "b"}, order)
 	require.Error(t, s.EachJSON("", func(string, []byte) error { return nil }))
 }
+
+// testSink is the sink the tests deliver for.
+const testSink = "gs"

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -355,7 +356,7 @@ func (d pageData) WarnLevels() []warnLevel {
 			a = &warnArea{Code: w.Code, Name: name, AdminLevel: w.AdminLevel, LeadTimeHours: w.LeadTimeHours}
 			byLevel[l][w.Code] = a
 		}
-		if h := w.Hazard; h != "" && !contains(a.Hazards, h) {
+		if h := w.Hazard; h != "" && !slices.Contains(a.Hazards, h) {
 			a.Hazards = append(a.Hazards, h)
 		}
 		a.LeadTimeHours = math.Min(a.LeadTimeHours, w.LeadTimeHours)
@@ -410,15 +411,6 @@ func levelRank(l string) int {
 		return 1
 	}
 	return 0
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // childrenAtRisk is the summary's headline: over the deepest admin level

@@ -732,3 +732,23 @@ func TestHTTPServerTimeouts(t *testing.T) {
 	}
 	assert.Equal(t, 5*time.Second, HTTPServer(http.NotFoundHandler(), Timeouts{Idle: 5 * time.Second}, nil).IdleTimeout)
 }
+
+// TestPageShowsEachSink: with several sinks the delivery panel lists each
+// one's counts and error; with one it shows no per-sink table.
+func TestPageShowsEachSink(t *testing.T) {
+	s, p, _ := newDemoServer(t, Options{})
+	assert.NotContains(t, get(t, s, "/", nil).Body.String(), `id="sinks-table"`)
+	p.delivery = adapter.SumDeliveries([]adapter.DeliveryHealth{
+		{Sink: "db", Pending: 40, LastError: "dial tcp 10.0.0.5:5432: connection refused"},
+		{Sink: "geosight", Sent: 12, Unchanged: 30},
+	})
+	body := get(t, s, "/", nil).Body.String()
+	assert.Contains(t, body, `id="sinks-table"`)
+	assert.Contains(t, body, "db, geosight")
+	assert.Contains(t, body, "connection refused")
+	var snap Snapshot
+	require.NoError(t, json.Unmarshal(get(t, s, "/api/status", nil).Body.Bytes(), &snap))
+	require.Len(t, snap.Delivery.Sinks, 2)
+	assert.Equal(t, 40, snap.Delivery.Pending, "totals")
+	assert.Equal(t, "db: dial tcp 10.0.0.5:5432: connection refused", snap.Delivery.LastError)
+}

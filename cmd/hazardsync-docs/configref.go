@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,9 +42,9 @@ func configReference(mod *module) ([]byte, error) {
 		"A default of — means none (empty).\n\n")
 
 	w := &walker{mod: mod,
-		elemDefaults: map[reflect.Type]reflect.Value{reflect.TypeOf(config.GeoFile{}): reflect.ValueOf(config.GeoFileDefaults())},
+		elemDefaults: map[reflect.Type]any{reflect.TypeOf(config.GeoFile{}): config.GeoFileDefaults()},
 	}
-	rows, err := w.rows("", reflect.ValueOf(config.Defaults()))
+	rows, err := w.rows("", config.Defaults())
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +70,13 @@ func configReference(mod *module) ([]byte, error) {
 	var sections []section
 	for i := 0; i < ct.NumField(); i++ {
 		f := ct.Field(i)
-		key, _, skip := tagKey(f.Tag, f.Name)
+		key, _, skip := config.FieldKey(f)
 		if f.Type == reflect.TypeOf(map[string]config.SourceSpec{}) {
 			sections = append(sections, section{"sources", f})
+			continue
+		}
+		if f.Type == reflect.TypeOf(map[string]config.SinkSpec{}) {
+			sections = append(sections, section{"sinks", f})
 			continue
 		}
 		if skip {
@@ -95,6 +100,11 @@ func configReference(mod *module) ([]byte, error) {
 				fmt.Fprintf(&b, "  - [`%s`](#%s)\n", k.Kind, anchor("source type "+k.Kind))
 			}
 		}
+		if s.key == "sinks" {
+			for _, k := range adapter.SinkKinds() {
+				fmt.Fprintf(&b, "  - [`%s`](#%s)\n", k.Kind, anchor("sink type "+k.Kind))
+			}
+		}
 	}
 	b.WriteString("\n")
 
@@ -106,6 +116,12 @@ func configReference(mod *module) ([]byte, error) {
 		fmt.Fprintf(&b, "## `%s`\n\n", s.key)
 		if s.key == "sources" {
 			if err := writeSources(&b, mod, cfgPkg, fdocs[s.field.Name]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if s.key == "sinks" {
+			if err := writeSinks(&b, mod, cfgPkg, fdocs[s.field.Name]); err != nil {
 				return nil, err
 			}
 			continue
@@ -138,7 +154,7 @@ func writeSources(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string)
 		fmt.Fprintf(b, "%s\n\n", intro)
 	}
 	b.WriteString("`sources` maps an instance name to its settings. Keys every source shares:\n\n")
-	common, err := commonSourceKeys(cfgPkg)
+	common, err := commonKeys(cfgPkg, "commonSourceKeys")
 	if err != nil {
 		return err
 	}
@@ -160,7 +176,7 @@ func writeSources(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string)
 		rows = append(rows, row{Key: "sources.<name>." + key, Type: typeName(f.Type), Default: d.text, Description: specDocs[f.Name], Prose: d.prose})
 	}
 	if len(common) > 0 {
-		return fmt.Errorf("config: common source keys %v have no SourceSpec field with that json name", sortedKeys(common))
+		return fmt.Errorf("config: common source keys %v have no SourceSpec field with that json name", slices.Sorted(maps.Keys(common)))
 	}
 	writeTable(b, rows)
 
@@ -178,7 +194,7 @@ func writeSources(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string)
 			fmt.Fprintf(b, "%s\n\n", d)
 		}
 		w := &walker{mod: mod}
-		rs, err := w.rows("sources.<name>.", reflect.ValueOf(cfg))
+		rs, err := w.rows("sources.<name>.", cfg)
 		if err != nil {
 			return fmt.Errorf("source type %s: %w", k.Kind, err)
 		}
@@ -187,14 +203,76 @@ func writeSources(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string)
 	return nil
 }
 
-// commonSourceKeys reads config's commonSourceKeys set from source, so the
-// list here is the one the loader uses.
-func commonSourceKeys(ps *pkgSource) (map[string]bool, error) {
+// writeSinks documents the keys every sink shares, then each kind.
+func writeSinks(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string) error {
+	if intro != "" {
+		fmt.Fprintf(b, "%s\n\n", intro)
+	}
+	fmt.Fprintf(b, "`sinks` maps an instance name to its settings. The `geosight:` section above stays the way to "+
+		"configure GeoSight: it is the sink named `%s` (kind `%s`, or `%s` when its url is `embedded`), and a "+
+		"`sinks.%s` entry beside it is an error. Keys every sink shares:\n\n",
+		config.GeoSightSink, config.GeoSightKind, config.EmbeddedKind, config.GeoSightSink)
+	common, err := commonKeys(cfgPkg, "commonSinkKeys")
+	if err != nil {
+		return err
+	}
+	specDocs := cfgPkg.fieldDocs("SinkSpec")
+	st := reflect.TypeOf(config.SinkSpec{})
+	defaults := map[string]defaultText{"type": {"the instance name", true}, "enabled": {"true", false}}
+	var rows []row
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		key := strings.Split(f.Tag.Get("json"), ",")[0]
+		if !common[key] {
+			continue
+		}
+		delete(common, key)
+		d := defaults[key]
+		rows = append(rows, row{Key: "sinks.<name>." + key, Type: typeName(f.Type), Default: d.text, Description: specDocs[f.Name], Prose: d.prose})
+	}
+	if len(common) > 0 {
+		return fmt.Errorf("config: common sink keys %v have no SinkSpec field with that json name", slices.Sorted(maps.Keys(common)))
+	}
+	writeTable(b, rows)
+	for _, k := range adapter.SinkKinds() {
+		cfg := k.NewConfig()
+		t := elemType(reflect.TypeOf(cfg))
+		ps, err := mod.pkg(t.PkgPath())
+		if err != nil {
+			return fmt.Errorf("sink type %s: %w", k.Kind, err)
+		}
+		fmt.Fprintf(b, "### sink type `%s`\n\n", k.Kind)
+		fmt.Fprintf(b, "%s. ", strings.TrimSuffix(k.Description, "."))
+		switch k.Kind {
+		case config.GeoSightKind:
+			fmt.Fprintf(b, "The `geosight:` section configures the sink `%s` of this kind; another GeoSight instance is a `sinks:` entry with `type: %s`.", config.GeoSightSink, k.Kind)
+		case config.EmbeddedKind:
+			fmt.Fprintf(b, "The `geosight:` section with `url: embedded` configures the sink `%s` of this kind; there is no other.", config.GeoSightSink)
+		default:
+			fmt.Fprintf(b, "Set `type: %s` (or name the instance `%s`).", k.Kind, k.Kind)
+		}
+		fmt.Fprintf(b, " More in [its README](../%s/README.md).\n\n", ps.Dir)
+		if d := ps.typeDoc(t.Name()); d != "" {
+			fmt.Fprintf(b, "%s\n\n", d)
+		}
+		w := &walker{mod: mod}
+		rs, err := w.rows("sinks.<name>.", reflect.ValueOf(cfg))
+		if err != nil {
+			return fmt.Errorf("sink type %s: %w", k.Kind, err)
+		}
+		writeTable(b, rs)
+	}
+	return nil
+}
+
+// commonKeys reads one of config's common-key sets (commonSourceKeys,
+// commonSinkKeys) from source, so the list here is the one the loader uses.
+func commonKeys(ps *pkgSource, name string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, f := range ps.Files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			vs, ok := n.(*ast.ValueSpec)
-			if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "commonSourceKeys" || len(vs.Values) != 1 {
+			if !ok || len(vs.Names) != 1 || vs.Names[0].Name != name || len(vs.Values) != 1 {
 				return true
 			}
 			if cl, ok := vs.Values[0].(*ast.CompositeLit); ok {
@@ -212,7 +290,7 @@ func commonSourceKeys(ps *pkgSource) (map[string]bool, error) {
 		})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("config: commonSourceKeys not found in %s", ps.Dir)
+		return nil, fmt.Errorf("config: %s not found in %s", name, ps.Dir)
 	}
 	return out, nil
 }
@@ -254,15 +332,6 @@ func elemType(t reflect.Type) reflect.Type {
 		t = t.Elem()
 	}
 	return t
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // writeTable writes rows as a Markdown table.

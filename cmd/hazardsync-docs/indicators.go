@@ -3,8 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"go/ast"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,57 +15,6 @@ import (
 
 	"github.com/hazardsync/hazardsync/indicators"
 )
-
-// recipeExamples are a working definition per recipe: shown to users, and
-// run on a small synthetic scene to learn which attributes each recipe
-// sets. A recipe missing here makes the generator fail, so a new recipe
-// cannot ship undocumented.
-var recipeExamples = map[string]indicators.Definition{
-	"alert_level": {Shortcode: "HS_EQ_ALERT", Name: "Earthquake alert level", Type: indicators.String,
-		Codes: []string{"none", "green", "orange", "red"}, Recipe: "alert_level",
-		Params: map[string]any{"hazard_types": []any{"earthquake"}, "phase": "observed"}},
-	"hazard_presence": {Shortcode: "HS_EQ_PRESENT", Name: "Earthquake present", Type: indicators.Integer, Recipe: "hazard_presence",
-		Params: map[string]any{"hazard_types": []any{"earthquake"}}},
-	"max_intensity": {Shortcode: "HS_EQ_MMI_MAX", Name: "Earthquake shaking, maximum MMI", Type: indicators.Float, Unit: "MMI",
-		Recipe: "max_intensity", Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI"}},
-	"population_exposed": {Shortcode: "HS_EQ_POP_MMI6", Name: "People exposed to strong shaking (MMI 6+)", Type: indicators.Integer,
-		Unit: "people", Recipe: "population_exposed",
-		Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI", "min_intensity": 6}},
-	"children_exposed": {Shortcode: "HS_EQ_CHILD_MMI6", Name: "Children exposed to strong shaking (MMI 6+)", Type: indicators.Integer,
-		Unit: "children", Recipe: "children_exposed",
-		Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI", "min_intensity": 6}},
-	"strike_probability": {Shortcode: "HS_TC_P64", Name: "Chance of hurricane-force winds (ECMWF ensemble)", Type: indicators.Float,
-		Unit: "probability", Recipe: "strike_probability",
-		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 33}},
-	"expected_children_exposed": {Shortcode: "HS_TC_ECHILD64", Name: "Expected children in hurricane-force winds (ECMWF ensemble)", Type: indicators.Float,
-		Unit: "children", Recipe: "expected_children_exposed",
-		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 33}},
-	"expected_facilities_exposed": {Shortcode: "HS_TC_ESCHOOL33", Name: "Expected schools in hurricane-force winds (ECMWF ensemble)", Type: indicators.Float,
-		Unit: "schools", Recipe: "expected_facilities_exposed",
-		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 33, "kind": []any{"school"}}},
-	"expected_population_exposed": {Shortcode: "HS_TC_EPOP18", Name: "Expected people in gale-force winds (ECMWF ensemble)", Type: indicators.Float,
-		Unit: "people", Recipe: "expected_population_exposed",
-		Params: map[string]any{"hazard_types": []any{"tropical_cyclone"}, "phase": "forecast", "sources": []any{"ecmwf"}, "threshold": 18}},
-	"area_exposed_km2": {Shortcode: "HS_EQ_KM2_MMI6", Name: "Area with strong shaking (MMI 6+)", Type: indicators.Float,
-		Unit: "km²", Recipe: "area_exposed_km2",
-		Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI", "min_intensity": 6}},
-	"facilities_exposed": {Shortcode: "HS_EQ_SCHOOLS", Name: "Schools in strong shaking (MMI 6+)", Type: indicators.Integer,
-		Unit: "schools", Recipe: "facilities_exposed",
-		Params: map[string]any{"hazard_types": []any{"earthquake"}, "unit": "MMI", "min_intensity": 6, "kind": []any{"school"}}},
-	"early_warning_level": {Shortcode: "HS_EW_HEAT", Name: "Heat early-warning level", Type: indicators.String,
-		Codes: indicators.LevelNames, Recipe: "early_warning_level", Aggregation: "MAX(value)",
-		Params: map[string]any{"trigger": "heat", "window": "action"}},
-	"lead_time_hours": {Shortcode: "HS_EW_HEAT_LEAD", Name: "Hours until heat warning", Type: indicators.Float, Unit: "hours",
-		Recipe: "lead_time_hours", Aggregation: "MIN(value)", Params: map[string]any{"trigger": "heat", "level": "warning"}},
-	"children_at_risk": {Shortcode: "HS_EW_HEAT_CHILD", Name: "Children in areas under heat warning", Type: indicators.Integer,
-		Unit: "children", Recipe: "children_at_risk", Aggregation: "SUM(value)",
-		Params: map[string]any{"trigger": "heat", "level": "warning"}},
-	"multi_hazard_index": {Shortcode: "HS_MHI", Name: "Multi-hazard index", Type: indicators.Float, Recipe: "multi_hazard_index",
-		Params: map[string]any{"method": "geometric_mean", "components": []any{
-			map[string]any{"name": "quake", "hazard_types": []any{"earthquake"}, "measure": "intensity", "unit": "MMI", "floor": 4, "ceiling": 9},
-			map[string]any{"name": "heat", "hazard_types": []any{"heat"}, "phase": "forecast", "weight": 0.5},
-		}}},
-}
 
 // scene is a small synthetic input every example recipe has something to
 // say about: one district shaken by an earthquake (MMI 7) and under a heat
@@ -117,28 +67,30 @@ type recipeDoc struct {
 	Example              indicators.Definition
 }
 
-// indicatorsReference renders docs/indicators.md.
-func indicatorsReference(mod *module) ([]byte, error) {
-	ps, err := mod.pkg(reflect.TypeOf(indicators.Definition{}).PkgPath())
-	if err != nil {
-		return nil, err
-	}
-	regs := recipeRegistrations(ps)
+// recipeDocs asks every registered recipe for its params (NewParams) and
+// example (Example), checks the example validates and computes on scene(),
+// and records the attributes its values carry.
+func recipeDocs(mod *module, ps *pkgSource) ([]recipeDoc, error) {
 	var docs []recipeDoc
 	for _, name := range indicators.RecipeNames() {
-		reg, ok := regs[name]
-		if !ok {
-			return nil, fmt.Errorf("recipe %s: no RegisterRecipe(%q, T{...}) call found in %s", name, name, ps.Dir)
-		}
 		r, _ := indicators.LookupRecipe(name)
-		d := recipeDoc{Name: name, File: reg.file, TypeName: reg.typeName, ValueType: r.ValueType()}
-		d.ParamsType = paramsType(ps, reg.typeName)
-		if d.ParamsType != "" {
-			d.Params = astRows(ps, d.ParamsType, "params.", map[string]bool{})
+		rt := elemType(reflect.TypeOf(r))
+		d := recipeDoc{Name: name, TypeName: rt.Name(), File: ps.typeFile(rt.Name()), ValueType: r.ValueType()}
+		if d.File == "" {
+			return nil, fmt.Errorf("recipe %s: type %s is not declared in %s", name, rt.Name(), ps.Dir)
 		}
-		ex, ok := recipeExamples[name]
-		if !ok {
-			return nil, fmt.Errorf("recipe %s has no example in cmd/hazardsync-docs recipeExamples: add one", name)
+		params := r.NewParams()
+		if pt := elemType(reflect.TypeOf(params)); pt.Kind() == reflect.Struct && pt.NumField() > 0 {
+			w := &walker{mod: mod}
+			rows, err := w.rows("", params)
+			if err != nil {
+				return nil, fmt.Errorf("recipe %s: params: %w", name, err)
+			}
+			d.ParamsType, d.Params = pt.Name(), rows
+		}
+		ex := r.Example()
+		if ex.Recipe != name {
+			return nil, fmt.Errorf("recipe %s: its Example() names recipe %q", name, ex.Recipe)
 		}
 		if err := ex.Validate(); err != nil {
 			return nil, fmt.Errorf("recipe %s: example does not validate: %w", name, err)
@@ -156,9 +108,22 @@ func indicatorsReference(mod *module) ([]byte, error) {
 				attrs[k] = true
 			}
 		}
-		d.Attributes = sortedKeys(attrs)
+		d.Attributes = slices.Sorted(maps.Keys(attrs))
 		d.Example = ex
 		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+// indicatorsReference renders docs/indicators.md.
+func indicatorsReference(mod *module) ([]byte, error) {
+	ps, err := mod.pkg(reflect.TypeOf(indicators.Definition{}).PkgPath())
+	if err != nil {
+		return nil, err
+	}
+	docs, err := recipeDocs(mod, ps)
+	if err != nil {
+		return nil, err
 	}
 
 	var b bytes.Buffer
@@ -179,8 +144,8 @@ func indicatorsReference(mod *module) ([]byte, error) {
 		if len(d.Params) > 0 {
 			var keys []string
 			for _, p := range d.Params {
-				if !strings.Contains(strings.TrimPrefix(p.Key, "params."), ".") {
-					keys = append(keys, "`"+strings.TrimPrefix(p.Key, "params.")+"`")
+				if !strings.Contains(p.Key, ".") {
+					keys = append(keys, "`"+p.Key+"`")
 				}
 			}
 			params = strings.Join(keys, ", ")
@@ -217,7 +182,7 @@ func indicatorsReference(mod *module) ([]byte, error) {
 			fmt.Fprintf(&b, "Value type: %s. Attributes set: %s.\n\n", valueTypeText(d.ValueType), codeList(d.Attributes))
 			if len(d.Params) > 0 {
 				fmt.Fprintf(&b, "Params (`%s`):\n\n", d.ParamsType)
-				writeParamsTable(&b, d.Params)
+				writeTable(&b, d.Params)
 			}
 			ex, err := exampleYAML(d.Example)
 			if err != nil {
@@ -248,19 +213,7 @@ func codeList(xs []string) string {
 	if len(xs) == 0 {
 		return "—"
 	}
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = "`" + x + "`"
-	}
-	return strings.Join(out, ", ")
-}
-
-func writeParamsTable(b *bytes.Buffer, rows []row) {
-	b.WriteString("| key | type | description |\n|---|---|---|\n")
-	for _, r := range rows {
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", strings.TrimPrefix(r.Key, "params."), r.Type, cell(r.Description))
-	}
-	b.WriteString("\n")
+	return "`" + strings.Join(xs, "`, `") + "`"
 }
 
 // exampleYAML renders a definition as a YAML list item.
@@ -313,198 +266,6 @@ func exampleYAML(d indicators.Definition) (string, error) {
 	return b.String(), nil
 }
 
-type registration struct{ file, typeName string }
-
-// recipeRegistrations finds RegisterRecipe("name", T{...}) calls.
-func recipeRegistrations(ps *pkgSource) map[string]registration {
-	out := map[string]registration{}
-	for _, fname := range sortedKeys(ps.Files) {
-		ast.Inspect(ps.Files[fname], func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) != 2 {
-				return true
-			}
-			if id, ok := call.Fun.(*ast.Ident); !ok || id.Name != "RegisterRecipe" {
-				return true
-			}
-			lit, ok := call.Args[0].(*ast.BasicLit)
-			if !ok {
-				return true
-			}
-			name, err := strconv.Unquote(lit.Value)
-			if err != nil {
-				return true
-			}
-			reg := registration{file: fname}
-			if cl, ok := call.Args[1].(*ast.CompositeLit); ok {
-				if id, ok := cl.Type.(*ast.Ident); ok {
-					reg.typeName = id.Name
-				}
-			}
-			out[name] = reg
-			return true
-		})
-	}
-	return out
-}
-
-// paramsType finds the struct a recipe type's ValidateParams decodes into:
-// a variable declared with it, a literal of it, or the result of a package
-// function called there. Methods promoted from embedded types count.
-func paramsType(ps *pkgSource, typeName string) string {
-	fn := findMethod(ps, typeName, "ValidateParams", map[string]bool{})
-	if fn == nil || fn.Body == nil {
-		return ""
-	}
-	var found string
-	consider := func(e ast.Expr) {
-		if id, ok := e.(*ast.Ident); ok && found == "" && hasTags(ps, id.Name) {
-			found = id.Name
-		}
-	}
-	ast.Inspect(fn.Body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.ValueSpec:
-			if n.Type != nil {
-				consider(n.Type)
-			}
-		case *ast.CompositeLit:
-			consider(n.Type)
-		case *ast.CallExpr:
-			if id, ok := n.Fun.(*ast.Ident); ok {
-				if f := ps.funcs[id.Name]; f != nil && f.Type.Results != nil && len(f.Type.Results.List) > 0 {
-					consider(f.Type.Results.List[0].Type)
-				}
-			}
-		}
-		return found == ""
-	})
-	return found
-}
-
-func findMethod(ps *pkgSource, typeName, method string, seen map[string]bool) *ast.FuncDecl {
-	if seen[typeName] {
-		return nil
-	}
-	seen[typeName] = true
-	if m := ps.methods[typeName][method]; m != nil {
-		return m
-	}
-	if st := ps.structs[typeName]; st != nil {
-		for _, f := range st.Fields.List {
-			if len(f.Names) == 0 {
-				if m := findMethod(ps, embeddedName(f.Type), method, seen); m != nil {
-					return m
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// hasTags reports whether a package struct has mapstructure-tagged fields.
-func hasTags(ps *pkgSource, name string) bool {
-	st := ps.structs[name]
-	if st == nil {
-		return false
-	}
-	for _, f := range st.Fields.List {
-		if astTag(f).Get("mapstructure") != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// astRows documents a params struct from source alone (params structs may
-// be unexported, so there is nothing to reflect on).
-func astRows(ps *pkgSource, structName, prefix string, seen map[string]bool) []row {
-	st := ps.structs[structName]
-	if st == nil || seen[structName] {
-		return nil
-	}
-	seen[structName] = true
-	defer delete(seen, structName)
-	docs := ps.fieldDocs(structName)
-	var out []row
-	for _, f := range st.Fields.List {
-		for _, n := range fieldNames(f) {
-			if n == "" || !ast.IsExported(n) {
-				continue
-			}
-			key, squash, skip := tagKey(astTag(f), n)
-			if skip {
-				continue
-			}
-			if len(f.Names) == 0 || squash {
-				out = append(out, astRows(ps, embeddedName(f.Type), prefix, seen)...)
-				continue
-			}
-			path := prefix + key
-			out = append(out, row{Key: path, Type: astTypeName(ps, f.Type), Description: docs[n]})
-			switch t := f.Type.(type) {
-			case *ast.Ident:
-				if hasTags(ps, t.Name) {
-					out = append(out, astRows(ps, t.Name, path+".", seen)...)
-				}
-			case *ast.ArrayType:
-				if id, ok := t.Elt.(*ast.Ident); ok && hasTags(ps, id.Name) {
-					out = append(out, astRows(ps, id.Name, path+"[].", seen)...)
-				}
-			}
-		}
-	}
-	return out
-}
-
-// astTypeName names a source type expression at YAML level.
-func astTypeName(ps *pkgSource, e ast.Expr) string {
-	switch t := e.(type) {
-	case *ast.StarExpr:
-		return astTypeName(ps, t.X)
-	case *ast.ArrayType:
-		return "list of " + plural(astTypeName(ps, t.Elt))
-	case *ast.MapType:
-		return "map of " + astTypeName(ps, t.Key) + " to " + astTypeName(ps, t.Value)
-	case *ast.SelectorExpr:
-		if t.Sel.Name == "Duration" {
-			return "duration"
-		}
-		return t.Sel.Name
-	case *ast.Ident:
-		switch t.Name {
-		case "string":
-			return "string"
-		case "bool":
-			return "bool"
-		case "int", "int64", "int32", "uint", "uint64":
-			return "integer"
-		case "float64", "float32":
-			return "number"
-		case "any":
-			return "any"
-		}
-		if hasTags(ps, t.Name) {
-			return "mapping"
-		}
-		// Named scalars (HazardType, Phase, Severity) read as words.
-		return strings.ToLower(strings.Join(splitCamel(t.Name), " "))
-	}
-	return "value"
-}
-
-func splitCamel(s string) []string {
-	var out []string
-	start := 0
-	for i := 1; i < len(s); i++ {
-		if s[i] >= 'A' && s[i] <= 'Z' && s[i-1] >= 'a' && s[i-1] <= 'z' {
-			out = append(out, s[start:i])
-			start = i
-		}
-	}
-	return append(out, s[start:])
-}
-
 // markdownComment turns a Go comment into Markdown: indented blocks become
 // code blocks, other paragraphs are reflowed.
 func markdownComment(s string) string {
@@ -552,7 +313,7 @@ func writeTriggers(b *bytes.Buffer, ps *pkgSource) error {
 	b.WriteString("A config's `triggers:` entry named like a default starts from the default, so one threshold can change without restating the rule; `levels` given there replace the default levels as a whole. Every key: [configuration reference](config-reference.md#triggers).\n\n")
 	b.WriteString("### Default triggers\n\n| trigger | hazard types | measure | unit | watch | warning | alert | bands | windows (longest lead) | clear after |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	defs := indicators.DefaultTriggers()
-	for _, name := range sortedKeys(defs) {
+	for _, name := range slices.Sorted(maps.Keys(defs)) {
 		t := defs[name]
 		if err := t.Validate(); err != nil {
 			return fmt.Errorf("default trigger %s does not validate: %w", name, err)
@@ -569,7 +330,7 @@ func writeTriggers(b *bytes.Buffer, ps *pkgSource) error {
 			return strconv.FormatFloat(v, 'g', -1, 64)
 		}
 		var bands []string
-		for _, k := range sortedKeys(t.Bands) {
+		for _, k := range slices.Sorted(maps.Keys(t.Bands)) {
 			bands = append(bands, k+" → "+t.Bands[k])
 		}
 		var wins []string
@@ -580,7 +341,7 @@ func writeTriggers(b *bytes.Buffer, ps *pkgSource) error {
 			lvl("watch"), lvl("warning"), lvl("alert"), orDash(strings.Join(bands, ", ")), strings.Join(wins, ", "), shortDuration(t.ClearAfter))
 	}
 	b.WriteString("\nReferences for the default thresholds:\n\n")
-	for _, name := range sortedKeys(defs) {
+	for _, name := range slices.Sorted(maps.Keys(defs)) {
 		fmt.Fprintf(b, "- `%s`: %s\n", name, orDash(defs[name].Reference))
 	}
 	b.WriteString("\n")

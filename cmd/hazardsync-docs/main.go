@@ -9,9 +9,12 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 )
 
@@ -40,7 +43,7 @@ func run(root, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		p := filepath.Join(out, name)
 		if err := os.WriteFile(p, files[name], 0o644); err != nil {
 			return err

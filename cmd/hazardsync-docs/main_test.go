@@ -78,7 +78,7 @@ func mapstructureKeys(v any) []string {
 				key = strings.ToLower(f.Name)
 			}
 			out = append(out, prefix+key)
-			if isSection(f.Type) {
+			if config.ShapeOf(f.Type) == config.ShapeSection {
 				walk(prefix+key+".", f.Type)
 			}
 		}
@@ -130,11 +130,41 @@ func TestReferenceCoversEveryKey(t *testing.T) {
 		assert.Contains(t, ref, "`"+key+"`")
 	}
 	assert.Contains(t, ref, "| `schedule.interval` | duration | `10m` |", "defaults come from config.Defaults()")
-	for _, r := range indicators.RecipeNames() {
-		assert.Contains(t, ind, "### "+r+"\n")
+	for _, name := range indicators.RecipeNames() {
+		assert.Contains(t, ind, "### "+name+"\n")
+		r, _ := indicators.LookupRecipe(name)
+		sec := section(t, ind, "### "+name+"\n")
+		for _, key := range mapstructureKeys(r.NewParams()) {
+			assert.Contains(t, sec, "| `"+key+"` |", "recipe %s: no row for param %s", name, key)
+		}
 	}
 	for name := range indicators.DefaultTriggers() {
 		assert.Contains(t, ind, "| `"+name+"` |")
+	}
+}
+
+// TestRecipeExamplesComputeOnScene: every registered recipe's Example()
+// validates, and computes on the scene the reference runs it on, giving
+// values for the definition (its shortcode, its type).
+func TestRecipeExamplesComputeOnScene(t *testing.T) {
+	names := indicators.RecipeNames()
+	require.NotEmpty(t, names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			r, ok := indicators.LookupRecipe(name)
+			require.True(t, ok)
+			ex := r.Example()
+			assert.Equal(t, name, ex.Recipe)
+			require.NoError(t, ex.Validate())
+			vals, err := r.Compute(ex, scene())
+			require.NoError(t, err)
+			require.NotEmpty(t, vals, "the example says nothing on the scene")
+			for _, v := range vals {
+				assert.Equal(t, ex.Shortcode, v.Indicator)
+				assert.Equal(t, ex.Type, v.Type)
+				assert.NotEmpty(t, v.Attributes["events"], "a value without its events")
+			}
+		})
 	}
 }
 
@@ -143,7 +173,9 @@ func TestReferenceCoversEveryKey(t *testing.T) {
 func TestRecipeExamplesParse(t *testing.T) {
 	mod, err := findModule(".")
 	require.NoError(t, err)
-	for name, def := range recipeExamples {
+	for _, name := range indicators.RecipeNames() {
+		r, _ := indicators.LookupRecipe(name)
+		def := r.Example()
 		t.Run(name, func(t *testing.T) {
 			ex, err := exampleYAML(def)
 			require.NoError(t, err)
@@ -156,6 +188,7 @@ func TestRecipeExamplesParse(t *testing.T) {
 			require.NoError(t, err, doc)
 			require.Len(t, cfg.Indicators, 1)
 			assert.Equal(t, name, cfg.Indicators[0].Recipe)
+			assert.Equal(t, def.Shortcode, cfg.Indicators[0].Shortcode)
 		})
 	}
 }

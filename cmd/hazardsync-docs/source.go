@@ -9,9 +9,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 )
 
@@ -58,9 +56,6 @@ type pkgSource struct {
 	// structs by type name
 	structs map[string]*ast.StructType
 	types   map[string]*ast.TypeSpec
-	funcs   map[string]*ast.FuncDecl
-	// methods by receiver type name, then method name
-	methods map[string]map[string]*ast.FuncDecl
 }
 
 // pkg parses the package at import path p (which must be inside the module).
@@ -79,8 +74,7 @@ func (m *module) pkg(p string) (*pkgSource, error) {
 		return nil, fmt.Errorf("package %s: %w", p, err)
 	}
 	ps := &pkgSource{Dir: rel, Fset: token.NewFileSet(), Files: map[string]*ast.File{},
-		structs: map[string]*ast.StructType{}, types: map[string]*ast.TypeSpec{},
-		funcs: map[string]*ast.FuncDecl{}, methods: map[string]map[string]*ast.FuncDecl{}}
+		structs: map[string]*ast.StructType{}, types: map[string]*ast.TypeSpec{}}
 	var files []*ast.File
 	for _, e := range ents {
 		n := e.Name()
@@ -98,8 +92,8 @@ func (m *module) pkg(p string) (*pkgSource, error) {
 		return nil, fmt.Errorf("package %s: no Go files in %s", p, dir)
 	}
 	// go/doc sorts files itself; names must be stable for determinism.
-	sort.Slice(files, func(i, j int) bool {
-		return ps.Fset.Position(files[i].Pos()).Filename < ps.Fset.Position(files[j].Pos()).Filename
+	slices.SortFunc(files, func(a, b *ast.File) int {
+		return strings.Compare(ps.Fset.Position(a.Pos()).Filename, ps.Fset.Position(b.Pos()).Filename)
 	})
 	ps.Doc, err = doc.NewFromFiles(ps.Fset, files, p, doc.PreserveAST|doc.AllDecls)
 	if err != nil {
@@ -107,28 +101,19 @@ func (m *module) pkg(p string) (*pkgSource, error) {
 	}
 	for _, f := range files {
 		for _, d := range f.Decls {
-			switch d := d.(type) {
-			case *ast.GenDecl:
-				for _, s := range d.Specs {
-					ts, ok := s.(*ast.TypeSpec)
-					if !ok {
-						continue
-					}
-					ps.types[ts.Name.Name] = ts
-					if st, ok := ts.Type.(*ast.StructType); ok {
-						ps.structs[ts.Name.Name] = st
-					}
-				}
-			case *ast.FuncDecl:
-				if d.Recv == nil {
-					ps.funcs[d.Name.Name] = d
+			g, ok := d.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, s := range g.Specs {
+				ts, ok := s.(*ast.TypeSpec)
+				if !ok {
 					continue
 				}
-				recv := recvName(d.Recv.List[0].Type)
-				if ps.methods[recv] == nil {
-					ps.methods[recv] = map[string]*ast.FuncDecl{}
+				ps.types[ts.Name.Name] = ts
+				if st, ok := ts.Type.(*ast.StructType); ok {
+					ps.structs[ts.Name.Name] = st
 				}
-				ps.methods[recv][d.Name.Name] = d
 			}
 		}
 	}
@@ -136,16 +121,14 @@ func (m *module) pkg(p string) (*pkgSource, error) {
 	return ps, nil
 }
 
-func recvName(e ast.Expr) string {
-	switch t := e.(type) {
-	case *ast.StarExpr:
-		return recvName(t.X)
-	case *ast.Ident:
-		return t.Name
-	case *ast.IndexExpr:
-		return recvName(t.X)
+// typeFile is the base name of the file declaring a named type ("" when
+// the package declares none).
+func (ps *pkgSource) typeFile(name string) string {
+	ts := ps.types[name]
+	if ts == nil {
+		return ""
 	}
-	return ""
+	return filepath.Base(ps.Fset.Position(ts.Pos()).Filename)
 }
 
 // typeDoc is the doc comment of a named type, as one paragraph.
@@ -301,35 +284,4 @@ func (ps *pkgSource) fileOverview(file string) string {
 // oneLine joins a comment's lines for a table cell.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// tagKey is the mapstructure key of a struct field and whether it is
-// squashed into its parent.
-func tagKey(tag reflect.StructTag, goName string) (key string, squash, skip bool) {
-	parts := strings.Split(tag.Get("mapstructure"), ",")
-	if parts[0] == "-" {
-		return "", false, true
-	}
-	for _, p := range parts[1:] {
-		if p == "squash" {
-			squash = true
-		}
-	}
-	key = parts[0]
-	if key == "" {
-		key = strings.ToLower(goName)
-	}
-	return key, squash, false
-}
-
-// astTag reads a field's struct tag from source.
-func astTag(f *ast.Field) reflect.StructTag {
-	if f.Tag == nil {
-		return ""
-	}
-	s, err := strconv.Unquote(f.Tag.Value)
-	if err != nil {
-		return ""
-	}
-	return reflect.StructTag(s)
 }

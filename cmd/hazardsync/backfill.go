@@ -5,19 +5,19 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/config"
 )
 
 // backfill runs `once --since`: one "day=" line per day, and a result whose
 // summary adds the days up (Current and Changed are today's).
-func backfill(ctx context.Context, g *globals, d *daemon.Daemon, cfg config.Config, since string, opt adapter.SyncOptions) (adapter.SyncResult, error) {
+func backfill(ctx context.Context, g *globals, d *daemon.Daemon, cfg config.Config, since string, opt runner.SyncOptions) (runner.SyncResult, error) {
 	day, err := time.ParseInLocation(time.DateOnly, since, cfg.Location())
 	if err != nil {
-		return adapter.SyncResult{}, &exitError{exitInvalid, fmt.Errorf("--since: want a date like 2026-11-20, got %q", since)}
+		return runner.SyncResult{}, &exitError{exitInvalid, fmt.Errorf("--since: want a date like 2026-11-20, got %q", since)}
 	}
-	var total adapter.SyncResult
+	var total runner.SyncResult
 	days, err := d.Backfill(ctx, day, opt, func(r daemon.DayResult) {
 		s := r.Result.Summary
 		fmt.Fprintf(g.stdout, "day=%s as_of=%s events=%d values=%d sent=%d unchanged=%d rejected=%d failed=%d\n",

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
-	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
+	"github.com/hazardsync/hazardsync/adapter/runner"
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 )
@@ -178,7 +181,7 @@ window), so days before it get no values.`,
 				return err
 			}
 			defer d.Close()
-			opt := adapter.SyncOptions{DryRun: dryRun}
+			opt := runner.SyncOptions{DryRun: dryRun}
 			var bar *progressbar.ProgressBar
 			if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				opt.Progress = func(done, total int) {
@@ -192,7 +195,7 @@ window), so days before it get no values.`,
 					}
 				}
 			}
-			var res adapter.SyncResult
+			var res runner.SyncResult
 			var syncErr error
 			if since != "" {
 				res, syncErr = backfill(ctx, g, d, cfg, since, opt)
@@ -228,6 +231,7 @@ window), so days before it get no values.`,
 				}
 			}
 			s := res.Summary
+			printSinkRuns(g.stdout, s)
 			fmt.Fprintf(g.stdout, "events=%d values=%d sent=%d unchanged=%d rejected=%d failed=%d pending=%d source_errors=%d dry_run=%t duration=%s\n",
 				s.Events, s.Values, s.Sent, s.Unchanged, s.Rejected, s.Failed, s.Pending, s.SourceErr, dryRun, s.Duration.Round(time.Millisecond))
 			if syncErr != nil {
@@ -363,52 +367,37 @@ func buildVCS() (commit, date string, modified bool) {
 // Option is one config key of a plugin with its default, for listings.
 type Option struct{ Key, Default string }
 
-// Options lists a typed config's mapstructure keys and defaults.
+// Options lists a typed config's keys and defaults, as the config
+// reference does (config.WalkSchema): sections are walked into, lists and
+// maps of sections listed as one key.
 func Options(cfg any) []Option {
 	var out []Option
-	var walk func(prefix string, v reflect.Value)
-	walk = func(prefix string, v reflect.Value) {
-		for v.Kind() == reflect.Pointer {
-			if v.IsNil() {
-				return
-			}
-			v = v.Elem()
+	config.WalkSchema("", cfg, config.WalkOptions{}, func(k config.SchemaKey) bool {
+		if k.Shape == config.ShapeSection {
+			return true
 		}
-		if v.Kind() != reflect.Struct {
-			return
+		def := config.FormatDefault(k.Value)
+		if def == "" {
+			def = "(none)"
 		}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			key, squash, skip := config.FieldKey(t.Field(i))
-			if skip {
-				continue
-			}
-			if squash {
-				walk(prefix, v.Field(i))
-				continue
-			}
-			fv := v.Field(i)
-			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(time.Time{}) {
-				walk(prefix+key+".", fv)
-				continue
-			}
-			out = append(out, Option{prefix + key, formatDefault(fv)})
-		}
-	}
-	walk("", reflect.ValueOf(cfg))
+		out = append(out, Option{k.Path, def})
+		return false
+	})
 	return out
 }
 
-func formatDefault(v reflect.Value) string {
-	if v.Kind() == reflect.Pointer && v.IsNil() {
-		return "(none)"
+// printSinkRuns says, when values go to several sinks, what each got (the
+// summary line after them, always the last, holds their totals).
+func printSinkRuns(w io.Writer, s adapter.RunSummary) {
+	if len(s.Sinks) < 2 {
+		return
 	}
-	if d, ok := v.Interface().(time.Duration); ok {
-		return config.FormatDuration(d)
+	for _, name := range slices.Sorted(maps.Keys(s.Sinks)) {
+		c := s.Sinks[name]
+		fmt.Fprintf(w, "  sink %s: sent=%d unchanged=%d rejected=%d failed=%d pending=%d", name, c.Sent, c.Unchanged, c.Rejected, c.Failed, c.Pending)
+		if c.Error != "" {
+			fmt.Fprintf(w, " error=%q", c.Error)
+		}
+		fmt.Fprintln(w)
 	}
-	s := fmt.Sprint(v.Interface())
-	if s == "" || s == "[]" || s == "map[]" {
-		return "(none)"
-	}
-	return s
 }

@@ -179,7 +179,19 @@ func checkCopy(path string) (int, error) {
 		return 0, err
 	}
 	defer cleanup()
-	return st.PendingCount()
+	names, err := st.Sinks()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, name := range names {
+		n, err := st.Sink(name).PendingCount()
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // openCopy opens a state file that is not in a state dir, through a
@@ -273,10 +285,11 @@ func stateCheckCmd(g *globals, wait *time.Duration) *cobra.Command {
 }
 
 type filterFlags struct {
-	indicator, area, date, status string
+	sink, indicator, area, date, status string
 }
 
 func (f *filterFlags) add(c *cobra.Command, withStatus bool) {
+	c.Flags().StringVar(&f.sink, "sink", "", "only this sink's records (default: every sink's)")
 	c.Flags().StringVar(&f.indicator, "indicator", "", "only this indicator (shortcode)")
 	c.Flags().StringVar(&f.area, "area", "", "only this area (ucode)")
 	c.Flags().StringVar(&f.date, "date", "", "only this value date (YYYY-MM-DD)")
@@ -286,7 +299,7 @@ func (f *filterFlags) add(c *cobra.Command, withStatus bool) {
 }
 
 func (f *filterFlags) filter() (state.Filter, error) {
-	out := state.Filter{Indicator: f.indicator, Code: f.area, Date: indicators.Date(f.date), Status: f.status}
+	out := state.Filter{Sink: f.sink, Indicator: f.indicator, Code: f.area, Date: indicators.Date(f.date), Status: f.status}
 	if f.date != "" && !out.Date.Valid() {
 		return out, &exitError{exitInvalid, fmt.Errorf("--date %q is not YYYY-MM-DD", f.date)}
 	}
@@ -336,7 +349,7 @@ func stateListCmd(g *globals, wait *time.Duration) *cobra.Command {
 				fmt.Fprintf(g.stdout, "# read from %s\n", note)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 2, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "STATUS\tINDICATOR\tAREA\tDATE\tVALUE\tWHEN\tANSWER")
+			fmt.Fprintln(tw, "SINK\tSTATUS\tINDICATOR\tAREA\tDATE\tVALUE\tWHEN\tANSWER")
 			counts := map[string]int{}
 			for _, r := range recs {
 				counts[r.Status]++
@@ -344,7 +357,7 @@ func stateListCmd(g *globals, wait *time.Duration) *cobra.Command {
 				if !r.At.IsZero() {
 					when = r.At.UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Status, r.Value.Indicator, r.Value.Code, r.Value.Date,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Sink, r.Status, r.Value.Indicator, r.Value.Code, r.Value.Date,
 					valueText(r.Value), when, oneLine(r.Answer))
 			}
 			_ = tw.Flush()
@@ -407,7 +420,7 @@ func stateResendCmd(g *globals, wait *time.Duration) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f == (state.Filter{}) && !all {
+			if f == (state.Filter{Sink: f.Sink}) && !all {
 				return &exitError{exitInvalid, errors.New("say what to resend: --indicator, --area, --date, or --all for everything")}
 			}
 			return changeState(g, *wait, func(st *state.Store) (string, error) {
@@ -427,10 +440,12 @@ func statePurgeCmd(g *globals, wait *time.Duration) *cobra.Command {
 	var rejectedOnly bool
 	c := &cobra.Command{
 		Use:   "purge",
-		Short: "Forget an indicator's records (delivered, pending, rejected), or only rejected values (--rejected)",
+		Short: "Forget an indicator's or a sink's records (delivered, pending, rejected), or only rejected values (--rejected)",
 		Long: `Forget records. --indicator X drops everything the state knows about X
 (e.g. after removing it from the config): delivered records, pending values
-(they are not sent) and rejections. --rejected drops only rejection records
+(they are not sent) and rejections, in every sink or only in --sink S;
+--sink S alone forgets everything delivered or queued for S (e.g. after
+removing the sink from the config). --rejected drops only rejection records
 (all, or those matching --indicator/--area/--date). Forgotten delivered
 values are sent again by the next sync if they are still computed.`,
 		Args: cobra.NoArgs,
@@ -441,8 +456,8 @@ values are sent again by the next sync if they are still computed.`,
 			}
 			if rejectedOnly {
 				f.Status = state.StatusRejected
-			} else if f.Indicator == "" {
-				return &exitError{exitInvalid, errors.New("say what to purge: --indicator X (everything about it) or --rejected")}
+			} else if f.Indicator == "" && f.Sink == "" {
+				return &exitError{exitInvalid, errors.New("say what to purge: --indicator X or --sink S (everything about it) or --rejected")}
 			}
 			return changeState(g, *wait, func(st *state.Store) (string, error) {
 				res, err := st.Purge(f)

@@ -9,8 +9,6 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"unsafe"
 )
@@ -25,14 +23,28 @@ import (
 const (
 	cacheMagic   = "HSGRIDPC"
 	cacheVersion = 1
-	cachePrefix  = "grid-precompute-"
 )
+
+// Cache keeps the precompute between runs. The engine does no file I/O of
+// its own: the daemon's state side provides the store
+// (adapter/state.GridCache keeps it as one file in the state dir).
+type Cache interface {
+	// Load opens the entry stored under key and says how many bytes it has;
+	// found is false (and err nil) when there is none. The engine closes r.
+	Load(key string) (r io.ReadCloser, size int64, found bool, err error)
+	// Store saves an entry under key, its bytes written by write, so that a
+	// crash or an error (from write or the store) leaves the previous entry
+	// or none, never a part. Entries under other keys are dropped: only the
+	// latest precompute is kept.
+	Store(key string, write func(io.Writer) error) error
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func cachePath(dir string, key [32]byte) string {
-	return filepath.Join(dir, cachePrefix+hex.EncodeToString(key[:12])+".bin")
-}
+// cacheKey names a precompute in its Cache: 24 hex digits of the inputs key
+// (the file name part of the precompute files written before the Cache
+// interface, so those stay readable).
+func cacheKey(key [32]byte) string { return hex.EncodeToString(key[:12]) }
 
 func asBytes[T any](s []T) []byte {
 	if len(s) == 0 {
@@ -56,22 +68,20 @@ func (c *crcWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// saveCache writes the precompute atomically (temp file + rename) and
-// removes older precompute files from dir.
-func saveCache(dir string, key [32]byte, z *zones) error {
+// saveCache stores the precompute in c under its key.
+func saveCache(c Cache, key [32]byte, z *zones) error {
 	if !nativeLittle {
 		return errors.New("grid cache: big-endian host, not persisted")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	if err := c.Store(cacheKey(key), func(w io.Writer) error { return writeCache(w, key, z) }); err != nil {
+		return fmt.Errorf("grid cache %s: %w", cacheKey(key), err)
 	}
-	final := cachePath(dir, key)
-	f, err := os.CreateTemp(dir, cachePrefix+"*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	bw := bufio.NewWriterSize(f, 1<<20)
+	return nil
+}
+
+// writeCache writes the cache file's bytes (layout above).
+func writeCache(w io.Writer, key [32]byte, z *zones) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
 	cw := &crcWriter{w: bw}
 	le := binary.LittleEndian
 	hdr := make([]byte, 0, 128)
@@ -89,36 +99,21 @@ func saveCache(dir string, key [32]byte, z *zones) error {
 	} else {
 		hdr = append(hdr, 0)
 	}
+	// bufio keeps the first write error and returns it from every later
+	// call, so checking the array writes and Flush misses none.
 	cw.Write(hdr)
 	for _, b := range z.arrays() {
 		var n [8]byte
 		le.PutUint64(n[:], uint64(b.count()))
 		cw.Write(n[:])
 		if _, err := cw.Write(b.bytes()); err != nil {
-			f.Close()
 			return err
 		}
 	}
 	var tr [4]byte
 	le.PutUint32(tr[:], cw.crc)
 	bw.Write(tr[:])
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), final); err != nil {
-		return err
-	}
-	old, _ := filepath.Glob(filepath.Join(dir, cachePrefix+"*.bin"))
-	for _, o := range old {
-		if o != final {
-			os.Remove(o)
-		}
-	}
-	return nil
+	return bw.Flush()
 }
 
 // arr is one array of the cache file, typed so load can allocate it.
@@ -177,21 +172,28 @@ func (c *crcReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// loadCache reads a precompute written by saveCache for the same key. A
-// missing file is os.ErrNotExist; anything else wrong is an error naming it.
-func loadCache(path string, key [32]byte) (*zones, error) {
-	f, err := os.Open(path)
+// loadCache reads the precompute saveCache stored in c under key. found is
+// false when c holds none; anything wrong with it is an error naming it.
+func loadCache(c Cache, key [32]byte) (z *zones, found bool, err error) {
+	name := cacheKey(key)
+	r, size, found, err := c.Load(name)
 	if err != nil {
-		return nil, err
+		return nil, false, fmt.Errorf("grid cache %s: %w", name, err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
+	if !found {
+		return nil, false, nil
 	}
+	defer r.Close()
+	z, err = readCache(r, size, name, key)
+	return z, err == nil, err
+}
+
+// readCache decodes a cache file of size bytes, checking its key, checksum
+// and shapes.
+func readCache(f io.Reader, size int64, name string, key [32]byte) (*zones, error) {
 	cr := &crcReader{r: bufio.NewReaderSize(f, 1<<20)}
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("grid cache %s: %s", path, fmt.Sprintf(format, a...))
+		return fmt.Errorf("grid cache %s: %s", name, fmt.Sprintf(format, a...))
 	}
 	le := binary.LittleEndian
 	hdr := make([]byte, 8+4+4+32+16+32+1)
@@ -220,8 +222,8 @@ func loadCache(path string, key [32]byte) (*zones, error) {
 			return nil, bad("array %d length: %v", i, err)
 		}
 		n := le.Uint64(nb[:])
-		if n > uint64(st.Size()) {
-			return nil, bad("array %d claims %d elements in a %d-byte file", i, n, st.Size())
+		if n > uint64(size) {
+			return nil, bad("array %d claims %d elements in a %d-byte file", i, n, size)
 		}
 		if _, err := io.ReadFull(cr, a.alloc(int(n))); err != nil {
 			return nil, bad("array %d: %v", i, err)

@@ -40,8 +40,8 @@ func TestDemoPopulationGrid(t *testing.T) {
 		areas = append(areas, indicators.Area{Code: f.Properties.MustString("ucode", ""), Level: int(lvl), Geometry: f.Geometry})
 	}
 	e, err := NewEngine(areas, Options{
-		GridPath:        testutil.Fixture(t, "demo", "population", "population.tif"),
-		Under18GridPath: testutil.Fixture(t, "demo", "population", "under18.tif"),
+		Grid:    openLayer(t, testutil.Fixture(t, "demo", "population", "population.tif")),
+		Under18: openLayer(t, testutil.Fixture(t, "demo", "population", "under18.tif")),
 	})
 	require.NoError(t, err)
 	for _, a := range areas {

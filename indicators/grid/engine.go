@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -25,20 +24,28 @@ import (
 // Method is the value attribute "method" of grid-based exposure.
 const Method = "grid-exact"
 
-// Options configures NewEngine.
+// Options configures NewEngine. The engine does no file I/O of its own: the
+// caller opens the GeoTIFFs and provides the precompute's store.
 type Options struct {
-	// GridPath is the population GeoTIFF (people per cell).
-	GridPath string
-	// Under18GridPath is an optional under-18 population GeoTIFF on the same
-	// grid; without it under-18 = population × the area's baseline share.
-	Under18GridPath string
-	// CacheDir is where the precompute is persisted (the daemon's state
-	// dir); "" = no persistence.
-	CacheDir string
-	// CacheReadOnly reads a persisted precompute but never writes one: a
-	// dry run leaves the state dir as it found it.
-	CacheReadOnly bool
-	Logger        *slog.Logger
+	// Grid is the population GeoTIFF (people per cell).
+	Grid Layer
+	// Under18 is an optional under-18 population GeoTIFF on the same grid
+	// (zero Layer = none); without it under-18 = population × the area's
+	// baseline share.
+	Under18 Layer
+	// Cache keeps the precompute between runs (the daemon's state dir:
+	// adapter/state.GridCache); nil = no persistence.
+	Cache  Cache
+	Logger *slog.Logger
+}
+
+// Layer is a GeoTIFF the caller opened. The engine reads it through R only
+// while NewEngine runs and never closes it.
+type Layer struct {
+	// Name says which layer it is in errors and logs (the file's path).
+	Name string
+	R    io.ReaderAt
+	Size int64
 }
 
 // Engine is the exact grid exposure engine. It implements
@@ -92,54 +99,54 @@ const (
 // precompute for these areas. Areas not wholly inside the grid fall back to
 // area-weighting and are flagged method=area-weighted.
 func NewEngine(areas []indicators.Area, opts Options) (*Engine, error) {
-	if opts.GridPath == "" {
-		return nil, errors.New("grid: no population grid path")
+	if opts.Grid.R == nil {
+		return nil, errors.New("grid: no population grid")
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	pt, err := OpenTiff(opts.GridPath)
+	pt, err := NewTiff(opts.Grid.R, opts.Grid.Size)
 	if err != nil {
-		return nil, fmt.Errorf("grid: population grid: %w", err)
+		return nil, fmt.Errorf("grid: population grid %s: %w", opts.Grid.Name, err)
 	}
-	defer pt.Close()
 	var ut *Tiff
-	if opts.Under18GridPath != "" {
-		if ut, err = OpenTiff(opts.Under18GridPath); err != nil {
-			return nil, fmt.Errorf("grid: under-18 grid: %w", err)
+	if opts.Under18.R != nil {
+		if ut, err = NewTiff(opts.Under18.R, opts.Under18.Size); err != nil {
+			return nil, fmt.Errorf("grid: under-18 grid %s: %w", opts.Under18.Name, err)
 		}
-		defer ut.Close()
 		if ut.Width != pt.Width || ut.Height != pt.Height || !sameGeo(ut.Geo, pt.Geo) {
 			return nil, fmt.Errorf("grid: under-18 grid %s (%d×%d, %+v) is not on the population grid %s (%d×%d, %+v)",
-				opts.Under18GridPath, ut.Width, ut.Height, ut.Geo, opts.GridPath, pt.Width, pt.Height, pt.Geo)
+				opts.Under18.Name, ut.Width, ut.Height, ut.Geo, opts.Grid.Name, pt.Width, pt.Height, pt.Geo)
 		}
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "hazardsync grid precompute v%d\n", cacheVersion)
-	for _, p := range []string{opts.GridPath, opts.Under18GridPath} {
-		if p == "" {
+	for _, l := range []Layer{opts.Grid, opts.Under18} {
+		if l.R == nil {
 			io.WriteString(h, "-\n")
 			continue
 		}
-		if err := hashFile(h, p); err != nil {
-			return nil, fmt.Errorf("grid: hashing %s: %w", p, err)
+		if _, err := io.Copy(h, io.NewSectionReader(l.R, 0, l.Size)); err != nil {
+			return nil, fmt.Errorf("grid: hashing %s: %w", l.Name, err)
 		}
 	}
 	e := prepareEngine(areas, pt.Geo, pt.Width, pt.Height, log)
 	hashAreas(h, areas, e.shares)
 	copy(e.key[:], h.Sum(nil))
 
-	if opts.CacheDir != "" {
+	if opts.Cache != nil {
 		t0 := time.Now()
-		z, err := loadCache(cachePath(opts.CacheDir, e.key), e.key)
+		z, found, err := loadCache(opts.Cache, e.key)
 		switch {
-		case err == nil && len(z.TotPop) == len(areas):
-			e.z = z
-			log.Info("grid precompute reloaded", "file", cachePath(opts.CacheDir, e.key), "took", time.Since(t0).Round(time.Millisecond))
-			return e, nil
-		case !errors.Is(err, os.ErrNotExist):
+		case err != nil:
 			log.Warn("grid precompute cache unusable, rebuilding", "err", err)
+		case found && len(z.TotPop) != len(areas):
+			log.Warn("grid precompute cache unusable, rebuilding", "err", fmt.Sprintf("%d areas, want %d", len(z.TotPop), len(areas)))
+		case found:
+			e.z = z
+			log.Info("grid precompute reloaded", "key", cacheKey(e.key), "took", time.Since(t0).Round(time.Millisecond))
+			return e, nil
 		}
 	}
 	t0 := time.Now()
@@ -151,20 +158,20 @@ func NewEngine(areas []indicators.Area, opts Options) (*Engine, error) {
 	}
 	pop, err := readLayer(pt, c0, r0, w, hgt)
 	if err != nil {
-		return nil, fmt.Errorf("grid: reading %s: %w", opts.GridPath, err)
+		return nil, fmt.Errorf("grid: reading %s: %w", opts.Grid.Name, err)
 	}
 	var u18 []float32
 	if ut != nil {
 		if u18, err = readLayer(ut, c0, r0, w, hgt); err != nil {
-			return nil, fmt.Errorf("grid: reading %s: %w", opts.Under18GridPath, err)
+			return nil, fmt.Errorf("grid: reading %s: %w", opts.Under18.Name, err)
 		}
 	}
 	wg := Geo{X0: pt.Geo.X0 + float64(c0)*pt.Geo.DX, Y0: pt.Geo.Y0 - float64(r0)*pt.Geo.DY, DX: pt.Geo.DX, DY: pt.Geo.DY}
 	e.z = buildZones(areas, e.onGrid, wg, w, hgt, pop, u18, e.shares)
 	log.Info("grid precompute built", "cells", w*hgt, "areas_on_grid", len(areas)-len(e.fbAreas),
 		"areas_area_weighted", len(e.fbAreas), "took", time.Since(t0).Round(time.Millisecond))
-	if opts.CacheDir != "" && !opts.CacheReadOnly {
-		if err := saveCache(opts.CacheDir, e.key, e.z); err != nil {
+	if opts.Cache != nil {
+		if err := saveCache(opts.Cache, e.key, e.z); err != nil {
 			log.Warn("grid precompute not persisted", "err", err)
 		}
 	}
@@ -265,16 +272,6 @@ func readLayer(t *Tiff, c0, r0, w, h int) ([]float32, error) {
 func sameGeo(a, b Geo) bool {
 	eq := func(x, y, tol float64) bool { return math.Abs(x-y) <= tol }
 	return eq(a.DX, b.DX, 1e-12) && eq(a.DY, b.DY, 1e-12) && eq(a.X0, b.X0, a.DX*1e-6) && eq(a.Y0, b.Y0, a.DY*1e-6)
-}
-
-func hashFile(h io.Writer, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(h, f)
-	return err
 }
 
 func hashAreas(h io.Writer, areas []indicators.Area, shares []float64) {
@@ -859,19 +856,21 @@ func layersKey(e *Engine, geo Geo, width, height int) (k [32]byte) {
 	return k
 }
 
-// Persist writes the precompute into dir (as NewEngine does with CacheDir).
-func (e *Engine) Persist(dir string) error { return saveCache(dir, e.key, e.z) }
+// Persist stores the precompute in c (as NewEngine does with Options.Cache).
+func (e *Engine) Persist(c Cache) error { return saveCache(c, e.key, e.z) }
 
-// LoadEngine reloads what Persist wrote for an engine built by
+// LoadEngine reloads what Persist stored for an engine built by
 // NewEngineFromLayers over the same areas and grid geometry.
-func LoadEngine(areas []indicators.Area, geo Geo, width, height int, dir string) (*Engine, error) {
+func LoadEngine(areas []indicators.Area, geo Geo, width, height int, c Cache) (*Engine, error) {
 	e := prepareEngine(areas, geo, width, height, nil)
 	e.key = layersKey(e, geo, width, height)
-	z, err := loadCache(cachePath(dir, e.key), e.key)
-	if err != nil {
+	z, found, err := loadCache(c, e.key)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if len(z.TotPop) != len(areas) {
+	case !found:
+		return nil, fmt.Errorf("grid cache: no precompute stored under %s", cacheKey(e.key))
+	case len(z.TotPop) != len(areas):
 		return nil, fmt.Errorf("grid cache: %d areas, want %d", len(z.TotPop), len(areas))
 	}
 	e.z = z

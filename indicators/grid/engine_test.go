@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/hazardsync/hazardsync/indicators"
@@ -78,12 +76,10 @@ func (tw *testWorld) total() float64 {
 	return s
 }
 
-func (tw *testWorld) writeTiff(t testing.TB, dir, name string, vals []float32) string {
+func (tw *testWorld) tiffLayer(t testing.TB, name string, vals []float32) Layer {
 	var b bytes.Buffer
 	require.NoError(t, WriteTiff(&b, vals, tw.w, tw.h, tw.geo, WriteOptions{Tile: 16, Deflate: true, FloatPredictor: true}))
-	p := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(p, b.Bytes(), 0o644))
-	return p
+	return bytesLayer(name, b.Bytes())
 }
 
 func sumBy(xs []indicators.AreaExposure, f func(indicators.AreaExposure) float64) float64 {
@@ -194,19 +190,16 @@ func TestEngineNestedLevelsAndFallback(t *testing.T) {
 
 func TestEngineUnder18GridAndCache(t *testing.T) {
 	tw := newTestWorld(t, 3, 3, 4)
-	dir := t.TempDir()
 	u18 := make([]float32, len(tw.pop))
 	for i, v := range tw.pop {
 		u18[i] = v * float32(0.3+0.2*float64(i%5)/4)
 	}
-	popPath := tw.writeTiff(t, dir, "pop.tif", tw.pop)
-	u18Path := tw.writeTiff(t, dir, "u18.tif", u18)
-	state := filepath.Join(dir, "state")
-	opts := Options{GridPath: popPath, Under18GridPath: u18Path, CacheDir: state}
+	cache := &memCache{}
+	opts := Options{Grid: tw.tiffLayer(t, "pop.tif", tw.pop), Under18: tw.tiffLayer(t, "u18.tif", u18), Cache: cache}
 	e1, err := NewEngine(tw.areas, opts)
 	require.NoError(t, err)
-	files, _ := filepath.Glob(filepath.Join(state, cachePrefix+"*.bin"))
-	require.Len(t, files, 1, "precompute persisted")
+	require.Equal(t, 1, cache.stores, "precompute persisted")
+	require.Equal(t, cacheKey(e1.key), cache.key)
 
 	fp := []orb.Geometry{indicators.Circle(orb.Point{62.2, 11.9}, 120, 96)}
 	x1, err := e1.Expose(fp)
@@ -221,30 +214,31 @@ func TestEngineUnder18GridAndCache(t *testing.T) {
 	}
 	require.InDelta(t, 1, sumBy(x1, func(a indicators.AreaExposure) float64 { return a.Under18 })/want, 1e-9)
 
-	// Reload: same numbers, from the file.
+	// Reload: same numbers, from the cache, nothing stored again.
 	e2, err := NewEngine(tw.areas, opts)
 	require.NoError(t, err)
+	require.Equal(t, 1, cache.stores, "reloaded, not rebuilt")
 	x2, err := e2.Expose(fp)
 	require.NoError(t, err)
 	require.Equal(t, x1, x2)
 
 	// A damaged cache is rebuilt, not trusted.
-	b, err := os.ReadFile(files[0])
-	require.NoError(t, err)
-	b[len(b)/2] ^= 0xff
-	require.NoError(t, os.WriteFile(files[0], b, 0o644))
-	_, err = loadCache(files[0], e2.key)
+	cache.data[len(cache.data)/2] ^= 0xff
+	_, _, err = loadCache(cache, e2.key)
 	require.ErrorContains(t, err, "checksum")
 	e3, err := NewEngine(tw.areas, opts)
 	require.NoError(t, err)
+	require.Equal(t, 2, cache.stores, "rebuilt and stored again")
 	x3, err := e3.Expose(fp)
 	require.NoError(t, err)
 	require.Equal(t, x1, x3)
 
-	// Different areas → different key → no reuse of the old file.
+	// Different areas → different key → no reuse of the old entry.
 	e4, err := NewEngine(tw.areas[:4], opts)
 	require.NoError(t, err)
 	require.NotEqual(t, e1.Version(), e4.Version())
+	require.Equal(t, 3, cache.stores)
+	require.Equal(t, cacheKey(e4.key), cache.key)
 }
 
 func TestEngineResultCache(t *testing.T) {

@@ -32,9 +32,9 @@ func TestReadGDALFixtures(t *testing.T) {
 	for _, f := range files {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
-			tf, err := OpenTiff(f)
+			l := openLayer(t, f)
+			tf, err := NewTiff(l.R, l.Size)
 			require.NoError(t, err)
-			defer tf.Close()
 			require.Equal(t, 37, tf.Width)
 			require.Equal(t, 29, tf.Height)
 			require.InDelta(t, 60, tf.Geo.X0, 1e-9)

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -64,11 +63,11 @@ type Geo struct {
 	DX, DY float64
 }
 
-// Tiff is an open GeoTIFF. It reads strips or tiles on demand, so a window
-// costs only the blocks it touches.
+// Tiff is an open GeoTIFF. It reads strips or tiles on demand from the
+// io.ReaderAt it was given (NewTiff), so a window costs only the blocks it
+// touches; the caller opens and closes the file.
 type Tiff struct {
 	r         io.ReaderAt
-	closer    io.Closer
 	raw       []byte // readBlock's buffer: a window read would otherwise allocate every block anew
 	order     binary.ByteOrder
 	big       bool
@@ -87,34 +86,6 @@ type Tiff struct {
 	offsets   []uint64
 	counts    []uint64
 	size      int64
-}
-
-// OpenTiff opens a GeoTIFF file; Close releases it.
-func OpenTiff(path string) (*Tiff, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	t, err := NewTiff(f, st.Size())
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	t.closer = f
-	return t, nil
-}
-
-// Close closes the underlying file when OpenTiff opened it.
-func (t *Tiff) Close() error {
-	if t.closer != nil {
-		return t.closer.Close()
-	}
-	return nil
 }
 
 type ifdEntry struct {

@@ -9,8 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hazardsync/hazardsync/config"
 )
 
 // Golden compares got, as JSON, with the golden file at path (semantically,
@@ -47,14 +45,6 @@ func goldenIndent(path string) string {
 		return string(rest[:n])
 	}
 	return "  "
-}
-
-// WithBaseDir points relative file:// URLs (config.BaseDir) at dir for the
-// rest of the test.
-func WithBaseDir(t testing.TB, dir string) {
-	old := config.BaseDir
-	config.BaseDir = dir
-	t.Cleanup(func() { config.BaseDir = old })
 }
 
 // AssertErrorHas checks a validation result: no error when want is nil,

@@ -7,8 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hazardsync/hazardsync/config"
 )
 
 func TestGoldenKeepsTheFilesIndentation(t *testing.T) {
@@ -27,13 +25,4 @@ func TestGoldenKeepsTheFilesIndentation(t *testing.T) {
 	assert.Equal(t, "{\n \"a\": 2\n}\n", string(b))
 
 	Golden(t, one, []byte(`{"a":2}`), false) // encoded JSON compares semantically
-}
-
-func TestWithBaseDirRestores(t *testing.T) {
-	before := config.BaseDir
-	t.Run("inner", func(t *testing.T) {
-		WithBaseDir(t, "/somewhere")
-		assert.Equal(t, "/somewhere", config.BaseDir)
-	})
-	assert.Equal(t, before, config.BaseDir)
 }

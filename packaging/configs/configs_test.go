@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 )

@@ -45,8 +45,9 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
-	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/adapter/daemon"
+	"github.com/hazardsync/hazardsync/adapter/runner"
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -488,7 +489,7 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 			startCPU()
 		}
 		c0, t = cpuNow(), time.Now()
-		res, err := d.Runner.Sync(ctx, adapter.SyncOptions{DryRun: true})
+		res, err := d.Runner.Sync(ctx, runner.SyncOptions{DryRun: true})
 		must(err)
 		if one {
 			pprof.StopCPUProfile()

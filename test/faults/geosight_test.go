@@ -71,7 +71,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 	st, err := state.Open(s.state)
 	require.NoError(t, err)
-	pending, err := st.Pending()
+	pending, err := st.Sink(state.LegacySink).Pending()
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
 	t.Logf("%d values left queued at exit", len(pending))

@@ -62,7 +62,7 @@ func TestKill9(t *testing.T) {
 
 	st, err := state.Open(s.state)
 	require.NoError(t, err)
-	pending, err := st.Pending()
+	pending, err := st.Sink(state.LegacySink).Pending()
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
 	require.Empty(t, pending, "outbox after the final clean run")
@@ -83,7 +83,7 @@ func pendingAfterKill(t *testing.T, dir string) int {
 	st, err := state.Open(dir)
 	require.NoError(t, err, "the state store must open after kill -9")
 	defer st.Close()
-	p, err := st.Pending()
+	p, err := st.Sink(state.LegacySink).Pending()
 	require.NoError(t, err)
 	return len(p)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -449,7 +450,7 @@ func (s *Server) Values() []StoredValue {
 			sc = ind.Shortcode
 		}
 		cp := *v
-		cp.Attributes = cloneMap(v.Attributes)
+		cp.Attributes = maps.Clone(v.Attributes)
 		out = append(out, StoredValue{Value: cp, Shortcode: sc})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -490,17 +491,6 @@ func (s *Server) RelatedTables() []RelatedTable {
 		cp := *v
 		cp.Rows = append([]TableRow(nil), v.Rows...)
 		out = append(out, cp)
-	}
-	return out
-}
-
-func cloneMap(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
 	}
 	return out
 }

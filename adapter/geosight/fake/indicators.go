@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,15 +16,6 @@ var (
 	styleTypes     = []string{"Predefined style/color rules.", "Dynamic quantitative style.",
 		"Dynamic qualitative style.", "Style from library."}
 )
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
 
 func (s *Server) routeIndicators(q *request) {
 	switch {
@@ -210,13 +202,13 @@ func (s *Server) indicatorForm(body map[string]any, it *Indicator) map[string][]
 	typ, ok := str("type")
 	if !ok || typ == "" {
 		add("type", "This field is required.")
-	} else if !contains(indicatorTypes, typ) {
+	} else if !slices.Contains(indicatorTypes, typ) {
 		add("type", fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", typ))
 	}
 	st, ok := str("style_type")
 	if !ok || st == "" {
 		add("style_type", "This field is required.")
-	} else if !contains(styleTypes, st) {
+	} else if !slices.Contains(styleTypes, st) {
 		add("style_type", fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", st))
 	}
 	num := func(k string) (*float64, bool) {

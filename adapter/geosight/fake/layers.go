@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -163,7 +164,7 @@ func layerForm(body map[string]any, l *ContextLayer) map[string][]string {
 			errs[k] = append(errs[k], "This field is required.")
 		}
 	}
-	if lt := get("layer_type"); lt != "" && !contains(layerTypes, lt) {
+	if lt := get("layer_type"); lt != "" && !slices.Contains(layerTypes, lt) {
 		errs["layer_type"] = append(errs["layer_type"], fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", lt))
 	}
 	if get("layer_type") == "Related Table" && body["related_table"] == nil {

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"html/template"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -128,10 +129,10 @@ func (s *Server) styleForm(body map[string]any, st *Style) map[string][]string {
 			errs[k] = append(errs[k], "This field is required.")
 		}
 	}
-	if v := get("value_type"); v != "" && !contains(indicatorTypes, v) {
+	if v := get("value_type"); v != "" && !slices.Contains(indicatorTypes, v) {
 		errs["value_type"] = append(errs["value_type"], fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v))
 	}
-	if v := get("style_type"); v != "" && !contains(styleTypes[:3], v) {
+	if v := get("style_type"); v != "" && !slices.Contains(styleTypes[:3], v) {
 		errs["style_type"] = append(errs["style_type"], fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v))
 	}
 	for _, other := range s.st.Styles {

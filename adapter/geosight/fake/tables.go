@@ -3,7 +3,9 @@ package fake
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -104,7 +106,7 @@ func tableForm(body map[string]any, t *RelatedTable) string {
 		for _, r := range raw {
 			m, ok := r.(map[string]any)
 			typ, _ := m["type"].(string)
-			if !ok || m["name"] == nil || !contains(fieldTypes, typ) {
+			if !ok || m["name"] == nil || !slices.Contains(fieldTypes, typ) {
 				errs = append(errs, fmt.Sprintf("('fields_definition', [ErrorDetail(string='Invalid field definition %v.', code='invalid')])", r))
 				break
 			}
@@ -133,7 +135,7 @@ func (s *Server) tableData(q *request, t *RelatedTable) {
 		out := make([]any, 0, len(t.Rows))
 		for _, r := range t.Rows {
 			if flat {
-				m := cloneMap(r.Properties)
+				m := maps.Clone(r.Properties)
 				m["id"] = r.ID
 				out = append(out, m)
 			} else {

@@ -38,6 +38,7 @@ import (
 
 	"github.com/hazardsync/hazardsync/adapter/geosight"
 	"github.com/hazardsync/hazardsync/adapter/geosight/project"
+	_ "github.com/hazardsync/hazardsync/adapter/sinks/all"
 	_ "github.com/hazardsync/hazardsync/adapter/sources/all"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/internal/testutil"

@@ -37,6 +37,8 @@ type Config struct {
 	MaxConns int `mapstructure:"max_conns"`
 	// ConnectTimeout bounds one connection attempt.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	// Footprints writes the hazard footprints table (default true).
+	Footprints bool `mapstructure:"footprints"`
 }
 
 // NewConfig returns the defaults.
@@ -50,6 +52,7 @@ func NewConfig() *Config {
 		BatchSize:       500,
 		MaxConns:        4,
 		ConnectTimeout:  10 * time.Second,
+		Footprints:      true,
 	}
 }
 

@@ -120,8 +120,11 @@ func cleanPolygon(p orb.Polygon) orb.Polygon {
 // PublishFootprints replaces the footprints table with the footprints of
 // the events active now, in one transaction, so readers see the old set or
 // the new one. An unchanged set is not rewritten; an empty one empties the
-// table (the last event ended).
+// table (the last event ended). With footprints: false it does nothing.
 func (s *Sink) PublishFootprints(ctx context.Context, events []indicators.Event) error {
+	if !s.cfg.Footprints {
+		return nil
+	}
 	if err := s.ready(ctx); err != nil {
 		return err
 	}

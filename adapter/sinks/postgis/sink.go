@@ -30,6 +30,7 @@ var (
 
 // Sink writes to one database. Safe for concurrent use.
 type Sink struct {
+	name  string // instance name (SinkName unless configured otherwise)
 	cfg   Config
 	n     names
 	pool  *pgxpool.Pool
@@ -45,7 +46,10 @@ type Sink struct {
 
 // New builds the sink from a validated config. It reads the DSN but does not
 // connect: the first Ensure, Write or PublishFootprints does, and migrates.
-func New(cfg Config, log *slog.Logger) (*Sink, error) {
+func New(cfg Config, log *slog.Logger) (*Sink, error) { return newNamed(SinkName, cfg, log) }
+
+// newNamed is New for the sink instance name (logs, metrics, state).
+func newNamed(name string, cfg Config, log *slog.Logger) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -73,17 +77,17 @@ func New(cfg Config, log *slog.Logger) (*Sink, error) {
 		return nil, adapter.Classify(adapter.Permanent, SinkName, "", errors.New("building the connection pool failed"))
 	}
 	cc := pc.ConnConfig
-	s := &Sink{cfg: cfg, n: newNames(&cfg), pool: pool, now: time.Now,
+	s := &Sink{name: name, cfg: cfg, n: newNames(&cfg), pool: pool, now: time.Now,
 		where: fmt.Sprintf("postgres://%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)}
 	if pw := cc.Password; pw != "" {
 		s.hide = []string{pw, url.QueryEscape(pw), url.PathEscape(pw), url.UserPassword("", pw).String()[1:]}
 	}
-	s.log = log.With("sink", SinkName, "db", s.where)
+	s.log = log.With("sink", name, "db", s.where)
 	return s, nil
 }
 
 // Name implements adapter.Sink.
-func (s *Sink) Name() string { return SinkName }
+func (s *Sink) Name() string { return s.name }
 
 // Close releases the connections.
 func (s *Sink) Close() { s.pool.Close() }

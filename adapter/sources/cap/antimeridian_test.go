@@ -14,6 +14,7 @@ import (
 // jumping 179.5 → -179.5), written either way round, becomes two oriented
 // parts split at 180, not a polygon around the rest of the world.
 func TestPolygonAcrossAntimeridian(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{
 		"-17,179.5 -17,-179.5 -16,-179.5 -16,179.5 -17,179.5",
 		"-17,179.5 -16,179.5 -16,-179.5 -17,-179.5 -17,179.5",

@@ -76,6 +76,7 @@ func byID(events []indicators.Event) map[string]indicators.Event {
 }
 
 func TestGoldenIndex(t *testing.T) {
+	t.Parallel()
 	srv := newFeedServer(t)
 	now := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	s := newSource(t, srv.URL+"/index.atom", &now, nil)
@@ -125,6 +126,7 @@ func TestGoldenIndex(t *testing.T) {
 }
 
 func TestCancelAndSupersede(t *testing.T) {
+	t.Parallel()
 	srv := newFeedServer(t)
 	idx, err := os.ReadFile(testutil.Fixture(t, "cap", "index.atom"))
 	require.NoError(t, err)
@@ -178,6 +180,7 @@ func removeEntry(feed, id string) string {
 }
 
 func TestEntryLeavingIndexEndsEvent(t *testing.T) {
+	t.Parallel()
 	srv := newFeedServer(t)
 	idx, err := os.ReadFile(testutil.Fixture(t, "cap", "index.atom"))
 	require.NoError(t, err)
@@ -196,6 +199,7 @@ func TestEntryLeavingIndexEndsEvent(t *testing.T) {
 }
 
 func TestMaxDocumentsDefers(t *testing.T) {
+	t.Parallel()
 	srv := newFeedServer(t)
 	now := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	s := newSource(t, srv.URL+"/index.atom", &now, func(c *Config) { c.MaxDocuments = 1 })
@@ -211,6 +215,7 @@ func TestMaxDocumentsDefers(t *testing.T) {
 }
 
 func TestSingleAlertURL(t *testing.T) {
+	t.Parallel()
 	srv := newFeedServer(t)
 	now := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	s := newSource(t, srv.URL+"/alert1.xml", &now, func(c *Config) { c.Languages = []string{"fr"} })
@@ -222,6 +227,7 @@ func TestSingleAlertURL(t *testing.T) {
 }
 
 func TestRealSamples(t *testing.T) {
+	t.Parallel()
 	want := map[string]struct {
 		typ         indicators.HazardType
 		sev         indicators.Severity
@@ -291,6 +297,7 @@ func TestRealSamples(t *testing.T) {
 }
 
 func TestRealRegistryURLsValidate(t *testing.T) {
+	t.Parallel()
 	p := testutil.SharedSample(t, "cap", "ifrc_alerthub_cap_feed_registry.json")
 	body, err := os.ReadFile(p)
 	require.NoError(t, err)
@@ -309,6 +316,7 @@ func TestRealRegistryURLsValidate(t *testing.T) {
 }
 
 func TestRealNWSAtomThroughFetch(t *testing.T) {
+	t.Parallel()
 	body, err := os.ReadFile(testutil.SharedSample(t, "cap", "nws_cap_atom_index_small.xml"))
 	require.NoError(t, err)
 	var local []byte
@@ -334,6 +342,7 @@ func TestRealNWSAtomThroughFetch(t *testing.T) {
 }
 
 func TestParseGeometry(t *testing.T) {
+	t.Parallel()
 	p, err := ParsePolygon("10,60 10,61 11,61 10,60")
 	require.NoError(t, err)
 	assert.Equal(t, orb.Point{60, 10}, p[0][0])
@@ -354,6 +363,7 @@ func TestParseGeometry(t *testing.T) {
 }
 
 func TestClassifier(t *testing.T) {
+	t.Parallel()
 	c := newClassifier(map[string][]string{"landslide": {"glissement"}})
 	cases := []struct {
 		texts, codes []string
@@ -377,6 +387,7 @@ func TestClassifier(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		mod  func(*Config)
@@ -402,6 +413,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestFetchErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		handler http.HandlerFunc

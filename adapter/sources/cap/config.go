@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -135,10 +134,13 @@ func geocodeKey(name, value string) string {
 	return strings.ToLower(strings.TrimSpace(name)) + "\x00" + strings.TrimSpace(value)
 }
 
+// ResolvePaths makes a relative geocode_table relative to the config file
+// (config.PathResolver).
+func (c *Config) ResolvePaths(baseDir string) {
+	c.GeocodeTable = config.ResolvePath(baseDir, c.GeocodeTable)
+}
+
 func readGeocodeTable(path string) ([]GeocodeRow, error) {
-	if !filepath.IsAbs(path) && config.BaseDir != "" {
-		path = filepath.Join(config.BaseDir, path)
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 // The demo replay: a Severe flood warning and the Update superseding it
 // become one event, at the Update's version, over the southeast.
 func TestDemoFeed(t *testing.T) {
+	t.Parallel()
 	cfg := defaultConfig()
 	cfg.URL = "file://" + testutil.Fixture(t, "demo", "feeds", "cap", "index.atom")
 	cfg.GeocodeTable = testutil.Fixture(t, "demo", "feeds", "cap", "geocodes.csv")

@@ -50,7 +50,7 @@ func New(cfg *Config, env adapter.Env) (*Source, error) {
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Source{cfg: *cfg, env: env, f: fetch.New(env.Name, env.Fetch), geocodes: map[string][]string{},
+	s := &Source{cfg: *cfg, env: env, f: fetch.ForSource(env), geocodes: map[string][]string{},
 		severity: map[string]indicators.Severity{}, classes: newClassifier(cfg.HazardKeywords)}
 	rows := append([]GeocodeRow(nil), cfg.Geocodes...)
 	if cfg.GeocodeTable != "" {

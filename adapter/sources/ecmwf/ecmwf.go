@@ -161,7 +161,7 @@ func New(cfg *Config, env adapter.Env) *Source {
 	if c.Stream == StreamHRES && c.Path == DefaultPath {
 		c.Path = DefaultHRESPath
 	}
-	return &Source{cfg: c, env: env, client: fetch.New(env.Name, env.Fetch)}
+	return &Source{cfg: c, env: env, client: fetch.ForSource(env)}
 }
 
 // URL is the track file of a run.

@@ -158,7 +158,7 @@ func New(cfg *Config, env adapter.Env) *Source {
 	for k, v := range cfg.PointRadiusKm {
 		r[strings.ToLower(k)] = v
 	}
-	return &Source{cfg: *cfg, env: env, client: fetch.New(env.Name, env.Fetch), radius: r}
+	return &Source{cfg: *cfg, env: env, client: fetch.ForSource(env), radius: r}
 }
 
 func (s *Source) query() url.Values {

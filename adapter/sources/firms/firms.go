@@ -161,7 +161,7 @@ func New(cfg *Config, env adapter.Env) *Source {
 		env.Now = time.Now
 	}
 	m, _ := minConf(cfg.MinConfidence)
-	return &Source{cfg: *cfg, env: env, client: fetch.New(env.Name, env.Fetch), min: m}
+	return &Source{cfg: *cfg, env: env, client: fetch.ForSource(env), min: m}
 }
 
 type target struct {

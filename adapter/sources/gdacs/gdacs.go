@@ -124,7 +124,7 @@ func New(cfg *Config, env adapter.Env) *Source {
 	if now == nil {
 		now = time.Now
 	}
-	return &Source{cfg: *cfg, name: env.Name, log: log, now: now, client: fetch.New(env.Name, env.Fetch)}
+	return &Source{cfg: *cfg, name: env.Name, log: log, now: now, client: fetch.ForSource(env)}
 }
 
 var _ adapter.Source = (*Source)(nil)

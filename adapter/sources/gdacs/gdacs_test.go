@@ -28,7 +28,10 @@ var update = flag.Bool("update", false, "rewrite golden files under fixtures/gda
 
 var demoland = orb.Polygon{{{60, 10}, {64, 10}, {64, 14}, {60, 14}, {60, 10}}}
 
-func newSource(t *testing.T, mut func(*Config)) *Source {
+func newSource(t *testing.T, mut func(*Config)) *Source { return newSourceIn(t, "", mut) }
+
+// newSourceIn builds a source whose relative file:// URLs resolve in dir.
+func newSourceIn(t *testing.T, dir string, mut func(*Config)) *Source {
 	t.Helper()
 	c := DefaultConfig()
 	if mut != nil {
@@ -36,7 +39,7 @@ func newSource(t *testing.T, mut func(*Config)) *Source {
 	}
 	require.NoError(t, c.Validate())
 	now := func() time.Time { return time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC) }
-	return New(c, adapter.Env{Name: "gdacs", Now: now})
+	return New(c, adapter.Env{Name: "gdacs", Now: now, BaseDir: dir})
 }
 
 func golden(t *testing.T, name string, v any) {
@@ -45,6 +48,7 @@ func golden(t *testing.T, name string, v any) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		mut  func(*Config)
@@ -84,6 +88,7 @@ func read(t testing.TB, p string) []byte {
 }
 
 func TestSharedEventLists(t *testing.T) {
+	t.Parallel()
 	for _, p := range testutil.SharedSamples(t, "gdacs", "geteventlist*.json") {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			body := read(t, p)
@@ -106,6 +111,7 @@ func TestSharedEventLists(t *testing.T) {
 }
 
 func TestSharedEpisodes(t *testing.T) {
+	t.Parallel()
 	files := append(testutil.SharedSamples(t, "gdacs", "getepisodedata*.json"), testutil.SharedSamples(t, "gdacs", "geteventdata*.json")...)
 	for _, p := range files {
 		t.Run(filepath.Base(p), func(t *testing.T) {
@@ -122,6 +128,7 @@ func TestSharedEpisodes(t *testing.T) {
 }
 
 func TestSharedGeometries(t *testing.T) {
+	t.Parallel()
 	want := map[string]struct {
 		observed, forecast []string
 	}{
@@ -178,14 +185,14 @@ func checkWindNesting(t *testing.T, fps []indicators.Footprint) {
 }
 
 func demoSource(t *testing.T) *Source {
-	testutil.WithBaseDir(t, testutil.Fixture(t, "demo"))
-	return newSource(t, func(c *Config) {
+	return newSourceIn(t, testutil.Fixture(t, "demo"), func(c *Config) {
 		c.ListURL = "file://feeds/gdacs/eventlist.json"
 		c.GeometryURLTemplate = "file://feeds/gdacs/geometry_{type}_{id}_{episode}.geojson"
 	})
 }
 
 func TestDemoFeed(t *testing.T) {
+	t.Parallel()
 	src := demoSource(t)
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
@@ -240,6 +247,7 @@ func list(items ...string) string {
 }
 
 func TestPaging(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var queries []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -278,6 +286,7 @@ func TestPaging(t *testing.T) {
 }
 
 func TestEmptyAnswers(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{http.StatusNoContent, http.StatusNotFound} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			empty := false
@@ -310,6 +319,7 @@ func TestEmptyAnswers(t *testing.T) {
 }
 
 func TestEpisodesAndClosing(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	body := list(listItem("TC", 1, 1, "Green", "true"))
 	geomHits := map[string]int{}
@@ -385,6 +395,7 @@ func TestEpisodesAndClosing(t *testing.T) {
 }
 
 func TestCountryFilter(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		other := strings.Replace(listItem("EQ", 2, 1, "Green", "true"), `"iso3":"DML"`, `"iso3":"PAK, AFG"`, 1)
 		fmt.Fprint(w, list(listItem("EQ", 1, 1, "Green", "true"), other))
@@ -399,6 +410,7 @@ func TestCountryFilter(t *testing.T) {
 }
 
 func TestMalformedList(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "{\"type\":\"FeatureCollection\",\n\"features\":[{]}")
 	}))
@@ -413,6 +425,7 @@ func TestMalformedList(t *testing.T) {
 }
 
 func TestFixtureGolden(t *testing.T) {
+	t.Parallel()
 	body := read(t, testutil.Fixture(t, "gdacs", "eventlist_mixed.json"))
 	items, probs, err := ParseEventList(body)
 	require.NoError(t, err)

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -546,12 +548,7 @@ func errOr(err error, s string) string {
 }
 
 func mapKeys[V any](m map[string]V) string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return "known: " + strings.Join(ks, ", ")
+	return "known: " + strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }
 
 // featureID names a feature in problems: its GeoJSON id, the configured id

@@ -52,7 +52,7 @@ func New(cfg *Config, env adapter.Env) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", env.Name, err)
 	}
-	s := &Source{name: env.Name, cfg: cfg, client: fetch.New(env.Name, env.Fetch), log: env.Logger,
+	s := &Source{name: env.Name, cfg: cfg, client: fetch.ForSource(env), log: env.Logger,
 		now: env.Now, mapper: mp, getenv: os.Getenv}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

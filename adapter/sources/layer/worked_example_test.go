@@ -110,7 +110,7 @@ func TestWorkedExampleChildrenExposed(t *testing.T) {
 	lc := spec.Plugin.(*Config)
 	assert.Equal(t, map[string]string{"high": "red", "medium": "orange", "low": "green"}, lc.Severity.Map, "viper lower-cases map keys")
 
-	src, err := adapter.BuildSource(spec, adapter.Env{Fetch: cfg.Fetch, Now: func() time.Time { return testNow }})
+	src, err := adapter.BuildSource(spec, adapter.Env{Fetch: cfg.Fetch, BaseDir: cfg.BaseDir, Now: func() time.Time { return testNow }})
 	require.NoError(t, err)
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)

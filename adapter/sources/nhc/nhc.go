@@ -112,7 +112,7 @@ func New(cfg *Config, env adapter.Env) *Source {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	return &Source{cfg: *cfg, env: env, client: fetch.New(env.Name, env.Fetch),
+	return &Source{cfg: *cfg, env: env, client: fetch.ForSource(env),
 		lim: Limits{MaxEntries: cfg.MaxZipEntries, MaxKMLBytes: cfg.MaxKMLBytes}}
 }
 

@@ -93,6 +93,7 @@ func checkGolden(t *testing.T, b adapter.Batch, base, file string) {
 }
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	s := newNHC(t, "CurrentStorms.json")
 	cfg := DefaultConfig()
 	cfg.URL = s.srv.URL + "/CurrentStorms.json"
@@ -170,6 +171,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestNewAdvisoryRefetches(t *testing.T) {
+	t.Parallel()
 	s := newNHC(t, "CurrentStorms.json")
 	cfg := DefaultConfig()
 	cfg.URL = s.srv.URL + "/CurrentStorms.json"
@@ -187,6 +189,7 @@ func TestNewAdvisoryRefetches(t *testing.T) {
 }
 
 func TestRealCurrentStormsSample(t *testing.T) {
+	t.Parallel()
 	body, err := os.ReadFile(testutil.SharedSample(t, "nhc", "CurrentStorms_al012020_Arthur.json"))
 	require.NoError(t, err)
 	cs, err := ParseCurrentStorms(body)
@@ -228,10 +231,12 @@ func TestRealCurrentStormsSample(t *testing.T) {
 }
 
 func TestDemoFeed(t *testing.T) {
+	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.URL = "file://" + testutil.Fixture(t, "demo", "feeds", "nhc", "CurrentStorms.json")
-	testutil.WithBaseDir(t, testutil.Fixture(t, "demo"))
-	b, err := New(cfg, testEnv()).Fetch(context.Background(), adapter.Cursor{})
+	env := testEnv()
+	env.BaseDir = testutil.Fixture(t, "demo")
+	b, err := New(cfg, env).Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
 	require.Empty(t, b.Problems)
 	require.Len(t, b.Events, 2)
@@ -249,6 +254,7 @@ func TestDemoFeed(t *testing.T) {
 }
 
 func TestFailuresNameSourceURLAndProblem(t *testing.T) {
+	t.Parallel()
 	big := `{"activeStorms":[` + strings.Repeat(`{"id":"al012020"},`, 100000) + `{"id":"x"}]}`
 	cases := []struct {
 		name    string
@@ -289,6 +295,7 @@ func zipOf(t testing.TB, files map[string][]byte) []byte {
 }
 
 func TestKMZLimitsAndErrors(t *testing.T) {
+	t.Parallel()
 	cone, err := os.ReadFile(testutil.Fixture(t, "nhc", "AL142026_012adv_CONE.kmz"))
 	require.NoError(t, err)
 	many := map[string][]byte{}
@@ -329,6 +336,7 @@ func TestKMZLimitsAndErrors(t *testing.T) {
 }
 
 func TestParseKMLGeometries(t *testing.T) {
+	t.Parallel()
 	doc := `<?xml version="1.0"?>
 <kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>d</name>
 <Folder><name>Outer</name>
@@ -361,6 +369,7 @@ func TestParseKMLGeometries(t *testing.T) {
 }
 
 func TestValidTime(t *testing.T) {
+	t.Parallel()
 	iss := time.Date(2026, 9, 30, 21, 0, 0, 0, time.UTC)
 	cases := []struct {
 		in   string
@@ -380,6 +389,7 @@ func TestValidTime(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		mod  func(c *Config)

@@ -3,10 +3,10 @@ package openmeteo
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -141,6 +141,12 @@ func (c *Config) Resolved() (map[string]Threshold, error) {
 	return out, errors.Join(errs...)
 }
 
+// ResolvePaths makes a relative points_file relative to the config file
+// (config.PathResolver).
+func (c *Config) ResolvePaths(baseDir string) {
+	c.PointsFile = config.ResolvePath(baseDir, c.PointsFile)
+}
+
 // Validate reports every problem.
 func (c *Config) Validate() error {
 	var errs []error
@@ -208,13 +214,4 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

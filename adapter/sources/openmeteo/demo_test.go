@@ -36,6 +36,7 @@ func demoAreas(t *testing.T) []indicators.Area {
 // The demo replay must match the points the source requests, carry the
 // heat wave and the rain, and clear with forecast_next.json.
 func TestDemoFeed(t *testing.T) {
+	t.Parallel()
 	areas := demoAreas(t)
 	run := func(file string) adapter.Batch {
 		cfg := defaultConfig()

@@ -75,6 +75,7 @@ func serveFile(t *testing.T, path string, hits *atomic.Int32, queries chan<- str
 }
 
 func TestGoldenForecast(t *testing.T) {
+	t.Parallel()
 	queries := make(chan string, 4)
 	srv := serveFile(t, testutil.Fixture(t, "openmeteo", "forecast_3points.json"), nil, queries)
 	s := newSource(t, srv.URL+"/v1/forecast", threeAreas(), nil)
@@ -111,6 +112,7 @@ func TestGoldenForecast(t *testing.T) {
 }
 
 func TestUnchangedForecastIsNotModifiedAndDropEndsEvents(t *testing.T) {
+	t.Parallel()
 	var body atomic.Value
 	orig, err := os.ReadFile(testutil.Fixture(t, "openmeteo", "forecast_3points.json"))
 	require.NoError(t, err)
@@ -156,6 +158,7 @@ func fakeAPI(t *testing.T, requests *atomic.Int32) *httptest.Server {
 }
 
 func TestBatching(t *testing.T) {
+	t.Parallel()
 	var areas []indicators.Area
 	for i := 0; i < 5; i++ {
 		areas = append(areas, square(fmt.Sprintf("D%d", i), 2, 60+float64(i)*0.5, 10))
@@ -176,6 +179,7 @@ func TestBatching(t *testing.T) {
 }
 
 func TestPacing(t *testing.T) {
+	t.Parallel()
 	var areas []indicators.Area
 	for i := 0; i < 4; i++ {
 		areas = append(areas, square(fmt.Sprintf("D%d", i), 2, 60+float64(i)*0.5, 10))
@@ -191,6 +195,7 @@ func TestPacing(t *testing.T) {
 }
 
 func TestOrderMismatchIsAnError(t *testing.T) {
+	t.Parallel()
 	srv := serveFile(t, testutil.Fixture(t, "openmeteo", "forecast_3points.json"), nil, nil)
 	areas := threeAreas()
 	areas[0] = square("C1", 2, 70, 20) // C1 now far from the third response element
@@ -202,6 +207,7 @@ func TestOrderMismatchIsAnError(t *testing.T) {
 }
 
 func TestFileReplayAndConditional(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	orig, err := os.ReadFile(testutil.Fixture(t, "openmeteo", "forecast_3points.json"))
 	require.NoError(t, err)
@@ -217,6 +223,7 @@ func TestFileReplayAndConditional(t *testing.T) {
 }
 
 func TestPointsFileWins(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "points.csv")
 	require.NoError(t, os.WriteFile(pf, []byte("ucode,lon,lat,weight\nA1,60.5,10.5,1\nB1,61.5,10.5,5\nB1,61.9,10.9,2\nC1,62.5,10.5,\n"), 0o644))
@@ -236,6 +243,7 @@ func TestPointsFileWins(t *testing.T) {
 }
 
 func TestRepresentativePoint(t *testing.T) {
+	t.Parallel()
 	// A "C" shape: its centroid lies in the notch, outside the polygon.
 	c := orb.Polygon{{{0, 0}, {3, 0}, {3, 1}, {1, 1}, {1, 2}, {3, 2}, {3, 3}, {0, 3}, {0, 0}}}
 	cen, _ := planar.CentroidArea(c)
@@ -256,6 +264,7 @@ func TestRepresentativePoint(t *testing.T) {
 }
 
 func TestAdminLevels(t *testing.T) {
+	t.Parallel()
 	pts, _ := selectPoints(threeAreas(), nil, nil)
 	assert.Len(t, pts, 3, "deepest level only")
 	pts, _ = selectPoints(threeAreas(), []int{1, 2}, nil)
@@ -264,6 +273,7 @@ func TestAdminLevels(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	f := func(v float64) *float64 { return &v }
 	cases := []struct {
 		name string
@@ -301,6 +311,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestParseResponse(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, body, err string
 		n               int
@@ -337,6 +348,7 @@ func TestParseResponse(t *testing.T) {
 }
 
 func TestRealSamples(t *testing.T) {
+	t.Parallel()
 	for _, p := range testutil.SharedSamples(t, "open-meteo", "forecast_*.json") {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			body, err := os.ReadFile(p)
@@ -363,6 +375,7 @@ func TestRealSamples(t *testing.T) {
 }
 
 func TestFetchErrors(t *testing.T) {
+	t.Parallel()
 	slow := func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(1500 * time.Millisecond)
 		w.Write([]byte("[]"))

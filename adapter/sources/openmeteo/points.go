@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,7 +16,6 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
-	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
@@ -107,12 +107,9 @@ func surfacePoint(g orb.Geometry, y float64) (orb.Point, bool) {
 
 // ReadPointsFile reads a CSV ucode,lon,lat[,weight] (a header row is
 // recognised by a non-numeric lon). A ucode listed more than once keeps its
-// highest-weight row. Relative paths resolve against the config file's
-// directory.
+// highest-weight row. The config loader has made a relative points_file
+// relative to the config file (Config.ResolvePaths).
 func ReadPointsFile(path string) (map[string]orb.Point, error) {
-	if !filepath.IsAbs(path) && config.BaseDir != "" {
-		path = filepath.Join(config.BaseDir, path)
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("points_file: %w", err)
@@ -204,7 +201,7 @@ func selectPoints(areas []indicators.Area, levels []int, file map[string]orb.Poi
 	}
 	if len(areas) == 0 {
 		// No areas loaded: the points file alone says what to sample.
-		for _, code := range sortedKeys(file) {
+		for _, code := range slices.Sorted(maps.Keys(file)) {
 			p := file[code]
 			pts = append(pts, Point{Key: code, Lon: p[0], Lat: p[1]})
 		}

@@ -66,7 +66,7 @@ func (s Settings) Validate(add AddFunc) {
 func (s Settings) Requester(env adapter.Env) *Requester {
 	return &Requester{
 		Source:    env.Name,
-		Fetch:     fetch.New(env.Name, env.Fetch),
+		Fetch:     fetch.ForSource(env),
 		URL:       s.URL,
 		BatchSize: s.BatchSize,
 		Limiter:   rate.NewLimiter(rate.Limit(float64(s.CallsPerMinute)/60), max(s.BatchSize, 1)),

@@ -109,7 +109,7 @@ func New(cfg *Config, env adapter.Env) *Source {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Source{cfg: *cfg, name: env.Name, log: log, client: fetch.New(env.Name, env.Fetch)}
+	return &Source{cfg: *cfg, name: env.Name, log: log, client: fetch.ForSource(env)}
 }
 
 var _ adapter.Source = (*Source)(nil)

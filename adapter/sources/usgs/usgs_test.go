@@ -27,13 +27,18 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files under fixtures/usgs")
 
 func newSource(t *testing.T, mut func(*Config), fc config.Fetch) *Source {
+	return newSourceIn(t, "", mut, fc)
+}
+
+// newSourceIn builds a source whose relative file:// URLs resolve in dir.
+func newSourceIn(t *testing.T, dir string, mut func(*Config), fc config.Fetch) *Source {
 	t.Helper()
 	c := DefaultConfig()
 	if mut != nil {
 		mut(c)
 	}
 	require.NoError(t, c.Validate())
-	return New(c, adapter.Env{Name: "quakes", Fetch: fc})
+	return New(c, adapter.Env{Name: "quakes", Fetch: fc, BaseDir: dir})
 }
 
 func golden(t *testing.T, name string, v any) {
@@ -47,6 +52,7 @@ func golden(t *testing.T, name string, v any) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		mut  func(*Config)
@@ -74,6 +80,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
+	t.Parallel()
 	f, ok := adapter.LookupSource(Kind)
 	require.True(t, ok)
 	c := f.NewConfig().(*Config)
@@ -83,6 +90,7 @@ func TestRegistered(t *testing.T) {
 }
 
 func TestSeverityRule(t *testing.T) {
+	t.Parallel()
 	s := func(v string) *string { return &v }
 	m := func(v float64) *float64 { return &v }
 	cases := []struct {
@@ -111,6 +119,7 @@ func TestSeverityRule(t *testing.T) {
 
 // Every feature of the real summary samples becomes an event.
 func TestSharedSummaries(t *testing.T) {
+	t.Parallel()
 	for _, p := range testutil.SharedSamples(t, "usgs", "*.geojson") {
 		if strings.HasPrefix(filepath.Base(p), "detail_") {
 			continue
@@ -157,6 +166,7 @@ func TestSharedSummaries(t *testing.T) {
 }
 
 func TestSharedDetailAndContours(t *testing.T) {
+	t.Parallel()
 	body, err := os.ReadFile(testutil.SharedSample(t, "usgs", "detail_us6000pi9w.geojson"))
 	require.NoError(t, err)
 	d, err := ParseDetail(body)
@@ -200,6 +210,7 @@ func checkCumulative(t *testing.T, fps []indicators.Footprint) {
 }
 
 func TestContourFixtures(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"open_edges_cont_mmi.json"} {
 		body, err := os.ReadFile(testutil.Fixture(t, "usgs", name))
 		require.NoError(t, err)
@@ -215,6 +226,7 @@ func TestContourFixtures(t *testing.T) {
 }
 
 func TestContoursMalformed(t *testing.T) {
+	t.Parallel()
 	_, _, err := ParseContours([]byte("{\"type\": \"FeatureCollection\",\n \"features\": [}"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "line 2")
@@ -226,8 +238,8 @@ func demoDir(t *testing.T) string { return testutil.Fixture(t, "demo") }
 
 // The demo feed, replayed with file:// URLs as the demo config does.
 func TestDemoFeed(t *testing.T) {
-	testutil.WithBaseDir(t, demoDir(t))
-	src := newSource(t, func(c *Config) { c.URL = "file://feeds/usgs/summary.geojson" }, config.Fetch{})
+	t.Parallel()
+	src := newSourceIn(t, demoDir(t), func(c *Config) { c.URL = "file://feeds/usgs/summary.geojson" }, config.Fetch{})
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
 	require.Empty(t, b.Problems)
@@ -256,7 +268,7 @@ func TestDemoFeed(t *testing.T) {
 	// One poll later: us7000dm51 left, the M4.7 changed preferred id and
 	// version but keeps its first id; the M6.8's footprints come from the
 	// cursor.
-	src2 := newSource(t, func(c *Config) { c.URL = "file://feeds/usgs/summary_next.geojson" }, config.Fetch{})
+	src2 := newSourceIn(t, demoDir(t), func(c *Config) { c.URL = "file://feeds/usgs/summary_next.geojson" }, config.Fetch{})
 	b2, err := src2.Fetch(context.Background(), b.Cursor)
 	require.NoError(t, err)
 	require.Empty(t, b2.Problems)
@@ -322,6 +334,7 @@ func (ds *demoServer) count(p string) int {
 }
 
 func TestDetailsOnlyForChangedEvents(t *testing.T) {
+	t.Parallel()
 	ds := newDemoServer(t)
 	src := newSource(t, func(c *Config) { c.URL = ds.URL + "/summary" }, config.Fetch{})
 	b, err := src.Fetch(context.Background(), adapter.Cursor{})
@@ -340,6 +353,7 @@ func TestDetailsOnlyForChangedEvents(t *testing.T) {
 }
 
 func TestDetailBudgetAndFailure(t *testing.T) {
+	t.Parallel()
 	ds := newDemoServer(t)
 	// Details switched off: the radius, no detail fetch.
 	src := newSource(t, func(c *Config) { c.URL = ds.URL + "/summary"; c.MaxDetailsPerRun = 0; c.FetchDetails = false }, config.Fetch{})
@@ -374,8 +388,8 @@ func TestDetailBudgetAndFailure(t *testing.T) {
 }
 
 func TestFiltersFixture(t *testing.T) {
-	testutil.WithBaseDir(t, testutil.Fixture(t, "usgs"))
-	src := newSource(t, func(c *Config) {
+	t.Parallel()
+	src := newSourceIn(t, testutil.Fixture(t, "usgs"), func(c *Config) {
 		c.URL = "file://filters_summary.geojson"
 		c.MinMagnitude = 4.5
 		c.BBox = []float64{170, -50, -170, 10} // crosses the antimeridian
@@ -391,6 +405,7 @@ func TestFiltersFixture(t *testing.T) {
 }
 
 func TestMalformedFeed(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "{\"type\": \"FeatureCollection\",\n  \"features\": [\n    {\"id\": \"x\",, }\n]}")
 	}))
@@ -405,6 +420,7 @@ func TestMalformedFeed(t *testing.T) {
 }
 
 func TestHTTPBehaviour(t *testing.T) {
+	t.Parallel()
 	body, err := os.ReadFile(filepath.Join(demoDir(t), "feeds", "usgs", "summary.geojson"))
 	require.NoError(t, err)
 	cases := []struct {

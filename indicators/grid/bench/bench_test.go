@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/indicators/grid"
 	"github.com/paulmach/orb"
 	"github.com/stretchr/testify/require"
@@ -129,13 +130,13 @@ func BenchmarkPrecompute(b *testing.B) {
 // BenchmarkReload: loading the persisted precompute (target ≤ 2 s).
 func BenchmarkReload(b *testing.B) {
 	w, e := full(b)
-	dir := b.TempDir()
-	if err := e.Persist(dir); err != nil {
+	cache := state.NewGridCache(b.TempDir(), false)
+	if err := e.Persist(cache); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := grid.LoadEngine(w.Areas, w.Geo, w.Width, w.Height, dir); err != nil {
+		if _, err := grid.LoadEngine(w.Areas, w.Geo, w.Width, w.Height, cache); err != nil {
 			b.Fatal(err)
 		}
 		runtime.GC()

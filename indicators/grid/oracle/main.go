@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	hsareas "github.com/hazardsync/hazardsync/adapter/areas"
 	"github.com/hazardsync/hazardsync/indicators"
 	"github.com/hazardsync/hazardsync/indicators/grid"
 	"github.com/paulmach/orb"
@@ -46,7 +47,12 @@ func run(dir string) error {
 		areas = append(areas, indicators.Area{Code: f.Properties.MustString("code"), Geometry: f.Geometry})
 	}
 	t0 := time.Now()
-	e, err := grid.NewEngine(areas, grid.Options{GridPath: dir + "/pop.tif"})
+	pop, closer, err := hsareas.OpenGrid(dir + "/pop.tif")
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	e, err := grid.NewEngine(areas, grid.Options{Grid: pop})
 	if err != nil {
 		return err
 	}

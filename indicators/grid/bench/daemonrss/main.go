@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hazardsync/hazardsync/adapter/areas"
+	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/indicators/grid"
 	"github.com/hazardsync/hazardsync/indicators/grid/bench"
 	"github.com/paulmach/orb"
@@ -99,11 +101,13 @@ func writeGrids(dir string, size bench.Size) int {
 func runChild(phase, dir string, size bench.Size) {
 	w := bench.Shapes(size, 1)
 	t0 := time.Now()
-	e, err := grid.NewEngine(w.Areas, grid.Options{
-		GridPath:        filepath.Join(dir, "pop.tif"),
-		Under18GridPath: filepath.Join(dir, "under18.tif"),
-		CacheDir:        filepath.Join(dir, "state"),
-	})
+	pop, pc, err := areas.OpenGrid(filepath.Join(dir, "pop.tif"))
+	must(err)
+	u18, uc, err := areas.OpenGrid(filepath.Join(dir, "under18.tif"))
+	must(err)
+	e, err := grid.NewEngine(w.Areas, grid.Options{Grid: pop, Under18: u18, Cache: state.NewGridCache(filepath.Join(dir, "state"), false)})
+	must(pc.Close())
+	must(uc.Close())
 	must(err)
 	r := result{Phase: phase, EngineS: time.Since(t0).Seconds()}
 	fps := w.Geometries()

@@ -1,4 +1,4 @@
-package adapter
+package runner
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,4 @@
-package adapter_test
+package runner_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -24,13 +25,13 @@ func heatForecast(version string, x float64, from time.Time) indicators.Event {
 			Unit: "°C", Value: &x, Intensity: x, ValidFrom: from, ValidTo: from.Add(24 * time.Hour)}}}
 }
 
-func warningRunner(t *testing.T, src adapter.Source, sink adapter.Sink) (*adapter.Runner, *state.Store) {
+func warningRunner(t *testing.T, src adapter.Source, sink adapter.Sink) (*runner.Runner, *state.Store) {
 	t.Helper()
 	r, st := setup(t, src, sink)
 	cfg := r.Config()
 	cfg.Indicators = append(cfg.Indicators, indicators.Definition{Shortcode: "EW", Name: "Heat warning", Type: indicators.String,
 		Recipe: "early_warning_level", Params: map[string]any{"trigger": "heat"}})
-	r.Configure(adapter.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
+	r.Configure(runner.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()), Sinks: sinks(sink),
 		Sources: map[string]adapter.Source{"feed": src}})
 	return r, st
 }
@@ -54,11 +55,11 @@ func TestDryRunLeavesStateByteIdentical(t *testing.T) {
 	}}
 	sink := &memSink{}
 	r, st := warningRunner(t, src, sink)
-	_, err := r.Once(context.Background(), adapter.SyncOptions{}) // a real sync first
+	_, err := r.Once(context.Background(), runner.SyncOptions{}) // a real sync first
 	require.NoError(t, err)
 	before := fileHash(t, st.Path())
 
-	res, err := r.Once(context.Background(), adapter.SyncOptions{DryRun: true})
+	res, err := r.Once(context.Background(), runner.SyncOptions{DryRun: true})
 	require.NoError(t, err)
 	lvl := map[string]string{}
 	for _, v := range res.Current {
@@ -69,7 +70,7 @@ func TestDryRunLeavesStateByteIdentical(t *testing.T) {
 	require.Equal(t, map[string]string{"W": "warning"}, lvl, "the dry run computes the warning")
 	assert.Equal(t, before, fileHash(t, st.Path()), "the dry run wrote to the state")
 
-	res, err = r.Once(context.Background(), adapter.SyncOptions{DryRun: true})
+	res, err = r.Once(context.Background(), runner.SyncOptions{DryRun: true})
 	require.NoError(t, err)
 	for _, v := range res.Current {
 		assert.NotEqual(t, "EW", v.Indicator, "nothing held from the first dry run: %v", v)
@@ -88,11 +89,11 @@ func TestHysteresisIsPure(t *testing.T) {
 	cfg.Indicators = []indicators.Definition{{Shortcode: "EW", Name: "x", Type: indicators.String, Recipe: "early_warning_level",
 		Params: map[string]any{"trigger": "heat"}}}
 	areas := []indicators.Area{{Code: "W", Level: 1}, {Code: "E", Level: 1}}
-	prev := map[string]adapter.LedgerEntry{"EW|W": {Level: "alert", Since: t0.Add(-48 * time.Hour),
-		History: []adapter.Transition{{Level: "alert", At: t0.Add(-48 * time.Hour)}}}}
+	prev := map[string]runner.LedgerEntry{"EW|W": {Level: "alert", Since: t0.Add(-48 * time.Hour),
+		History: []runner.Transition{{Level: "alert", At: t0.Add(-48 * time.Hour)}}}}
 	vals := []indicators.Value{{Indicator: "EW", Code: "E", Date: "2026-11-27", Type: indicators.String, Text: "watch"}}
-	out1, ent1, ch1 := adapter.Hysteresis(cfg, areas, vals, t0, prev)
-	out2, ent2, ch2 := adapter.Hysteresis(cfg, areas, vals, t0, prev)
+	out1, ent1, ch1 := runner.Hysteresis(cfg, areas, vals, t0, prev)
+	out2, ent2, ch2 := runner.Hysteresis(cfg, areas, vals, t0, prev)
 	assert.Equal(t, out1, out2)
 	assert.Equal(t, ent1, ent2)
 	assert.Equal(t, ch1, ch2)

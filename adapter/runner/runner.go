@@ -1,4 +1,8 @@
-package adapter
+// Package runner performs syncs: fetch → compute → diff → outbox → deliver,
+// over the contracts of package adapter (Source, Sink, Store). The daemon
+// builds sources and sinks through their registries and hands them over in
+// a Setup.
+package runner
 
 import (
 	"context"
@@ -10,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
@@ -21,35 +26,59 @@ import (
 // a sync then computes every indicator from the stored events of all
 // sources. So a slow or broken source never delays another, a crash after a
 // fetch loses nothing (the events are stored), and a crash after the outbox
-// write loses nothing (the outbox is delivered on the next run, and
-// GeoSight's upsert key makes a replay harmless).
+// write loses nothing (the outbox is delivered on the next run, and the
+// sinks' upsert keys make a replay harmless).
+//
+// Every sink has its own outbox, diff and health: a value is queued for a
+// sink when it differs from what THAT sink last got or has queued, so a sink
+// added later, or one that was down, gets everything it lacks. Sinks are
+// delivered to concurrently, each with its own error: one failing never
+// fails another's acks.
 type Runner struct {
-	Store   Store
-	Sink    Sink
-	Metrics *Metrics
-	Logger  *slog.Logger
-	Now     func() time.Time
-	// AfterDeliver, when set, runs after every delivery pass (the daemon
-	// persists the footprint-layer hashes there).
-	AfterDeliver func()
+	store   adapter.Store
+	metrics *adapter.Metrics
+	logger  *slog.Logger
 
 	mu       sync.RWMutex // guards the fields below (swapped on reload)
+	clock    func() time.Time
 	cfg      config.Config
 	areas    []indicators.Area
 	engine   indicators.ExposureEngine
-	sources  map[string]Source
+	sources  map[string]adapter.Source
+	sinks    map[string]*sinkState
 	extra    func(*indicators.Input)
 	overlay  *indicators.Overlay // kept across syncs while the areas stay the same
-	health   map[string]*SourceHealth
-	delivery DeliveryHealth
-	lastRun  RunSummary
+	health   map[string]*adapter.SourceHealth
+	lastRun  adapter.RunSummary
 	current  []indicators.Value
-	warnings []Warning
+	warnings []adapter.Warning
 	events   []indicators.Event // active in the latest sync, for the status map
-	ensured  string             // hash of the definitions last ensured on the sink
 
 	syncMu  sync.Mutex // one compute-and-deliver pass at a time
 	fetchMu sync.Map   // per-source mutex: one run per source at a time
+}
+
+// sinkState is what the runner keeps of one sink between syncs.
+type sinkState struct {
+	sink     adapter.Sink
+	ensured  string                 // hash of the definitions last ensured on the sink
+	delivery adapter.DeliveryHealth // guarded by Runner.mu
+}
+
+// Options build a runner: what never changes while it runs.
+type Options struct {
+	Store   adapter.Store
+	Metrics *adapter.Metrics // nil: no metrics
+	Logger  *slog.Logger     // nil: slog.Default()
+	// Clock is the time values are computed for (nil: the wall clock); a
+	// Setup may replace it.
+	Clock func() time.Time
+}
+
+// New returns a runner; Configure gives it something to run.
+func New(o Options) *Runner {
+	return &Runner{store: o.Store, metrics: o.Metrics, logger: o.Logger, clock: o.Clock,
+		health: map[string]*adapter.SourceHealth{}, sinks: map[string]*sinkState{}}
 }
 
 // Setup is what a runner computes with; Configure swaps it atomically.
@@ -57,13 +86,20 @@ type Setup struct {
 	Config   config.Config
 	Areas    []indicators.Area
 	Exposure indicators.ExposureEngine
-	Sources  map[string]Source
+	Sources  map[string]adapter.Source
+	// Sinks are the delivery targets by instance name (the name keys their
+	// delivery state in the store). Give pointers: a sink given again as the
+	// same value keeps what the runner knows of it (indicators ensured).
+	Sinks map[string]adapter.Sink
 	// Extend lets the daemon add inputs (facilities, grids) without the
 	// runner knowing about them.
 	Extend func(*indicators.Input)
+	// Clock, when set, replaces the runner's clock (replay_time).
+	Clock func() time.Time
 }
 
-// Configure installs a new setup. Health of sources that still exist is kept.
+// Configure installs a new setup. Health of sources and sinks that still
+// exist is kept; a sink replaced by another value is ensured again.
 func (r *Runner) Configure(s Setup) {
 	// The overlay is indexed, and takes over the old one's cache when the
 	// areas did not change, outside the lock: the status page keeps reading.
@@ -76,36 +112,72 @@ func (r *Runner) Configure(s Setup) {
 	defer r.mu.Unlock()
 	r.cfg, r.areas, r.engine, r.sources, r.extra = s.Config, s.Areas, s.Exposure, s.Sources, s.Extend
 	r.overlay = ov
-	if r.health == nil {
-		r.health = map[string]*SourceHealth{}
+	if s.Clock != nil {
+		r.clock = s.Clock
 	}
-	keep := map[string]*SourceHealth{}
+	keep := map[string]*adapter.SourceHealth{}
 	for name, spec := range s.Config.Sources {
 		h := r.health[name]
 		if h == nil {
-			h = &SourceHealth{Name: name, Healthy: true}
+			h = &adapter.SourceHealth{Name: name, Healthy: true}
 		}
 		h.Kind, h.Enabled = spec.Kind, spec.Enabled
 		keep[name] = h
 	}
 	r.health = keep
-	if r.Sink != nil {
-		r.delivery.Sink = r.Sink.Name()
+	sinks := make(map[string]*sinkState, len(s.Sinks))
+	for name, sk := range s.Sinks {
+		st := r.sinks[name]
+		switch {
+		case st == nil:
+			st = &sinkState{delivery: adapter.DeliveryHealth{Sink: name}}
+		case st.sink != sk:
+			st = &sinkState{delivery: st.delivery}
+		}
+		st.sink = sk
+		sinks[name] = st
 	}
+	r.sinks = sinks
 }
 
-func (r *Runner) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
+// Now is the runner's clock: the time values are computed for.
+func (r *Runner) Now() time.Time {
+	r.mu.RLock()
+	c := r.clock
+	r.mu.RUnlock()
+	if c != nil {
+		return c()
 	}
 	return time.Now()
 }
 
 func (r *Runner) log() *slog.Logger {
-	if r.Logger != nil {
-		return r.Logger
+	if r.logger != nil {
+		return r.logger
 	}
 	return slog.Default()
+}
+
+// SinkNames lists the configured sinks, sorted.
+func (r *Runner) SinkNames() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.sinks))
+	for n := range r.sinks {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Sink returns the configured sink of that name (nil when none).
+func (r *Runner) Sink(name string) adapter.Sink {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if st := r.sinks[name]; st != nil {
+		return st.sink
+	}
+	return nil
 }
 
 // Config returns the config in force.
@@ -133,13 +205,43 @@ func (r *Runner) Exposure() indicators.ExposureEngine {
 // recorded in the source's health and returned; they never touch other
 // sources.
 func (r *Runner) FetchSource(ctx context.Context, name string) error {
-	_, err := r.fetchSource(ctx, name, true)
+	_, err := r.fetchSource(ctx, name, true, r.view(nil, nil))
 	return err
+}
+
+// FetchOptions narrow one fetch (a backfill's view of the store and clock).
+type FetchOptions struct {
+	// Store, when set, is used instead of the runner's store.
+	Store adapter.Store
+	// Now, when set, is the clock events are checked against.
+	Now func() time.Time
+}
+
+// FetchSourceWith is FetchSource through a narrowed store and clock.
+func (r *Runner) FetchSourceWith(ctx context.Context, name string, o FetchOptions) error {
+	_, err := r.fetchSource(ctx, name, true, r.view(o.Store, o.Now))
+	return err
+}
+
+// view is the store and clock one fetch or sync works with.
+type view struct {
+	store adapter.Store
+	now   func() time.Time
+}
+
+func (r *Runner) view(st adapter.Store, now func() time.Time) view {
+	if st == nil {
+		st = r.store
+	}
+	if now == nil {
+		now = r.Now
+	}
+	return view{store: st, now: now}
 }
 
 // fetchSource is FetchSource; with commit unset (a dry run) nothing is
 // stored and the source's new event set is returned instead.
-func (r *Runner) fetchSource(ctx context.Context, name string, commit bool) ([]indicators.Event, error) {
+func (r *Runner) fetchSource(ctx context.Context, name string, commit bool, v view) ([]indicators.Event, error) {
 	r.mu.RLock()
 	src, ok := r.sources[name]
 	spec := r.cfg.Sources[name]
@@ -155,7 +257,7 @@ func (r *Runner) fetchSource(ctx context.Context, name string, commit bool) ([]i
 
 	log := r.log().With("source", name, "type", spec.Kind)
 	start := time.Now() // wall clock: health and durations are about the real run
-	cur, err := r.Store.Cursor(name)
+	cur, err := v.store.Cursor(name)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: reading cursor: %w", name, err)
 	}
@@ -167,21 +269,21 @@ func (r *Runner) fetchSource(ctx context.Context, name string, commit bool) ([]i
 	}
 	batch, ferr := safeFetch(fctx, name, src, cur)
 	dur := time.Since(start)
-	if r.Metrics != nil {
-		r.Metrics.FetchDuration.WithLabelValues(name).Observe(dur.Seconds())
+	if r.metrics != nil {
+		r.metrics.FetchDuration.WithLabelValues(name).Observe(dur.Seconds())
 	}
-	if ferr != nil && ClassOf(ferr) != NoNewData {
+	if ferr != nil && adapter.ClassOf(ferr) != adapter.NoNewData {
 		if fctx.Err() != nil && ctx.Err() == nil {
-			ferr = Classify(Retryable, name, "", fmt.Errorf("run timed out after %s (sources.%s.timeout): %w", spec.Timeout, name, ferr))
+			ferr = adapter.Classify(adapter.Retryable, name, "", fmt.Errorf("run timed out after %s (sources.%s.timeout): %w", spec.Timeout, name, ferr))
 		}
 		r.recordSource(name, start, dur, ferr, nil, 0)
-		log.Warn("fetch failed", "class", ClassOf(ferr).String(), "err", ferr)
+		log.Warn("fetch failed", "class", adapter.ClassOf(ferr).String(), "err", ferr)
 		return nil, ferr
 	}
 	var events []indicators.Event
 	if ferr != nil || batch.NotModified {
 		// Nothing new upstream: keep the stored events, take any new cursor.
-		events, err = r.Store.Events(name)
+		events, err = v.store.Events(name)
 		if err != nil {
 			return nil, err
 		}
@@ -189,15 +291,15 @@ func (r *Runner) fetchSource(ctx context.Context, name string, commit bool) ([]i
 			batch.Cursor = cur
 		}
 	} else {
-		prev, err := r.Store.Events(name)
+		prev, err := v.store.Events(name)
 		if err != nil {
 			return nil, err
 		}
 		events = mergeEvents(name, prev, batch)
 	}
-	events = dropEnded(events, r.now())
+	events = dropEnded(events, v.now())
 	if commit {
-		if err := r.Store.CommitFetch(name, batch.Cursor, events); err != nil {
+		if err := v.store.CommitFetch(name, batch.Cursor, events); err != nil {
 			return nil, fmt.Errorf("source %s: storing events: %w", name, err)
 		}
 	}
@@ -215,10 +317,10 @@ func (r *Runner) fetchSource(ctx context.Context, name string, commit bool) ([]i
 
 // safeFetch turns a panicking source into an error: one broken parser must
 // not take the daemon down.
-func safeFetch(ctx context.Context, name string, s Source, cur Cursor) (b Batch, err error) {
+func safeFetch(ctx context.Context, name string, s adapter.Source, cur adapter.Cursor) (b adapter.Batch, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = Classify(Permanent, name, "", fmt.Errorf("source panicked (a bug: please report it): %v", p))
+			err = adapter.Classify(adapter.Permanent, name, "", fmt.Errorf("source panicked (a bug: please report it): %v", p))
 		}
 	}()
 	return s.Fetch(ctx, cur)
@@ -229,15 +331,15 @@ func (r *Runner) recordSource(name string, start time.Time, dur time.Duration, e
 	defer r.mu.Unlock()
 	h := r.health[name]
 	if h == nil {
-		h = &SourceHealth{Name: name}
+		h = &adapter.SourceHealth{Name: name}
 		r.health[name] = h
 	}
 	h.LastAttempt, h.Duration = start, dur
 	if err != nil {
-		h.Healthy, h.LastError, h.ErrorClass = false, err.Error(), ClassOf(err).String()
-		if r.Metrics != nil {
-			r.Metrics.FetchSuccess.WithLabelValues(name).Set(0)
-			r.Metrics.FetchErrors.WithLabelValues(name, ClassOf(err).String()).Inc()
+		h.Healthy, h.LastError, h.ErrorClass = false, err.Error(), adapter.ClassOf(err).String()
+		if r.metrics != nil {
+			r.metrics.FetchSuccess.WithLabelValues(name).Set(0)
+			r.metrics.FetchErrors.WithLabelValues(name, adapter.ClassOf(err).String()).Inc()
 		}
 		return
 	}
@@ -250,15 +352,15 @@ func (r *Runner) recordSource(name string, start time.Time, dur time.Duration, e
 		}
 		h.Problems = append(h.Problems, p.Error())
 	}
-	if r.Metrics != nil {
-		r.Metrics.FetchSuccess.WithLabelValues(name).Set(1)
-		r.Metrics.LastSuccess.WithLabelValues(name).Set(float64(start.Unix()))
-		r.Metrics.SourceEvents.WithLabelValues(name).Set(float64(events))
+	if r.metrics != nil {
+		r.metrics.FetchSuccess.WithLabelValues(name).Set(1)
+		r.metrics.LastSuccess.WithLabelValues(name).Set(float64(start.Unix()))
+		r.metrics.SourceEvents.WithLabelValues(name).Set(float64(events))
 	}
 }
 
 // mergeEvents applies a batch over a source's stored events.
-func mergeEvents(source string, prev []indicators.Event, b Batch) []indicators.Event {
+func mergeEvents(source string, prev []indicators.Event, b adapter.Batch) []indicators.Event {
 	byID := map[string]indicators.Event{}
 	if !b.Complete {
 		for _, e := range prev {
@@ -294,16 +396,23 @@ func dropEnded(evs []indicators.Event, now time.Time) []indicators.Event {
 	return out
 }
 
-// Options for one sync.
+// SyncOptions are one sync's choices.
 type SyncOptions struct {
 	// DryRun computes and diffs but writes nothing and sends nothing.
 	DryRun bool
-	// Progress, when set, is told about delivery progress (done, total).
+	// Progress, when set, is told about delivery progress (done, total),
+	// summed over the sinks.
 	Progress func(done, total int)
 	// NoStaleReset skips the explicit 0 / "none" for series that have no
 	// value now: a backfilled past day cannot tell a hazard that ended from
 	// one that left the feed's window since.
 	NoStaleReset bool
+	// Store, when set, is used instead of the runner's store (a backfill's
+	// view narrowed to one past day).
+	Store adapter.Store
+	// Now, when set, is the time values are computed for instead of the
+	// runner's clock (a backfilled day).
+	Now func() time.Time
 
 	// fetched are a dry run's fetched event sets by source, used instead
 	// of the stored ones (a dry run stores nothing).
@@ -312,8 +421,9 @@ type SyncOptions struct {
 
 // SyncResult is a sync's summary plus, for dry runs, what would be sent.
 type SyncResult struct {
-	Summary RunSummary
-	// Changed are the values that were (or in a dry run, would be) queued.
+	Summary adapter.RunSummary
+	// Changed are the values that were (or in a dry run, would be) queued
+	// for at least one sink.
 	Changed []indicators.Value
 	// Current are all values computed this sync (for previews and maps).
 	Current []indicators.Value
@@ -322,26 +432,28 @@ type SyncResult struct {
 	Overlay indicators.OverlayStats
 }
 
-// Sync computes every indicator from the stored events, queues what changed
-// and delivers the outbox.
+// Sync computes every indicator from the stored events, queues for each
+// sink what changed for it and delivers the sinks' outboxes concurrently.
 func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
+	v := r.view(opt.Store, opt.Now)
 	// start is the time values are computed for (the replay time in demos);
 	// wall is when the sync really ran, for the history and the status page.
-	start, wall := r.now(), time.Now()
+	start, wall := v.now(), time.Now()
 	r.mu.RLock()
 	cfg, areas, engine, extra, overlay := r.cfg, r.areas, r.engine, r.extra, r.overlay
+	sinks := r.sinkList()
 	r.mu.RUnlock()
 	log := r.log()
-	res := SyncResult{Summary: RunSummary{Started: wall, AsOf: start, DryRun: opt.DryRun}}
+	res := SyncResult{Summary: adapter.RunSummary{Started: wall, AsOf: start, DryRun: opt.DryRun}}
 	for _, h := range r.SourceHealth() {
 		if h.Enabled && !h.Healthy {
 			res.Summary.SourceErr++
 		}
 	}
 
-	events, err := r.activeEvents(cfg, start, opt.fetched)
+	events, err := r.activeEvents(v.store, cfg, start, opt.fetched)
 	if err != nil {
 		return res, err
 	}
@@ -372,7 +484,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		current = append(current, vals...)
 	}
 	res.Overlay = r.reportOverlay(in)
-	current, ledger, err := r.applyHysteresis(cfg, areas, current, start, !opt.DryRun)
+	current, ledger, err := applyHysteresis(v.store, cfg, areas, current, start, !opt.DryRun)
 	if err != nil {
 		return res, fmt.Errorf("warning ledger: %w", err)
 	}
@@ -387,81 +499,182 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		r.mu.Lock()
 		r.current, r.warnings, r.events = current, warnings, events
 		r.mu.Unlock()
-		if r.Metrics != nil {
-			r.Metrics.Warnings.Reset()
+		if r.metrics != nil {
+			r.metrics.Warnings.Reset()
 			for _, w := range warnings {
-				r.Metrics.Warnings.WithLabelValues(w.Indicator, w.Level).Inc()
+				r.metrics.Warnings.WithLabelValues(w.Indicator, w.Level).Inc()
 			}
 		}
 	}
+	if len(sinks) == 0 && !opt.DryRun {
+		res.Summary.Duration = time.Since(wall)
+		return res, errors.New("no sink configured")
+	}
 
-	changed, unchanged, err := r.diff(cfg, current, in.Date, opt)
-	if err != nil {
-		return res, err
+	// Each sink's own diff: what it lacks, against its own delivered and
+	// queued values.
+	changedBy := make([][]indicators.Value, len(sinks))
+	runs := make([]adapter.SinkRun, len(sinks))
+	for i, sk := range sinks {
+		changed, unchanged, err := diff(v.store.Sink(sk.name), cfg, current, in.Date, opt)
+		if err != nil {
+			return res, fmt.Errorf("sink %s: %w", sk.name, err)
+		}
+		changedBy[i], runs[i].Unchanged = changed, unchanged
+		if r.metrics != nil && !opt.DryRun {
+			r.metrics.Values.WithLabelValues(sk.name, "unchanged").Add(float64(unchanged))
+		}
 	}
-	res.Changed = changed
-	res.Summary.Unchanged = unchanged
-	if r.Metrics != nil && r.Sink != nil && !opt.DryRun {
-		r.Metrics.Values.WithLabelValues(r.Sink.Name(), "unchanged").Add(float64(unchanged))
-	}
+	res.Changed = union(changedBy)
 	if opt.DryRun {
+		res.Summary.Sinks = map[string]adapter.SinkRun{}
+		for i, sk := range sinks {
+			res.Summary.Sinks[sk.name] = runs[i]
+		}
+		res.Summary.AddSinks()
 		res.Summary.Duration = time.Since(wall)
 		logRun(log, res.Summary)
 		return res, nil
 	}
-	// The outbox write is the commit point: from here a crash loses nothing.
-	if err := r.Store.Enqueue(changed); err != nil {
-		err = r.queueFailed(&res, changed, wall, err)
-		logRun(log, res.Summary)
-		return res, err
-	}
-	if r.Metrics != nil && r.Sink != nil {
-		// Queued now, whatever the delivery does (it may hang for minutes).
-		if n, err := r.Store.PendingCount(); err == nil {
-			r.Metrics.OutboxDepth.WithLabelValues(r.Sink.Name()).Set(float64(n))
+	// The outbox writes are the commit points: from there a crash loses
+	// nothing. Each sink's outbox is its own: one that cannot be written
+	// fails only that sink.
+	queued := make([]error, len(sinks))
+	for i, sk := range sinks {
+		ss := v.store.Sink(sk.name)
+		if err := ss.Enqueue(changedBy[i]); err != nil {
+			queued[i] = r.queueFailed(ss, sk.name, &runs[i], len(changedBy[i]), err)
+			continue
+		}
+		if r.metrics != nil {
+			// Queued now, whatever the delivery does (it may hang for minutes).
+			if n, err := ss.PendingCount(); err == nil {
+				r.metrics.OutboxDepth.WithLabelValues(sk.name).Set(float64(n))
+			}
 		}
 	}
-	if err := r.deliver(ctx, cfg, events, &res.Summary, opt.Progress); err != nil {
-		res.Summary.Duration = time.Since(wall)
-		r.finishRun(res.Summary)
-		logRun(log, res.Summary)
-		return res, err
+	progress := sumProgress(len(sinks), opt.Progress)
+	errs := make([]error, len(sinks))
+	var wg sync.WaitGroup
+	for i, sk := range sinks {
+		if queued[i] != nil {
+			errs[i] = queued[i]
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.deliver(ctx, v.store.Sink(sk.name), sk, cfg, events, &runs[i], progress(i))
+		}()
 	}
+	wg.Wait()
+	res.Summary.Sinks = make(map[string]adapter.SinkRun, len(sinks))
+	for i, sk := range sinks {
+		if errs[i] != nil {
+			runs[i].Error = errs[i].Error()
+		}
+		res.Summary.Sinks[sk.name] = runs[i]
+	}
+	res.Summary.AddSinks()
 	res.Summary.Duration = time.Since(wall)
-	r.finishRun(res.Summary)
-	if r.AfterDeliver != nil {
-		r.AfterDeliver()
-	}
 	logRun(log, res.Summary)
-	return res, nil
+	r.finishRun(v.store, res.Summary)
+	return res, errors.Join(errs...)
+}
+
+// namedSink is a sink with its runner-side state, for one sync.
+type namedSink struct {
+	name  string
+	sink  adapter.Sink
+	state *sinkState
+}
+
+// sinkList is the configured sinks sorted by name; r.mu held.
+func (r *Runner) sinkList() []namedSink {
+	out := make([]namedSink, 0, len(r.sinks))
+	for n, st := range r.sinks {
+		out = append(out, namedSink{name: n, sink: st.sink, state: st})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// union is every value queued for at least one sink, once per key (the
+// sinks computed the same values; they differ only in what they lack).
+func union(by [][]indicators.Value) []indicators.Value {
+	if len(by) == 1 {
+		return by[0]
+	}
+	seen := map[indicators.Key]bool{}
+	var out []indicators.Value
+	for _, vals := range by {
+		for _, v := range vals {
+			if !seen[v.Key()] {
+				seen[v.Key()] = true
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// sumProgress turns one progress callback into one per sink, reporting the
+// sum over the sinks.
+func sumProgress(n int, progress func(done, total int)) func(i int) func(done, total int) {
+	if progress == nil {
+		return func(int) func(int, int) { return nil }
+	}
+	var mu sync.Mutex
+	done, total := make([]int, n), make([]int, n)
+	return func(i int) func(int, int) {
+		return func(d, t int) {
+			mu.Lock()
+			defer mu.Unlock()
+			done[i], total[i] = d, t
+			var sd, st int
+			for j := range done {
+				sd, st = sd+done[j], st+total[j]
+			}
+			progress(sd, st)
+		}
+	}
 }
 
 // logRun is the one INFO line per sync: what an operator reading the
 // journal wants to see without opening /metrics.
-func logRun(log *slog.Logger, s RunSummary) {
+func logRun(log *slog.Logger, s adapter.RunSummary) {
 	attrs := []any{"events", s.Events, "values", s.Values, "sent", s.Sent, "unchanged", s.Unchanged,
 		"rejected", s.Rejected, "failed", s.Failed, "pending", s.Pending,
 		"duration_seconds", math.Round(s.Duration.Seconds()*1000) / 1000}
 	if s.DryRun {
 		attrs = append(attrs, "dry_run", true)
 	}
+	if len(s.Sinks) > 1 {
+		names := make([]string, 0, len(s.Sinks))
+		for n := range s.Sinks {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			c := s.Sinks[n]
+			attrs = append(attrs, slog.Group("sink_"+n, "sent", c.Sent, "rejected", c.Rejected, "failed", c.Failed, "pending", c.Pending))
+		}
+	}
 	log.Info("sync done", attrs...)
 }
 
-// queueFailed accounts for an outbox write that failed (a full disk, a
-// damaged state file): none of the changed values was queued, so they all
-// count as failed, and the run is recorded like any other.
-func (r *Runner) queueFailed(res *SyncResult, changed []indicators.Value, wall time.Time, err error) error {
-	res.Summary.Failed += len(changed)
-	if n, perr := r.Store.PendingCount(); perr == nil {
-		res.Summary.Pending = n
+// queueFailed accounts for a sink's outbox write that failed (a full disk,
+// a damaged state file): none of the changed values was queued for it, so
+// they all count as failed for it.
+func (r *Runner) queueFailed(ss adapter.SinkStore, name string, run *adapter.SinkRun, changed int, err error) error {
+	run.Failed += changed
+	if n, perr := ss.PendingCount(); perr == nil {
+		run.Pending = n
 	}
-	if r.Metrics != nil && r.Sink != nil {
-		r.Metrics.Values.WithLabelValues(r.Sink.Name(), "failed").Add(float64(len(changed)))
+	if r.metrics != nil {
+		r.metrics.Values.WithLabelValues(name, "failed").Add(float64(changed))
 	}
-	res.Summary.Duration = time.Since(wall)
-	r.finishRun(res.Summary)
-	return fmt.Errorf("writing outbox (%d values not queued): %w", len(changed), err)
+	return fmt.Errorf("sink %s: writing outbox (%d values not queued): %w", name, changed, err)
 }
 
 // reportOverlay logs and counts what the sync's overlay measured and what
@@ -477,29 +690,29 @@ func (r *Runner) reportOverlay(in *indicators.Input) indicators.OverlayStats {
 	}
 	log.Debug("overlay", "footprints", st.Footprints, "computed", st.Computed, "reused", st.Reused,
 		"hits", st.Pairs, "duration", st.Duration)
-	if r.Metrics != nil {
-		r.Metrics.OverlayFootprints.WithLabelValues("computed").Add(float64(st.Computed))
-		r.Metrics.OverlayFootprints.WithLabelValues("reused").Add(float64(st.Reused))
-		r.Metrics.OverlayPairs.Set(float64(st.Pairs))
-		r.Metrics.OverlayDuration.Observe(st.Duration.Seconds())
+	if r.metrics != nil {
+		r.metrics.OverlayFootprints.WithLabelValues("computed").Add(float64(st.Computed))
+		r.metrics.OverlayFootprints.WithLabelValues("reused").Add(float64(st.Reused))
+		r.metrics.OverlayPairs.Set(float64(st.Pairs))
+		r.metrics.OverlayDuration.Observe(st.Duration.Seconds())
 	}
 	return st
 }
 
-func (r *Runner) finishRun(s RunSummary) {
-	if r.Metrics != nil {
-		r.Metrics.SyncDuration.Observe(s.Duration.Seconds())
+func (r *Runner) finishRun(st adapter.Store, s adapter.RunSummary) {
+	if r.metrics != nil {
+		r.metrics.SyncDuration.Observe(s.Duration.Seconds())
 	}
 	r.mu.Lock()
 	r.lastRun = s
 	r.mu.Unlock()
-	if err := r.Store.RecordRun(s); err != nil {
+	if err := st.RecordRun(s); err != nil {
 		r.log().Warn("recording run history failed", "err", err)
 	}
 }
 
 // activeEvents gathers the stored events of every enabled source.
-func (r *Runner) activeEvents(cfg config.Config, now time.Time, fetched map[string][]indicators.Event) ([]indicators.Event, error) {
+func (r *Runner) activeEvents(st adapter.Store, cfg config.Config, now time.Time, fetched map[string][]indicators.Event) ([]indicators.Event, error) {
 	names := make([]string, 0, len(cfg.Sources))
 	for n, s := range cfg.Sources {
 		if s.Enabled {
@@ -512,7 +725,7 @@ func (r *Runner) activeEvents(cfg config.Config, now time.Time, fetched map[stri
 		evs, ok := fetched[n]
 		if !ok {
 			var err error
-			if evs, err = r.Store.Events(n); err != nil {
+			if evs, err = st.Events(n); err != nil {
 				return nil, fmt.Errorf("source %s: reading events: %w", n, err)
 			}
 		}
@@ -541,7 +754,7 @@ func (r *Runner) activeEvents(cfg config.Config, now time.Time, fetched map[stri
 // nothing now gets an explicit 0 / "none" dated today: dashboards show the
 // latest value per area, so without it a warning raised last week would
 // stay on the map after the hazard is gone.
-func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indicators.Date, opt SyncOptions) ([]indicators.Value, int, error) {
+func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, today indicators.Date, opt SyncOptions) ([]indicators.Value, int, error) {
 	configured := map[string]bool{}
 	for _, d := range cfg.Indicators {
 		configured[d.Shortcode] = true
@@ -550,7 +763,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 	// The latest known value of every series: delivered, then anything still
 	// pending if dated as late (pending values are newer than what was
 	// delivered for the same date).
-	latestVals, err := r.Store.Latest()
+	latestVals, err := st.Latest()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -558,7 +771,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 	for _, v := range latestVals {
 		latest[series{v.Indicator, v.Code}] = v
 	}
-	pending, err := r.Store.Pending()
+	pending, err := st.Pending()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -578,7 +791,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 			return fmt.Errorf("bad date %q: %w", today, err)
 		}
 		for i := 0; i <= max(cfg.Retention.Days, 1); i++ {
-			vals, err := r.Store.DeliveredOn(indicators.Date(day.AddDate(0, 0, -i).Format(time.DateOnly)))
+			vals, err := st.DeliveredOn(indicators.Date(day.AddDate(0, 0, -i).Format(time.DateOnly)))
 			if err != nil {
 				return err
 			}
@@ -590,7 +803,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 		}
 		return nil
 	}
-	delivered := deliveredByDay{store: r.Store}
+	delivered := deliveredByDay{store: st}
 	now := map[series]bool{}
 	var changed []indicators.Value
 	unchanged := 0
@@ -659,7 +872,7 @@ func (r *Runner) diff(cfg config.Config, current []indicators.Value, today indic
 // date's delivered values: one store transaction per key was a fifth of a
 // country-scale sync where nothing changed (35,000 values).
 type deliveredByDay struct {
-	store Store
+	store adapter.SinkStore
 	days  map[indicators.Date]map[indicators.Key]indicators.Value
 }
 
@@ -689,38 +902,42 @@ func sameButDate(v, prev indicators.Value) bool {
 	return v.Same(prev)
 }
 
-// deliver ensures indicators exist, publishes footprints, then sends the
-// whole outbox, persisting each value's outcome as it arrives.
-func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indicators.Event, sum *RunSummary, progress func(int, int)) error {
-	if r.Sink == nil {
-		return errors.New("no sink configured")
-	}
-	log := r.log().With("sink", r.Sink.Name())
-	failedBefore := sum.Failed // a broken indicator is not the sink's failure
-	if h := definitionsHash(cfg.Indicators); h != r.ensured {
-		if err := r.Sink.Ensure(ctx, cfg.Indicators); err != nil {
-			r.setDeliveryError(err)
-			n, _ := r.Store.PendingCount()
-			sum.Pending = n
-			sum.Failed += n
+// deliver ensures indicators exist on one sink, then sends its whole
+// outbox, persisting each value's outcome as it arrives, then hands it the
+// footprints when it publishes them.
+func (r *Runner) deliver(ctx context.Context, st adapter.SinkStore, sk namedSink, cfg config.Config, events []indicators.Event, run *adapter.SinkRun, progress func(int, int)) error {
+	name := sk.name
+	log := r.log().With("sink", name)
+	h := definitionsHash(cfg.Indicators)
+	r.mu.RLock()
+	ensured := sk.state.ensured
+	r.mu.RUnlock()
+	if h != ensured {
+		if err := sk.sink.Ensure(ctx, cfg.Indicators); err != nil {
+			r.setDeliveryError(sk.state, err)
+			n, _ := st.PendingCount()
+			run.Pending = n
+			run.Failed += n
 			// Nothing was sent: the metrics must say so as loudly as the
 			// status page (a 403 here once left /metrics silent).
-			if r.Metrics != nil {
-				r.Metrics.Values.WithLabelValues(r.Sink.Name(), "failed").Add(float64(n))
-				r.Metrics.Delivered(r.Sink.Name(), false, n, time.Now())
+			if r.metrics != nil {
+				r.metrics.Values.WithLabelValues(name, "failed").Add(float64(n))
+				r.metrics.Delivered(name, false, n, time.Now())
 			}
-			return fmt.Errorf("preparing indicators on %s: %w", r.Sink.Name(), err)
+			return fmt.Errorf("preparing indicators on %s: %w", name, err)
 		}
-		r.ensured = h
+		r.mu.Lock()
+		sk.state.ensured = h
+		r.mu.Unlock()
 	}
-	if fs, ok := r.Sink.(FootprintSink); ok && cfg.GeoSight.ContextLayers.Enabled {
+	if fs, ok := sk.sink.(adapter.FootprintSink); ok {
 		if err := fs.PublishFootprints(ctx, events); err != nil {
 			log.Warn("publishing footprints failed", "err", err)
 		}
 	}
-	pending, err := r.Store.Pending()
+	pending, err := st.Pending()
 	if err != nil {
-		return err
+		return fmt.Errorf("sink %s: reading outbox: %w", name, err)
 	}
 	total, done := len(pending), 0
 	if progress != nil {
@@ -733,67 +950,66 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 		// The sink's speed, for the backlog estimate (Delivery).
 		took := time.Since(started)
 		r.mu.Lock()
-		r.delivery.LastDelivery = took
-		if done >= MinRateSample && took > 0 {
-			r.delivery.Rate = float64(done) / took.Seconds()
+		sk.state.delivery.LastDelivery = took
+		if done >= adapter.MinRateSample && took > 0 {
+			sk.state.delivery.Rate = float64(done) / took.Seconds()
 		}
 		r.mu.Unlock()
 	}()
-	werr := r.Sink.Write(ctx, pending, func(o Outcome) {
+	werr := sk.sink.Write(ctx, pending, func(o adapter.Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
 		done++
 		if progress != nil {
 			progress(done, total)
 		}
-		name := r.Sink.Name()
-		if o.Retries > 0 && r.Metrics != nil {
-			r.Metrics.Values.WithLabelValues(name, "retried").Add(float64(o.Retries))
+		if o.Retries > 0 && r.metrics != nil {
+			r.metrics.Values.WithLabelValues(name, "retried").Add(float64(o.Retries))
 		}
 		switch {
 		case o.Err == nil:
-			if err := r.Store.Ack(o.Value); err != nil && storeErr == nil {
+			if err := st.Ack(o.Value); err != nil && storeErr == nil {
 				storeErr = err
 			}
-			sum.Sent++
+			run.Sent++
 			r.countValue(name, "sent")
-		case ClassOf(o.Err) == Permanent && ctx.Err() == nil:
-			if err := r.Store.Reject(o.Value, rejectionText(o.Err)); err != nil && storeErr == nil {
+		case adapter.ClassOf(o.Err) == adapter.Permanent && ctx.Err() == nil:
+			if err := st.Reject(o.Value, rejectionText(o.Err)); err != nil && storeErr == nil {
 				storeErr = err
 			}
-			sum.Rejected++
+			run.Rejected++
 			r.countValue(name, "rejected")
 			log.Warn("value rejected", "key", o.Value.Key().String(), "reason", rejectionText(o.Err))
 		default:
-			sum.Failed++
+			run.Failed++
 			r.countValue(name, "failed")
-			r.setDeliveryError(o.Err)
+			r.setDeliveryError(sk.state, o.Err)
 		}
 	})
-	left, _ := r.Store.PendingCount()
-	sum.Pending = left
+	left, _ := st.PendingCount()
+	run.Pending = left
 	if werr != nil {
-		r.setDeliveryError(werr)
+		r.setDeliveryError(sk.state, werr)
 		// Values never attempted stay pending: count them as failed.
 		if unattempted := total - done; unattempted > 0 {
-			sum.Failed += unattempted
-			if r.Metrics != nil {
-				r.Metrics.Values.WithLabelValues(r.Sink.Name(), "failed").Add(float64(unattempted))
+			run.Failed += unattempted
+			if r.metrics != nil {
+				r.metrics.Values.WithLabelValues(name, "failed").Add(float64(unattempted))
 			}
 		}
 	}
-	if r.Metrics != nil {
-		r.Metrics.Delivered(r.Sink.Name(), werr == nil && sum.Failed == failedBefore, left, time.Now())
+	if r.metrics != nil {
+		r.metrics.Delivered(name, werr == nil && run.Failed == 0, left, time.Now())
 	}
 	if werr != nil {
-		return fmt.Errorf("delivering to %s: %w", r.Sink.Name(), werr)
+		return fmt.Errorf("delivering to %s: %w", name, werr)
 	}
 	if storeErr != nil {
-		return fmt.Errorf("recording delivery outcomes: %w", storeErr)
+		return fmt.Errorf("sink %s: recording delivery outcomes: %w", name, storeErr)
 	}
 	r.mu.Lock()
-	if sum.Failed == 0 {
-		r.delivery.LastError = ""
+	if run.Failed == 0 {
+		sk.state.delivery.LastError = ""
 	}
 	r.mu.Unlock()
 	return nil
@@ -802,7 +1018,7 @@ func (r *Runner) deliver(ctx context.Context, cfg config.Config, events []indica
 // rejectionText is GeoSight's own words for a rejection, without our
 // wrapping, so operators read what the server said.
 func rejectionText(err error) string {
-	var e *Error
+	var e *adapter.Error
 	if errors.As(err, &e) && e.Err != nil {
 		return e.Err.Error()
 	}
@@ -810,15 +1026,15 @@ func rejectionText(err error) string {
 }
 
 func (r *Runner) countValue(sink, outcome string) {
-	if r.Metrics != nil {
-		r.Metrics.Values.WithLabelValues(sink, outcome).Inc()
+	if r.metrics != nil {
+		r.metrics.Values.WithLabelValues(sink, outcome).Inc()
 	}
 }
 
-func (r *Runner) setDeliveryError(err error) {
+func (r *Runner) setDeliveryError(st *sinkState, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.delivery.LastError = err.Error()
+	st.delivery.LastError = err.Error()
 }
 
 func definitionsHash(defs []indicators.Definition) string {
@@ -826,10 +1042,10 @@ func definitionsHash(defs []indicators.Definition) string {
 }
 
 // SourceHealth returns every configured source's health, sorted by name.
-func (r *Runner) SourceHealth() []SourceHealth {
+func (r *Runner) SourceHealth() []adapter.SourceHealth {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]SourceHealth, 0, len(r.health))
+	out := make([]adapter.SourceHealth, 0, len(r.health))
 	for _, h := range r.health {
 		c := *h
 		c.Problems = append([]string(nil), h.Problems...)
@@ -839,21 +1055,47 @@ func (r *Runner) SourceHealth() []SourceHealth {
 	return out
 }
 
-// Delivery returns the delivery health, with totals from the last run and
-// the store's recent rejections.
-func (r *Runner) Delivery() DeliveryHealth {
+// Deliveries returns every sink's delivery health, sorted by sink name,
+// with its counts from the last run and its store's recent rejections.
+func (r *Runner) Deliveries() []adapter.DeliveryHealth {
 	r.mu.RLock()
-	d := r.delivery
-	last := r.lastRun
-	r.mu.RUnlock()
-	d.Sent, d.Unchanged, d.Rejected, d.Retrying = last.Sent, last.Unchanged, last.Rejected, last.Failed
-	if n, err := r.Store.PendingCount(); err == nil {
-		d.Pending = n
+	sinks := r.sinkList()
+	ds := make([]adapter.DeliveryHealth, len(sinks))
+	for i, sk := range sinks {
+		ds[i] = sk.state.delivery
+		ds[i].Sink = sk.name
 	}
-	d.Recent, _ = r.Store.Rejections(20)
-	d.SyncInterval = r.Config().Schedule.Interval
-	d.EstimateBacklog()
-	return d
+	last := r.lastRun
+	interval := r.cfg.Schedule.Interval
+	r.mu.RUnlock()
+	for i := range ds {
+		d := &ds[i]
+		c := last.Sinks[d.Sink]
+		d.Sent, d.Unchanged, d.Rejected, d.Retrying = c.Sent, c.Unchanged, c.Rejected, c.Failed
+		st := r.store.Sink(d.Sink)
+		if n, err := st.PendingCount(); err == nil {
+			d.Pending = n
+		}
+		d.Recent, _ = st.Rejections(20)
+		d.SyncInterval = interval
+		d.EstimateBacklog()
+	}
+	return ds
+}
+
+// Delivery returns the delivery health: the one sink's, or with several
+// sinks their totals, each sink's own in Sinks.
+func (r *Runner) Delivery() adapter.DeliveryHealth {
+	ds := r.Deliveries()
+	switch len(ds) {
+	case 0:
+		return adapter.DeliveryHealth{}
+	case 1:
+		// A sink that failed before this run's counts (the broken
+		// indicators) are its own: the run's totals say the same.
+		return ds[0]
+	}
+	return adapter.SumDeliveries(ds)
 }
 
 // CurrentValues are the values computed by the latest sync (for maps).
@@ -864,7 +1106,7 @@ func (r *Runner) CurrentValues() []indicators.Value {
 }
 
 // Warnings are the areas at an early-warning level after the latest sync.
-func (r *Runner) Warnings() []Warning {
+func (r *Runner) Warnings() []adapter.Warning {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.warnings
@@ -912,7 +1154,7 @@ func (r *Runner) Indicators() []indicators.Definition {
 }
 
 // LastRun is the latest sync's summary.
-func (r *Runner) LastRun() RunSummary {
+func (r *Runner) LastRun() adapter.RunSummary {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.lastRun
@@ -934,7 +1176,7 @@ func (r *Runner) Once(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		go func(name string) {
 			defer wg.Done()
 			// Errors are recorded in health; the others go on.
-			evs, err := r.fetchSource(ctx, name, !opt.DryRun)
+			evs, err := r.fetchSource(ctx, name, !opt.DryRun, r.view(opt.Store, opt.Now))
 			if opt.DryRun && err == nil {
 				mu.Lock()
 				opt.fetched[name] = evs

@@ -1,4 +1,4 @@
-package grid
+package areas
 
 import (
 	"bytes"
@@ -16,14 +16,15 @@ import (
 	"github.com/paulmach/orb/geojson"
 )
 
-// LoadFacilities reads facility points from a CSV file (header with lon,
-// lat, kind and id columns, in any order; name optional) or a GeoJSON
-// FeatureCollection of Points (properties kind, id or the feature id, name).
+// LoadFacilities reads facility points (population.facilities, for the
+// facilities_exposed recipe) from a CSV file (header with lon, lat, kind and
+// id columns, in any order; name optional) or a GeoJSON FeatureCollection of
+// Points (properties kind, id or the feature id, name).
 // Rows that cannot be read are errors naming the line or feature.
 func LoadFacilities(path string) ([]indicators.Facility, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("facilities: %w", err)
 	}
 	fs, err := ParseFacilities(b)
 	if err != nil {

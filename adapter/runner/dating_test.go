@@ -1,4 +1,4 @@
-package adapter_test
+package runner_test
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
 // clockRunner is newRunner with a movable clock and a dating mode.
-func clockRunner(t *testing.T, src adapter.Source, sink adapter.Sink, dating string, now *time.Time) *adapter.Runner {
+func clockRunner(t *testing.T, src adapter.Source, sink adapter.Sink, dating string, now *time.Time) *runner.Runner {
 	t.Helper()
 	st, err := state.Open(t.TempDir())
 	require.NoError(t, err)
@@ -23,9 +24,8 @@ func clockRunner(t *testing.T, src adapter.Source, sink adapter.Sink, dating str
 	r := newRunner(st, src, sink)
 	cfg := r.Config()
 	cfg.Delivery.Dating = dating
-	r.Configure(adapter.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
-		Sources: map[string]adapter.Source{"feed": src}})
-	r.Now = func() time.Time { return *now }
+	r.Configure(runner.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
+		Sources: map[string]adapter.Source{"feed": src}, Sinks: sinks(sink), Clock: func() time.Time { return *now }})
 	return r
 }
 
@@ -47,9 +47,9 @@ func TestDatingByChangeMultiDay(t *testing.T) {
 	sink := &memSink{}
 	now := day(0)
 	r := clockRunner(t, src, sink, config.DatingOnChange, &now)
-	sync := func(n int) adapter.SyncResult {
+	sync := func(n int) runner.SyncResult {
 		now = day(n)
-		res, err := r.Once(context.Background(), adapter.SyncOptions{})
+		res, err := r.Once(context.Background(), runner.SyncOptions{})
 		require.NoError(t, err)
 		return res
 	}
@@ -98,13 +98,13 @@ func TestDatingDailySnapshot(t *testing.T) {
 	sink := &memSink{}
 	now := t0
 	r := clockRunner(t, src, sink, config.DatingDaily, &now)
-	_, err := r.Once(context.Background(), adapter.SyncOptions{})
+	_, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Zero(t, res.Summary.Sent, "same day: nothing")
 	now = t0.AddDate(0, 0, 1)
-	res, err = r.Once(context.Background(), adapter.SyncOptions{})
+	res, err = r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Summary.Sent, "a new day: a full snapshot")
 	for _, v := range res.Changed {
@@ -122,8 +122,10 @@ func TestUnchangedWarningNotResent(t *testing.T) {
 	sink := &memSink{}
 	r, _ := warningRunner(t, src, sink)
 	now := t0
-	r.Now = func() time.Time { return now }
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	cfg := r.Config()
+	r.Configure(runner.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
+		Sources: map[string]adapter.Source{"feed": src}, Sinks: sinks(sink), Clock: func() time.Time { return now }})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	var ew *indicators.Value
 	for i, v := range res.Changed {
@@ -134,7 +136,7 @@ func TestUnchangedWarningNotResent(t *testing.T) {
 	require.NotNil(t, ew, "the warning is sent once")
 	for _, later := range []time.Duration{10 * time.Minute, 2 * time.Hour, 9 * time.Hour} {
 		now = t0.Add(later)
-		res, err = r.Once(context.Background(), adapter.SyncOptions{})
+		res, err = r.Once(context.Background(), runner.SyncOptions{})
 		require.NoError(t, err)
 		assert.Zero(t, res.Summary.Sent, "%s later, nothing changed", later)
 		ws := r.Warnings()
@@ -149,14 +151,23 @@ type countingStore struct {
 	lastDelivered, deliveredOn int
 }
 
-func (c *countingStore) LastDelivered(k indicators.Key) (indicators.Value, bool, error) {
-	c.lastDelivered++
-	return c.Store.LastDelivered(k)
+func (c *countingStore) Sink(name string) adapter.SinkStore {
+	return countingSink{SinkStore: c.Store.Sink(name), c: c}
 }
 
-func (c *countingStore) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
-	c.deliveredOn++
-	return c.Store.DeliveredOn(d)
+type countingSink struct {
+	adapter.SinkStore
+	c *countingStore
+}
+
+func (c countingSink) LastDelivered(k indicators.Key) (indicators.Value, bool, error) {
+	c.c.lastDelivered++
+	return c.SinkStore.LastDelivered(k)
+}
+
+func (c countingSink) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
+	c.c.deliveredOn++
+	return c.SinkStore.DeliveredOn(d)
 }
 
 // TestDailyDiffReadsEachDayOnce: comparing with what was delivered reads
@@ -174,14 +185,14 @@ func TestDailyDiffReadsEachDayOnce(t *testing.T) {
 	r := newRunner(cs, src, sink)
 	cfg := r.Config()
 	cfg.Delivery.Dating = config.DatingDaily
-	r.Configure(adapter.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
-		Sources: map[string]adapter.Source{"feed": src}})
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	r.Configure(runner.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
+		Sources: map[string]adapter.Source{"feed": src}, Sinks: sinks(sink)})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 4, res.Summary.Sent)
 
 	cs.lastDelivered, cs.deliveredOn = 0, 0
-	res, err = r.Once(context.Background(), adapter.SyncOptions{})
+	res, err = r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Zero(t, res.Summary.Sent, "nothing changed: nothing sent")
 	assert.Equal(t, 4, res.Summary.Unchanged)

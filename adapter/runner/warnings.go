@@ -1,8 +1,9 @@
-package adapter
+package runner
 
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/hazardsync/hazardsync/adapter"
 	"slices"
 	"sort"
 	"strings"
@@ -44,8 +45,8 @@ const maxHistory = 50
 // (see Hysteresis) and, when save is set, stores the entries that changed.
 // A dry run passes save=false: it shows what the ledger would hold, and the
 // next run starts from the ledger as the last real sync left it.
-func (r *Runner) applyHysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Value, now time.Time, save bool) ([]indicators.Value, map[string]LedgerEntry, error) {
-	kv, ok := r.Store.(KV)
+func applyHysteresis(st adapter.Store, cfg config.Config, areas []indicators.Area, vals []indicators.Value, now time.Time, save bool) ([]indicators.Value, map[string]LedgerEntry, error) {
+	kv, ok := st.(KV)
 	if !ok {
 		return vals, nil, nil
 	}
@@ -257,7 +258,7 @@ func appendBounded(h []Transition, t Transition) []Transition {
 }
 
 // warningsFrom lists the areas at a warning level after a sync.
-func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.Value, ledger map[string]LedgerEntry, now time.Time) []Warning {
+func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.Value, ledger map[string]LedgerEntry, now time.Time) []adapter.Warning {
 	names := map[string]string{}
 	for _, a := range areas {
 		names[a.Code] = a.Name
@@ -279,13 +280,13 @@ func warningsFrom(cfg config.Config, areas []indicators.Area, vals []indicators.
 	for _, v := range vals {
 		children[v.Indicator+"|"+v.Code] = v.Number
 	}
-	var out []Warning
+	var out []adapter.Warning
 	for _, v := range vals {
 		d, ok := ew[v.Indicator]
 		if !ok || v.IsZero() {
 			continue
 		}
-		w := Warning{Indicator: v.Indicator, Code: v.Code, Name: names[v.Code], Level: v.Text}
+		w := adapter.Warning{Indicator: v.Indicator, Code: v.Code, Name: names[v.Code], Level: v.Text}
 		w.Hazard, _ = d.Params["trigger"].(string)
 		// Lead time from the sync's time to when the level is first
 		// reached (the value carries the time, which stays true).

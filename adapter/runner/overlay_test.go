@@ -1,4 +1,4 @@
-package adapter_test
+package runner_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/runner"
+	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
 )
@@ -22,10 +24,15 @@ func TestRunnerOverlayReusedAcrossSyncs(t *testing.T) {
 	}
 	moved := []indicators.Event{ev[0], quake("q2", "2", indicators.SeverityRed, rect(1.3, 0.2, 1.5, 0.4))}
 	src := &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: ev}, {NotModified: true}, {Complete: true, Events: moved}}}
-	r, _ := setup(t, src, &memSink{})
-	r.Metrics = adapter.NewMetrics()
+	store, err := state.Open(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	sink := &memSink{}
+	r := runner.New(runner.Options{Store: store, Metrics: adapter.NewMetrics(), Clock: func() time.Time { return t0 }})
+	r.Configure(runner.Setup{Config: newRunner(store, src, sink).Config(), Areas: testAreas(), Exposure: indicators.NewAreaWeighted(testAreas()),
+		Sources: map[string]adapter.Source{"feed": src}, Sinks: sinks(sink)})
 	sync := func() indicators.OverlayStats {
-		res, err := r.Once(context.Background(), adapter.SyncOptions{})
+		res, err := r.Once(context.Background(), runner.SyncOptions{})
 		require.NoError(t, err)
 		return res.Overlay
 	}
@@ -43,13 +50,13 @@ func TestRunnerOverlayReusedAcrossSyncs(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Sources = map[string]config.SourceSpec{"feed": {Name: "feed", Kind: "test", Enabled: true, Interval: time.Minute}}
 	cfg.Indicators = []indicators.Definition{{Shortcode: "AL", Name: "Alert", Type: indicators.String, Recipe: "alert_level"}}
-	r.Configure(adapter.Setup{Config: cfg, Areas: areas, Exposure: indicators.NewAreaWeighted(areas), Sources: map[string]adapter.Source{"feed": src}})
+	r.Configure(runner.Setup{Config: cfg, Areas: areas, Exposure: indicators.NewAreaWeighted(areas), Sources: map[string]adapter.Source{"feed": src}, Sinks: sinks(sink)})
 	st = sync()
 	assert.Equal(t, [4]int{2, 1, 1, 3}, [4]int{st.Footprints, st.Computed, st.Reused, st.Pairs})
 
 	// Other areas: everything is measured again.
 	areas[1].Geometry = rect(1, 0, 2, 2)
-	r.Configure(adapter.Setup{Config: cfg, Areas: areas, Exposure: indicators.NewAreaWeighted(areas), Sources: map[string]adapter.Source{"feed": src}})
+	r.Configure(runner.Setup{Config: cfg, Areas: areas, Exposure: indicators.NewAreaWeighted(areas), Sources: map[string]adapter.Source{"feed": src}, Sinks: sinks(sink)})
 	st = sync()
 	assert.Equal(t, 2, st.Computed)
 }

@@ -1,4 +1,4 @@
-package adapter_test
+package runner_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hazardsync/hazardsync/adapter"
+	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -79,7 +80,7 @@ func rect(x0, y0, x1, y1 float64) orb.Polygon {
 
 var t0 = time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
 
-func setup(t *testing.T, src adapter.Source, sink adapter.Sink) (*adapter.Runner, *state.Store) {
+func setup(t *testing.T, src adapter.Source, sink adapter.Sink) (*runner.Runner, *state.Store) {
 	t.Helper()
 	st, err := state.Open(t.TempDir())
 	require.NoError(t, err)
@@ -87,19 +88,32 @@ func setup(t *testing.T, src adapter.Source, sink adapter.Sink) (*adapter.Runner
 	return newRunner(st, src, sink), st
 }
 
-func newRunner(st adapter.Store, src adapter.Source, sink adapter.Sink) *adapter.Runner {
-	areas := []indicators.Area{
+// sinks is the Setup.Sinks of one sink.
+func sinks(s adapter.Sink) map[string]adapter.Sink {
+	if s == nil {
+		return nil
+	}
+	return map[string]adapter.Sink{s.Name(): s}
+}
+
+// testAreas are two neighbours, W and E.
+func testAreas() []indicators.Area {
+	return []indicators.Area{
 		{Code: "W", Level: 1, Geometry: rect(0, 0, 1, 1), Baseline: indicators.Baseline{Population: indicators.F(1000), Under18: indicators.F(400)}},
 		{Code: "E", Level: 1, Geometry: rect(1, 0, 2, 1), Baseline: indicators.Baseline{Population: indicators.F(2000), Under18: indicators.F(1000)}},
 	}
+}
+
+func newRunner(st adapter.Store, src adapter.Source, sink adapter.Sink) *runner.Runner {
+	areas := testAreas()
 	cfg := config.Defaults()
 	cfg.Sources = map[string]config.SourceSpec{"feed": {Name: "feed", Kind: "test", Enabled: true, Interval: time.Minute}}
 	cfg.Indicators = []indicators.Definition{
 		{Shortcode: "AL", Name: "Alert", Type: indicators.String, Recipe: "alert_level"},
 		{Shortcode: "KIDS", Name: "Kids", Type: indicators.Integer, Recipe: "children_exposed"},
 	}
-	r := &adapter.Runner{Store: st, Sink: sink, Now: func() time.Time { return t0 }}
-	r.Configure(adapter.Setup{Config: cfg, Areas: areas, Exposure: indicators.NewAreaWeighted(areas),
+	r := runner.New(runner.Options{Store: st, Clock: func() time.Time { return t0 }})
+	r.Configure(runner.Setup{Config: cfg, Areas: areas, Exposure: indicators.NewAreaWeighted(areas), Sinks: sinks(sink),
 		Sources: map[string]adapter.Source{"feed": src}})
 	return r
 }
@@ -114,14 +128,14 @@ func TestSyncDeliversThenSendsNothingWhenUnchanged(t *testing.T) {
 		quake("q1", "1", indicators.SeverityOrange, rect(0.5, 0, 1.5, 1))}}}}
 	sink := &memSink{}
 	r, _ := setup(t, src, sink)
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Summary.Values) // alert W,E + kids W,E
 	assert.Equal(t, 4, res.Summary.Sent)
 	assert.Equal(t, "orange", sink.got[indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "E"}].Text)
 	assert.InDelta(t, 200, sink.got[indicators.Key{Indicator: "KIDS", Date: "2026-11-27", Code: "W"}].Number, 0.5)
 
-	res, err = r.Once(context.Background(), adapter.SyncOptions{})
+	res, err = r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.Summary.Sent)
 	assert.Equal(t, 4, res.Summary.Unchanged)
@@ -135,15 +149,15 @@ func TestVanishedHazardGetsExplicitZeroToday(t *testing.T) {
 	}}
 	sink := &memSink{}
 	r, _ := setup(t, src, sink)
-	_, err := r.Once(context.Background(), adapter.SyncOptions{})
+	_, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "red", sink.got[indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "W"}].Text)
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Summary.Sent, "alert and kids for W cleared")
 	assert.Equal(t, "none", sink.got[indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "W"}].Text)
 	assert.Equal(t, 0.0, sink.got[indicators.Key{Indicator: "KIDS", Date: "2026-11-27", Code: "W"}].Number)
-	res, err = r.Once(context.Background(), adapter.SyncOptions{})
+	res, err = r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.Summary.Sent, "a cleared value is not cleared again")
 }
@@ -167,19 +181,19 @@ func TestCrashBetweenOutboxAndDeliveryLosesNothing(t *testing.T) {
 		return nil
 	}}
 	r := newRunner(st, src, dying)
-	res, _ := r.Once(ctx, adapter.SyncOptions{})
+	res, _ := r.Once(ctx, runner.SyncOptions{})
 	assert.Equal(t, 1, res.Summary.Sent)
 	require.NoError(t, st.Close())
 
 	st2, err := state.Open(dir)
 	require.NoError(t, err)
 	defer st2.Close()
-	pending, err := st2.Pending()
+	pending, err := st2.Sink("mem").Pending()
 	require.NoError(t, err)
 	assert.Len(t, pending, 3, "the undelivered values survived the crash in the outbox")
 	healthy := &memSink{}
 	r2 := newRunner(st2, src, healthy) // the source now has nothing new
-	res, err = r2.Once(context.Background(), adapter.SyncOptions{})
+	res, err = r2.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 3, res.Summary.Sent)
 	assert.Equal(t, 0, res.Summary.Pending)
@@ -204,18 +218,18 @@ func TestRejectedValueIsRecordedOthersDelivered(t *testing.T) {
 		return nil
 	}}
 	r, st := setup(t, src, sink)
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 3, res.Summary.Sent)
 	assert.Equal(t, 1, res.Summary.Rejected)
-	rej, err := st.Rejections(10)
+	rej, err := st.Sink("mem").Rejections(10)
 	require.NoError(t, err)
 	require.Len(t, rej, 1)
 	assert.Equal(t, "Georepo entity does not exist.", rej[0].Reason)
-	_, ok, err := st.LastDelivered(indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "E"})
+	_, ok, err := st.Sink("mem").LastDelivered(indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "E"})
 	require.NoError(t, err)
 	assert.False(t, ok, "a rejected value is not marked delivered")
-	p, _ := st.Pending()
+	p, _ := st.Sink("mem").Pending()
 	assert.Empty(t, p, "and does not block the outbox")
 }
 
@@ -224,12 +238,12 @@ func TestRetryableFailureStaysPendingAndAuthFailureMarksNothing(t *testing.T) {
 		quake("q1", "1", indicators.SeverityOrange, rect(0, 0, 2, 1))}}}}
 	sink := &memSink{wholeFail: adapter.Classify(adapter.Auth, "geosight", "", errors.New(`HTTP 403: {"detail":"Invalid token."}`))}
 	r, st := setup(t, src, sink)
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "Invalid token.")
 	assert.Equal(t, 0, res.Summary.Sent)
 	assert.Equal(t, 4, res.Summary.Failed)
-	p, _ := st.Pending()
+	p, _ := st.Sink("mem").Pending()
 	assert.Len(t, p, 4, "nothing marked delivered")
 	assert.Contains(t, r.Delivery().LastError, "Invalid token.")
 
@@ -237,10 +251,10 @@ func TestRetryableFailureStaysPendingAndAuthFailureMarksNothing(t *testing.T) {
 	sink.fail = func(indicators.Value) error {
 		return adapter.Classify(adapter.Retryable, "geosight", "", errors.New("HTTP 502"))
 	}
-	res, err = r.Once(context.Background(), adapter.SyncOptions{})
+	res, err = r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Summary.Failed)
-	p, _ = st.Pending()
+	p, _ = st.Sink("mem").Pending()
 	assert.Len(t, p, 4)
 }
 
@@ -257,9 +271,9 @@ func TestBrokenSourceNeverStopsOthers(t *testing.T) {
 	cfg := r.Config()
 	cfg.Sources["bad"] = config.SourceSpec{Name: "bad", Kind: "test", Enabled: true}
 	cfg.Sources["panicky"] = config.SourceSpec{Name: "panicky", Kind: "test", Enabled: true}
-	r.Configure(adapter.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
-		Sources: map[string]adapter.Source{"feed": good, "bad": bad, "panicky": panicky}})
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	r.Configure(runner.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
+		Sources: map[string]adapter.Source{"feed": good, "bad": bad, "panicky": panicky}, Sinks: sinks(sink)})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Summary.SourceErr)
 	assert.Equal(t, "red", sink.got[indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "W"}].Text)
@@ -308,11 +322,11 @@ func TestDryRunSendsAndStoresNothing(t *testing.T) {
 		quake("q1", "1", indicators.SeverityOrange, rect(0, 0, 2, 1))}}}}
 	sink := &memSink{}
 	r, st := setup(t, src, sink)
-	res, err := r.Once(context.Background(), adapter.SyncOptions{DryRun: true})
+	res, err := r.Once(context.Background(), runner.SyncOptions{DryRun: true})
 	require.NoError(t, err)
 	assert.Len(t, res.Changed, 4)
 	assert.Equal(t, 0, sink.posts)
-	p, _ := st.Pending()
+	p, _ := st.Sink("mem").Pending()
 	assert.Empty(t, p)
 }
 
@@ -330,22 +344,22 @@ func TestStalePendingValueNeverWins(t *testing.T) {
 	sink := &memSink{}
 	// Sync 1 delivers orange.
 	r := newRunner(st, &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{orange}}}}, sink)
-	_, err = r.Once(context.Background(), adapter.SyncOptions{})
+	_, err = r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	// Sync 2 sees red, queues it and dies before delivering anything.
 	dead := &memSink{wholeFail: context.Canceled}
 	r = newRunner(st, &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{red}}}}, dead)
-	_, _ = r.Once(context.Background(), adapter.SyncOptions{})
-	pending, err := st.Pending()
+	_, _ = r.Once(context.Background(), runner.SyncOptions{})
+	pending, err := st.Sink("mem").Pending()
 	require.NoError(t, err)
 	require.NotEmpty(t, pending, "red is queued")
 	// Sync 3: the feed is back to orange.
 	r = newRunner(st, &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{orange}}}}, sink)
-	_, err = r.Once(context.Background(), adapter.SyncOptions{})
+	_, err = r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "orange", sink.got[indicators.Key{Indicator: "AL", Date: "2026-11-27", Code: "W"}].Text,
 		"GeoSight holds the current value, not the dead run's")
-	pending, err = st.Pending()
+	pending, err = st.Sink("mem").Pending()
 	require.NoError(t, err)
 	assert.Empty(t, pending)
 }
@@ -357,7 +371,7 @@ func TestSyncRecordsItsAsOfClockAndEvents(t *testing.T) {
 	src := &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{
 		quake("q1", "1", indicators.SeverityOrange, rect(0.5, 0, 1.5, 1))}}}}
 	r, _ := setup(t, src, &memSink{})
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, t0, res.Summary.AsOf)
 	assert.Equal(t, t0, r.LastRun().AsOf)
@@ -369,7 +383,11 @@ func TestSyncRecordsItsAsOfClockAndEvents(t *testing.T) {
 // fullDiskStore fails every outbox write, as a full disk does.
 type fullDiskStore struct{ adapter.Store }
 
-func (fullDiskStore) Enqueue([]indicators.Value) error {
+func (s fullDiskStore) Sink(name string) adapter.SinkStore { return fullDiskSink{s.Store.Sink(name)} }
+
+type fullDiskSink struct{ adapter.SinkStore }
+
+func (fullDiskSink) Enqueue([]indicators.Value) error {
 	return errors.New("write hazardsync.db: no space left on device")
 }
 
@@ -381,7 +399,7 @@ func TestOutboxWriteFailureCountsEveryValueFailed(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	sink := &memSink{}
 	r := newRunner(fullDiskStore{st}, src, sink)
-	res, err := r.Once(context.Background(), adapter.SyncOptions{})
+	res, err := r.Once(context.Background(), runner.SyncOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no space left on device")
 	assert.Contains(t, err.Error(), "4 values not queued")

@@ -1,0 +1,101 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// GridCachePrefix starts the name of every grid precompute file in the state
+// dir: grid-precompute-<key>.bin.
+const GridCachePrefix = "grid-precompute-"
+
+// GridCache keeps the grid exposure engine's precompute (it implements
+// indicators/grid.Cache) as one file in the state dir,
+// grid-precompute-<key>.bin. A file is written to a temporary name and
+// renamed, so a crash leaves the previous file or none, never a part of one;
+// storing one removes the others. ReadOnly loads but never writes (a dry run
+// leaves the state dir as it found it).
+type GridCache struct {
+	Dir      string
+	ReadOnly bool
+}
+
+// NewGridCache returns the grid precompute store in dir.
+func NewGridCache(dir string, readOnly bool) GridCache {
+	return GridCache{Dir: dir, ReadOnly: readOnly}
+}
+
+func (c GridCache) path(key string) (string, error) {
+	if key == "" || strings.ContainsFunc(key, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_')
+	}) {
+		return "", fmt.Errorf("grid cache key %q: want letters, digits, - and _ only", key)
+	}
+	return filepath.Join(c.Dir, GridCachePrefix+key+".bin"), nil
+}
+
+// Load opens the file stored under key; found is false when there is none.
+func (c GridCache) Load(key string) (io.ReadCloser, int64, bool, error) {
+	p, err := c.path(key)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, false, err
+	}
+	return f, st.Size(), true, nil
+}
+
+// Store writes the file under key through a temporary file renamed into
+// place, then removes the precompute files of other keys. An error from
+// write leaves the previous files as they were.
+func (c GridCache) Store(key string, write func(io.Writer) error) error {
+	final, err := c.path(key)
+	if err != nil {
+		return err
+	}
+	if c.ReadOnly {
+		return nil
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(c.Dir, GridCachePrefix+"*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // fails harmlessly once renamed
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), final); err != nil {
+		return err
+	}
+	// ReadDir, not Glob: a state dir's name may hold pattern characters.
+	ents, _ := os.ReadDir(c.Dir)
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, GridCachePrefix) && strings.HasSuffix(n, ".bin") && n != filepath.Base(final) {
+			os.Remove(filepath.Join(c.Dir, n))
+		}
+	}
+	return nil
+}
