@@ -272,17 +272,14 @@ func validateProbabilityTrigger(t Trigger) []error {
 // probabilityReach is a probability trigger's part of evaluateArea for one
 // ensemble event: the share of members whose footprint of t.Intensity
 // overlaps the area with positive area (touching along an edge is not a
-// strike) and starts within the window (from the event's issue), compared
-// with the levels; the time is the earliest such member's arrival.
+// strike) and starts within the window, compared with the levels; the time
+// is the earliest such member's arrival. Windows and lead times count from
+// the sync's as-of time, as for every trigger.
 func probabilityReach(t Trigger, window time.Duration, a Area, e Event, now time.Time, minLevel int,
 	levels map[string]float64, hits func(*Footprint) bool, r *Reach) {
 	m := MemberCount(e)
 	if m <= 0 {
 		return
-	}
-	issued := e.Issued
-	if issued.IsZero() {
-		issued = now
 	}
 	hit := map[int]bool{}
 	var first time.Time
@@ -296,7 +293,7 @@ func probabilityReach(t Trigger, window time.Duration, a Area, e Event, now time
 		}
 		from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
 		to := firstNonZero(fp.ValidTo, e.ValidTo)
-		if (!to.IsZero() && to.Before(now)) || from.Sub(issued) > window {
+		if (!to.IsZero() && to.Before(now)) || !withinWindow(from, now, window) {
 			continue
 		}
 		if !hits(fp) { // the sync's overlay: positive area, not touching
@@ -318,7 +315,7 @@ func probabilityReach(t Trigger, window time.Duration, a Area, e Event, now time
 	if l < minLevel || l == LevelNone {
 		return
 	}
-	lead := math.Max(0, first.Sub(issued).Hours())
+	lead := leadHours(first, now)
 	if l > r.Level || (l == r.Level && first.Before(r.First)) {
 		r.Level, r.First, r.LeadHours = l, first, lead
 	}

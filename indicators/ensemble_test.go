@@ -134,11 +134,11 @@ func TestProbabilityTrigger(t *testing.T) {
 	r := EvaluateArea(trig, 120*time.Hour, w, []Event{ev}, now, LevelWatch)
 	assert.Equal(t, LevelAlert, r.Level, "6 of 10 members")
 	assert.Equal(t, now.Add(24*time.Hour), r.First)
-	assert.InDelta(t, 30, r.LeadHours, 1e-9, "lead from the run's issue time")
+	assert.InDelta(t, 24, r.LeadHours, 1e-9, "lead from the sync's as-of time, as for every trigger")
 	r = EvaluateArea(trig, 120*time.Hour, e, []Event{ev}, now, LevelWatch)
 	assert.Equal(t, LevelWatch, r.Level, "2 of 10 members")
 
-	// Within 36 h of the issue only members 1 and 2 have arrived.
+	// Within 36 h of now only members 1 and 2 have arrived.
 	r = EvaluateArea(trig, 36*time.Hour, w, []Event{ev}, now, LevelWatch)
 	assert.Equal(t, LevelWatch, r.Level)
 	r = EvaluateArea(trig, 36*time.Hour, e, []Event{ev}, now, LevelWatch)
@@ -156,4 +156,53 @@ func TestProbabilityTrigger(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "intensity: is required with measure probability")
 	assert.Contains(t, err.Error(), "levels.alert: a probability must be in (0, 1], got 50")
+}
+
+// children_at_risk under a probability trigger: in each area at the level
+// or above, the expected children in the members' swaths arriving within
+// the window (mean over all members, misses zero); below the level, none.
+func TestChildrenAtRiskProbabilityTrigger(t *testing.T) {
+	trig := Trigger{HazardTypes: []HazardType{TropicalCyclone}, Measure: "probability", Intensity: 33, Unit: "m/s",
+		Levels:  map[string]float64{"watch": 0.1, "warning": 0.3, "alert": 0.5},
+		Windows: map[string]time.Duration{"readiness": 120 * time.Hour, "action": 36 * time.Hour}}
+	require.NoError(t, trig.Validate())
+	// W: 6 of 10 members over all of it (two within 36 h); E: 2 of 10 over half.
+	ev := ensembleEvent(10, []int{1, 2, 3, 4, 5, 6}, []int{7, 8}, map[int]time.Duration{1: 24 * time.Hour, 2: 30 * time.Hour})
+	as := twoAreas()
+	in := &Input{Events: []Event{ev}, Areas: as, Exposure: NewAreaWeighted(as), Now: now, Date: DateOf(now, nil),
+		Triggers: map[string]Trigger{"ens": trig}}
+	run := func(params map[string]any) map[string]Value {
+		def := Definition{Shortcode: "CAR", Name: "x", Type: Integer, Recipe: "children_at_risk", AdminLevels: []int{1}, Params: params}
+		require.NoError(t, def.Validate())
+		r, _ := LookupRecipe(def.Recipe)
+		vals, err := r.Compute(def, in)
+		require.NoError(t, err)
+		out := map[string]Value{}
+		for _, v := range vals {
+			out[v.Code] = v
+		}
+		return out
+	}
+	cases := []struct {
+		name   string
+		params map[string]any
+		want   map[string]float64
+	}{
+		{"warning or above, 120 h", map[string]any{"trigger": "ens", "level": "warning"}, map[string]float64{"W": 0.6 * 400}},
+		{"watch or above, 120 h", map[string]any{"trigger": "ens"}, map[string]float64{"W": 0.6 * 400, "E": 0.2 * 0.5 * 1000}},
+		{"watch or above, 36 h", map[string]any{"trigger": "ens", "window": "action"}, map[string]float64{"W": 0.2 * 400}},
+		{"alert, 36 h", map[string]any{"trigger": "ens", "window": "action", "level": "alert"}, map[string]float64{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := run(c.params)
+			require.Len(t, got, len(c.want))
+			for code, want := range c.want {
+				require.Contains(t, got, code)
+				assert.Equal(t, want, got[code].Number, code)
+				assert.Equal(t, 10, got[code].Attributes["expected_over_members"])
+				assert.Equal(t, "forecast", got[code].Attributes["phase"])
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -280,6 +281,9 @@ func (w warningRecipe) Compute(def Definition, in *Input) ([]Value, error) {
 // flood extents), and the whole area's under-18 population for forecasts
 // sampled at the area's own point (gridded variables).
 func (w warningRecipe) children(def Definition, in *Input, wp WarningParams, t Trigger, win time.Duration, minLevel int) ([]Value, error) {
+	if t.Measure == "probability" {
+		return w.expectedChildren(def, in, wp, t, win, minLevel)
+	}
 	var polys []orb.Geometry
 	var polyEvents []Event
 	for _, e := range in.Events {
@@ -352,6 +356,87 @@ func (w warningRecipe) children(def Definition, in *Input, wp WarningParams, t T
 		vals[i].Attributes["trigger"] = wp.Trigger
 		vals[i].Attributes["window"] = wp.Window
 		vals[i].Attributes["min_level"] = LevelNames[minLevel]
+	}
+	return vals, nil
+}
+
+// expectedChildren is children_at_risk under a probability trigger: in each
+// area at the level or above, the expected children in winds of the
+// trigger's intensity arriving within the window, i.e. the mean over all
+// members of the children in area ∩ the member's swath (members without
+// such a swath count zero; see EnsembleExposure). With several storms over
+// an area, the largest. A probability has no footprint of its own to count
+// children in: the ensemble's members are the footprints.
+func (w warningRecipe) expectedChildren(def Definition, in *Input, wp WarningParams, t Trigger, win time.Duration, minLevel int) ([]Value, error) {
+	if in.Exposure == nil {
+		return nil, nil
+	}
+	type exp struct {
+		kids    float64
+		members int
+	}
+	byCode := map[string]exp{}
+	for _, e := range in.Events {
+		if !t.matches(e) || !e.ActiveAt(in.Now) || MemberCount(e) <= 0 {
+			continue
+		}
+		// The members' swaths of the intensity that arrive within the
+		// window and are not over.
+		sub := e
+		sub.Footprints = nil
+		for _, fp := range e.Footprints {
+			if fp.Member <= 0 || fp.Intensity != t.Intensity || (t.Unit != "" && !strings.EqualFold(fp.Unit, t.Unit)) {
+				continue
+			}
+			from := firstNonZero(fp.ValidFrom, e.ValidFrom, e.Issued)
+			to := firstNonZero(fp.ValidTo, e.ValidTo)
+			if (!to.IsZero() && to.Before(in.Now)) || !withinWindow(from, in.Now, win) {
+				continue
+			}
+			sub.Footprints = append(sub.Footprints, fp)
+		}
+		if len(sub.Footprints) == 0 {
+			continue
+		}
+		areas, err := EnsembleExposure(in.Exposure, sub, EventFilter{}, t.Intensity)
+		if err != nil {
+			return nil, fmt.Errorf("indicator %s: %w", def.Shortcode, err)
+		}
+		for code, a := range areas {
+			if !a.KnownUnder18 {
+				continue
+			}
+			if b, ok := byCode[code]; !ok || a.Under18 > b.kids {
+				byCode[code] = exp{a.Under18, a.Members}
+			}
+		}
+	}
+	res := map[int]float64{}
+	prov := map[int]*provenance{}
+	members := map[int]int{}
+	for ai, a := range in.Areas {
+		if !def.AtLevel(a.Level) {
+			continue
+		}
+		x, ok := byCode[a.Code]
+		if !ok {
+			continue
+		}
+		r := evaluateArea(t, win, a, in.eventsAt(ai), in.Now, minLevel, in.hitsArea(ai))
+		if r.Level == LevelNone {
+			continue
+		}
+		res[ai] = math.Round(x.kids)
+		members[ai] = x.members
+		p := r.Events
+		prov[ai] = &p
+	}
+	vals := emit(def, in, res, prov, Forecast, in.Exposure.Method(), func(v float64) Value { return Value{Type: Float, Number: v} })
+	for i := range vals {
+		vals[i].Attributes["trigger"] = wp.Trigger
+		vals[i].Attributes["window"] = wp.Window
+		vals[i].Attributes["min_level"] = LevelNames[minLevel]
+		vals[i].Attributes["expected_over_members"] = members[in.areaIndex(vals[i].Code)]
 	}
 	return vals, nil
 }

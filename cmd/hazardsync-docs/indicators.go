@@ -53,7 +53,7 @@ func scene() *indicators.Input {
 	}
 	events = append(events, ens)
 	return &indicators.Input{Events: events, Areas: areas, Exposure: indicators.NewAreaWeighted(areas),
-		Facilities: []indicators.Facility{{ID: "s1", Kind: "school", Point: orb.Point{61, 13}}},
+		Facilities: []indicators.Facility{{ID: "s1", Kind: "school", Point: orb.Point{61, 13}}, {ID: "s2", Kind: "school", Point: orb.Point{61.2, 12.5}}},
 		Now:        now, Date: indicators.DateOf(now, time.UTC), Triggers: indicators.DefaultTriggers()}
 }
 

@@ -66,6 +66,8 @@ func (c *Coverage) Bytes() int { return 4*len(c.start) + 12*len(c.col) }
 type covEvent struct {
 	row, col int32
 	d        float64
+	// part is the polygon of a multi-part geometry the event belongs to.
+	part int32
 }
 
 // rasterizer turns polygon edges into coverage events: for every piece of an
@@ -77,10 +79,23 @@ type rasterizer struct {
 	geo           Geo
 	width, height int
 	ev            []covEvent
-	rowLo, rowHi  int
-	sorted        []covEvent // build's scratch
-	cnt, pos      []int32
-	dense         []float64
+	// g and part: the geometry and the polygon being added. A geometry of
+	// several polygons (a storm swath is overlapping convex pieces) may
+	// overlap itself: summed signed areas would count the overlap twice in
+	// a cell two parts cover partly, so those cells are clipped exactly
+	// (nonzero winding, cellFrac) instead.
+	g     orb.Geometry
+	part  int32
+	multi bool
+	nPart int
+	edges *edgeSet // g's, built for the first exact cell
+	clip  clipScratch
+	// partSum is each part's running sum along a row (multi only).
+	partSum      []float64
+	rowLo, rowHi int
+	sorted       []covEvent // build's scratch
+	cnt, pos     []int32
+	dense        []float64
 }
 
 // denseRow sums a long row's events per column into rz.dense when their
@@ -130,12 +145,36 @@ var rasterizerPool sync.Pool
 func (rz *rasterizer) rasterize(g orb.Geometry, geo Geo, width, height int, c *Coverage) {
 	rz.geo, rz.width, rz.height, rz.rowLo, rz.rowHi = geo, width, height, math.MaxInt, -1
 	rz.ev = rz.ev[:0]
-	rz.addGeometry(g)
+	rz.g, rz.part, rz.multi = g, 0, false
+	parts := polygonsOf(g, nil)
+	if len(parts) > 1 {
+		rz.multi, rz.nPart = true, len(parts)
+		for i, p := range parts {
+			rz.part = int32(i)
+			forEachEdge(p, rz.geo, rz.addEdge)
+		}
+	} else {
+		forEachEdge(g, rz.geo, rz.addEdge)
+	}
 	rz.build(c)
+	rz.g, rz.edges = nil, nil
 }
 
-func (rz *rasterizer) addGeometry(g orb.Geometry) {
-	forEachEdge(g, rz.geo, rz.addEdge)
+// polygonsOf appends g's polygons (a Ring is one) to out.
+func polygonsOf(g orb.Geometry, out []orb.Polygon) []orb.Polygon {
+	switch t := g.(type) {
+	case orb.Polygon:
+		out = append(out, t)
+	case orb.Ring:
+		out = append(out, orb.Polygon{t})
+	case orb.MultiPolygon:
+		out = append(out, t...)
+	case orb.Collection:
+		for _, c := range t {
+			out = polygonsOf(c, out)
+		}
+	}
+	return out
 }
 
 func ringArea(r orb.Ring) float64 {
@@ -210,13 +249,13 @@ func (rz *rasterizer) push(r int32, c, here, next float64) {
 		return
 	case c < 0:
 		// Left of the grid: the whole height carries into column 0.
-		rz.ev = append(rz.ev, covEvent{r, 0, here + next})
+		rz.ev = append(rz.ev, covEvent{r, 0, here + next, rz.part})
 		return
 	}
 	ci := int32(c)
-	rz.ev = append(rz.ev, covEvent{r, ci, here})
+	rz.ev = append(rz.ev, covEvent{r, ci, here, rz.part})
 	if ci+1 < int32(rz.width) {
-		rz.ev = append(rz.ev, covEvent{r, ci + 1, next})
+		rz.ev = append(rz.ev, covEvent{r, ci + 1, next, rz.part})
 	}
 }
 
@@ -267,7 +306,7 @@ func (rz *rasterizer) build(c *Coverage) {
 	for i := 0; i < c.Rows; i++ {
 		row := sorted[cnt[i]:cnt[i+1]]
 		var sum, last float64
-		if lo, n, ok := rz.denseRow(row); ok {
+		if lo, n, ok := rz.denseRow(row); ok && !rz.multi {
 			// Many events over few columns (an edge running along the row):
 			// per-column sums instead of a sort.
 			for j, d := range rz.dense[:n] {
@@ -290,6 +329,10 @@ func (rz *rasterizer) build(c *Coverage) {
 			continue
 		}
 		sortByCol(row)
+		if rz.multi {
+			rz.multiRow(c, i, row)
+			continue
+		}
 		for k := 0; k < len(row); {
 			col := row[k].col
 			for ; k < len(row) && row[k].col == col; k++ {
@@ -308,6 +351,78 @@ func (rz *rasterizer) build(c *Coverage) {
 		}
 		c.start[i+1] = int32(len(c.col))
 	}
+}
+
+// multiRow builds row i of a geometry of several parts from its events
+// (sorted by column): where at most one part covers a cell partly, the
+// clamped running sum is the union's share, as for one polygon; where two
+// or more do, the cell is clipped exactly. Between events nothing crosses a
+// cell, so a run of cells has one value, taken from its first cell.
+func (rz *rasterizer) multiRow(c *Coverage, i int, row []covEvent) {
+	if len(row) == 0 {
+		c.start[i+1] = int32(len(c.col))
+		return
+	}
+	rz.partSum = grow(rz.partSum, rz.nPart)
+	clear(rz.partSum)
+	r := int(row[0].row)
+	frac := func(v float64) bool { return v > 1e-12 && v < 1-1e-12 }
+	var sum, last float64
+	nFrac := 0
+	put := func(col int32, v float64) {
+		if n := len(c.col); n > int(c.start[i]) && c.col[n-1] == col {
+			c.val[n-1] = v
+			if n-1 > int(c.start[i]) && c.val[n-2] == v {
+				c.col, c.val = c.col[:n-1], c.val[:n-1]
+			}
+		} else if v != last {
+			c.col = append(c.col, col)
+			c.val = append(c.val, v)
+		}
+		last = v
+	}
+	for k := 0; k < len(row); {
+		col := row[k].col
+		for ; k < len(row) && row[k].col == col; k++ {
+			e := row[k]
+			sum += e.d
+			before := frac(rz.partSum[e.part])
+			rz.partSum[e.part] += e.d
+			if after := frac(rz.partSum[e.part]); after != before {
+				if after {
+					nFrac++
+				} else {
+					nFrac--
+				}
+			}
+		}
+		if nFrac < 2 {
+			put(col, snap(sum))
+			continue
+		}
+		put(col, rz.exactCell(r, int(col)))
+		next := int32(rz.width)
+		if k < len(row) {
+			next = row[k].col
+		}
+		if col+1 < next {
+			put(col+1, rz.exactCell(r, int(col)+1))
+		}
+	}
+	if last != 0 { // rows clipped on the right end open: close them
+		c.col = append(c.col, int32(rz.width))
+		c.val = append(c.val, 0)
+	}
+	c.start[i+1] = int32(len(c.col))
+}
+
+// exactCell is the covered fraction of cell (r, c) under the nonzero
+// winding rule over all of the geometry's parts.
+func (rz *rasterizer) exactCell(r, c int) float64 {
+	if rz.edges == nil {
+		rz.edges = newEdgeSet(rz.g, rz.geo, rz.height)
+	}
+	return cellFrac(r, c, nil, []*edgeSet{rz.edges}, &rz.clip)
 }
 
 // grow returns s resized to n, reallocating only when it is too small.

@@ -63,14 +63,10 @@ type Engine struct {
 	// Each area's edges by row, built the first time a footprint edge
 	// crosses one of its boundary cells (exact clip, exact.go).
 	areaSets []atomic.Pointer[edgeSet]
-	// Each area's column extent per row (inside.go), built on first use.
+	// Each area's column extent and sums per row (inside.go), built on
+	// first use.
 	extOnce sync.Once
 	ext     []areaExtent
-	extRow  []int32 // per row, offsets into extZone
-	extZone []int32 // the areas in each row, by extent start
-	extLo   []int32 // and their extents there
-	extHi   []int32
-	extMaxW int32 // the widest extent in any row
 
 	mu       sync.Mutex
 	gen      uint64
@@ -357,8 +353,12 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 		return slices.Clone(r.res), nil
 	}
 	e.mu.Unlock()
-	use, useSets := e.coverages(fs, gen)
-	res, err := e.withFallback(e.accumulate(use, useSets), fs.polys)
+	use, useSets, useGeoms := e.coverages(fs, gen)
+	var cls []int8
+	if len(use) == 1 {
+		cls = e.classify(useGeoms[0])
+	}
+	res, err := e.withFallback(e.accumulate(use, useSets, cls), fs.polys)
 	if err != nil {
 		return nil, err
 	}
@@ -391,9 +391,10 @@ func footprintSet(footprints []orb.Geometry) fpSet {
 	return fs
 }
 
-// coverages returns the non-empty coverages (and edge sets) of the set's
-// footprints, from the cache or rasterised now and cached.
-func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
+// coverages returns the non-empty coverages (and edge sets and
+// geometries) of the set's footprints, from the cache or rasterised now and
+// cached.
+func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet, []orb.Geometry) {
 	covs := make([]*Coverage, len(fs.polys))
 	sets := make([]*edgeSet, len(fs.polys))
 	var missing []int
@@ -426,13 +427,15 @@ func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
 	e.mu.Unlock()
 	var use []*Coverage
 	var useSets []*edgeSet
+	var useGeoms []orb.Geometry
 	for i, c := range covs {
 		if c != nil && c.Rows > 0 {
 			use = append(use, c)
 			useSets = append(useSets, sets[i])
+			useGeoms = append(useGeoms, fs.polys[i])
 		}
 	}
-	return use, useSets
+	return use, useSets, useGeoms
 }
 
 // withFallback appends the area-weighted results of the areas off the grid.
@@ -502,33 +505,26 @@ func (e *Engine) ExposeBands(fps []indicators.Footprint) (map[string][]indicator
 // That product is exact wherever one of the two is 0 or 1; in the cells
 // where a footprint edge meets an area boundary, or two footprint edges
 // meet, the covered part is clipped exactly instead (cellFrac).
-func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet) []indicators.AreaExposure {
+//
+// One coverage is summed area by area (sumsOne); cls, when not nil, gives
+// the areas already known to be covered whole or not at all (classify).
+func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet, cls []int8) []indicators.AreaExposure {
 	if len(covs) == 0 || e.z.Height == 0 {
 		return nil
 	}
-	var inside []bool
 	if len(covs) == 1 {
-		inside = e.insideZones(covs[0])
+		return e.finish(e.sumsOne(covs[0], sets[0], cls), covs)
 	}
-	t := e.sums(covs, sets, inside, e.skipSpans(inside, covs[0]))
-	for zi, in := range inside {
-		if in { // the whole area is covered: its totals, no sweep
-			t.pop[zi] += e.z.TotPop[zi]
-			t.u18[zi] += e.z.TotU18[zi]
-			t.km2[zi] += e.z.TotKm2[zi]
-		}
-	}
-	return e.finish(t, covs)
+	return e.finish(e.sums(covs, sets), covs)
 }
 
 // zoneTotals are per-area sums over the whole grid, indexed like e.areas.
 type zoneTotals struct{ pop, u18, km2 []float64 }
 
-// sums is accumulate's sweep: per-area sums over the union of the
-// coverages. Areas marked in inside (nil for none) are left out: the
-// coverage covers every cell of theirs whole, so their sums are their
-// totals, and a segment listing only such areas is not visited.
-func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *rowRanges) zoneTotals {
+// sums is accumulate's sweep for a union: per-area sums over the union of
+// the coverages, segment by segment along each row. One coverage takes
+// sumsOne (inside.go); this sweep is its reference in the tests.
+func (e *Engine) sums(covs []*Coverage, sets []*edgeSet) zoneTotals {
 	z := e.z
 	nA := len(e.areas)
 	// Rows → coverages touching them.
@@ -613,7 +609,7 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *ro
 						continue
 					}
 					e0, e1 := z.SegEnt[seg], z.SegEnt[seg+1]
-					if e0 == e1 || allInside(inside, z.EntZone[e0:e1]) {
+					if e0 == e1 {
 						continue
 					}
 					var ps, us float64
@@ -641,9 +637,6 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *ro
 					km := u * float64(hi-lo) * z.CellKm2[r]
 					for en := e0; en < e1; en++ {
 						zi, f := z.EntZone[en], z.EntFrac[en]
-						if inside != nil && inside[zi] {
-							continue
-						}
 						a.touch(zi)
 						if len(fsets) > 1 || (len(fsets) == 1 && f < 1) {
 							e.exactCells(a, r, lo, hi, zi, f, fsets, sc)
@@ -663,24 +656,10 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet, inside []bool, skip *ro
 			}
 			if len(covs) == 1 {
 				cols, vals := covs[0].Row(r)
-				slo, shi := skip.row(r)
 				for k := 0; k+1 < len(cols); k++ {
 					switch v := vals[k]; {
 					case v == 1:
-						// Whole cells less the skipped ranges (sorted).
-						x := int(cols[k])
-						for len(slo) > 0 && int(shi[0]) <= x {
-							slo, shi = slo[1:], shi[1:]
-						}
-						for j := 0; j < len(slo) && int(slo[j]) < int(cols[k+1]); j++ {
-							if int(slo[j]) > x {
-								emit(x, int(slo[j]), v, nil)
-							}
-							x = max(x, int(shi[j]))
-						}
-						if x < int(cols[k+1]) {
-							emit(x, int(cols[k+1]), v, nil)
-						}
+						emit(int(cols[k]), int(cols[k+1]), v, nil)
 					case v > 0:
 						emit(int(cols[k]), int(cols[k+1]), v, one)
 					}

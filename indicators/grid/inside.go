@@ -1,28 +1,39 @@
 package grid
 
-import "slices"
+import (
+	"math"
+	"slices"
 
+	"github.com/paulmach/orb"
+)
+
+// A single footprint is summed per area rather than per segment
+// (sumsOne): for every area whose column extent in a row reaches into the
+// footprint's columns, the row's coverage runs inside the extent decide.
 // A footprint much larger than the areas (a storm swath over a country)
-// covers most areas it touches whole: for those the sum over the footprint
-// is the area's zonal total, known since the precompute, and sweeping their
-// cells again is the bulk of the work. insideZones finds them from the
-// areas' per-row column extents; accumulate adds their totals and the sweep
-// skips their segments. It is exact: every cell of such an area is covered
-// whole, so its covered part is the area's own share of the cell.
-
-// minSkipAreas is how many whole areas make skip ranges worth building
-// (measured on the grid benchmark's 200 footprints and the storm's swaths).
-const minSkipAreas = 16
+// covers most of the area-rows it touches whole: those add the area-row's
+// precomputed sums, without reading segments. Where the footprint's
+// boundary crosses an area-row, the covered runs of value 1 are summed over
+// the area's segments there, or, when they hold most of the extent, the
+// area-row's sums less the uncovered rest (whichever is shorter); cells the
+// footprint covers partly go through the same per-segment product or exact
+// clip as the union sweep. Exact: every term is the full sweep's (equal to
+// it to 1e-9, inside_test.go).
 
 // areaExtent is one area's columns per row: [lo[i], hi[i]) holds every cell
 // of row row0+i the area covers at all (lo >= hi: none).
 type areaExtent struct {
-	row0         int
-	lo, hi       []int32
-	colLo, colHi int32 // over all rows
+	row0   int
+	lo, hi []int32
+	// Each area-row's people, under-18 and km² over the area's segments,
+	// and the segment holding its first cell.
+	pop, u18, km2 []float64
+	seg           []int32
+	colLo, colHi  int32 // over all rows
 }
 
-// extents returns every area's per-row extent from the zone segments.
+// extents builds, once, every area's per-row extent from the zone segments
+// and each area-row's sums over its segments.
 func (e *Engine) extents() []areaExtent {
 	e.extOnce.Do(func() {
 		z := e.z
@@ -31,41 +42,32 @@ func (e *Engine) extents() []areaExtent {
 		for i := range first {
 			first[i], last[i] = -1, -1
 		}
-		visit := func(fn func(r int, zi int32, a, b int32)) {
-			for r := 0; r < z.Height; r++ {
-				s0, s1 := z.RowStart[r], z.RowStart[r+1]
-				for k := s0; k < s1; k++ {
-					a, b := z.SegCol[k], int32(z.Width)
-					if k+1 < s1 {
-						b = z.SegCol[k+1]
-					}
-					for en := z.SegEnt[k]; en < z.SegEnt[k+1]; en++ {
-						fn(r, z.EntZone[en], a, b)
-					}
+		for r := 0; r < z.Height; r++ {
+			for en := z.SegEnt[z.RowStart[r]]; en < z.SegEnt[z.RowStart[r+1]]; en++ {
+				zi := z.EntZone[en]
+				if first[zi] < 0 {
+					first[zi] = r
 				}
+				last[zi] = r
 			}
 		}
-		visit(func(r int, zi int32, _, _ int32) {
-			if first[zi] < 0 {
-				first[zi] = r
-			}
-			last[zi] = r
-		})
 		for zi := range ext {
 			if first[zi] < 0 {
 				continue
 			}
 			n := last[zi] - first[zi] + 1
-			ext[zi] = areaExtent{row0: first[zi], lo: make([]int32, n), hi: make([]int32, n)}
-		}
-		visit(func(r int, zi int32, a, b int32) {
-			x := &ext[zi]
-			i := r - x.row0
-			if x.lo[i] >= x.hi[i] {
-				x.lo[i], x.hi[i] = a, b
-				return
+			ext[zi] = areaExtent{row0: first[zi], lo: make([]int32, n), hi: make([]int32, n),
+				pop: make([]float64, n), u18: make([]float64, n), km2: make([]float64, n), seg: make([]int32, n)}
+			for i := range ext[zi].seg {
+				ext[zi].seg[i] = -1
 			}
-			x.lo[i], x.hi[i] = min(x.lo[i], a), max(x.hi[i], b)
+		}
+		// Rows in parallel: each area-row is written by its row's worker.
+		const chunk = 64
+		parallel((z.Height+chunk-1)/chunk, func(_, ci int) {
+			for r := ci * chunk; r < min(z.Height, (ci+1)*chunk); r++ {
+				e.areaRowSums(ext, r)
+			}
 		})
 		for zi := range ext {
 			x := &ext[zi]
@@ -76,234 +78,458 @@ func (e *Engine) extents() []areaExtent {
 				}
 			}
 		}
-		// Per row, the areas there by the start of their extent.
-		e.extRow = make([]int32, z.Height+1)
-		for _, x := range ext {
-			for i := range x.lo {
-				if x.lo[i] < x.hi[i] {
-					e.extRow[x.row0+i+1]++
-				}
-			}
-		}
-		for r := 1; r <= z.Height; r++ {
-			e.extRow[r] += e.extRow[r-1]
-		}
-		e.extZone = make([]int32, e.extRow[z.Height])
-		fill := slices.Clone(e.extRow[:z.Height])
-		for zi, x := range ext {
-			for i := range x.lo {
-				if x.lo[i] < x.hi[i] {
-					e.extZone[fill[x.row0+i]] = int32(zi)
-					fill[x.row0+i]++
-				}
-			}
-		}
-		for r := 0; r < z.Height; r++ {
-			slices.SortFunc(e.extZone[e.extRow[r]:e.extRow[r+1]], func(a, b int32) int {
-				return int(ext[a].lo[r-ext[a].row0] - ext[b].lo[r-ext[b].row0])
-			})
-		}
-		// The extents again in row order, read sequentially per member.
-		e.extLo, e.extHi = make([]int32, len(e.extZone)), make([]int32, len(e.extZone))
-		for r := 0; r < z.Height; r++ {
-			for k := e.extRow[r]; k < e.extRow[r+1]; k++ {
-				x := &ext[e.extZone[k]]
-				e.extLo[k], e.extHi[k] = x.lo[r-x.row0], x.hi[r-x.row0]
-				e.extMaxW = max(e.extMaxW, e.extHi[k]-e.extLo[k])
-			}
-		}
 		e.ext = ext
 	})
 	return e.ext
 }
 
-// insideZones marks the areas c covers whole (every cell of theirs at
-// value 1); nil when there are none.
-func (e *Engine) insideZones(c *Coverage) []bool {
+// areaRowSums fills row r of every area's extent (columns, first segment)
+// and sums: the terms the sweep would add for the area when a footprint
+// covers the row's extent whole.
+func (e *Engine) areaRowSums(ext []areaExtent, r int) {
+	z := e.z
+	s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
+	for seg := s0; seg < s1; seg++ {
+		e0, e1 := z.SegEnt[seg], z.SegEnt[seg+1]
+		if e0 == e1 {
+			continue
+		}
+		sa, sb := z.SegCol[seg], int32(z.Width)
+		if seg+1 < s1 {
+			sb = z.SegCol[seg+1]
+		}
+		pb, ub := z.segEnd(r, seg, s1)
+		ps := pb - z.SegPre[seg]
+		var us float64
+		if z.U18 != nil {
+			us = ub - z.SegU18Pre[seg]
+		}
+		km := float64(sb-sa) * z.CellKm2[r]
+		for en := e0; en < e1; en++ {
+			zi, f := z.EntZone[en], z.EntFrac[en]
+			x := &ext[zi]
+			i := r - x.row0
+			if x.seg[i] < 0 {
+				x.seg[i], x.lo[i], x.hi[i] = int32(seg), sa, sb
+			} else {
+				x.hi[i] = sb
+			}
+			x.pop[i] += f * ps
+			x.km2[i] += f * km
+			if z.U18 != nil {
+				x.u18[i] += f * us
+			} else {
+				x.u18[i] += f * ps * e.shares[zi]
+			}
+		}
+	}
+}
+
+// Area classes for one footprint (classify).
+const (
+	clsMaybe int8 = iota
+	clsWhole
+	clsNone
+)
+
+// classify sorts the areas against a footprint made only of convex
+// polygons (a storm swath's pieces, a circle): an area whose cell box (the
+// cells of its extents) lies inside one piece is covered whole, every cell
+// at value 1; one whose box lies outside every piece gets nothing; the
+// rest are swept. A piece is convex in lon/lat exactly when it is on the
+// grid. nil (sweep every area) for any other footprint. A margin of 1e-9
+// cells keeps boxes touching a piece's edge out of the two sure classes.
+func (e *Engine) classify(g orb.Geometry) []int8 {
+	var pieces []orb.Polygon
+	switch t := g.(type) {
+	case orb.Polygon:
+		pieces = []orb.Polygon{t}
+	case orb.MultiPolygon:
+		pieces = t
+	default:
+		return nil
+	}
+	type halfPlane struct{ a, b, c float64 } // inside: a·x + b·y + c ≥ 0, (a, b) a unit normal
+	type piece struct {
+		hp                     []halfPlane
+		xmin, xmax, ymin, ymax float64
+	}
+	geo := e.z.Geo
+	ps := make([]piece, 0, len(pieces))
+	for _, p := range pieces {
+		if len(p) != 1 {
+			return nil
+		}
+		pts := make([][2]float64, 0, len(p[0]))
+		for _, q := range p[0] {
+			v := [2]float64{(q[0] - geo.X0) / geo.DX, (geo.Y0 - q[1]) / geo.DY}
+			if n := len(pts); n > 0 && pts[n-1] == v {
+				continue
+			}
+			pts = append(pts, v)
+		}
+		if n := len(pts); n > 1 && pts[0] == pts[n-1] {
+			pts = pts[:n-1]
+		}
+		hp, ok := convexHalfPlanes(pts)
+		if !ok {
+			return nil
+		}
+		pc := piece{hp: make([]halfPlane, len(hp)), xmin: math.Inf(1), xmax: math.Inf(-1), ymin: math.Inf(1), ymax: math.Inf(-1)}
+		for i, h := range hp {
+			pc.hp[i] = halfPlane{h[0], h[1], h[2]}
+		}
+		for _, v := range pts {
+			pc.xmin, pc.xmax = min(pc.xmin, v[0]), max(pc.xmax, v[0])
+			pc.ymin, pc.ymax = min(pc.ymin, v[1]), max(pc.ymax, v[1])
+		}
+		ps = append(ps, pc)
+	}
+	const margin = 1e-9
 	ext := e.extents()
-	// The coverage's column bounds: most areas fall outside them.
-	cmin, cmax := int32(e.z.Width), int32(0)
+	cls := make([]int8, len(e.areas))
+	for zi, x := range ext {
+		if len(x.lo) == 0 {
+			cls[zi] = clsNone
+			continue
+		}
+		x0, x1 := float64(x.colLo), float64(x.colHi)
+		y0, y1 := float64(x.row0), float64(x.row0+len(x.lo))
+		c := clsNone
+	pieces:
+		for _, p := range ps {
+			if x1 <= p.xmin || x0 >= p.xmax || y1 <= p.ymin || y0 >= p.ymax {
+				continue
+			}
+			in := true
+			for _, h := range p.hp {
+				// The box's corners nearest to and farthest from the
+				// edge's inside.
+				lo, hi := h.c, h.c
+				if h.a >= 0 {
+					lo, hi = lo+h.a*x0, hi+h.a*x1
+				} else {
+					lo, hi = lo+h.a*x1, hi+h.a*x0
+				}
+				if h.b >= 0 {
+					lo, hi = lo+h.b*y0, hi+h.b*y1
+				} else {
+					lo, hi = lo+h.b*y1, hi+h.b*y0
+				}
+				if hi < -margin {
+					continue pieces // wholly outside this piece
+				}
+				if lo < margin {
+					in = false
+				}
+			}
+			if in {
+				c = clsWhole
+				break
+			}
+			c = clsMaybe
+		}
+		cls[zi] = c
+	}
+	return cls
+}
+
+// convexHalfPlanes returns the inside half-planes (a, b, c: a·x + b·y + c
+// ≥ 0 inside, (a, b) of unit length) of a simple convex ring given without
+// its closing point, or false when it is not one: every turn the same way
+// (collinear points allowed) and one turn around in all.
+func convexHalfPlanes(pts [][2]float64) ([][3]float64, bool) {
+	n := len(pts)
+	if n < 3 {
+		return nil, false
+	}
+	var sign, turn float64
+	for i := 0; i < n; i++ {
+		p, q, r := pts[i], pts[(i+1)%n], pts[(i+2)%n]
+		ux, uy, vx, vy := q[0]-p[0], q[1]-p[1], r[0]-q[0], r[1]-q[1]
+		cr := ux*vy - uy*vx
+		if cr != 0 {
+			if sign == 0 {
+				sign = math.Copysign(1, cr)
+			} else if math.Signbit(cr) != math.Signbit(sign) {
+				return nil, false
+			}
+		}
+		turn += math.Atan2(cr, ux*vx+uy*vy)
+	}
+	if sign == 0 || math.Abs(math.Abs(turn)-2*math.Pi) > 1e-6 {
+		return nil, false
+	}
+	hp := make([][3]float64, n)
+	for i := 0; i < n; i++ {
+		p, q := pts[i], pts[(i+1)%n]
+		dx, dy := q[0]-p[0], q[1]-p[1]
+		l := math.Hypot(dx, dy)
+		// Left of p→q is inside for a positive turn: (−dy, dx)·(x − p).
+		a, b := -dy/l*sign, dx/l*sign
+		hp[i] = [3]float64{a, b, -(a*p[0] + b*p[1])}
+	}
+	return hp, true
+}
+
+// sumsOne is the sweep for one footprint's coverage c (set: its edges),
+// area by area and row by row (see the top of this file). Areas cls marks
+// whole add their totals; those it marks none, nothing; without cls every
+// area whose cell box meets the coverage's is swept.
+func (e *Engine) sumsOne(c *Coverage, set *edgeSet, cls []int8) zoneTotals {
+	z := e.z
+	nA := len(e.areas)
+	ext := e.extents()
+	t := zoneTotals{pop: make([]float64, nA), u18: make([]float64, nA), km2: make([]float64, nA)}
+	cmin, cmax := int32(z.Width), int32(0)
 	for r := c.Row0; r < c.Row0+c.Rows; r++ {
 		if cols, _ := c.Row(r); len(cols) > 0 {
 			cmin, cmax = min(cmin, cols[0]), max(cmax, cols[len(cols)-1])
 		}
 	}
-	var in []bool
+	var todo []int32
 	for zi, x := range ext {
-		if len(x.lo) == 0 || x.row0 < c.Row0 || x.row0+len(x.lo) > c.Row0+c.Rows ||
-			x.colLo < cmin || x.colHi > cmax || !coversWhole(c, x) {
+		if cls != nil {
+			switch cls[zi] {
+			case clsWhole:
+				t.pop[zi], t.u18[zi], t.km2[zi] = z.TotPop[zi], z.TotU18[zi], z.TotKm2[zi]
+				continue
+			case clsNone:
+				continue
+			}
+		}
+		if len(x.lo) == 0 || x.row0 >= c.Row0+c.Rows || x.row0+len(x.lo) <= c.Row0 || x.colHi <= cmin || x.colLo >= cmax {
 			continue
 		}
-		if in == nil {
-			in = make([]bool, len(e.areas))
-		}
-		in[zi] = true
+		todo = append(todo, int32(zi))
 	}
-	return in
+	nw := workers()
+	accs := make([]*zoneAcc, nw)
+	for i := range accs {
+		accs[i] = getAcc(nA)
+	}
+	defer func() {
+		for _, a := range accs {
+			accPool.Put(a)
+		}
+	}()
+	scs := make([]clipScratch, nw)
+	fsets := []*edgeSet{set}
+	const chunk = 8
+	parallel((len(todo)+chunk-1)/chunk, func(w, ci int) {
+		a := accs[w]
+		rs := rowSweep{e: e, z: z, a: a, sc: &scs[w], fsets: fsets}
+		for _, zi := range todo[ci*chunk : min(len(todo), (ci+1)*chunk)] {
+			x := &ext[zi]
+			for i := max(0, c.Row0-x.row0); i < min(len(x.lo), c.Row0+c.Rows-x.row0); i++ {
+				lo, hi := x.lo[i], x.hi[i]
+				r := x.row0 + i
+				cols, vals := c.Row(r)
+				if lo >= hi || len(cols) == 0 || hi <= cols[0] || lo >= cols[len(cols)-1] {
+					continue
+				}
+				j, found := slices.BinarySearch(cols, lo)
+				if !found && j > 0 {
+					j--
+				}
+				if cols[j] <= lo && vals[j] == 1 && cols[j+1] >= hi {
+					// The footprint covers the area-row whole.
+					a.pop[zi] += x.pop[i]
+					a.u18[zi] += x.u18[i]
+					a.km2[zi] += x.km2[i]
+					continue
+				}
+				rs.reset(r)
+				rs.seg = int(x.seg[i])
+				rs.areaRow(zi, x, i, lo, hi, cols[j:], vals[j:])
+			}
+			// One worker sums each area, in row order: reproducible.
+			t.pop[zi], t.u18[zi], t.km2[zi] = a.pop[zi], a.u18[zi], a.km2[zi]
+			a.pop[zi], a.u18[zi], a.km2[zi] = 0, 0, 0
+		}
+	})
+	return t
 }
 
-// coversWhole reports whether c covers every cell of the extent whole.
-func coversWhole(c *Coverage, x areaExtent) bool {
-	for i := range x.lo {
-		lo, hi := x.lo[i], x.hi[i]
+// rowSweep is sumsOne's state for one row.
+type rowSweep struct {
+	e      *Engine
+	z      *zones
+	a      *zoneAcc
+	sc     *clipScratch
+	fsets  []*edgeSet
+	r      int
+	s0, s1 int
+	seg    int // segment cursor: the last one starting at or before a range
+	// The row's cells and block prefixes of both layers (u18 nil: none).
+	pop, u18   []float32
+	ppre, upre []float64
+}
+
+func (rs *rowSweep) reset(r int) {
+	z := rs.z
+	rs.r, rs.s0, rs.s1, rs.seg = r, int(z.RowStart[r]), int(z.RowStart[r+1]), -1
+	nb := z.nb()
+	rs.pop, rs.ppre = z.Pop[r*z.Width:(r+1)*z.Width], z.PopPre[r*nb:(r+1)*nb]
+	if z.U18 != nil {
+		rs.u18, rs.upre = z.U18[r*z.Width:(r+1)*z.Width], z.U18Pre[r*nb:(r+1)*nb]
+	}
+}
+
+// seek moves the segment cursor to the last segment starting at or before
+// x: a few steps forward when x is near, else a binary search.
+func (rs *rowSweep) seek(x int32) {
+	col := rs.z.SegCol
+	k := rs.seg
+	if k < rs.s0 || k >= rs.s1 || col[k] > x {
+		k = rs.s0
+	}
+	for n := 0; n < 4 && k+1 < rs.s1 && col[k+1] <= x; n++ {
+		k++
+	}
+	if k+1 < rs.s1 && col[k+1] <= x {
+		j, found := slices.BinarySearch(col[k:rs.s1], x)
+		if k += j; !found {
+			k--
+		}
+	}
+	rs.seg = k
+}
+
+// prefix is Σ cells [0, c) of the row in both layers, given the prefixes
+// at segment start sa (pa, ua): a direct sum when c is near sa.
+func (rs *rowSweep) prefix(c, sa int, pa, ua float64) (float64, float64) {
+	if c-sa <= blockSize/2 {
+		pa += sumCells(rs.pop[sa:c])
+		if rs.u18 != nil {
+			ua += sumCells(rs.u18[sa:c])
+		}
+		return pa, ua
+	}
+	pa = prefixNear(rs.pop, rs.ppre, c)
+	if rs.u18 != nil {
+		ua = prefixNear(rs.u18, rs.upre, c)
+	}
+	return pa, ua
+}
+
+// areaRow adds area zi's part of the coverage runs (cols, vals: from the
+// run holding lo) over its extent [lo, hi) in the row, row i of x.
+func (rs *rowSweep) areaRow(zi int32, x *areaExtent, i int, lo, hi int32, cols []int32, vals []float64) {
+	// Columns in whole runs and elsewhere (partly covered or not at all).
+	var whole int32
+	for j := 0; j+1 < len(cols) && cols[j] < hi; j++ {
+		if x0, x1 := max(cols[j], lo), min(cols[j+1], hi); x0 < x1 && vals[j] == 1 {
+			whole += x1 - x0
+		}
+	}
+	a := rs.a
+	// Mostly covered: the area-row's sums less the cells not covered
+	// whole, and the partly covered ones' part back.
+	var base float64
+	if whole > hi-lo-whole {
+		a.pop[zi] += x.pop[i]
+		a.u18[zi] += x.u18[i]
+		a.km2[zi] += x.km2[i]
+		base = 1
+		if lo < cols[0] {
+			rs.zoneRange(zi, int(lo), int(min(hi, cols[0])), 0, nil, base)
+		}
+	}
+	j := 0
+	for ; j+1 < len(cols) && cols[j] < hi; j++ {
+		x0, x1 := max(cols[j], lo), min(cols[j+1], hi)
+		if x0 >= x1 {
+			continue
+		}
+		switch v := vals[j]; {
+		case v == 1:
+			if base == 0 {
+				rs.zoneRange(zi, int(x0), int(x1), 1, nil, 0)
+			}
+		case v == 0:
+			if base != 0 {
+				rs.zoneRange(zi, int(x0), int(x1), 0, nil, base)
+			}
+		default:
+			rs.zoneRange(zi, int(x0), int(x1), v, rs.fsets, base)
+		}
+	}
+	// Past the last breakpoint (value 0).
+	if last := cols[len(cols)-1]; base != 0 && last < hi {
+		rs.zoneRange(zi, int(max(lo, last)), int(hi), 0, nil, base)
+	}
+}
+
+// zoneRange adds area zi's part of cells [x0, x1) of the row covered at
+// u, less base × its part of the cells whole (base 1: these cells were
+// counted whole already). part are the footprints covering these cells
+// partly (nil: u is exact); with an area fraction below 1 too, the cells
+// are clipped exactly, as in the union sweep.
+func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet, base float64) {
+	z, r, a := rs.z, rs.r, rs.a
+	s1 := rs.s1
+	rs.seek(int32(x0))
+	for k := rs.seg; k < s1 && int(z.SegCol[k]) < x1; k++ {
+		sa, sb := int(z.SegCol[k]), z.Width
+		if k+1 < s1 {
+			sb = int(z.SegCol[k+1])
+		}
+		lo, hi := max(x0, sa), min(x1, sb)
 		if lo >= hi {
 			continue
 		}
-		cols, vals := c.Row(x.row0 + i)
-		// The run holding lo, then on through runs of 1 until hi.
-		k, found := slices.BinarySearch(cols, lo)
-		if !found {
-			k--
-		}
-		for ; ; k++ {
-			if k < 0 || k+1 >= len(cols) || vals[k] != 1 {
-				return false
-			}
-			if cols[k+1] >= hi {
+		rs.seg = k
+		f := -1.0
+		for en := z.SegEnt[k]; en < z.SegEnt[k+1]; en++ {
+			if z.EntZone[en] == zi {
+				f = z.EntFrac[en]
 				break
 			}
 		}
-	}
-	return true
-}
-
-// skipSpans lists per row of c the column ranges whose cells only areas
-// marked in inside cover: the union of the inside areas' extents less the
-// segments there that list another area. The sweep does not visit them.
-func (e *Engine) skipSpans(inside []bool, c *Coverage) *rowRanges {
-	n := 0
-	for _, in := range inside {
-		if in {
-			n++
-		}
-	}
-	// A footprint holding a few areas gains less than the ranges cost
-	// (the sweep skips these areas' entries either way).
-	if n < minSkipAreas {
-		return nil
-	}
-	e.extents()
-	rr := &rowRanges{row0: c.Row0, start: make([]int32, c.Rows+1)}
-	z := e.z
-	var ins, outs, bad, cut, tmp [][2]int32
-	add := func(u [][2]int32, lo, hi int32) [][2]int32 {
-		if n := len(u); n > 0 && lo <= u[n-1][1] {
-			u[n-1][1] = max(u[n-1][1], hi)
-			return u
-		}
-		return append(u, [2]int32{lo, hi})
-	}
-	for i := 0; i < c.Rows; i++ {
-		r := c.Row0 + i
-		ins, outs = ins[:0], outs[:0]
-		// Only the areas that reach into the coverage's columns matter:
-		// from the first that may (no extent is wider than extMaxW).
-		cols, _ := c.Row(r)
-		if len(cols) == 0 {
-			rr.start[i+1] = int32(len(rr.lo))
+		if f < 0 {
 			continue
 		}
-		cmin, cmax := cols[0], cols[len(cols)-1]
-		k0, k1 := int(e.extRow[r]), int(e.extRow[r+1])
-		k, _ := slices.BinarySearch(e.extLo[k0:k1], cmin-e.extMaxW)
-		for k += k0; k < k1 && e.extLo[k] < cmax; k++ {
-			zi, lo, hi := e.extZone[k], e.extLo[k], e.extHi[k]
-			if hi <= cmin {
+		w := u - base // the cells' weight
+		if part != nil && f < 1 {
+			rs.e.exactCells(a, r, lo, hi, zi, f, part, rs.sc)
+			if base == 0 {
 				continue
 			}
-			if inside[zi] {
-				ins = add(ins, lo, hi)
-			} else {
-				outs = add(outs, lo, hi)
+			w = -base
+		}
+		var ps, us float64
+		switch {
+		case lo == sa && hi == sb:
+			pb, ub := z.segEnd(r, k, s1)
+			ps = pb - z.SegPre[k]
+			if rs.u18 != nil {
+				us = ub - z.SegU18Pre[k]
 			}
-		}
-		// Where another area's extent overlaps, only the segments that
-		// list an area not inside are swept (extents are hulls: where a
-		// boundary runs along the row they overlap widely).
-		bad = bad[:0]
-		s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
-		for _, o := range outs {
-			for _, in := range ins {
-				lo, hi := max(o[0], in[0]), min(o[1], in[1])
-				if lo >= hi {
-					continue
-				}
-				k, found := slices.BinarySearch(z.SegCol[s0:s1], lo)
-				if k += s0; !found {
-					k--
-				}
-				for ; k < s1 && z.SegCol[k] < hi; k++ {
-					if zs := z.EntZone[z.SegEnt[k]:z.SegEnt[k+1]]; len(zs) > 0 && !allInside(inside, zs) {
-						b := int32(z.Width)
-						if k+1 < s1 {
-							b = z.SegCol[k+1]
-						}
-						bad = add(bad, z.SegCol[k], b)
-					}
-				}
+		case hi-lo <= blockSize/2:
+			ps = sumCells(rs.pop[lo:hi])
+			if rs.u18 != nil {
+				us = sumCells(rs.u18[lo:hi])
 			}
+		default:
+			var pa, ua float64
+			if rs.u18 != nil {
+				ua = z.SegU18Pre[k]
+			}
+			pa, ua = rs.prefix(lo, sa, z.SegPre[k], ua)
+			pb, ub := z.segEnd(r, k, s1)
+			if hi < sb {
+				pb, ub = rs.prefix(hi, lo, pa, ua)
+			}
+			ps, us = pb-pa, ub-ua
 		}
-		cut = append(cut[:0], ins...)
-		for _, o := range bad {
-			cut, tmp = subtract(tmp[:0], cut, o[0], o[1]), cut
-		}
-		for _, p := range cut {
-			rr.lo, rr.hi = append(rr.lo, p[0]), append(rr.hi, p[1])
-		}
-		rr.start[i+1] = int32(len(rr.lo))
-	}
-	if len(rr.lo) == 0 {
-		return nil
-	}
-	return rr
-}
-
-// subtract appends to out the sorted disjoint ranges rs less [lo, hi).
-func subtract(out, rs [][2]int32, lo, hi int32) [][2]int32 {
-	for _, p := range rs {
-		if hi <= p[0] || lo >= p[1] {
-			out = append(out, p)
-			continue
-		}
-		if p[0] < lo {
-			out = append(out, [2]int32{p[0], lo})
-		}
-		if hi < p[1] {
-			out = append(out, [2]int32{hi, p[1]})
+		ps *= w * f
+		a.pop[zi] += ps
+		a.km2[zi] += w * f * float64(hi-lo) * z.CellKm2[r]
+		if rs.u18 != nil {
+			a.u18[zi] += w * f * us
+		} else {
+			a.u18[zi] += ps * rs.e.shares[zi]
 		}
 	}
-	return out
-}
-
-// rowRanges are sorted disjoint column ranges per row from row0.
-type rowRanges struct {
-	row0   int
-	start  []int32 // per row, offsets into lo/hi
-	lo, hi []int32
-}
-
-// row returns row r's ranges.
-func (rr *rowRanges) row(r int) ([]int32, []int32) {
-	if rr == nil {
-		return nil, nil
-	}
-	i := r - rr.row0
-	if i < 0 || i+1 >= len(rr.start) {
-		return nil, nil
-	}
-	a, b := rr.start[i], rr.start[i+1]
-	return rr.lo[a:b], rr.hi[a:b]
-}
-
-// allInside reports whether every area of a segment is marked.
-func allInside(inside []bool, zones []int32) bool {
-	if inside == nil {
-		return false
-	}
-	for _, zi := range zones {
-		if !inside[zi] {
-			return false
-		}
-	}
-	return true
 }

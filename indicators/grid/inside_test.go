@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -71,11 +72,12 @@ func randomBlob(rng *rand.Rand, cx, cy, rad float64) orb.Polygon {
 	return orb.Polygon{append(ring, ring[0])}
 }
 
-// The fast path (areas covered whole take their totals, the sweep skips
-// their cells) equals the full sweep to 1e-9, on random footprints from
-// smaller than an area to larger than the grid, with nested levels.
-func TestInsideAreasMatchFullSweep(t *testing.T) {
-	wholeSeen := 0
+// The per-area sweep of one footprint (area-rows covered whole take their
+// sums, mostly covered ones their sums less the uncovered cells) equals the
+// segment sweep to 1e-9, on random footprints from smaller than an area to
+// larger than the grid, with nested levels.
+func TestSumsOneMatchesSegmentSweep(t *testing.T) {
+	var whole, most, some int
 	for seed := uint64(1); seed <= 3; seed++ {
 		e, rng := insideWorld(t, seed)
 		for k := 0; k < 25; k++ {
@@ -85,13 +87,8 @@ func TestInsideAreasMatchFullSweep(t *testing.T) {
 				continue
 			}
 			covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(p, e.z.Geo, e.z.Height)}
-			for _, in := range e.insideZones(cov) {
-				if in {
-					wholeSeen++
-				}
-			}
-			fast := e.accumulate(covs, sets)
-			slow := e.finish(e.sums(covs, sets, nil, nil), covs)
+			fast := e.accumulate(covs, sets, nil)
+			slow := e.finish(e.sums(covs, sets), covs)
 			require.Len(t, fast, len(slow), "seed %d footprint %d", seed, k)
 			for i := range slow {
 				f, s := fast[i], slow[i]
@@ -100,26 +97,180 @@ func TestInsideAreasMatchFullSweep(t *testing.T) {
 				require.InDelta(t, s.Population, f.Population, tol(s.Population), "%s", s.Code)
 				require.InDelta(t, s.Under18, f.Under18, tol(s.Under18), "%s", s.Code)
 				require.InDelta(t, s.AreaKm2, f.AreaKm2, tol(s.AreaKm2), "%s", s.Code)
+				switch {
+				case s.Fraction > 1-1e-12:
+					whole++
+				case s.Fraction > 0.5:
+					most++
+				default:
+					some++
+				}
 			}
 		}
 	}
-	require.Greater(t, wholeSeen, 50, "the footprints must cover some areas whole, or the fast path is not tested")
+	// Every path is taken: whole areas, mostly covered (sums less the
+	// rest) and partly covered (the covered cells summed).
+	require.Greater(t, whole, 50)
+	require.Greater(t, most, 50)
+	require.Greater(t, some, 50)
 }
 
-// An area is covered whole only if every cell of it is: a footprint that
-// leaves out one corner cell of an area does not mark it.
-func TestInsideZonesNeedsEveryCell(t *testing.T) {
-	e, _ := insideWorld(t, 1)
-	full := orb.Polygon{{{-1, -1}, {11, -1}, {11, 11}, {-1, 11}, {-1, -1}}}
-	in := e.insideZones(Rasterize(full, e.z.Geo, e.z.Width, e.z.Height))
-	for zi := range e.areas {
-		require.True(t, in[zi], e.areas[zi].Code)
+// Without an under-18 layer, under-18 is population × the area's share on
+// both paths alike.
+func TestSumsOneWithoutUnder18Layer(t *testing.T) {
+	e, rng := insideWorld(t, 4)
+	areas := slices.Clone(e.areas)
+	for i := range areas {
+		pop, u18 := 1000.0, float64(100+10*i)
+		areas[i].Baseline = indicators.Baseline{Population: &pop, Under18: &u18}
 	}
-	// A notch of a tenth of a cell at the grid's south-west corner: area
-	// A0_0 and the parent lose their whole cover, nothing else does.
-	notch := orb.Polygon{{{-1, -1}, {11, -1}, {11, 11}, {-1, 11}, {-1, 0.005}, {0.005, 0.005}, {0.005, -1}, {-1, -1}}}
-	in = e.insideZones(Rasterize(notch, e.z.Geo, e.z.Width, e.z.Height))
+	e = NewEngineFromLayers(areas, e.z.Geo, e.z.Width, e.z.Height, e.z.Pop, nil)
+	for k := 0; k < 10; k++ {
+		p := randomBlob(rng, 10*rng.Float64(), 10*rng.Float64(), 0.5+4*rng.Float64())
+		cov := Rasterize(p, e.z.Geo, e.z.Width, e.z.Height)
+		if cov.Rows == 0 {
+			continue
+		}
+		covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(p, e.z.Geo, e.z.Height)}
+		fast := e.accumulate(covs, sets, nil)
+		slow := e.finish(e.sums(covs, sets), covs)
+		require.Len(t, fast, len(slow))
+		for i := range slow {
+			require.InDelta(t, slow[i].Under18, fast[i].Under18, 1e-9*max(1, slow[i].Under18), slow[i].Code)
+			require.True(t, fast[i].KnownUnder18)
+		}
+	}
+}
+
+// An area-row is covered whole only if every cell of it is: a footprint
+// over the whole grid gives every area its totals; one that leaves out a
+// tenth of a cell at the grid's south-west corner takes exactly that
+// tenth's people from A0_0 and the parent, and nothing from anyone else.
+func TestSumsOneNeedsEveryCell(t *testing.T) {
+	e, _ := insideWorld(t, 1)
+	expose := func(p orb.Polygon) map[string]indicators.AreaExposure {
+		cov := Rasterize(p, e.z.Geo, e.z.Width, e.z.Height)
+		out := map[string]indicators.AreaExposure{}
+		for _, x := range e.accumulate([]*Coverage{cov}, []*edgeSet{newEdgeSet(p, e.z.Geo, e.z.Height)}, nil) {
+			out[x.Code] = x
+		}
+		return out
+	}
+	full := expose(orb.Polygon{{{-1, -1}, {11, -1}, {11, 11}, {-1, 11}, {-1, -1}}})
+	notch := expose(orb.Polygon{{{-1, -1}, {11, -1}, {11, 11}, {-1, 11}, {-1, 0.005}, {0.005, 0.005}, {0.005, -1}, {-1, -1}}})
+	corner := float64(e.z.Pop[(e.z.Height-1)*e.z.Width]) * 0.01 // 0.005° × 0.005° of a 0.05° cell
 	for zi, a := range e.areas {
-		require.Equal(t, a.Code != "A0_0" && a.Code != "P", in[zi], a.Code)
+		pop, _, km2, ok := e.Totals(a.Code)
+		require.True(t, ok)
+		require.InDelta(t, pop, full[a.Code].Population, 1e-9*pop, a.Code)
+		require.InDelta(t, km2, full[a.Code].AreaKm2, 1e-9*km2, a.Code)
+		want := e.z.TotPop[zi]
+		if a.Code == "A0_0" || a.Code == "P" {
+			want -= corner
+		}
+		require.InDelta(t, want, notch[a.Code].Population, 1e-9*pop, a.Code)
+	}
+}
+
+// convexPiece is a random convex polygon: points on an ellipse at sorted
+// random angles (a swath piece, a circle).
+func convexPiece(rng *rand.Rand, cx, cy, rx, ry float64) orb.Polygon {
+	n := 4 + rng.IntN(40)
+	as := make([]float64, n)
+	for i := range as {
+		as[i] = 2 * math.Pi * rng.Float64()
+	}
+	slices.Sort(as)
+	var ring orb.Ring
+	for _, a := range as {
+		ring = append(ring, orb.Point{cx + rx*math.Cos(a), cy + ry*math.Sin(a)})
+	}
+	if rng.IntN(2) == 0 {
+		slices.Reverse(ring)
+	}
+	return orb.Polygon{append(ring, ring[0])}
+}
+
+// Footprints of convex pieces (one, or overlapping ones as a storm swath
+// is made of) classify areas as covered whole or not at all; the result
+// equals the segment sweep to 1e-9, and the classes are right: a whole
+// area's exposure is its totals, a none area has none.
+func TestClassifiedConvexPiecesMatchSegmentSweep(t *testing.T) {
+	var whole, none, maybe int
+	for seed := uint64(1); seed <= 3; seed++ {
+		e, rng := insideWorld(t, seed)
+		for k := 0; k < 20; k++ {
+			var g orb.Geometry
+			if k%2 == 0 {
+				g = convexPiece(rng, 10*rng.Float64(), 10*rng.Float64(), 0.5+5*rng.Float64(), 0.5+5*rng.Float64())
+			} else {
+				// A track of overlapping pieces.
+				var mp orb.MultiPolygon
+				x, y := 10*rng.Float64(), 10*rng.Float64()
+				for i := 0; i < 3; i++ {
+					mp = append(mp, convexPiece(rng, x, y, 1+2*rng.Float64(), 1+2*rng.Float64()))
+					x, y = x+rng.Float64()-0.5, y+rng.Float64()-0.5
+				}
+				g = mp
+			}
+			cls := e.classify(g)
+			require.NotNil(t, cls)
+			cov := Rasterize(g, e.z.Geo, e.z.Width, e.z.Height)
+			if cov.Rows == 0 {
+				continue
+			}
+			covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(g, e.z.Geo, e.z.Height)}
+			fast := e.accumulate(covs, sets, cls)
+			slow := e.finish(e.sums(covs, sets), covs)
+			require.Len(t, fast, len(slow), "seed %d footprint %d", seed, k)
+			got := map[string]indicators.AreaExposure{}
+			for i := range slow {
+				f, s := fast[i], slow[i]
+				require.Equal(t, s.Code, f.Code)
+				tol := func(v float64) float64 { return 1e-9 * max(1, math.Abs(v)) }
+				require.InDelta(t, s.Population, f.Population, tol(s.Population), "%s", s.Code)
+				require.InDelta(t, s.Under18, f.Under18, tol(s.Under18), "%s", s.Code)
+				require.InDelta(t, s.AreaKm2, f.AreaKm2, tol(s.AreaKm2), "%s", s.Code)
+				got[s.Code] = s
+			}
+			for zi, a := range e.areas {
+				switch cls[zi] {
+				case clsWhole:
+					whole++
+					require.InDelta(t, e.z.TotPop[zi], got[a.Code].Population, 1e-9*e.z.TotPop[zi], a.Code)
+				case clsNone:
+					none++
+					require.NotContains(t, got, a.Code)
+				default:
+					maybe++
+				}
+			}
+		}
+	}
+	require.Greater(t, whole, 20)
+	require.Greater(t, none, 20)
+	require.Greater(t, maybe, 20)
+}
+
+// Only simple convex rings are classified: a notched ring, a pentagram
+// (every turn the same way, twice around) and a polygon with a hole sweep
+// every area.
+func TestClassifyNeedsConvexPieces(t *testing.T) {
+	e, _ := insideWorld(t, 1)
+	square := orb.Ring{{1, 1}, {9, 1}, {9, 9}, {1, 9}, {1, 1}}
+	require.NotNil(t, e.classify(orb.Polygon{square}))
+	require.NotNil(t, e.classify(orb.MultiPolygon{{square}, {square}}))
+	notched := orb.Ring{{1, 1}, {9, 1}, {9, 9}, {5, 5}, {1, 9}, {1, 1}}
+	var star orb.Ring
+	for i := 0; i <= 5; i++ {
+		a := math.Pi/2 + float64(2*i%5)*2*math.Pi/5
+		star = append(star, orb.Point{5 + 4*math.Cos(a), 5 + 4*math.Sin(a)})
+	}
+	hole := orb.Ring{{4, 4}, {6, 4}, {6, 6}, {4, 6}, {4, 4}}
+	for name, g := range map[string]orb.Geometry{
+		"notched": orb.Polygon{notched}, "pentagram": orb.Polygon{star}, "hole": orb.Polygon{square, hole},
+		"one of two": orb.MultiPolygon{{square}, {notched}}, "ring": square,
+	} {
+		require.Nil(t, e.classify(g), name)
 	}
 }

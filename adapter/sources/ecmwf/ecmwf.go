@@ -31,14 +31,30 @@ const DefaultRoot = "https://data.ecmwf.int/forecasts"
 // layout: [root]/[yyyymmdd]/[HH]z/[model]/[resol]/[stream]/[yyyymmdd][HH]0000-[step][U]-[stream]-[type].[format].
 const DefaultPath = "{yyyymmdd}/{HH}z/ifs/0p25/enfo/{yyyymmdd}{HH}0000-240h-enfo-tf.bufr"
 
+// DefaultHRESPath is the deterministic (HRES) track file of a run: stream
+// oper to 240 h for the 00/12 UTC runs, scda to 90 h for 06/18 UTC.
+const DefaultHRESPath = "{yyyymmdd}/{HH}z/ifs/0p25/{stream}/{yyyymmdd}{HH}0000-{step}h-{stream}-tf.bufr"
+
+// Streams: the ensemble's track file, or the deterministic run's.
+const (
+	StreamEnsemble = "enfo"
+	StreamHRES     = "hres"
+)
+
 // Attribution is what CC BY 4.0 asks every use of the data to say.
 const Attribution = "ECMWF"
 
 // Config is the ecmwf source's section.
 type Config struct {
-	// Root and Path make the file URL; Path's {yyyymmdd} and {HH} are the run.
+	// Root and Path make the file URL; Path's {yyyymmdd} and {HH} are the
+	// run, {stream} and {step} the file's stream and length (oper/240 or,
+	// at 06/18 UTC, scda/90 for hres; enfo/240 for the ensemble).
 	Root string `mapstructure:"root"`
 	Path string `mapstructure:"path"`
+	// Stream is enfo (the ensemble, default) or hres: the deterministic
+	// run's file, yielded as a one-member forecast (events ecmwf-hres:<id>).
+	// With hres, path defaults to the HRES layout and cycles may add 6, 18.
+	Stream string `mapstructure:"stream"`
 	// Cycles are the run hours (UTC) to look for.
 	Cycles []int `mapstructure:"cycles"`
 	// DelayHours is how long after its nominal time a run is normally
@@ -59,7 +75,7 @@ type Config struct {
 
 // DefaultConfig is the config with its defaults.
 func DefaultConfig() *Config {
-	return &Config{Root: DefaultRoot, Path: DefaultPath, Cycles: []int{0, 12}, DelayHours: 8, Lookback: 4,
+	return &Config{Root: DefaultRoot, Path: DefaultPath, Stream: StreamEnsemble, Cycles: []int{0, 12}, DelayHours: 8, Lookback: 4,
 		ThresholdsMS: []float64{18, 26, 33}, MaxBodyBytes: 32 << 20}
 }
 
@@ -71,6 +87,9 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.Root); c.Root == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
 		bad("root", "must be an http(s) or file:// URL, got %q", c.Root)
+	}
+	if c.Stream != StreamEnsemble && c.Stream != StreamHRES {
+		bad("stream", "must be %s (ensemble) or %s (deterministic), got %q", StreamEnsemble, StreamHRES, c.Stream)
 	}
 	if !strings.Contains(c.Path, "{yyyymmdd}") || !strings.Contains(c.Path, "{HH}") {
 		bad("path", "must contain {yyyymmdd} and {HH}, got %q", c.Path)
@@ -138,12 +157,24 @@ func New(cfg *Config, env adapter.Env) *Source {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	return &Source{cfg: *cfg, env: env, client: fetch.ForSource(env)}
+	c := *cfg
+	if c.Stream == StreamHRES && c.Path == DefaultPath {
+		c.Path = DefaultHRESPath
+	}
+	return &Source{cfg: c, env: env, client: fetch.ForSource(env)}
 }
 
 // URL is the track file of a run.
 func (s *Source) URL(run time.Time) string {
-	p := strings.NewReplacer("{yyyymmdd}", run.Format("20060102"), "{HH}", run.Format("15")).Replace(s.cfg.Path)
+	stream, step := "enfo", "240"
+	if s.cfg.Stream == StreamHRES {
+		stream = "oper"
+		if run.Hour() == 6 || run.Hour() == 18 {
+			stream, step = "scda", "90"
+		}
+	}
+	p := strings.NewReplacer("{yyyymmdd}", run.Format("20060102"), "{HH}", run.Format("15"),
+		"{stream}", stream, "{step}", step).Replace(s.cfg.Path)
 	return strings.TrimRight(s.cfg.Root, "/") + "/" + strings.TrimLeft(p, "/")
 }
 
@@ -230,8 +261,15 @@ func (s *Source) Fetch(ctx context.Context, cur adapter.Cursor) (adapter.Batch, 
 // (e.g. 06L; 70–79 are ECMWF's own labels for storms not yet named).
 func EventID(stormID string) string { return "ecmwf:" + strings.ToLower(stormID) }
 
-// counted says whether a member counts towards probabilities.
+// HRESEventID is the id of a storm's deterministic forecast (stream hres).
+func HRESEventID(stormID string) string { return "ecmwf-hres:" + strings.ToLower(stormID) }
+
+// counted says whether a member counts towards probabilities: with stream
+// hres the deterministic track alone.
 func (s *Source) counted(m Member) bool {
+	if s.cfg.Stream == StreamHRES {
+		return m.Kind == "deterministic"
+	}
 	return m.Kind != "deterministic" || s.cfg.IncludeDeterministic
 }
 
@@ -270,11 +308,16 @@ func (s *Source) event(st Storm, fileURL string) (indicators.Event, bool) {
 	if st.ObservedLat != nil && st.ObservedLon != nil {
 		props["observed_lat"], props["observed_lon"] = *st.ObservedLat, *st.ObservedLon
 	}
+	id, what := EventID(st.ID), "ensemble"
+	if s.cfg.Stream == StreamHRES {
+		id, what = HRESEventID(st.ID), "HRES"
+		props["stream"] = StreamHRES
+	}
 	return indicators.Event{
-		ID: EventID(st.ID), Source: s.env.Name, Version: st.Run.Format(time.RFC3339),
+		ID: id, Source: s.env.Name, Version: st.Run.Format(time.RFC3339),
 		Type: indicators.TropicalCyclone, Phase: indicators.Forecast,
 		Severity: sev, NativeSeverity: native,
-		Title:  fmt.Sprintf("%s, ECMWF ensemble %s", name, st.Run.Format("2006-01-02 15Z")),
+		Title:  fmt.Sprintf("%s, ECMWF %s %s", name, what, st.Run.Format("2006-01-02 15Z")),
 		Issued: st.Run, ValidFrom: st.Run, ValidTo: validTo,
 		Footprints: Swaths(members, s.cfg.ThresholdsMS),
 		Properties: props,

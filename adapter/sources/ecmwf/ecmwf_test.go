@@ -334,3 +334,47 @@ func TestSwathMergeStaysWithinTolerance(t *testing.T) {
 	straightSwath, _, _ := Swath(straight(10, 14, 100, 4), 18)
 	assert.Len(t, straightSwath, 1, "a straight track with constant radii is one convex stadium")
 }
+
+// Stream hres: the deterministic run's file (oper at 00/12 UTC, scda to 90 h
+// at 06/18) as a one-member forecast, ecmwf-hres:<id>, its swaths member 1.
+func TestHRESStream(t *testing.T) {
+	raw, err := os.ReadFile(testutil.SharedSample(t, "ecmwf", "tc_tracks_22S_2020031912_hres.bufr"))
+	require.NoError(t, err)
+	var paths []string
+	srv := testutil.FeedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		if r.URL.Path != "/20200319/12z/ifs/0p25/oper/20200319120000-240h-oper-tf.bufr" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(raw)
+	}))
+	cfg := DefaultConfig()
+	cfg.Root, cfg.Stream, cfg.Cycles = srv.URL, StreamHRES, []int{0, 6, 12, 18}
+	// 22S peaks at 16.5 m/s here: a 12 m/s swath (Holland radii) to see.
+	cfg.ThresholdsMS = []float64{12}
+	require.NoError(t, cfg.Validate())
+	now := time.Date(2020, 3, 20, 3, 0, 0, 0, time.UTC) // 18 UTC (scda) asked first, not there; then 12 UTC (oper)
+	s := New(cfg, adapter.Env{Name: "ecmwf_hres", Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
+		Fetch: config.Fetch{Timeout: 5 * time.Second, MaxBodyBytes: 1 << 20, UserAgent: "test"}})
+	assert.Equal(t, srv.URL+"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr", s.URL(time.Date(2020, 3, 19, 18, 0, 0, 0, time.UTC)))
+	b, err := s.Fetch(context.Background(), adapter.Cursor{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/20200319/12z/ifs/0p25/oper/20200319120000-240h-oper-tf.bufr"}, paths[len(paths)-1:])
+	assert.Contains(t, paths, "/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr", "the newer 18 UTC run asked for first")
+	evs := byID(b.Events)
+	require.Contains(t, evs, "ecmwf-hres:22s")
+	ev := evs["ecmwf-hres:22s"]
+	assert.Equal(t, 1, ev.Properties["member_count"])
+	assert.Equal(t, StreamHRES, ev.Properties["stream"])
+	assert.Contains(t, ev.Title, "ECMWF HRES")
+	require.NotEmpty(t, ev.Footprints)
+	for _, f := range ev.Footprints {
+		assert.Equal(t, 52, f.Member, "the deterministic track's number")
+		assert.Equal(t, 12.0, f.Intensity)
+	}
+
+	bad := DefaultConfig()
+	bad.Stream = "oper"
+	require.ErrorContains(t, bad.Validate(), "stream")
+}
