@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/hazardsync/hazardsync/config"
@@ -77,78 +75,31 @@ type SinkEnv struct {
 }
 
 // SinkFactory builds a sink of one kind.
-type SinkFactory struct {
-	// Kind is the registered name used as `type:` in config (or the
-	// instance name when type is omitted).
-	Kind string
-	// Description is one line for the docs.
-	Description string
-	// NewConfig returns the kind's typed config filled with defaults.
-	NewConfig func() config.PluginConfig
-	// New builds the sink from a validated config.
-	New func(cfg config.PluginConfig, env SinkEnv) (Sink, error)
-}
+type SinkFactory = Factory[Sink, SinkEnv]
 
-var (
-	sinksMu       sync.RWMutex
-	sinkFactories = map[string]SinkFactory{}
-)
+var sinks = registry[Sink, SinkEnv]{what: "sink", teach: config.RegisterSinkKind}
 
 // RegisterSinkFactory registers a sink kind; call it from the kind's init.
 // It also teaches the config loader the kind's typed config.
-func RegisterSinkFactory(f SinkFactory) {
-	sinksMu.Lock()
-	defer sinksMu.Unlock()
-	if _, dup := sinkFactories[f.Kind]; dup {
-		panic("adapter: duplicate sink kind " + f.Kind)
-	}
-	sinkFactories[f.Kind] = f
-	config.RegisterSinkKind(f.Kind, f.NewConfig)
-}
+func RegisterSinkFactory(f SinkFactory) { sinks.register(f) }
 
 // RegisterSink registers a sink kind whose typed config is C (a pointer to
 // the kind's config struct), like Register does for sources.
 func RegisterSink[C config.PluginConfig](kind, description string, newConfig func() C, build func(C, SinkEnv) (Sink, error)) {
-	RegisterSinkFactory(SinkFactory{
-		Kind:        kind,
-		Description: description,
-		NewConfig:   func() config.PluginConfig { return newConfig() },
-		New: func(c config.PluginConfig, env SinkEnv) (Sink, error) {
-			cfg, ok := c.(C)
-			if !ok {
-				var want C
-				return nil, fmt.Errorf("%s: config is %T, want %T", kind, c, want)
-			}
-			return build(cfg, env)
-		},
-	})
+	RegisterSinkFactory(typedFactory(kind, description, newConfig, build))
 }
 
 // LookupSink finds a registered sink kind.
-func LookupSink(kind string) (SinkFactory, bool) {
-	sinksMu.RLock()
-	defer sinksMu.RUnlock()
-	f, ok := sinkFactories[kind]
-	return f, ok
-}
+func LookupSink(kind string) (SinkFactory, bool) { return sinks.lookup(kind) }
 
 // SinkKinds lists registered sink kinds, sorted.
-func SinkKinds() []SinkFactory {
-	sinksMu.RLock()
-	defer sinksMu.RUnlock()
-	out := make([]SinkFactory, 0, len(sinkFactories))
-	for _, f := range sinkFactories {
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
-	return out
-}
+func SinkKinds() []SinkFactory { return sinks.list() }
 
 // BuildSink builds the configured sink instance.
 func BuildSink(spec config.SinkSpec, env SinkEnv) (Sink, error) {
-	f, ok := LookupSink(spec.Kind)
-	if !ok {
-		return nil, fmt.Errorf("sink %s: unknown type %q", spec.Name, spec.Kind)
+	f, err := sinks.find(spec.Name, spec.Kind)
+	if err != nil {
+		return nil, err
 	}
 	env.Name = spec.Name
 	s, err := f.New(spec.Plugin, env)

@@ -6,10 +6,7 @@ package adapter
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/hazardsync/hazardsync/config"
@@ -68,79 +65,31 @@ type Env struct {
 }
 
 // SourceFactory builds a source of one kind.
-type SourceFactory struct {
-	// Kind is the registered name used as `type:` in config (or the
-	// instance name when type is omitted).
-	Kind string
-	// Description is one line for `hazardsync sources`.
-	Description string
-	// NewConfig returns the kind's typed config filled with defaults.
-	NewConfig func() config.PluginConfig
-	// New builds the source from a validated config.
-	New func(cfg config.PluginConfig, env Env) (Source, error)
-}
+type SourceFactory = Factory[Source, Env]
 
-var (
-	sourcesMu sync.RWMutex
-	factories = map[string]SourceFactory{}
-)
+var sources = registry[Source, Env]{what: "source", teach: config.RegisterSourceKind}
 
 // RegisterSource registers a source kind; call it from the kind's init. It
 // also teaches the config loader the kind's typed config.
-func RegisterSource(f SourceFactory) {
-	sourcesMu.Lock()
-	defer sourcesMu.Unlock()
-	if _, dup := factories[f.Kind]; dup {
-		panic("adapter: duplicate source kind " + f.Kind)
-	}
-	factories[f.Kind] = f
-	config.RegisterSourceKind(f.Kind, f.NewConfig)
-}
+func RegisterSource(f SourceFactory) { sources.register(f) }
 
 // Register registers a source kind whose typed config is C (a pointer to the
-// kind's config struct): the config type check lives here once, not in
-// every source.
+// kind's config struct).
 func Register[C config.PluginConfig](kind, description string, newConfig func() C, build func(C, Env) (Source, error)) {
-	RegisterSource(SourceFactory{
-		Kind:        kind,
-		Description: description,
-		NewConfig:   func() config.PluginConfig { return newConfig() },
-		New: func(c config.PluginConfig, env Env) (Source, error) {
-			cfg, ok := c.(C)
-			if !ok {
-				var want C
-				return nil, fmt.Errorf("%s: config is %T, want %T", kind, c, want)
-			}
-			return build(cfg, env)
-		},
-	})
+	RegisterSource(typedFactory(kind, description, newConfig, build))
 }
 
 // LookupSource finds a registered kind.
-func LookupSource(kind string) (SourceFactory, bool) {
-	sourcesMu.RLock()
-	defer sourcesMu.RUnlock()
-	f, ok := factories[kind]
-	return f, ok
-}
+func LookupSource(kind string) (SourceFactory, bool) { return sources.lookup(kind) }
 
 // SourceKinds lists registered kinds, sorted.
-func SourceKinds() []SourceFactory {
-	sourcesMu.RLock()
-	defer sourcesMu.RUnlock()
-	out := make([]SourceFactory, 0, len(factories))
-	for _, f := range factories {
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
-	return out
-}
+func SourceKinds() []SourceFactory { return sources.list() }
 
 // BuildSource builds the configured source instance name.
 func BuildSource(spec config.SourceSpec, env Env) (Source, error) {
-	f, ok := LookupSource(spec.Kind)
-	if !ok {
-		return nil, fmt.Errorf("source %s: unknown type %q", spec.Name, spec.Kind)
+	f, err := sources.find(spec.Name, spec.Kind)
+	if err != nil {
+		return nil, err
 	}
 	env.Name = spec.Name
 	return f.New(spec.Plugin, env)
