@@ -216,6 +216,11 @@ type Delivery struct {
 	// snapshot, for dashboards filtered to a single day; costs one POST per
 	// value per day).
 	Dating string `mapstructure:"dating"`
+	// MaxDuration caps one sync's delivery to each sink when more than one
+	// sink is configured, so a hung or slow sink holds back the others'
+	// next sync by at most this long: what it did not send stays queued and
+	// goes with the next sync. 0 = no cap. With one sink there is no cap.
+	MaxDuration time.Duration `mapstructure:"max_duration"`
 }
 
 // Retention bounds the state: delivered-value history and run records older
@@ -279,7 +284,7 @@ func Defaults() Config {
 		Triggers:  indicators.DefaultTriggers(),
 		Log:       Log{Level: "info", Format: "text"},
 		Output:    Output{Dir: "./hazardsync-preview"},
-		Delivery:  Delivery{Dating: DatingOnChange},
+		Delivery:  Delivery{Dating: DatingOnChange, MaxDuration: 10 * time.Minute},
 		Retention: Retention{Days: 30},
 	}
 }

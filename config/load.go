@@ -237,6 +237,9 @@ func (c *Config) validate() Problems {
 	default:
 		p.Add("delivery.dating", "must be %s or %s, got %q", DatingOnChange, DatingDaily, c.Delivery.Dating)
 	}
+	if c.Delivery.MaxDuration < 0 {
+		p.Add("delivery.max_duration", "must not be negative, got %s", c.Delivery.MaxDuration)
+	}
 	if c.Retention.Days < 1 {
 		p.Add("retention.days", "must be at least 1, got %d", c.Retention.Days)
 	}

@@ -25,6 +25,7 @@ type namedSink struct {
 	refuse  error // set-up fails (Ensure)
 	ensured int
 	release chan struct{} // when set, Write waits for it (a slow sink)
+	hang    bool          // Write blocks until its context ends (a hung server)
 }
 
 func (n *namedSink) Name() string { return n.name }
@@ -39,8 +40,12 @@ func (n *namedSink) Ensure(context.Context, []indicators.Definition) error {
 }
 func (n *namedSink) Write(ctx context.Context, vals []indicators.Value, ack func(adapter.Outcome)) error {
 	n.mu.Lock()
-	down, release := n.down, n.release
+	down, release, hang := n.down, n.release, n.hang
 	n.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	if release != nil {
 		<-release
 	}
@@ -176,6 +181,54 @@ func TestSinksDeliverConcurrently(t *testing.T) {
 	close(slow.release)
 	require.NoError(t, <-done)
 	assert.Len(t, slow.values(), 4)
+}
+
+// TestHungSinkHoldsBackOthersAtMostMaxDuration: with several sinks, a
+// sink that hangs is given up after delivery.max_duration, so the sync (and
+// the others' next one) goes on; what it did not send stays queued and
+// goes, once, with the next sync.
+func TestHungSinkHoldsBackOthersAtMostMaxDuration(t *testing.T) {
+	src := &scriptedSource{batches: []adapter.Batch{{Complete: true, Events: []indicators.Event{
+		quake("q1", "1", indicators.SeverityOrange, rect(0.5, 0, 1.5, 1))}}, {NotModified: true}}}
+	good := &namedSink{name: "good"}
+	hung := &namedSink{name: "hung", hang: true}
+	st := openState(t)
+	r := multiRunner(t, st, src, good, hung)
+	cfg := r.Config()
+	cfg.Delivery.MaxDuration = 200 * time.Millisecond
+	r.Configure(runner.Setup{Config: cfg, Areas: r.Areas(), Exposure: indicators.NewAreaWeighted(r.Areas()),
+		Sources: map[string]adapter.Source{"feed": src}, Sinks: map[string]adapter.Sink{"good": good, "hung": hung}})
+
+	done := make(chan error, 1)
+	var res runner.SyncResult
+	go func() {
+		var err error
+		res, err = r.Once(context.Background(), runner.SyncOptions{})
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the sync waited for the hung sink past delivery.max_duration")
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "hung")
+	assert.Equal(t, 4, res.Summary.Sinks["good"].Sent)
+	assert.Len(t, good.values(), 4)
+	n, err := st.Sink("hung").PendingCount()
+	require.NoError(t, err)
+	assert.Equal(t, 4, n, "the hung sink's values stay queued")
+
+	hung.mu.Lock()
+	hung.hang = false
+	hung.mu.Unlock()
+	postsBefore := good.posts
+	res, err = r.Once(context.Background(), runner.SyncOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 4, res.Summary.Sinks["hung"].Sent, "the next sync sends what was left")
+	assert.Len(t, hung.values(), 4)
+	assert.Equal(t, postsBefore, good.posts, "nothing sent twice to the other sink")
 }
 
 // TestDryRunQueuesForNoSink: a dry run diffs per sink and queues nothing.

@@ -564,7 +564,15 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = r.deliver(ctx, v.store.Sink(sk.name), sk, cfg, events, &runs[i], progress(i))
+			dctx := ctx
+			if len(sinks) > 1 && cfg.Delivery.MaxDuration > 0 {
+				// A hung sink must not hold back the others' next sync:
+				// what it did not send by then stays queued for the next.
+				var cancel context.CancelFunc
+				dctx, cancel = context.WithTimeout(ctx, cfg.Delivery.MaxDuration)
+				defer cancel()
+			}
+			errs[i] = r.deliver(dctx, v.store.Sink(sk.name), sk, cfg, events, &runs[i], progress(i))
 		}()
 	}
 	wg.Wait()
