@@ -55,22 +55,6 @@ func readme(t *testing.T, f adapter.SinkFactory) string {
 	return string(b)
 }
 
-var headingRE = regexp.MustCompile(`(?m)^## +(.+?)\s*$`)
-
-func section(doc, name string) (string, bool) {
-	locs := headingRE.FindAllStringSubmatchIndex(doc, -1)
-	for i, l := range locs {
-		if strings.EqualFold(doc[l[2]:l[3]], name) {
-			end := len(doc)
-			if i+1 < len(locs) {
-				end = locs[i+1][0]
-			}
-			return doc[l[1]:end], true
-		}
-	}
-	return "", false
-}
-
 func TestEverySinkKindIsDocumented(t *testing.T) {
 	for _, f := range kinds(t) {
 		t.Run(f.Kind, func(t *testing.T) {
@@ -78,41 +62,15 @@ func TestEverySinkKindIsDocumented(t *testing.T) {
 			assert.NotSame(t, f.NewConfig(), f.NewConfig(), "NewConfig must return a fresh config each call")
 			doc := readme(t, f)
 			for _, h := range requiredHeadings {
-				body, ok := section(doc, h)
+				body, ok := testutil.Section(doc, h)
 				if assert.True(t, ok, "README of %s lacks ## %s", f.Kind, h) {
 					assert.NotEmpty(t, strings.TrimSpace(body), "README of %s: section %q is empty", f.Kind, h)
 				}
 			}
-			conf, _ := section(doc, "Configuration")
-			for _, key := range topLevelKeys(reflect.TypeOf(f.NewConfig())) {
-				named := false
-				for _, suffix := range []string{"`", ":", "[", "."} {
-					named = named || strings.Contains(conf, "`"+key+suffix)
-				}
-				assert.True(t, named, "README of %s: Configuration does not mention `%s`", f.Kind, key)
-			}
+			conf, _ := testutil.Section(doc, "Configuration")
+			testutil.AssertConfigKeysNamed(t, f.Kind, conf, f.NewConfig())
 		})
 	}
-}
-
-func topLevelKeys(t reflect.Type) []string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("mapstructure"), ",")
-		if !f.IsExported() || tag[0] == "-" {
-			continue
-		}
-		if f.Anonymous || len(tag) > 1 && tag[1] == "squash" {
-			out = append(out, topLevelKeys(f.Type)...)
-			continue
-		}
-		out = append(out, tag[0])
-	}
-	return out
 }
 
 var yamlBlockRE = regexp.MustCompile("(?s)```ya?ml\\s*\\n(.*?)```")
@@ -127,7 +85,7 @@ func TestSinkExampleConfigLoads(t *testing.T) {
 	keys := t.TempDir()
 	for _, f := range kinds(t) {
 		t.Run(f.Kind, func(t *testing.T) {
-			body, ok := section(readme(t, f), "Example config")
+			body, ok := testutil.Section(readme(t, f), "Example config")
 			require.True(t, ok)
 			m := yamlBlockRE.FindStringSubmatch(body)
 			require.NotNil(t, m, "README of %s: no ```yaml block under Example config", f.Kind)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,54 +72,25 @@ func readme(t *testing.T, root string, f adapter.SourceFactory) string {
 	return string(b)
 }
 
-var headingRE = regexp.MustCompile(`(?m)^## +(.+?)\s*$`)
-
-// section is the body of a "## name" section.
-func section(doc, name string) (string, bool) {
-	locs := headingRE.FindAllStringSubmatchIndex(doc, -1)
-	for i, l := range locs {
-		if strings.EqualFold(doc[l[2]:l[3]], name) {
-			end := len(doc)
-			if i+1 < len(locs) {
-				end = locs[i+1][0]
-			}
-			return doc[l[1]:end], true
-		}
-	}
-	return "", false
-}
-
 func TestEveryKindHasReadmeWithRequiredSections(t *testing.T) {
 	root := testutil.RepoRoot(t)
 	for _, f := range kinds(t) {
 		t.Run(f.Kind, func(t *testing.T) {
 			doc := readme(t, root, f)
-			var got []string
-			for _, m := range headingRE.FindAllStringSubmatch(doc, -1) {
-				got = append(got, m[1])
-			}
+			got := testutil.Headings(doc)
 			last := -1
 			for _, h := range requiredHeadings {
-				i := indexOf(got, h)
+				i := slices.Index(got, h)
 				if !assert.GreaterOrEqual(t, i, 0, "README of %s lacks the heading %q (has %q)", f.Kind, "## "+h, got) {
 					continue
 				}
 				assert.Greater(t, i, last, "README of %s: %q is out of order", f.Kind, h)
 				last = i
-				body, _ := section(doc, h)
+				body, _ := testutil.Section(doc, h)
 				assert.NotEmpty(t, strings.TrimSpace(body), "README of %s: section %q is empty", f.Kind, h)
 			}
 		})
 	}
-}
-
-func indexOf(xs []string, x string) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
 }
 
 // TestEveryConfigKeyIsInReadme: the README's Configuration section names
@@ -127,42 +99,11 @@ func TestEveryConfigKeyIsInReadme(t *testing.T) {
 	root := testutil.RepoRoot(t)
 	for _, f := range kinds(t) {
 		t.Run(f.Kind, func(t *testing.T) {
-			conf, ok := section(readme(t, root, f), "Configuration")
+			conf, ok := testutil.Section(readme(t, root, f), "Configuration")
 			require.True(t, ok)
-			for _, key := range topLevelKeys(reflect.TypeOf(f.NewConfig())) {
-				// `key`, `key: …`, `points[]`, `severity.map`, `thresholds.<variable>` all name it.
-				named := false
-				for _, suffix := range []string{"`", ":", "[", "."} {
-					named = named || strings.Contains(conf, "`"+key+suffix)
-				}
-				assert.True(t, named, "README of %s: Configuration does not mention `%s`", f.Kind, key)
-			}
+			testutil.AssertConfigKeysNamed(t, f.Kind, conf, f.NewConfig())
 		})
 	}
-}
-
-func topLevelKeys(t reflect.Type) []string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("mapstructure"), ",")
-		if !f.IsExported() || tag[0] == "-" {
-			continue
-		}
-		if f.Anonymous || len(tag) > 1 && tag[1] == "squash" {
-			out = append(out, topLevelKeys(f.Type)...)
-			continue
-		}
-		key := tag[0]
-		if key == "" {
-			key = strings.ToLower(f.Name)
-		}
-		out = append(out, key)
-	}
-	return out
 }
 
 func TestEveryKindHasFixtures(t *testing.T) {
@@ -243,7 +184,7 @@ func TestReadmeExampleConfigLoads(t *testing.T) {
 	demo := filepath.Join(root, "fixtures", "demo")
 	for _, f := range kinds(t) {
 		t.Run(f.Kind, func(t *testing.T) {
-			body, ok := section(readme(t, root, f), "Example config")
+			body, ok := testutil.Section(readme(t, root, f), "Example config")
 			require.True(t, ok)
 			m := yamlBlockRE.FindStringSubmatch(body)
 			require.NotNil(t, m, "README of %s: no ```yaml block under Example config", f.Kind)
