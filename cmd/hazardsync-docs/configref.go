@@ -162,21 +162,9 @@ func writeSources(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string)
 	if err != nil {
 		return err
 	}
-	specDocs := cfgPkg.fieldDocs("SourceSpec")
-	st := reflect.TypeOf(config.SourceSpec{})
-	var rows []row
-	for i := 0; i < st.NumField(); i++ {
-		f := st.Field(i)
-		key := strings.Split(f.Tag.Get("json"), ",")[0]
-		if !common[key] {
-			continue
-		}
-		delete(common, key)
-		d := defaults[key]
-		rows = append(rows, row{Key: "sources.<name>." + key, Type: typeName(f.Type), Default: d.text, Description: specDocs[f.Name], Prose: d.prose})
-	}
-	if len(common) > 0 {
-		return fmt.Errorf("config: common source keys %v have no SourceSpec field with that json name", slices.Sorted(maps.Keys(common)))
+	rows, err := commonRows("sources", config.SourceSpec{}, common, defaults, cfgPkg)
+	if err != nil {
+		return err
 	}
 	writeTable(b, rows)
 
@@ -203,6 +191,28 @@ func writeSources(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string)
 	return nil
 }
 
+// commonRows are the rows of the keys every instance of a plugin section
+// shares (common, by their json names), read from its spec struct.
+func commonRows(section string, spec any, common map[string]bool, defaults map[string]defaultText, cfgPkg *pkgSource) ([]row, error) {
+	st := reflect.TypeOf(spec)
+	docs := cfgPkg.fieldDocs(st.Name())
+	var rows []row
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		key := strings.Split(f.Tag.Get("json"), ",")[0]
+		if !common[key] {
+			continue
+		}
+		delete(common, key)
+		d := defaults[key]
+		rows = append(rows, row{Key: section + ".<name>." + key, Type: typeName(f.Type), Default: d.text, Description: docs[f.Name], Prose: d.prose})
+	}
+	if len(common) > 0 {
+		return nil, fmt.Errorf("config: common %s keys %v have no %s field with that json name", section, slices.Sorted(maps.Keys(common)), st.Name())
+	}
+	return rows, nil
+}
+
 // writeSinks documents the keys every sink shares, then each kind.
 func writeSinks(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string) error {
 	if intro != "" {
@@ -216,22 +226,10 @@ func writeSinks(b *bytes.Buffer, mod *module, cfgPkg *pkgSource, intro string) e
 	if err != nil {
 		return err
 	}
-	specDocs := cfgPkg.fieldDocs("SinkSpec")
-	st := reflect.TypeOf(config.SinkSpec{})
 	defaults := map[string]defaultText{"type": {"the instance name", true}, "enabled": {"true", false}}
-	var rows []row
-	for i := 0; i < st.NumField(); i++ {
-		f := st.Field(i)
-		key := strings.Split(f.Tag.Get("json"), ",")[0]
-		if !common[key] {
-			continue
-		}
-		delete(common, key)
-		d := defaults[key]
-		rows = append(rows, row{Key: "sinks.<name>." + key, Type: typeName(f.Type), Default: d.text, Description: specDocs[f.Name], Prose: d.prose})
-	}
-	if len(common) > 0 {
-		return fmt.Errorf("config: common sink keys %v have no SinkSpec field with that json name", slices.Sorted(maps.Keys(common)))
+	rows, err := commonRows("sinks", config.SinkSpec{}, common, defaults, cfgPkg)
+	if err != nil {
+		return err
 	}
 	writeTable(b, rows)
 	for _, k := range adapter.SinkKinds() {
