@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,21 +16,8 @@ import (
 	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/hazardsync/hazardsync/internal/testutil"
 )
-
-// value reads one gauge or counter series.
-func value(t *testing.T, c prometheus.Collector) float64 {
-	t.Helper()
-	ch := make(chan prometheus.Metric, 1)
-	c.Collect(ch)
-	close(ch)
-	var m dto.Metric
-	require.NoError(t, (<-ch).Write(&m))
-	if m.Gauge != nil {
-		return m.Gauge.GetValue()
-	}
-	return m.Counter.GetValue()
-}
 
 // blockingSink holds every Write until release is closed.
 type blockingSink struct {
@@ -118,11 +103,11 @@ func TestOutboxDepthWhileDeliveryHangs(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { _, err := r.Sync(context.Background(), runner.SyncOptions{}); done <- err }()
 	<-sink.writing
-	assert.Equal(t, 1.0, value(t, m.OutboxDepth.WithLabelValues("slow")), "queued, delivery hanging")
-	assert.Equal(t, 0.0, value(t, m.SinkUp.WithLabelValues("slow")))
+	assert.Equal(t, 1.0, testutil.MetricValue(t, m.OutboxDepth.WithLabelValues("slow")), "queued, delivery hanging")
+	assert.Equal(t, 0.0, testutil.MetricValue(t, m.SinkUp.WithLabelValues("slow")))
 	close(sink.release)
 	require.NoError(t, <-done)
-	assert.Equal(t, 0.0, value(t, m.OutboxDepth.WithLabelValues("slow")))
-	assert.Equal(t, 1.0, value(t, m.SinkUp.WithLabelValues("slow")))
-	assert.Equal(t, 1.0, value(t, m.Values.WithLabelValues("slow", "sent")))
+	assert.Equal(t, 0.0, testutil.MetricValue(t, m.OutboxDepth.WithLabelValues("slow")))
+	assert.Equal(t, 1.0, testutil.MetricValue(t, m.SinkUp.WithLabelValues("slow")))
+	assert.Equal(t, 1.0, testutil.MetricValue(t, m.Values.WithLabelValues("slow", "sent")))
 }
