@@ -44,19 +44,8 @@ func TestReloadRotatesAPIKey(t *testing.T) {
 	keyFile := filepath.Join(dir, "api-key")
 	require.NoError(t, os.WriteFile(keyFile, []byte("old-key-revoked\n"), 0o600))
 	cfgPath := filepath.Join(dir, "hazardsync.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-geosight: {url: %q, user: %q, dataset: %q, api_key_file: api-key, max_retries: 0}
-geographies:
-  files: [{path: %q, code_property: ucode, level_property: admin_level, parent_property: parent}]
-baseline: {file: %q}
-sources:
-  usgs: {url: "file://%s/feeds/usgs/summary.geojson"}
-indicators:
-  - {shortcode: HS_EQ_ALERT, name: Earthquake alert level, type: String, codes: [none, green, orange, red],
-     recipe: alert_level, params: {hazard_types: [earthquake], phase: observed}}
-state_dir: state
-http: {listen: ""}
-`, u, user, ds, filepath.Join(demo, "areas.geojson"), filepath.Join(demo, "baseline.csv"), demo)), 0o644))
+	require.NoError(t, os.WriteFile(cfgPath, []byte(quakeConfig(demo,
+		fmt.Sprintf("{url: %q, user: %q, dataset: %q, api_key_file: api-key, max_retries: 0}", u, user, ds))), 0o644))
 	t.Setenv(config.EnvAPIKey, "")
 	cfg, err := config.Load(cfgPath, config.Overrides{StateDir: filepath.Join(dir, "state")})
 	require.NoError(t, err)
@@ -176,4 +165,22 @@ func TestSameClientConfigSeesEveryField(t *testing.T) {
 	}
 	walk("", reflect.ValueOf(&edited).Elem())
 	require.Greater(t, n, 15)
+}
+
+// quakeConfig is a small config on the demo's areas and USGS feed with one
+// indicator, delivering to the given geosight: section.
+func quakeConfig(demo, geosight string) string {
+	return fmt.Sprintf(`
+geosight: %s
+geographies:
+  files: [{path: %q, code_property: ucode, level_property: admin_level, parent_property: parent}]
+baseline: {file: %q}
+sources:
+  usgs: {url: "file://%s/feeds/usgs/summary.geojson"}
+indicators:
+  - {shortcode: HS_EQ_ALERT, name: Earthquake alert level, type: String, codes: [none, green, orange, red],
+     recipe: alert_level, params: {hazard_types: [earthquake], phase: observed}}
+state_dir: state
+http: {listen: ""}
+`, geosight, filepath.Join(demo, "areas.geojson"), filepath.Join(demo, "baseline.csv"), demo)
 }

@@ -28,19 +28,7 @@ func TestReloadAddsAndRemovesASink(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mirror-key"), []byte(key+"\n"), 0o600))
 	cfgPath := filepath.Join(dir, "hazardsync.yaml")
-	base := fmt.Sprintf(`
-geosight: {url: %q, user: %q, dataset: %q, max_retries: 0}
-geographies:
-  files: [{path: %q, code_property: ucode, level_property: admin_level, parent_property: parent}]
-baseline: {file: %q}
-sources:
-  usgs: {url: "file://%s/feeds/usgs/summary.geojson"}
-indicators:
-  - {shortcode: HS_EQ_ALERT, name: Earthquake alert level, type: String, codes: [none, green, orange, red],
-     recipe: alert_level, params: {hazard_types: [earthquake], phase: observed}}
-state_dir: state
-http: {listen: ""}
-`, u, user, ds, filepath.Join(demo, "areas.geojson"), filepath.Join(demo, "baseline.csv"), demo)
+	base := quakeConfig(demo, fmt.Sprintf("{url: %q, user: %q, dataset: %q, max_retries: 0}", u, user, ds))
 	withMirror := base + fmt.Sprintf("sinks:\n  mirror: {type: geosight, url: %q, user: %q, dataset: %q, api_key_file: mirror-key, max_retries: 0}\n", mu, user, ds)
 	require.NoError(t, os.WriteFile(cfgPath, []byte(base), 0o644))
 	t.Setenv(config.EnvAPIKey, key)
