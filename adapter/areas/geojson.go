@@ -346,17 +346,7 @@ func (s *scan) literal(lit string) bool {
 // object reads {"key": value, ...}, calling fn with the reader on each
 // value.
 func (s *scan) object(fn func(key string) error) error {
-	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return errSlow
-	}
-	s.i++
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return nil
-	}
-	for {
+	return s.seq('{', '}', func() error {
 		k, err := s.str()
 		if err != nil {
 			return err
@@ -366,39 +356,27 @@ func (s *scan) object(fn func(key string) error) error {
 			return errSlow
 		}
 		s.i++
-		if err := fn(k); err != nil {
-			return err
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return errSlow
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return errSlow
-		}
-	}
+		return fn(k)
+	})
 }
 
 // array reads [value, ...], calling fn with the reader on each value.
-func (s *scan) array(fn func() error) error {
+func (s *scan) array(fn func() error) error { return s.seq('[', ']', fn) }
+
+// seq reads open item, item, ... close, calling item for each.
+func (s *scan) seq(open, close byte, item func() error) error {
 	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '[' {
+	if s.i >= len(s.b) || s.b[s.i] != open {
 		return errSlow
 	}
 	s.i++
 	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
+	if s.i < len(s.b) && s.b[s.i] == close {
 		s.i++
 		return nil
 	}
 	for {
-		if err := fn(); err != nil {
+		if err := item(); err != nil {
 			return err
 		}
 		s.ws()
@@ -408,7 +386,7 @@ func (s *scan) array(fn func() error) error {
 		switch s.b[s.i] {
 		case ',':
 			s.i++
-		case ']':
+		case close:
 			s.i++
 			return nil
 		default:
