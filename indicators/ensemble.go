@@ -125,7 +125,7 @@ func (a EnsembleArea) Probability() float64 {
 // EnsembleExposure computes, for one event, per area code: how many members'
 // swaths of the threshold overlap the area with positive area, and the
 // expected exposure. Each member's swath goes through the exposure engine
-// on its own (its pieces are unioned there).
+// on its own (its pieces are unioned there), all members in one batch.
 func EnsembleExposure(eng ExposureEngine, e Event, f EventFilter, threshold float64) (map[string]*EnsembleArea, error) {
 	m := MemberCount(e)
 	if m <= 0 {
@@ -146,13 +146,17 @@ func EnsembleExposure(eng ExposureEngine, e Event, f EventFilter, threshold floa
 		return nil, fmt.Errorf("event %s: %d members have swaths but member_count is %d", e.ID, len(byMember), m)
 	}
 	members := slices.Sorted(maps.Keys(byMember))
+	sets := make([][]orb.Geometry, len(members))
+	for i, k := range members {
+		sets[i] = byMember[k]
+	}
+	exps, err := ExposeEach(eng, sets)
+	if err != nil {
+		return nil, fmt.Errorf("event %s threshold %g: %w", e.ID, threshold, err)
+	}
 	out := map[string]*EnsembleArea{}
-	for _, k := range members {
-		exp, err := eng.Expose(byMember[k])
-		if err != nil {
-			return nil, fmt.Errorf("event %s member %d: %w", e.ID, k, err)
-		}
-		for _, x := range exp {
+	for i, k := range members {
+		for _, x := range exps[i] {
 			if x.AreaKm2 <= 0 {
 				continue
 			}

@@ -20,6 +20,29 @@ type ExposureEngine interface {
 	Expose(footprints []orb.Geometry) ([]AreaExposure, error)
 }
 
+// EachExposer is an ExposureEngine that computes many footprint sets at
+// once, each on its own, faster than one Expose call per set.
+type EachExposer interface {
+	// ExposeEach returns, for each set, what Expose would.
+	ExposeEach(sets [][]orb.Geometry) ([][]AreaExposure, error)
+}
+
+// ExposeEach is each set's Expose, in one batch when the engine has one.
+func ExposeEach(eng ExposureEngine, sets [][]orb.Geometry) ([][]AreaExposure, error) {
+	if b, ok := eng.(EachExposer); ok {
+		return b.ExposeEach(sets)
+	}
+	out := make([][]AreaExposure, len(sets))
+	for i, s := range sets {
+		r, err := eng.Expose(s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
 // AreaExposure is one area's share of a footprint union.
 type AreaExposure struct {
 	Code string

@@ -393,18 +393,41 @@ func footprintSet(footprints []orb.Geometry) fpSet {
 
 // coverages returns the non-empty coverages (and edge sets and
 // geometries) of the set's footprints, from the cache or rasterised now and
-// cached.
+// cached; a footprint given twice counts once.
 func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet, []orb.Geometry) {
-	covs := make([]*Coverage, len(fs.polys))
-	sets := make([]*edgeSet, len(fs.polys))
-	var missing []int
+	covs, sets := e.coverageEach(fs, gen)
+	var use []*Coverage
+	var useSets []*edgeSet
+	var useGeoms []orb.Geometry
 	seen := map[[32]byte]bool{}
-	e.mu.Lock()
-	for i, k := range fs.hashes {
-		if seen[k] {
+	for i, c := range covs {
+		if seen[fs.hashes[i]] {
 			continue // duplicate footprint: the union counts it once
 		}
-		seen[k] = true
+		seen[fs.hashes[i]] = true
+		if c.Rows > 0 {
+			use = append(use, c)
+			useSets = append(useSets, sets[i])
+			useGeoms = append(useGeoms, fs.polys[i])
+		}
+	}
+	return use, useSets, useGeoms
+}
+
+// coverageEach returns every footprint's coverage and edge set, in order
+// (a repeated footprint gets the same ones), from the cache or rasterised
+// now on every core and cached.
+func (e *Engine) coverageEach(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
+	covs := make([]*Coverage, len(fs.polys))
+	sets := make([]*edgeSet, len(fs.polys))
+	first := map[[32]byte]int{}
+	var missing []int
+	e.mu.Lock()
+	for i, k := range fs.hashes {
+		if _, ok := first[k]; ok {
+			continue
+		}
+		first[k] = i
 		if c, ok := e.covCache[k]; ok {
 			c.used = gen
 			covs[i], sets[i] = c.cov, c.edges
@@ -425,17 +448,88 @@ func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet, []orb
 	}
 	evict(e.covCache, maxCovCache, func(c *cachedCov) uint64 { return c.used })
 	e.mu.Unlock()
-	var use []*Coverage
-	var useSets []*edgeSet
-	var useGeoms []orb.Geometry
-	for i, c := range covs {
-		if c != nil && c.Rows > 0 {
-			use = append(use, c)
-			useSets = append(useSets, sets[i])
-			useGeoms = append(useGeoms, fs.polys[i])
+	for i, k := range fs.hashes {
+		if j := first[k]; j != i {
+			covs[i], sets[i] = covs[j], sets[j]
 		}
 	}
-	return use, useSets, useGeoms
+	return covs, sets
+}
+
+// ExposeEach returns each footprint set's exposure on its own, as Expose
+// would for each (the same numbers, bit for bit, and the same caches), in
+// one pass: the sets of a single polygonal footprint — an ensemble's
+// member swaths — are rasterised on every core and swept together
+// (sumsEach), so the areas they share are read once. Other sets go
+// through Expose.
+func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure, error) {
+	out := make([][]indicators.AreaExposure, len(sets))
+	fss := make([]fpSet, len(sets))
+	parallel(len(sets), func(_, i int) { fss[i] = footprintSet(sets[i]) })
+	var batch []int // sets of one footprint not in the result cache
+	var one fpSet   // their footprints
+	e.mu.Lock()
+	e.gen++
+	gen := e.gen
+	for i, fs := range fss {
+		if len(fs.polys) != 1 {
+			continue
+		}
+		if r, ok := e.resCache[fs.key]; ok {
+			r.used = gen
+			out[i] = slices.Clone(r.res)
+			continue
+		}
+		batch = append(batch, i)
+		one.polys, one.hashes = append(one.polys, fs.polys[0]), append(one.hashes, fs.hashes[0])
+	}
+	e.mu.Unlock()
+	for i, fs := range fss {
+		if len(fs.polys) > 1 {
+			r, err := e.Expose(sets[i])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+	}
+	if len(batch) == 0 {
+		return out, nil
+	}
+	covs, edges := e.coverageEach(one, gen)
+	var use []int // batch positions with a non-empty coverage
+	for j, c := range covs {
+		if c.Rows > 0 {
+			use = append(use, j)
+		}
+	}
+	cls := make([][]int8, len(use))
+	parallel(len(use), func(_, k int) { cls[k] = e.classify(one.polys[use[k]]) })
+	ucovs, uedges := make([]*Coverage, len(use)), make([]*edgeSet, len(use))
+	for k, j := range use {
+		ucovs[k], uedges[k] = covs[j], edges[j]
+	}
+	var totals []zoneTotals
+	if e.z.Height > 0 && len(use) > 0 {
+		totals = e.sumsEach(ucovs, uedges, cls)
+	}
+	k := 0
+	for j, i := range batch {
+		var res []indicators.AreaExposure
+		if k < len(use) && use[k] == j {
+			if totals != nil {
+				res = e.finish(totals[k], ucovs[k:k+1])
+			}
+			k++
+		}
+		res, err := e.withFallback(res, one.polys[j:j+1])
+		if err != nil {
+			return nil, err
+		}
+		e.storeResult(fss[i].key, res, gen)
+		out[i] = slices.Clone(res)
+	}
+	return out, nil
 }
 
 // withFallback appends the area-weighted results of the areas off the grid.
@@ -639,7 +733,7 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet) zoneTotals {
 						zi, f := z.EntZone[en], z.EntFrac[en]
 						a.touch(zi)
 						if len(fsets) > 1 || (len(fsets) == 1 && f < 1) {
-							e.exactCells(a, r, lo, hi, zi, f, fsets, sc)
+							e.exactCells(a, zi, r, lo, hi, zi, f, fsets, sc)
 							continue
 						}
 						a.pop[zi] += f * ps
@@ -760,7 +854,10 @@ func (e *Engine) finish(t zoneTotals, covs []*Coverage) []indicators.AreaExposur
 	return out
 }
 
-var _ indicators.ExposureEngine = (*Engine)(nil)
+var (
+	_ indicators.ExposureEngine = (*Engine)(nil)
+	_ indicators.EachExposer    = (*Engine)(nil)
+)
 
 // ResetCache forgets cached coverages and results (benchmarks measure cold
 // cycles with it).
@@ -945,7 +1042,8 @@ func geomKey(g orb.Geometry) [32]byte {
 // under-18 and km² inside area ∩ (union of the footprints fsets), clipped
 // exactly per cell. f is the area's coverage of these cells: when it is 1
 // the cells lie wholly inside the area and only the footprints are clipped.
-func (e *Engine) exactCells(a *zoneAcc, r, lo, hi int, zi int32, f float64, fsets []*edgeSet, sc *clipScratch) {
+// The sums go to a's slot.
+func (e *Engine) exactCells(a *zoneAcc, slot int32, r, lo, hi int, zi int32, f float64, fsets []*edgeSet, sc *clipScratch) {
 	z := e.z
 	var area *edgeSet
 	if f < 1 {
@@ -958,12 +1056,12 @@ func (e *Engine) exactCells(a *zoneAcc, r, lo, hi int, zi int32, f float64, fset
 			continue
 		}
 		p := float64(z.Pop[row+x])
-		a.pop[zi] += g * p
-		a.km2[zi] += g * z.CellKm2[r]
+		a.pop[slot] += g * p
+		a.km2[slot] += g * z.CellKm2[r]
 		if z.U18 != nil {
-			a.u18[zi] += g * float64(z.U18[row+x])
+			a.u18[slot] += g * float64(z.U18[row+x])
 		} else {
-			a.u18[zi] += g * p * e.shares[zi]
+			a.u18[slot] += g * p * e.shares[zi]
 		}
 	}
 }

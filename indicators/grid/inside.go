@@ -277,85 +277,146 @@ func convexHalfPlanes(pts [][2]float64) ([][3]float64, bool) {
 // whole add their totals; those it marks none, nothing; without cls every
 // area whose cell box meets the coverage's is swept.
 func (e *Engine) sumsOne(c *Coverage, set *edgeSet, cls []int8) zoneTotals {
+	return e.sumsEach([]*Coverage{c}, []*edgeSet{set}, [][]int8{cls})[0]
+}
+
+// sumsEach is sumsOne for many footprints at once, each on its own (not
+// their union): area by area, and in each of the area's rows every
+// footprint that reaches it, so the area-row's segments, cells and
+// prefixes are read from memory once for all of them rather than once per
+// footprint (an ensemble's member swaths cross the same areas). Each
+// footprint's sums for an area add the same terms in the same order as
+// sumsOne would on its own: results are bit-for-bit those of one call per
+// footprint.
+func (e *Engine) sumsEach(covs []*Coverage, sets []*edgeSet, cls [][]int8) []zoneTotals {
 	z := e.z
 	nA := len(e.areas)
 	ext := e.extents()
-	t := zoneTotals{pop: make([]float64, nA), u18: make([]float64, nA), km2: make([]float64, nA)}
-	cmin, cmax := int32(z.Width), int32(0)
-	for r := c.Row0; r < c.Row0+c.Rows; r++ {
-		if cols, _ := c.Row(r); len(cols) > 0 {
-			cmin, cmax = min(cmin, cols[0]), max(cmax, cols[len(cols)-1])
-		}
-	}
-	var todo []int32
-	for zi, x := range ext {
-		if cls != nil {
-			switch cls[zi] {
-			case clsWhole:
-				t.pop[zi], t.u18[zi], t.km2[zi] = z.TotPop[zi], z.TotU18[zi], z.TotKm2[zi]
-				continue
-			case clsNone:
-				continue
+	ts := make([]zoneTotals, len(covs))
+	// The (area, footprint) pairs to sweep, grouped by area: byArea[at[zi]:at[zi+1]].
+	type pair struct{ zi, f int32 }
+	var pairs []pair
+	for f, c := range covs {
+		t := zoneTotals{pop: make([]float64, nA), u18: make([]float64, nA), km2: make([]float64, nA)}
+		ts[f] = t
+		cmin, cmax := int32(z.Width), int32(0)
+		for r := c.Row0; r < c.Row0+c.Rows; r++ {
+			if cols, _ := c.Row(r); len(cols) > 0 {
+				cmin, cmax = min(cmin, cols[0]), max(cmax, cols[len(cols)-1])
 			}
 		}
-		if len(x.lo) == 0 || x.row0 >= c.Row0+c.Rows || x.row0+len(x.lo) <= c.Row0 || x.colHi <= cmin || x.colLo >= cmax {
-			continue
+		for zi, x := range ext {
+			if cls[f] != nil {
+				switch cls[f][zi] {
+				case clsWhole:
+					t.pop[zi], t.u18[zi], t.km2[zi] = z.TotPop[zi], z.TotU18[zi], z.TotKm2[zi]
+					continue
+				case clsNone:
+					continue
+				}
+			}
+			if len(x.lo) == 0 || x.row0 >= c.Row0+c.Rows || x.row0+len(x.lo) <= c.Row0 || x.colHi <= cmin || x.colLo >= cmax {
+				continue
+			}
+			pairs = append(pairs, pair{int32(zi), int32(f)})
 		}
-		todo = append(todo, int32(zi))
+	}
+	at := make([]int32, nA+1)
+	for _, p := range pairs {
+		at[p.zi+1]++
+	}
+	var todo []int32
+	maxPer := int32(0)
+	for zi := 0; zi < nA; zi++ {
+		if n := at[zi+1]; n > 0 {
+			todo = append(todo, int32(zi))
+			maxPer = max(maxPer, n)
+		}
+		at[zi+1] += at[zi]
+	}
+	byArea := make([]int32, len(pairs))
+	fill := slices.Clone(at[:nA])
+	for _, p := range pairs { // footprints stay in order within an area
+		byArea[fill[p.zi]] = p.f
+		fill[p.zi]++
+	}
+	fsets := make([][]*edgeSet, len(sets))
+	for f, s := range sets {
+		fsets[f] = []*edgeSet{s}
 	}
 	nw := workers()
+	// Each worker's sums for the area in hand, one slot per footprint
+	// reaching it.
 	accs := make([]*zoneAcc, nw)
 	for i := range accs {
-		accs[i] = getAcc(nA)
+		accs[i] = newAcc(int(maxPer))
 	}
-	defer func() {
-		for _, a := range accs {
-			accPool.Put(a)
-		}
-	}()
 	scs := make([]clipScratch, nw)
-	fsets := []*edgeSet{set}
 	const chunk = 8
 	parallel((len(todo)+chunk-1)/chunk, func(w, ci int) {
 		a := accs[w]
-		rs := rowSweep{e: e, z: z, a: a, sc: &scs[w], fsets: fsets}
+		rs := rowSweep{e: e, z: z, a: a, sc: &scs[w]}
 		for _, zi := range todo[ci*chunk : min(len(todo), (ci+1)*chunk)] {
 			x := &ext[zi]
-			for i := max(0, c.Row0-x.row0); i < min(len(x.lo), c.Row0+c.Rows-x.row0); i++ {
+			fl := byArea[at[zi]:at[zi+1]]
+			i0, i1 := len(x.lo), 0
+			for _, f := range fl {
+				c := covs[f]
+				i0, i1 = min(i0, max(0, c.Row0-x.row0)), max(i1, min(len(x.lo), c.Row0+c.Rows-x.row0))
+			}
+			for i := i0; i < i1; i++ {
 				lo, hi := x.lo[i], x.hi[i]
+				if lo >= hi {
+					continue
+				}
 				r := x.row0 + i
-				cols, vals := c.Row(r)
-				if lo >= hi || len(cols) == 0 || hi <= cols[0] || lo >= cols[len(cols)-1] {
-					continue
+				rowSet := false
+				for slot, f := range fl {
+					c := covs[f]
+					if r < c.Row0 || r >= c.Row0+c.Rows {
+						continue
+					}
+					cols, vals := c.Row(r)
+					if len(cols) == 0 || hi <= cols[0] || lo >= cols[len(cols)-1] {
+						continue
+					}
+					j, found := slices.BinarySearch(cols, lo)
+					if !found && j > 0 {
+						j--
+					}
+					if cols[j] <= lo && vals[j] == 1 && cols[j+1] >= hi {
+						// The footprint covers the area-row whole.
+						a.pop[slot] += x.pop[i]
+						a.u18[slot] += x.u18[i]
+						a.km2[slot] += x.km2[i]
+						continue
+					}
+					if !rowSet {
+						rs.reset(r)
+						rowSet = true
+					}
+					rs.seg = int(x.seg[i])
+					rs.slot, rs.fsets = int32(slot), fsets[f]
+					rs.areaRow(zi, x, i, lo, hi, cols[j:], vals[j:])
 				}
-				j, found := slices.BinarySearch(cols, lo)
-				if !found && j > 0 {
-					j--
-				}
-				if cols[j] <= lo && vals[j] == 1 && cols[j+1] >= hi {
-					// The footprint covers the area-row whole.
-					a.pop[zi] += x.pop[i]
-					a.u18[zi] += x.u18[i]
-					a.km2[zi] += x.km2[i]
-					continue
-				}
-				rs.reset(r)
-				rs.seg = int(x.seg[i])
-				rs.areaRow(zi, x, i, lo, hi, cols[j:], vals[j:])
 			}
 			// One worker sums each area, in row order: reproducible.
-			t.pop[zi], t.u18[zi], t.km2[zi] = a.pop[zi], a.u18[zi], a.km2[zi]
-			a.pop[zi], a.u18[zi], a.km2[zi] = 0, 0, 0
+			for slot, f := range fl {
+				t := ts[f]
+				t.pop[zi], t.u18[zi], t.km2[zi] = a.pop[slot], a.u18[slot], a.km2[slot]
+				a.pop[slot], a.u18[slot], a.km2[slot] = 0, 0, 0
+			}
 		}
 	})
-	return t
+	return ts
 }
 
-// rowSweep is sumsOne's state for one row.
+// rowSweep is sumsEach's state for one row and footprint.
 type rowSweep struct {
 	e      *Engine
 	z      *zones
 	a      *zoneAcc
+	slot   int32 // where in a the footprint's sums for the area go
 	sc     *clipScratch
 	fsets  []*edgeSet
 	r      int
@@ -428,9 +489,9 @@ func (rs *rowSweep) areaRow(zi int32, x *areaExtent, i int, lo, hi int32, cols [
 	// whole, and the partly covered ones' part back.
 	var base float64
 	if whole > hi-lo-whole {
-		a.pop[zi] += x.pop[i]
-		a.u18[zi] += x.u18[i]
-		a.km2[zi] += x.km2[i]
+		a.pop[rs.slot] += x.pop[i]
+		a.u18[rs.slot] += x.u18[i]
+		a.km2[rs.slot] += x.km2[i]
 		base = 1
 		if lo < cols[0] {
 			rs.zoneRange(zi, int(lo), int(min(hi, cols[0])), 0, nil, base)
@@ -492,7 +553,7 @@ func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet, 
 		}
 		w := u - base // the cells' weight
 		if part != nil && f < 1 {
-			rs.e.exactCells(a, r, lo, hi, zi, f, part, rs.sc)
+			rs.e.exactCells(a, rs.slot, r, lo, hi, zi, f, part, rs.sc)
 			if base == 0 {
 				continue
 			}
@@ -524,12 +585,12 @@ func (rs *rowSweep) zoneRange(zi int32, x0, x1 int, u float64, part []*edgeSet, 
 			ps, us = pb-pa, ub-ua
 		}
 		ps *= w * f
-		a.pop[zi] += ps
-		a.km2[zi] += w * f * float64(hi-lo) * z.CellKm2[r]
+		a.pop[rs.slot] += ps
+		a.km2[rs.slot] += w * f * float64(hi-lo) * z.CellKm2[r]
 		if rs.u18 != nil {
-			a.u18[zi] += w * f * us
+			a.u18[rs.slot] += w * f * us
 		} else {
-			a.u18[zi] += ps * rs.e.shares[zi]
+			a.u18[rs.slot] += ps * rs.e.shares[zi]
 		}
 	}
 }

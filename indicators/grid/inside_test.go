@@ -274,3 +274,79 @@ func TestClassifyNeedsConvexPieces(t *testing.T) {
 		require.Nil(t, e.classify(g), name)
 	}
 }
+
+// ExposeEach gives every set exactly what Expose gives it on its own —
+// bit for bit — whatever the batch holds: swaths of overlapping convex
+// pieces (classified), blobs (swept), a repeated footprint, one off the
+// grid, unions of two (through Expose), an empty set, and sets already in
+// the result cache. No set's result depends on the others in its batch.
+func TestExposeEachEqualsExposePerSet(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		e, rng := insideWorld(t, seed)
+		swath := func() orb.Geometry {
+			var mp orb.MultiPolygon
+			x, y := rng.Float64()*10, rng.Float64()*10
+			r := 0.3 + 2*rng.Float64()
+			for k := 0; k < 4; k++ {
+				nx, ny := x+(rng.Float64()-0.5)*3, y+(rng.Float64()-0.5)*3
+				mp = append(mp, capsule(x, y, nx, ny, r))
+				x, y = nx, ny
+			}
+			return mp
+		}
+		var sets [][]orb.Geometry
+		for k := 0; k < 12; k++ {
+			sets = append(sets, []orb.Geometry{swath()})
+		}
+		sets = append(sets,
+			[]orb.Geometry{randomBlob(rng, 5, 5, 3)},
+			[]orb.Geometry{randomBlob(rng, 2, 7, 0.4)},
+			sets[3], // repeated
+			[]orb.Geometry{randomBlob(rng, 40, 40, 1)}, // off the grid
+			[]orb.Geometry{swath(), randomBlob(rng, 6, 3, 1)},
+			nil,
+		)
+		// Expose on its own, in a fresh engine per set: no shared cache.
+		want := make([][]indicators.AreaExposure, len(sets))
+		for i, s := range sets {
+			fresh, _ := insideWorld(t, seed)
+			r, err := fresh.Expose(s)
+			require.NoError(t, err)
+			want[i] = r
+		}
+		// Some already cached, the rest in one batch.
+		_, err := e.Expose(sets[0])
+		require.NoError(t, err)
+		_, err = e.Expose(sets[13])
+		require.NoError(t, err)
+		got, err := e.ExposeEach(sets)
+		require.NoError(t, err)
+		require.Len(t, got, len(sets))
+		for i := range sets {
+			require.Equal(t, want[i], got[i], "seed %d set %d", seed, i)
+		}
+		// Each set alone in its batch gives the same too.
+		e.ResetCache()
+		for _, i := range []int{2, 12, 15} {
+			one, err := e.ExposeEach(sets[i : i+1])
+			require.NoError(t, err)
+			require.Equal(t, want[i], one[0], "seed %d set %d alone", seed, i)
+		}
+	}
+}
+
+// capsule is the convex hull of two circles of radius r around (x0, y0)
+// and (x1, y1): the piece of a swath between two track points.
+func capsule(x0, y0, x1, y1, r float64) orb.Polygon {
+	th := math.Atan2(y1-y0, x1-x0)
+	var ring orb.Ring
+	for k := 0; k <= 16; k++ {
+		a := th + math.Pi/2 + math.Pi*float64(k)/16
+		ring = append(ring, orb.Point{x0 + r*math.Cos(a), y0 + r*math.Sin(a)})
+	}
+	for k := 0; k <= 16; k++ {
+		a := th - math.Pi/2 + math.Pi*float64(k)/16
+		ring = append(ring, orb.Point{x1 + r*math.Cos(a), y1 + r*math.Sin(a)})
+	}
+	return orb.Polygon{append(ring, ring[0])}
+}

@@ -445,7 +445,11 @@ func getAcc(n int) *zoneAcc {
 	a, _ := accPool.Get().(*zoneAcc)
 	if a == nil || len(a.pop) != n {
 		// Pooled accumulators are always left clean by flush.
-		return &zoneAcc{pop: make([]float64, n), u18: make([]float64, n), km2: make([]float64, n), seen: make([]bool, n)}
+		return newAcc(n)
 	}
 	return a
+}
+
+func newAcc(n int) *zoneAcc {
+	return &zoneAcc{pop: make([]float64, n), u18: make([]float64, n), km2: make([]float64, n), seen: make([]bool, n)}
 }
