@@ -355,5 +355,6 @@ func TestShutdownWithHungGeoSight(t *testing.T) {
 	}
 	start := time.Now()
 	r.stop()
-	assert.Less(t, time.Since(start), 15*time.Second, "shutdown is bounded by the grace period")
+	// A hang would never end; 30 s leaves a loaded test machine room.
+	assert.Less(t, time.Since(start), 30*time.Second, "shutdown is bounded by the grace period")
 }
