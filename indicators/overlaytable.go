@@ -1,6 +1,7 @@
 package indicators
 
 import (
+	"cmp"
 	"encoding/binary"
 	"hash/maphash"
 	"math"
@@ -334,21 +335,41 @@ func (ix *ringIndex) pointsOrLinesInside(f *preparedFootprint, ts []float64) (bo
 	return false, ts
 }
 
-// fillPeople puts people on a footprint's pairs: the engine's figures for
-// this footprint alone where it has a grid, else the baseline × share.
-func (o *Overlay) fillPeople(e *fpEntry, g orb.Geometry, eng ExposureEngine) error {
-	e.engine = nil
-	var byCode map[string]AreaExposure
-	if eng != nil && IsPolygonal(g) && len(e.pairs) > 0 {
-		exp, err := eng.Expose([]orb.Geometry{g})
+// fillPeople puts people on footprints' pairs (es[i] is gs[i]'s): the
+// engine's figures for each footprint alone where it has a grid, else the
+// baseline × share. The engine gets them all in one batch.
+func (o *Overlay) fillPeople(es []*fpEntry, gs []orb.Geometry, eng ExposureEngine) error {
+	byCode := make([]map[string]AreaExposure, len(es))
+	if eng != nil {
+		var sets [][]orb.Geometry
+		var at []int
+		for i, e := range es {
+			e.engine = nil
+			if IsPolygonal(gs[i]) && len(e.pairs) > 0 {
+				sets, at = append(sets, []orb.Geometry{gs[i]}), append(at, i)
+			}
+		}
+		exps, err := ExposeEach(eng, sets)
 		if err != nil {
 			return err
 		}
-		byCode = make(map[string]AreaExposure, len(exp))
-		for _, x := range exp {
-			byCode[x.Code] = x
+		for k, i := range at {
+			byCode[i] = make(map[string]AreaExposure, len(exps[k]))
+			for _, x := range exps[k] {
+				byCode[i][x.Code] = x
+			}
 		}
 	}
+	for i, e := range es {
+		o.fillPairs(e, byCode[i])
+		e.engine = eng
+	}
+	return nil
+}
+
+// fillPairs sets one footprint's pairs' people from the engine's figures
+// (byCode; nil: none) or the baseline × share.
+func (o *Overlay) fillPairs(e *fpEntry, byCode map[string]AreaExposure) {
 	for i := range e.pairs {
 		p := &e.pairs[i]
 		a := o.areas[p.Area]
@@ -369,8 +390,6 @@ func (o *Overlay) fillPeople(e *fpEntry, g orb.Geometry, eng ExposureEngine) err
 			p.Under18, p.KnownUnder18 = *v*p.Share, true
 		}
 	}
-	e.engine = eng
-	return nil
 }
 
 // overlayTable is one sync's overlay: the hits of every footprint of the
@@ -439,15 +458,22 @@ func (o *Overlay) build(events []Event, eng ExposureEngine) *overlayTable {
 		}()
 	}
 	wg.Wait()
-	// People: the engine runs its own workers, so footprints go one by one.
-	// A cached entry is refilled only when the engine changed.
+	// People: one batch for the engine, which runs its own workers. A
+	// cached entry is refilled only when the engine changed.
 	want := peopleEngine(eng)
+	var refill []*job
 	for _, j := range byKey {
 		if j.computed || j.entry.engine != want {
-			if err := o.fillPeople(j.entry, j.g, want); err != nil && t.err == nil {
-				t.err = err
-			}
+			refill = append(refill, j)
 		}
+	}
+	slices.SortFunc(refill, func(a, b *job) int { return cmp.Or(cmp.Compare(a.key[0], b.key[0]), cmp.Compare(a.key[1], b.key[1])) })
+	es, gs := make([]*fpEntry, len(refill)), make([]orb.Geometry, len(refill))
+	for i, j := range refill {
+		es[i], gs[i] = j.entry, j.g
+	}
+	if err := o.fillPeople(es, gs, want); err != nil {
+		t.err = err
 	}
 	for _, j := range byKey {
 		j.entry.used = o.gen

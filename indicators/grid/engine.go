@@ -493,11 +493,31 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 			out[i] = r
 		}
 	}
-	if len(batch) == 0 {
-		return out, nil
+	// Batches of maxBatch bound the per-footprint sums held at once.
+	for lo := 0; lo < len(batch); lo += maxBatch {
+		hi := min(len(batch), lo+maxBatch)
+		part := fpSet{polys: one.polys[lo:hi], hashes: one.hashes[lo:hi]}
+		res, err := e.exposeBatch(part, gen)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range batch[lo:hi] {
+			e.storeResult(fss[i].key, res[j], gen)
+			out[i] = slices.Clone(res[j])
+		}
 	}
+	return out, nil
+}
+
+// maxBatch is how many footprints ExposeEach sweeps together: enough that
+// an ensemble's members (52) go in one sweep, few enough that their
+// per-area sums (24 B × areas each) stay small.
+const maxBatch = 64
+
+// exposeBatch is ExposeEach's work for footprints one by one.
+func (e *Engine) exposeBatch(one fpSet, gen uint64) ([][]indicators.AreaExposure, error) {
 	covs, edges := e.coverageEach(one, gen)
-	var use []int // batch positions with a non-empty coverage
+	var use []int // positions with a non-empty coverage
 	for j, c := range covs {
 		if c.Rows > 0 {
 			use = append(use, j)
@@ -513,8 +533,9 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 	if e.z.Height > 0 && len(use) > 0 {
 		totals = e.sumsEach(ucovs, uedges, cls)
 	}
+	out := make([][]indicators.AreaExposure, len(covs))
 	k := 0
-	for j, i := range batch {
+	for j := range covs {
 		var res []indicators.AreaExposure
 		if k < len(use) && use[k] == j {
 			if totals != nil {
@@ -526,8 +547,7 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 		if err != nil {
 			return nil, err
 		}
-		e.storeResult(fss[i].key, res, gen)
-		out[i] = slices.Clone(res)
+		out[j] = res
 	}
 	return out, nil
 }

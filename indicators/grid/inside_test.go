@@ -350,3 +350,22 @@ func capsule(x0, y0, x1, y1, r float64) orb.Polygon {
 	}
 	return orb.Polygon{append(ring, ring[0])}
 }
+
+// More sets than one sweep takes (maxBatch) are swept in batches, with the
+// same results.
+func TestExposeEachBeyondOneBatch(t *testing.T) {
+	e, rng := insideWorld(t, 7)
+	ref, _ := insideWorld(t, 7)
+	var sets [][]orb.Geometry
+	for k := 0; k < maxBatch+9; k++ {
+		x, y := rng.Float64()*10, rng.Float64()*10
+		sets = append(sets, []orb.Geometry{orb.MultiPolygon{capsule(x, y, x+rng.Float64()*3, y+rng.Float64()*3, 0.2+rng.Float64())}})
+	}
+	got, err := e.ExposeEach(sets)
+	require.NoError(t, err)
+	for i, s := range sets {
+		want, err := ref.Expose(s)
+		require.NoError(t, err)
+		require.Equal(t, want, got[i], "set %d", i)
+	}
+}
