@@ -77,6 +77,23 @@ func BenchmarkEnsembleStorm(b *testing.B) {
 		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/cycle")
 		b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/cycle")
 	})
+	// The same 200 footprints in one ExposeEach call, as a sync's overlay
+	// measures them.
+	b.Run("baseline_200_footprints_each", func(b *testing.B) {
+		var sets [][]orb.Geometry
+		for _, f := range w.Geometries() {
+			sets = append(sets, []orb.Geometry{f})
+		}
+		c0 := cpuTime()
+		for b.Loop() {
+			e.ResetCache()
+			if _, err := e.ExposeEach(sets); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/cycle")
+		b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/cycle")
+	})
 	b.Run("storm_52x3", func(b *testing.B) {
 		hits := 0
 		c0 := cpuTime()
