@@ -289,19 +289,84 @@ func TestConfigValidate(t *testing.T) {
 	assert.ElementsMatch(t, []string{"path", "cycles[0]", "run", "thresholds_ms[0]"}, fields)
 }
 
+// cloned is a storm whose n members all have the first member's track: in a
+// compressed message identical members cost no bits, the cheapest way for a
+// file to claim much work.
+func cloned(hours, n int, edit func(*genPoint)) genStorm {
+	st := ensembleStorm("05A", "PAX", FixtureRun, 1, [2]float64{65.5, 8.5}, [2]float64{63.5, 10}, hours, 40, 90, true, false)
+	m := st.members[0]
+	m.points = append([]genPoint(nil), m.points...)
+	if edit != nil {
+		edit(&m.points[len(m.points)-1])
+	}
+	st.members = nil
+	for i := 1; i <= n; i++ {
+		mm := m
+		mm.number = i
+		st.members = append(st.members, mm)
+	}
+	return st
+}
+
+// Hostile track files are refused with a clear error before they cost much
+// (each was seconds of swath building, or an endless loop, before the
+// bounds); real files stay far inside them (TestParseRealTrackFiles).
+func TestParseTracksBoundsWork(t *testing.T) {
+	short := encodeStorm(t, cloned(6, 52, nil))
+	var repeated []byte
+	for range 3 {
+		repeated = append(repeated, short...)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		// 52 × 41 points in 5 KB (real files spend 15–160 bytes a point,
+		// and decode to at most 4.5 values a byte).
+		{"identical members", encodeStorm(t, cloned(240, 52, nil)), "more than 1306 track points in a file of 5225 bytes"},
+		{"more identical members", encodeStorm(t, cloned(240, 120, nil)), "more than 169312 values"},
+		{"more subsets than members", encodeStorm(t, cloned(60, 500, nil)), "500 subsets, more than the limit of 128"},
+		{"messages of one storm add up", repeated, "message 3: storm 05A has more than 128 members"},
+		{"long track", encodeStorm(t, cloned(6*254, 1, nil)), "member 1 has more than 200 track points"},
+		{"giant radius", encodeStorm(t, cloned(24, 1, func(p *genPoint) { p.radiiKm[0][0] = 3200 })), "wind radius 3.2e+06 m out of range"},
+		{"giant wind", encodeStorm(t, cloned(24, 1, func(p *genPoint) { p.windMS = 400 })), "maximum wind 400 m/s out of range"},
+		{"latitude past the pole", encodeStorm(t, cloned(24, 1, func(p *genPoint) { p.lat = 95 })), "latitude 95 out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseTracks(tc.data)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	// A few identical members are within the bounds.
+	storms, err := ParseTracks(encodeStorm(t, cloned(24, 3, nil)))
+	require.NoError(t, err)
+	require.Len(t, storms, 1)
+	assert.Len(t, storms[0].Members, 3)
+}
+
 // FuzzParseTracks: any bytes give storms or an error, never a panic, and
 // every point ParseTracks returns has a real position and time.
 func FuzzParseTracks(f *testing.F) {
 	// Small seeds (two members, a few steps) keep the mutations fast.
 	f.Add(encodeStorm(f, ensembleStorm("05A", "PAX", FixtureRun, 2, [2]float64{65.5, 8.5}, [2]float64{63.5, 10}, 12, 40, 90, true, false)))
 	f.Add(encodeStorm(f, ensembleStorm("71W", "71W", FixtureRun, 1, [2]float64{179.5, 12}, [2]float64{-179.5, 13}, 12, 30, 60, false, true)))
+	// Identical members cost no bits: mutating their count once made one
+	// input seconds of swaths, and the fuzzer crawl (TestParseTracksBoundsWork).
+	f.Add(encodeStorm(f, cloned(24, 3, nil)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		storms, err := ParseTracks(data)
 		if err != nil {
 			return
 		}
+		points := 0
 		for _, st := range storms {
+			require.LessOrEqual(t, len(st.Members), MaxMembers)
 			for _, m := range st.Members {
+				points += len(m.Points)
+				require.LessOrEqual(t, len(m.Points), MaxPointsPerMember)
+				require.LessOrEqual(t, points, len(data)/minBytesPerPoint)
 				for _, p := range m.Points {
 					require.False(t, math.IsNaN(p.Lat) || math.IsNaN(p.Lon), "storm %s member %d", st.ID, m.Number)
 					require.False(t, p.Time.IsZero())
