@@ -308,6 +308,68 @@ func cloned(hours, n int, edit func(*genPoint)) genStorm {
 	return st
 }
 
+// The 06/18 UTC HRES file is found under either layout: stream oper to
+// 144 h (IFS 50r1 on) or scda to 90 h (older runs, mirrors); the layout that
+// answered is asked first, conditionally, on the next poll.
+func TestHRESOffCycleLayouts(t *testing.T) {
+	raw, err := os.ReadFile(testutil.SharedSample(t, "ecmwf", "tc_tracks_22S_2020031912_hres.bufr"))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		run   time.Time
+		serve string
+		asked []string
+	}{
+		{"IFS 50r1 on: oper, 144 h", time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC),
+			"/20261126/06z/ifs/0p25/oper/20261126060000-144h-oper-tf.bufr",
+			[]string{"/20261126/06z/ifs/0p25/oper/20261126060000-144h-oper-tf.bufr"}},
+		{"before 50r1: scda, 90 h", time.Date(2020, 3, 19, 18, 0, 0, 0, time.UTC),
+			"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr",
+			[]string{
+				"/20200319/18z/ifs/0p25/oper/20200319180000-144h-oper-tf.bufr",
+				"/20200319/18z/ifs/0p25/oper/20200319180000-90h-oper-tf.bufr",
+				"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr",
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked []string
+			var conditional []bool
+			srv := testutil.FeedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				asked = append(asked, r.URL.Path)
+				conditional = append(conditional, r.Header.Get("If-None-Match") != "")
+				if r.URL.Path != tc.serve {
+					http.NotFound(w, r)
+					return
+				}
+				if r.Header.Get("If-None-Match") == `"v1"` {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				w.Header().Set("ETag", `"v1"`)
+				w.Write(raw)
+			}))
+			cfg := DefaultConfig()
+			cfg.Root, cfg.Stream, cfg.Cycles, cfg.ThresholdsMS = srv.URL, StreamHRES, []int{6, 18}, []float64{12}
+			cfg.Run = tc.run.Format("2006010215")
+			require.NoError(t, cfg.Validate())
+			s := New(cfg, adapter.Env{Name: "ecmwf_hres", Logger: slog.New(slog.DiscardHandler),
+				Fetch: config.Fetch{Timeout: 5 * time.Second, MaxBodyBytes: 1 << 20, UserAgent: "test"}})
+			b, err := s.Fetch(context.Background(), adapter.Cursor{})
+			require.NoError(t, err)
+			assert.Equal(t, tc.asked, asked)
+			assert.Contains(t, byID(b.Events), "ecmwf-hres:22s")
+			assert.Equal(t, srv.URL+tc.serve, b.Cursor.Extra[urlKey])
+
+			asked, conditional = nil, nil
+			again, err := s.Fetch(context.Background(), b.Cursor)
+			require.NoError(t, err)
+			assert.True(t, again.NotModified)
+			assert.Equal(t, []string{tc.serve}, asked, "the layout that answered, first")
+			assert.Equal(t, []bool{true}, conditional)
+		})
+	}
+}
+
 // Hostile track files are refused with a clear error before they cost much
 // (each was seconds of swath building, or an endless loop, before the
 // bounds); real files stay far inside them (TestParseRealTrackFiles).
@@ -400,8 +462,9 @@ func TestSwathMergeStaysWithinTolerance(t *testing.T) {
 	assert.Len(t, straightSwath, 1, "a straight track with constant radii is one convex stadium")
 }
 
-// Stream hres: the deterministic run's file (oper at 00/12 UTC, scda to 90 h
-// at 06/18) as a one-member forecast, ecmwf-hres:<id>, its swaths member 1.
+// Stream hres: the deterministic run's file (oper at 00/12 UTC; at 06/18
+// UTC oper since IFS 50r1, scda to 90 h before) as a one-member forecast,
+// ecmwf-hres:<id>, its swaths member 1.
 func TestHRESStream(t *testing.T) {
 	raw, err := os.ReadFile(testutil.SharedSample(t, "ecmwf", "tc_tracks_22S_2020031912_hres.bufr"))
 	require.NoError(t, err)
@@ -419,14 +482,17 @@ func TestHRESStream(t *testing.T) {
 	// 22S peaks at 16.5 m/s here: a 12 m/s swath (Holland radii) to see.
 	cfg.ThresholdsMS = []float64{12}
 	require.NoError(t, cfg.Validate())
-	now := time.Date(2020, 3, 20, 3, 0, 0, 0, time.UTC) // 18 UTC (scda) asked first, not there; then 12 UTC (oper)
+	now := time.Date(2020, 3, 20, 3, 0, 0, 0, time.UTC) // 18 UTC asked first, not there; then 12 UTC (oper)
 	s := New(cfg, adapter.Env{Name: "ecmwf_hres", Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
 		Fetch: config.Fetch{Timeout: 5 * time.Second, MaxBodyBytes: 1 << 20, UserAgent: "test"}})
-	assert.Equal(t, srv.URL+"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr", s.URL(time.Date(2020, 3, 19, 18, 0, 0, 0, time.UTC)))
 	b, err := s.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"/20200319/12z/ifs/0p25/oper/20200319120000-240h-oper-tf.bufr"}, paths[len(paths)-1:])
-	assert.Contains(t, paths, "/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr", "the newer 18 UTC run asked for first")
+	assert.Equal(t, []string{
+		"/20200319/18z/ifs/0p25/oper/20200319180000-144h-oper-tf.bufr",
+		"/20200319/18z/ifs/0p25/oper/20200319180000-90h-oper-tf.bufr",
+		"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr",
+		"/20200319/12z/ifs/0p25/oper/20200319120000-240h-oper-tf.bufr",
+	}, paths, "every layout of the newer 18 UTC run asked for first")
 	evs := byID(b.Events)
 	require.Contains(t, evs, "ecmwf-hres:22s")
 	ev := evs["ecmwf-hres:22s"]
