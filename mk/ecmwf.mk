@@ -1,9 +1,14 @@
-# ECMWF ensemble cyclone tracks: the BUFR decoder's WMO master tables.
+# ECMWF ensemble cyclone tracks: the BUFR decoder's WMO master tables, fuzzing.
 
 BUFR_TABLE_SRC := /usr/share/eccodes/definitions/bufr/tables/0/wmo
 BUFR_TABLE_VERSIONS ?= 16,33,35
 
-.PHONY: bufr-tables
+.PHONY: bufr-tables ecmwf-fuzz
+
+## ecmwf-fuzz: fuzz the BUFR decoder and the track parser (with swaths) for FUZZTIME each
+ecmwf-fuzz:
+	$(GO) test ./internal/bufr -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./adapter/sources/ecmwf -run '^$$' -fuzz '^FuzzParseTracks$$' -fuzztime $(FUZZTIME)
 
 ## bufr-tables: regenerate internal/bufr/tables_gen.go (WMO tables B and D) from Debian's libeccodes-data
 bufr-tables:

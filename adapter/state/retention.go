@@ -19,7 +19,9 @@ import (
 // (the latest value of every series, the outbox, cursors, events and the
 // warning ledger are never touched: they are bounded by the number of
 // areas and feeds). bbolt reuses freed pages, so a pruned database stops
-// growing; Open compacts a file that is mostly free pages, which shrinks it.
+// growing even in a daemon that never restarts; Open compacts a file that is
+// mostly free pages, which shrinks it. Nothing compacts while the store is
+// in use: its handle is shared without a lock (see README.md).
 
 // RetainResult says what Retain dropped.
 type RetainResult struct {

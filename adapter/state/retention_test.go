@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/indicators"
@@ -17,8 +18,9 @@ import (
 // simulateDays runs days of daily-snapshot deliveries (the worst case for
 // growth: every value re-dated and delivered every day) plus hourly run
 // records, with the daemon's daily Retain when retain > 0 and a restart
-// every 10 days, and returns the file size after each day.
-func simulateDays(t *testing.T, days, values, retain int) (sizes, used []int64, _ *Store) {
+// every restartEvery days (0: never), and returns the file size and the data
+// bytes after each day.
+func simulateDays(t *testing.T, days, values, retain, restartEvery int) (sizes, used []int64, _ *Store) {
 	t.Helper()
 	dir := t.TempDir()
 	start := time.Date(2026, 10, 1, 6, 0, 0, 0, time.UTC)
@@ -46,7 +48,7 @@ func simulateDays(t *testing.T, days, values, retain int) (sizes, used []int64, 
 			_, err := s.Retain(date, retain)
 			require.NoError(t, err)
 		}
-		if d%10 == 9 {
+		if restartEvery > 0 && d%restartEvery == restartEvery-1 {
 			require.NoError(t, s.Close())
 			s, err = Open(dir, opts)
 			require.NoError(t, err)
@@ -68,7 +70,7 @@ func simulateDays(t *testing.T, days, values, retain int) (sizes, used []int64, 
 // survives retention (it decides what changed).
 func TestRetentionBoundsTheFile(t *testing.T) {
 	const days, values, keep = 60, 150, 30
-	sizes, used, s := simulateDays(t, days, values, keep)
+	sizes, used, s := simulateDays(t, days, values, keep, 10)
 	full := keep + 5
 	for d := full; d < days; d++ {
 		// The data stays flat once the retention period is full; the file
@@ -77,7 +79,7 @@ func TestRetentionBoundsTheFile(t *testing.T) {
 		assert.LessOrEqual(t, used[d], used[full]*11/10, "day %d: %d bytes of data, day %d had %d: still growing", d, used[d], full, used[full])
 		assert.LessOrEqual(t, sizes[d], 2*sizes[full], "day %d: file %d bytes", d, sizes[d])
 	}
-	sizesU, usedU, _ := simulateDays(t, days, values, 0)
+	sizesU, usedU, _ := simulateDays(t, days, values, 0, 10)
 	t.Logf("after %d days of %d values/day: %d bytes of data, file %d bytes with %d days' retention (day %d: %d of data); without: %d of data, file %d",
 		days, values, used[days-1], sizes[days-1], keep, full, used[full], usedU[days-1], sizesU[days-1])
 	assert.Greater(t, usedU[days-1], used[days-1]*3/2, "without retention the data keeps growing")
@@ -97,6 +99,30 @@ func TestRetentionBoundsTheFile(t *testing.T) {
 	for _, r := range runs {
 		assert.False(t, r.Started.Before(time.Date(2026, 10, 1, 6, 0, 0, 0, time.UTC).AddDate(0, 0, days-1-keep)), "run of %s is past retention", r.Started)
 	}
+}
+
+// TestRetentionBoundsTheFileWithoutRestarts: a daemon that runs for months
+// never reaches the compaction at Open, and none runs while it is up (the
+// Store's handle is shared, unlocked, by every sink, source and status
+// request, so swapping it for a rewritten file would need a lock around
+// every transaction). Retention alone must then bound the file: bbolt
+// reuses the pages it frees, so once the retention period is full the file
+// and its high-water mark (the pages ever used) stop growing.
+func TestRetentionBoundsTheFileWithoutRestarts(t *testing.T) {
+	const days, values, keep = 60, 150, 30
+	sizes, used, s := simulateDays(t, days, values, keep, 0)
+	full := keep + 5
+	for d := full; d < days; d++ {
+		assert.LessOrEqual(t, used[d], used[full]*11/10, "day %d: %d bytes of data, day %d had %d", d, used[d], full, used[full])
+		assert.Equal(t, sizes[full], sizes[d], "day %d: the file grew from %d to %d bytes", d, sizes[full], sizes[d])
+	}
+	var highWater int64
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error { highWater = tx.Size(); return nil }))
+	free := s.db.Stats().FreeAlloc
+	t.Logf("day %d: file %d bytes, pages up to %d used, %d free for reuse, %d of data; day %d: file %d",
+		days, sizes[days-1], highWater, free, used[days-1], full, sizes[full])
+	assert.LessOrEqual(t, highWater, sizes[days-1], "the pages in use fit in the file")
+	assert.Positive(t, free, "retention freed pages that later days reuse")
 }
 
 // TestCompactionAtOpen: a file that is mostly free pages is rewritten at

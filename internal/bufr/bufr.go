@@ -26,20 +26,28 @@ func formatErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrFormat}, args...)...)
 }
 
-// Limits bound what one message may make the decoder do.
+// Limits bound what one Decode call may make the decoder do. Values and
+// steps count over all messages of the data: a file of many small messages
+// must not multiply the bound.
 type Limits struct {
-	// MaxValues caps decoded values per message (all subsets together).
+	// MaxValues caps decoded values (all messages and subsets together).
 	MaxValues int
-	// MaxSteps caps descriptor expansion steps per message, which bounds the
-	// CPU a replication of bit-less operators could otherwise burn.
+	// MaxSteps caps descriptor expansion steps, which bounds the CPU a
+	// replication of bit-less operators could otherwise burn.
 	MaxSteps int
 	// MaxDepth caps nesting of sequences and replications.
 	MaxDepth int
+	// MaxSubsets caps the subsets of one message (0: the field's own 65,535).
+	// A compressed element whose subsets all equal the reference costs no
+	// bits per subset, so the count is a multiplier the bit checks cannot
+	// see: 4,000 identical subsets fit in 200 bytes.
+	MaxSubsets int
 }
 
 // DefaultLimits fit every real track file with a wide margin (a 52-member
-// ensemble message has about 60,000 values) while keeping a hostile message
-// under roughly 100 MB and a second of CPU.
+// ensemble message has about 60,000 values, the largest sample file about
+// 280,000) while keeping hostile data under roughly 100 MB and a second or
+// two of CPU.
 var DefaultLimits = Limits{MaxValues: 2_000_000, MaxSteps: 20_000_000, MaxDepth: 32}
 
 // Value is one decoded element of one subset.
@@ -128,6 +136,7 @@ func Decode(data []byte) ([]*Message, error) {
 // DecodeWithLimits is Decode with explicit limits.
 func DecodeWithLimits(data []byte, lim Limits) ([]*Message, error) {
 	var out []*Message
+	var spent budget
 	off := 0
 	for {
 		i := bytes.Index(data[off:], []byte("BUFR"))
@@ -135,7 +144,7 @@ func DecodeWithLimits(data []byte, lim Limits) ([]*Message, error) {
 			break
 		}
 		start := off + i
-		m, n, err := decodeMessage(data[start:], lim)
+		m, n, err := decodeMessage(data[start:], lim, &spent)
 		if err != nil {
 			return out, fmt.Errorf("message %d at byte %d: %w", len(out)+1, start, err)
 		}
@@ -163,7 +172,10 @@ func section(msg []byte, off, n, min int) ([]byte, error) {
 	return msg[off : off+l], nil
 }
 
-func decodeMessage(data []byte, lim Limits) (*Message, int, error) {
+// budget is what the messages of one Decode call have used of its Limits.
+type budget struct{ values, steps int }
+
+func decodeMessage(data []byte, lim Limits, spent *budget) (*Message, int, error) {
 	if len(data) < 8 {
 		return nil, 0, formatErr("section 0 truncated")
 	}
@@ -209,6 +221,9 @@ func decodeMessage(data []byte, lim Limits) (*Message, int, error) {
 	}
 	off += len(s3)
 	nsub := u16(s3[4:])
+	if lim.MaxSubsets > 0 && nsub > lim.MaxSubsets {
+		return nil, 0, formatErr("%d subsets, more than the limit of %d", nsub, lim.MaxSubsets)
+	}
 	m.Observed = s3[6]&0x80 != 0
 	m.Compressed = s3[6]&0x40 != 0
 	for i := 7; i+1 < len(s3); i += 2 {
@@ -233,7 +248,7 @@ func decodeMessage(data []byte, lim Limits) (*Message, int, error) {
 		return nil, 0, err
 	}
 	m.nsub = nsub
-	d := &decoder{tab: tab, lim: lim, r: bitReader{buf: s4[4:]}, nsub: nsub, msg: m}
+	d := &decoder{tab: tab, lim: lim, r: bitReader{buf: s4[4:]}, nsub: nsub, msg: m, budget: spent}
 	if nsub == 0 {
 		return m, total, nil
 	}
@@ -314,7 +329,7 @@ type decoder struct {
 	cols bool     // compressed: values go to msg's columns
 	msg  *Message // where compressed values go
 
-	values, steps int
+	*budget // shared by the messages of one Decode call
 
 	enc *encoder // set when encoding: values come from it, not the bits
 

@@ -168,6 +168,38 @@ func TestHostileInputGivesClearErrors(t *testing.T) {
 	}
 }
 
+// Limits hold over the whole data, not per message, and the subset count is
+// capped before any value is read: 4,000 identical compressed subsets of one
+// element cost two bytes of data, so a file of such messages would otherwise
+// multiply both.
+func TestLimitsCoverTheWholeFile(t *testing.T) {
+	one := hostile(t, 4000, true, desc(t, "001091"), []byte{0, 0})
+	msgs, err := Decode(one)
+	require.NoError(t, err)
+	require.Equal(t, 4000, msgs[0].NumSubsets())
+	var many []byte
+	for range 30 {
+		many = append(many, one...)
+	}
+	lim := Limits{MaxValues: 100_000, MaxSteps: 1_000_000, MaxDepth: 16}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		lim  Limits
+		want string
+	}{
+		{"values of every message count", many, lim, "message 26 at byte 1225: bufr: bad message: more than 100000 values"},
+		{"steps of every message count", many, Limits{MaxValues: 1_000_000, MaxSteps: 20, MaxDepth: 16}, "message 21 at byte 980: bufr: bad message: more than 20 expansion steps"},
+		{"subsets per message", one, Limits{MaxValues: 100_000, MaxSteps: 1_000_000, MaxDepth: 16, MaxSubsets: 128}, "4000 subsets, more than the limit of 128"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeWithLimits(tc.data, tc.lim)
+			require.ErrorIs(t, err, ErrFormat)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
 // Property: no prefix of a valid message decodes or panics.
 func TestEveryTruncationIsAnError(t *testing.T) {
 	valid, err := Encode(EncodeSpec{MasterVersion: 35, Compressed: true, Time: time.Now(), Descriptors: trackDescriptors(t),

@@ -57,7 +57,7 @@ func Encode(spec EncodeSpec) ([]byte, error) {
 		return nil, fmt.Errorf("bufr encode: %d subsets", len(spec.Subsets))
 	}
 	enc := &encoder{in: spec.Subsets, cur: make([]int, len(spec.Subsets))}
-	d := &decoder{tab: tab, lim: DefaultLimits, nsub: len(spec.Subsets), enc: enc, msg: &Message{nsub: len(spec.Subsets)}}
+	d := &decoder{tab: tab, lim: DefaultLimits, nsub: len(spec.Subsets), enc: enc, msg: &Message{nsub: len(spec.Subsets)}, budget: &budget{}}
 	if spec.Compressed {
 		enc.compressed = true
 		d.cols = true

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,9 +32,29 @@ const DefaultRoot = "https://data.ecmwf.int/forecasts"
 // layout: [root]/[yyyymmdd]/[HH]z/[model]/[resol]/[stream]/[yyyymmdd][HH]0000-[step][U]-[stream]-[type].[format].
 const DefaultPath = "{yyyymmdd}/{HH}z/ifs/0p25/enfo/{yyyymmdd}{HH}0000-240h-enfo-tf.bufr"
 
-// DefaultHRESPath is the deterministic (HRES) track file of a run: stream
-// oper to 240 h for the 00/12 UTC runs, scda to 90 h for 06/18 UTC.
+// DefaultHRESPath is the deterministic (HRES) track file of a run; its
+// {stream} and {step} depend on the run hour and the IFS cycle (see
+// hresLayouts).
 const DefaultHRESPath = "{yyyymmdd}/{HH}z/ifs/0p25/{stream}/{yyyymmdd}{HH}0000-{step}h-{stream}-tf.bufr"
+
+// layout is one stream and file length a run's track file may be under.
+type layout struct{ stream, step string }
+
+// hresLayouts are where a run's HRES track file may be, tried in order (a
+// 404 moves to the next). ECMWF's open-data documentation: up to IFS cycle
+// 50r1 (May 2026) the 00/12 UTC runs are stream oper to 240 h and the
+// 06/18 UTC runs stream scda to 90 h; 50r1 retires scda, its 06/18 UTC runs
+// move to oper and run to 144 h (the dissemination schedule of stream oper:
+// steps 0–90 by 1, 93–144 by 3 at 06/18 UTC). Mirrors and replays of older
+// runs keep the old names, so scda stays as the last try. The 144 h and
+// oper/90 names of 06/18 UTC track files are our reading of those pages, not
+// yet seen on the server; path overrides them.
+func hresLayouts(run time.Time) []layout {
+	if run.Hour() == 6 || run.Hour() == 18 {
+		return []layout{{"oper", "144"}, {"oper", "90"}, {"scda", "90"}}
+	}
+	return []layout{{"oper", "240"}}
+}
 
 // Streams: the ensemble's track file, or the deterministic run's.
 const (
@@ -47,8 +68,9 @@ const Attribution = "ECMWF"
 // Config is the ecmwf source's section.
 type Config struct {
 	// Root and Path make the file URL; Path's {yyyymmdd} and {HH} are the
-	// run, {stream} and {step} the file's stream and length (oper/240 or,
-	// at 06/18 UTC, scda/90 for hres; enfo/240 for the ensemble).
+	// run, {stream} and {step} the file's stream and length (enfo/240 for
+	// the ensemble; for hres oper/240, and at 06/18 UTC oper/144, oper/90
+	// then scda/90, tried in turn).
 	Root string `mapstructure:"root"`
 	Path string `mapstructure:"path"`
 	// Stream is enfo (the ensemble, default) or hres: the deterministic
@@ -164,18 +186,27 @@ func New(cfg *Config, env adapter.Env) *Source {
 	return &Source{cfg: c, env: env, client: fetch.ForSource(env)}
 }
 
-// URL is the track file of a run.
-func (s *Source) URL(run time.Time) string {
-	stream, step := "enfo", "240"
+// URL is the first place the track file of a run is looked for.
+func (s *Source) URL(run time.Time) string { return s.URLs(run)[0] }
+
+// URLs are the places the track file of a run may be, in the order they are
+// tried: one for the ensemble, one per layout for HRES (hresLayouts). A
+// path without {stream} or {step} gives one URL.
+func (s *Source) URLs(run time.Time) []string {
+	layouts := []layout{{"enfo", "240"}}
 	if s.cfg.Stream == StreamHRES {
-		stream = "oper"
-		if run.Hour() == 6 || run.Hour() == 18 {
-			stream, step = "scda", "90"
+		layouts = hresLayouts(run)
+	}
+	var out []string
+	for _, l := range layouts {
+		p := strings.NewReplacer("{yyyymmdd}", run.Format("20060102"), "{HH}", run.Format("15"),
+			"{stream}", l.stream, "{step}", l.step).Replace(s.cfg.Path)
+		u := strings.TrimRight(s.cfg.Root, "/") + "/" + strings.TrimLeft(p, "/")
+		if !slices.Contains(out, u) {
+			out = append(out, u)
 		}
 	}
-	p := strings.NewReplacer("{yyyymmdd}", run.Format("20060102"), "{HH}", run.Format("15"),
-		"{stream}", stream, "{step}", step).Replace(s.cfg.Path)
-	return strings.TrimRight(s.cfg.Root, "/") + "/" + strings.TrimLeft(p, "/")
+	return out
 }
 
 // candidates are the runs to probe, newest first.
@@ -215,46 +246,62 @@ func (s *Source) Fetch(ctx context.Context, cur adapter.Cursor) (adapter.Batch, 
 		if !held.IsZero() && run.Before(held) {
 			break
 		}
-		u := s.URL(run)
-		req := fetch.Request{URL: u, MaxBytes: s.cfg.MaxBodyBytes, Accept: []int{http.StatusNotFound}}
+		urls := s.URLs(run)
 		if run.Equal(held) {
-			req.ETag, req.LastModified = cur.ETag, cur.LastModified
+			// The held file first, conditionally: it is where the run was.
+			if i := slices.Index(urls, cur.Extra[urlKey]); i > 0 {
+				urls = append([]string{cur.Extra[urlKey]}, slices.Delete(urls, i, i+1)...)
+			}
 		}
-		resp, err := s.client.Get(ctx, req)
-		if err != nil {
-			if strings.HasPrefix(u, "file://") && errors.Is(err, fs.ErrNotExist) && s.cfg.Run == "" {
+		for i, u := range urls {
+			req := fetch.Request{URL: u, MaxBytes: s.cfg.MaxBodyBytes, Accept: []int{http.StatusNotFound}}
+			if run.Equal(held) && u == cur.Extra[urlKey] {
+				req.ETag, req.LastModified = cur.ETag, cur.LastModified
+			}
+			resp, err := s.client.Get(ctx, req)
+			if err != nil {
+				// A missing local file is a run not there yet, unless it is
+				// the pinned run's last chance.
+				if strings.HasPrefix(u, "file://") && errors.Is(err, fs.ErrNotExist) && (s.cfg.Run == "" || i < len(urls)-1) {
+					continue
+				}
+				return adapter.Batch{}, err
+			}
+			if resp.NotModified {
+				return adapter.Batch{NotModified: true, Cursor: cur}, nil
+			}
+			if resp.Status == http.StatusNotFound {
+				s.env.Logger.Debug("run not published yet", "run", run.Format(time.RFC3339), "url", resp.URL)
 				continue
 			}
-			return adapter.Batch{}, err
+			return s.batch(run, u, resp)
 		}
-		if resp.NotModified {
-			return adapter.Batch{NotModified: true, Cursor: cur}, nil
-		}
-		if resp.Status == http.StatusNotFound {
-			s.env.Logger.Debug("run not published yet", "run", run.Format(time.RFC3339), "url", resp.URL)
-			continue
-		}
-		storms, err := ParseTracks(resp.Body)
-		if err != nil {
-			return adapter.Batch{}, adapter.Classify(adapter.Permanent, s.env.Name, resp.URL, fmt.Errorf("track file: %w", err))
-		}
-		b := adapter.Batch{Complete: true, Cursor: adapter.Cursor{ETag: resp.ETag, LastModified: resp.LastModified,
-			Versions: map[string]string{}, Extra: map[string]string{runKey: run.Format(time.RFC3339), urlKey: resp.URL}}}
-		for _, st := range storms {
-			ev, ok := s.event(st, resp.URL)
-			if !ok {
-				continue
-			}
-			b.Events = append(b.Events, ev)
-			b.Cursor.Versions[ev.ID] = ev.Version
-		}
-		return b, nil
 	}
 	if held.IsZero() {
 		return adapter.Batch{}, adapter.Classify(adapter.Retryable, s.env.Name, s.URL(s.candidates()[0]),
 			fmt.Errorf("no track file among the last %d runs", len(s.candidates())))
 	}
 	return adapter.Batch{NotModified: true, Cursor: cur}, nil
+}
+
+// batch turns a run's track file into the complete set of its storms; the
+// cursor keeps the URL asked for (u), where the next poll looks first.
+func (s *Source) batch(run time.Time, u string, resp *fetch.Response) (adapter.Batch, error) {
+	storms, err := ParseTracks(resp.Body)
+	if err != nil {
+		return adapter.Batch{}, adapter.Classify(adapter.Permanent, s.env.Name, resp.URL, fmt.Errorf("track file: %w", err))
+	}
+	b := adapter.Batch{Complete: true, Cursor: adapter.Cursor{ETag: resp.ETag, LastModified: resp.LastModified,
+		Versions: map[string]string{}, Extra: map[string]string{runKey: run.Format(time.RFC3339), urlKey: u}}}
+	for _, st := range storms {
+		ev, ok := s.event(st, resp.URL)
+		if !ok {
+			continue
+		}
+		b.Events = append(b.Events, ev)
+		b.Cursor.Versions[ev.ID] = ev.Version
+	}
+	return b, nil
 }
 
 // EventID is the storm's id across runs: the tracker's storm identifier

@@ -289,19 +289,146 @@ func TestConfigValidate(t *testing.T) {
 	assert.ElementsMatch(t, []string{"path", "cycles[0]", "run", "thresholds_ms[0]"}, fields)
 }
 
+// cloned is a storm whose n members all have the first member's track: in a
+// compressed message identical members cost no bits, the cheapest way for a
+// file to claim much work.
+func cloned(hours, n int, edit func(*genPoint)) genStorm {
+	st := ensembleStorm("05A", "PAX", FixtureRun, 1, [2]float64{65.5, 8.5}, [2]float64{63.5, 10}, hours, 40, 90, true, false)
+	m := st.members[0]
+	m.points = append([]genPoint(nil), m.points...)
+	if edit != nil {
+		edit(&m.points[len(m.points)-1])
+	}
+	st.members = nil
+	for i := 1; i <= n; i++ {
+		mm := m
+		mm.number = i
+		st.members = append(st.members, mm)
+	}
+	return st
+}
+
+// The 06/18 UTC HRES file is found under either layout: stream oper to
+// 144 h (IFS 50r1 on) or scda to 90 h (older runs, mirrors); the layout that
+// answered is asked first, conditionally, on the next poll.
+func TestHRESOffCycleLayouts(t *testing.T) {
+	raw, err := os.ReadFile(testutil.SharedSample(t, "ecmwf", "tc_tracks_22S_2020031912_hres.bufr"))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		run   time.Time
+		serve string
+		asked []string
+	}{
+		{"IFS 50r1 on: oper, 144 h", time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC),
+			"/20261126/06z/ifs/0p25/oper/20261126060000-144h-oper-tf.bufr",
+			[]string{"/20261126/06z/ifs/0p25/oper/20261126060000-144h-oper-tf.bufr"}},
+		{"before 50r1: scda, 90 h", time.Date(2020, 3, 19, 18, 0, 0, 0, time.UTC),
+			"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr",
+			[]string{
+				"/20200319/18z/ifs/0p25/oper/20200319180000-144h-oper-tf.bufr",
+				"/20200319/18z/ifs/0p25/oper/20200319180000-90h-oper-tf.bufr",
+				"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr",
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked []string
+			var conditional []bool
+			srv := testutil.FeedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				asked = append(asked, r.URL.Path)
+				conditional = append(conditional, r.Header.Get("If-None-Match") != "")
+				if r.URL.Path != tc.serve {
+					http.NotFound(w, r)
+					return
+				}
+				if r.Header.Get("If-None-Match") == `"v1"` {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				w.Header().Set("ETag", `"v1"`)
+				w.Write(raw)
+			}))
+			cfg := DefaultConfig()
+			cfg.Root, cfg.Stream, cfg.Cycles, cfg.ThresholdsMS = srv.URL, StreamHRES, []int{6, 18}, []float64{12}
+			cfg.Run = tc.run.Format("2006010215")
+			require.NoError(t, cfg.Validate())
+			s := New(cfg, adapter.Env{Name: "ecmwf_hres", Logger: slog.New(slog.DiscardHandler),
+				Fetch: config.Fetch{Timeout: 5 * time.Second, MaxBodyBytes: 1 << 20, UserAgent: "test"}})
+			b, err := s.Fetch(context.Background(), adapter.Cursor{})
+			require.NoError(t, err)
+			assert.Equal(t, tc.asked, asked)
+			assert.Contains(t, byID(b.Events), "ecmwf-hres:22s")
+			assert.Equal(t, srv.URL+tc.serve, b.Cursor.Extra[urlKey])
+
+			asked, conditional = nil, nil
+			again, err := s.Fetch(context.Background(), b.Cursor)
+			require.NoError(t, err)
+			assert.True(t, again.NotModified)
+			assert.Equal(t, []string{tc.serve}, asked, "the layout that answered, first")
+			assert.Equal(t, []bool{true}, conditional)
+		})
+	}
+}
+
+// Hostile track files are refused with a clear error before they cost much
+// (each was seconds of swath building, or an endless loop, before the
+// bounds); real files stay far inside them (TestParseRealTrackFiles).
+func TestParseTracksBoundsWork(t *testing.T) {
+	short := encodeStorm(t, cloned(6, 52, nil))
+	var repeated []byte
+	for range 3 {
+		repeated = append(repeated, short...)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		// 52 × 41 points in 5 KB (real files spend 15–160 bytes a point,
+		// and decode to at most 4.5 values a byte).
+		{"identical members", encodeStorm(t, cloned(240, 52, nil)), "more than 1306 track points in a file of 5225 bytes"},
+		{"more identical members", encodeStorm(t, cloned(240, 120, nil)), "more than 169312 values"},
+		{"more subsets than members", encodeStorm(t, cloned(60, 500, nil)), "500 subsets, more than the limit of 128"},
+		{"messages of one storm add up", repeated, "message 3: storm 05A has more than 128 members"},
+		{"long track", encodeStorm(t, cloned(6*254, 1, nil)), "member 1 has more than 200 track points"},
+		{"giant radius", encodeStorm(t, cloned(24, 1, func(p *genPoint) { p.radiiKm[0][0] = 3200 })), "wind radius 3.2e+06 m out of range"},
+		{"giant wind", encodeStorm(t, cloned(24, 1, func(p *genPoint) { p.windMS = 400 })), "maximum wind 400 m/s out of range"},
+		{"latitude past the pole", encodeStorm(t, cloned(24, 1, func(p *genPoint) { p.lat = 95 })), "latitude 95 out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseTracks(tc.data)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	// A few identical members are within the bounds.
+	storms, err := ParseTracks(encodeStorm(t, cloned(24, 3, nil)))
+	require.NoError(t, err)
+	require.Len(t, storms, 1)
+	assert.Len(t, storms[0].Members, 3)
+}
+
 // FuzzParseTracks: any bytes give storms or an error, never a panic, and
 // every point ParseTracks returns has a real position and time.
 func FuzzParseTracks(f *testing.F) {
 	// Small seeds (two members, a few steps) keep the mutations fast.
 	f.Add(encodeStorm(f, ensembleStorm("05A", "PAX", FixtureRun, 2, [2]float64{65.5, 8.5}, [2]float64{63.5, 10}, 12, 40, 90, true, false)))
 	f.Add(encodeStorm(f, ensembleStorm("71W", "71W", FixtureRun, 1, [2]float64{179.5, 12}, [2]float64{-179.5, 13}, 12, 30, 60, false, true)))
+	// Identical members cost no bits: mutating their count once made one
+	// input seconds of swaths, and the fuzzer crawl (TestParseTracksBoundsWork).
+	f.Add(encodeStorm(f, cloned(24, 3, nil)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		storms, err := ParseTracks(data)
 		if err != nil {
 			return
 		}
+		points := 0
 		for _, st := range storms {
+			require.LessOrEqual(t, len(st.Members), MaxMembers)
 			for _, m := range st.Members {
+				points += len(m.Points)
+				require.LessOrEqual(t, len(m.Points), MaxPointsPerMember)
+				require.LessOrEqual(t, points, len(data)/minBytesPerPoint)
 				for _, p := range m.Points {
 					require.False(t, math.IsNaN(p.Lat) || math.IsNaN(p.Lon), "storm %s member %d", st.ID, m.Number)
 					require.False(t, p.Time.IsZero())
@@ -335,8 +462,9 @@ func TestSwathMergeStaysWithinTolerance(t *testing.T) {
 	assert.Len(t, straightSwath, 1, "a straight track with constant radii is one convex stadium")
 }
 
-// Stream hres: the deterministic run's file (oper at 00/12 UTC, scda to 90 h
-// at 06/18) as a one-member forecast, ecmwf-hres:<id>, its swaths member 1.
+// Stream hres: the deterministic run's file (oper at 00/12 UTC; at 06/18
+// UTC oper since IFS 50r1, scda to 90 h before) as a one-member forecast,
+// ecmwf-hres:<id>, its swaths member 1.
 func TestHRESStream(t *testing.T) {
 	raw, err := os.ReadFile(testutil.SharedSample(t, "ecmwf", "tc_tracks_22S_2020031912_hres.bufr"))
 	require.NoError(t, err)
@@ -354,14 +482,17 @@ func TestHRESStream(t *testing.T) {
 	// 22S peaks at 16.5 m/s here: a 12 m/s swath (Holland radii) to see.
 	cfg.ThresholdsMS = []float64{12}
 	require.NoError(t, cfg.Validate())
-	now := time.Date(2020, 3, 20, 3, 0, 0, 0, time.UTC) // 18 UTC (scda) asked first, not there; then 12 UTC (oper)
+	now := time.Date(2020, 3, 20, 3, 0, 0, 0, time.UTC) // 18 UTC asked first, not there; then 12 UTC (oper)
 	s := New(cfg, adapter.Env{Name: "ecmwf_hres", Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
 		Fetch: config.Fetch{Timeout: 5 * time.Second, MaxBodyBytes: 1 << 20, UserAgent: "test"}})
-	assert.Equal(t, srv.URL+"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr", s.URL(time.Date(2020, 3, 19, 18, 0, 0, 0, time.UTC)))
 	b, err := s.Fetch(context.Background(), adapter.Cursor{})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"/20200319/12z/ifs/0p25/oper/20200319120000-240h-oper-tf.bufr"}, paths[len(paths)-1:])
-	assert.Contains(t, paths, "/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr", "the newer 18 UTC run asked for first")
+	assert.Equal(t, []string{
+		"/20200319/18z/ifs/0p25/oper/20200319180000-144h-oper-tf.bufr",
+		"/20200319/18z/ifs/0p25/oper/20200319180000-90h-oper-tf.bufr",
+		"/20200319/18z/ifs/0p25/scda/20200319180000-90h-scda-tf.bufr",
+		"/20200319/12z/ifs/0p25/oper/20200319120000-240h-oper-tf.bufr",
+	}, paths, "every layout of the newer 18 UTC run asked for first")
 	evs := byID(b.Events)
 	require.Contains(t, evs, "ecmwf-hres:22s")
 	ev := evs["ecmwf-hres:22s"]

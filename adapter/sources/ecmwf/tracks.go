@@ -54,18 +54,53 @@ type Storm struct {
 	Members     []Member `json:"members"`
 }
 
-// trackLimits are well above a real track message (52 members × 41 steps ×
-// about 55 values ≈ 120,000 values) and keep a hostile file to a few MB.
-var trackLimits = bufr.Limits{MaxValues: 400_000, MaxSteps: 500_000, MaxDepth: 16}
+// Bounds on what one track file may make the source do. Decoding costs
+// about a microsecond per value and building swaths about half a
+// millisecond per track point and threshold, so the values and points a
+// file may claim are what bound the daemon's time and memory on it. Real
+// files are far inside them: the five samples (2015–2023) hold at most 52
+// members per storm, 41 points per member, 2,721 points and 4.5 values per
+// byte, and spend 15–160 bytes per point. A compressed message whose
+// members are identical spends no bits per member, so without the per-byte
+// bounds a 1.4 KB file could claim 5,500 points (3 s of swaths) and a few
+// such messages far more.
+const (
+	// MaxMembers per storm (an ensemble has 51 or 52).
+	MaxMembers = 128
+	// MaxPointsPerMember: 6-hourly steps to 360 h are 61 points.
+	MaxPointsPerMember = 200
+	// MaxPoints in one file (a busy day: 15 storms × 52 members × 61).
+	MaxPoints = 50_000
+	// minBytesPerPoint and maxValuesPerByte keep the work proportional to
+	// the bytes downloaded, with a margin of 4 or more over real files.
+	minBytesPerPoint = 4
+	maxValuesPerByte = 32
+	// Values beyond these are not a tropical cyclone: a hostile file could
+	// otherwise ask for a swath larger than the Earth (radii, and the
+	// Holland radius grows without bound with the maximum wind) or a
+	// longitude the antimeridian unwrapping would loop on.
+	maxRadiusKm = 3000
+	maxWindMS   = 150
+	maxAbsHour  = 24 * 366
+)
+
+// trackLimits bound decoding a file of n bytes.
+func trackLimits(n int) bufr.Limits {
+	values := min(4_000_000, max(10_000, maxValuesPerByte*n))
+	return bufr.Limits{MaxValues: values, MaxSteps: 2 * values, MaxDepth: 16, MaxSubsets: MaxMembers}
+}
 
 // ParseTracks decodes an ECMWF tropical cyclone track file (BUFR edition 4,
 // template 3 16 082 or its older spelled-out forms; compressed or not) into
-// storms, merging messages of the same storm.
+// storms, merging messages of the same storm. A file over the bounds above
+// is an error, not a partial result.
 func ParseTracks(data []byte) ([]Storm, error) {
-	msgs, err := bufr.DecodeWithLimits(data, trackLimits)
+	msgs, err := bufr.DecodeWithLimits(data, trackLimits(len(data)))
 	if err != nil {
 		return nil, err
 	}
+	maxPoints := min(MaxPoints, len(data)/minBytesPerPoint)
+	points := 0
 	byID := map[string]*Storm{}
 	var order []string
 	for mi, m := range msgs {
@@ -86,9 +121,17 @@ func ParseTracks(data []byte) ([]Storm, error) {
 			if cur.ObservedLat == nil {
 				cur.ObservedLat, cur.ObservedLon = st.ObservedLat, st.ObservedLon
 			}
-			if len(mem.Points) > 0 {
-				cur.Members = append(cur.Members, mem)
+			if len(mem.Points) == 0 {
+				continue
 			}
+			if len(cur.Members) == MaxMembers {
+				return nil, fmt.Errorf("message %d: storm %s has more than %d members", mi+1, st.ID, MaxMembers)
+			}
+			if points += len(mem.Points); points > maxPoints {
+				return nil, fmt.Errorf("message %d: more than %d track points in a file of %d bytes (at most %d, and one per %d bytes)",
+					mi+1, maxPoints, len(data), MaxPoints, minBytesPerPoint)
+			}
+			cur.Members = append(cur.Members, mem)
 		}
 	}
 	out := make([]Storm, 0, len(order))
@@ -127,10 +170,14 @@ func parseSubset(m *bufr.Message, s int) (Storm, Member, error) {
 	threshold := ""
 	bearings := 0
 	quadrant := 0
-	flush := func() {
+	flush := func() error {
 		if curOK && !math.IsNaN(cur.Lat) {
+			if len(mem.Points) == MaxPointsPerMember {
+				return fmt.Errorf("member %d has more than %d track points", mem.Number, MaxPointsPerMember)
+			}
 			mem.Points = append(mem.Points, cur)
 		}
+		return nil
 	}
 	for i := 0; i < m.Len(s); i++ {
 		v := m.At(s, i)
@@ -170,7 +217,12 @@ func parseSubset(m *bufr.Message, s int) (Storm, Member, error) {
 				sig = int(x)
 			}
 		case "004024":
-			flush()
+			if ok && math.Abs(x) > maxAbsHour {
+				return st, mem, fmt.Errorf("forecast hour %g out of range (±%d)", x, maxAbsHour)
+			}
+			if err := flush(); err != nil {
+				return st, mem, err
+			}
 			step++
 			curOK = ok
 			cur = Point{Lat: math.NaN()}
@@ -179,6 +231,9 @@ func parseSubset(m *bufr.Message, s int) (Storm, Member, error) {
 			}
 		case "005002", "006002":
 			isLat := v.Elem.Code.String() == "005002"
+			if ok && (isLat && math.Abs(x) > 90 || !isLat && math.Abs(x) > 360) {
+				return st, mem, fmt.Errorf("%s %g out of range", v.Elem.Key, x)
+			}
 			switch {
 			case sig == 1 && step < 0:
 				if isLat && ok {
@@ -213,6 +268,9 @@ func parseSubset(m *bufr.Message, s int) (Storm, Member, error) {
 				cur.MSLPPa = ptr(x)
 			}
 		case "011012":
+			if ok && (x < 0 || x > maxWindMS) {
+				return st, mem, fmt.Errorf("maximum wind %g m/s out of range (0–%d)", x, maxWindMS)
+			}
 			if ok {
 				cur.MaxWindMS = ptr(x)
 			}
@@ -228,6 +286,9 @@ func parseSubset(m *bufr.Message, s int) (Storm, Member, error) {
 			if bearings/2 != quadrant+1 || quadrant > 3 {
 				return st, mem, fmt.Errorf("wind radius without its pair of bearings (quadrant %d)", quadrant+1)
 			}
+			if ok && (x < 0 || x/1000 > maxRadiusKm) {
+				return st, mem, fmt.Errorf("wind radius %g m out of range (0–%d km)", x, maxRadiusKm)
+			}
 			if threshold != "" && ok {
 				if cur.Radii == nil {
 					cur.Radii = map[string][4]float64{}
@@ -239,7 +300,9 @@ func parseSubset(m *bufr.Message, s int) (Storm, Member, error) {
 			quadrant++
 		}
 	}
-	flush()
+	if err := flush(); err != nil {
+		return st, mem, err
+	}
 	for _, h := range have {
 		if !h {
 			return st, mem, fmt.Errorf("run date/time incomplete")
