@@ -121,13 +121,13 @@ func NewEngine(areas []indicators.Area, opts Options) (*Engine, error) {
 		}
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "hazardsync grid precompute v%d\n", cacheVersion)
+	fmt.Fprintf(h, "hazardsync grid precompute v%d %s\n", cacheVersion, layerDigestName)
 	for _, l := range []Layer{opts.Grid, opts.Under18} {
 		if l.R == nil {
 			io.WriteString(h, "-\n")
 			continue
 		}
-		if _, err := io.Copy(h, io.NewSectionReader(l.R, 0, l.Size)); err != nil {
+		if err := hashLayer(h, l.R, l.Size, 0); err != nil {
 			return nil, fmt.Errorf("grid: hashing %s: %w", l.Name, err)
 		}
 	}
