@@ -397,10 +397,15 @@ func (t *Tiff) ReadAll() ([]float32, error) {
 // row-major, nodata as NaN. Only the strips or tiles the window touches are
 // read and decoded. Not for concurrent use on one Tiff (one block buffer).
 func (t *Tiff) ReadWindow(col0, row0, w, h int) ([]float32, error) {
+	return t.readWindow(nil, col0, row0, w, h)
+}
+
+// readWindow is ReadWindow with the result allocated in mem (arena.go).
+func (t *Tiff) readWindow(mem *arena, col0, row0, w, h int) ([]float32, error) {
 	if col0 < 0 || row0 < 0 || w <= 0 || h <= 0 || col0+w > t.Width || row0+h > t.Height {
 		return nil, fmt.Errorf("tiff: window %d,%d %d×%d outside the %d×%d grid", col0, row0, w, h, t.Width, t.Height)
 	}
-	out := make([]float32, w*h)
+	out := arenaAlloc[float32](mem, w*h)
 	bpp := t.bits / 8
 	rowBytes := t.blockW * bpp
 	buf := make([]byte, rowBytes*t.blockH)
