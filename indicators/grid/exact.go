@@ -92,8 +92,8 @@ func forEachEdge(g orb.Geometry, geo Geo, fn func(x0, y0, x1, y1, sign float64))
 // newEdgeSet indexes g's edges by row on a grid of the given height.
 // Horizontal edges are left out: they change no winding number along a row.
 func newEdgeSet(g orb.Geometry, geo Geo, height int) *edgeSet {
-	// Sized up front: the area sets are kept for the engine's life, and
-	// append's growth left ~40% of their memory unused at country scale.
+	// Sized up front (vertices bound the edges): the area sets are kept for
+	// the engine's life, so append's spare capacity would be kept too.
 	s := &edgeSet{e: make([]gedge, 0, edgeBound(g))}
 	forEachEdge(g, geo, func(x0, y0, x1, y1, sign float64) {
 		if y0 == y1 {
