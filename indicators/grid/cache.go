@@ -143,14 +143,14 @@ func (a arr) bytes() []byte {
 	return asBytes(*a.i32)
 }
 
-func (a arr) alloc(n int) []byte {
+func (a arr) alloc(mem *arena, n int) []byte {
 	switch {
 	case a.f32 != nil:
-		*a.f32 = make([]float32, n)
+		*a.f32 = arenaAlloc[float32](mem, n)
 	case a.f64 != nil:
-		*a.f64 = make([]float64, n)
+		*a.f64 = arenaAlloc[float64](mem, n)
 	default:
-		*a.i32 = make([]int32, n)
+		*a.i32 = arenaAlloc[int32](mem, n)
 	}
 	return a.bytes()
 }
@@ -189,8 +189,19 @@ func loadCache(c Cache, key [32]byte) (z *zones, found bool, err error) {
 }
 
 // readCache decodes a cache file of size bytes, checking its key, checksum
-// and shapes.
+// and shapes. A file it rejects leaves nothing allocated in its arena.
 func readCache(f io.Reader, size int64, name string, key [32]byte) (*zones, error) {
+	mem := &arena{}
+	z, err := decodeCache(f, size, name, key, mem)
+	if err != nil {
+		mem.free()
+		return nil, err
+	}
+	z.track()
+	return z, nil
+}
+
+func decodeCache(f io.Reader, size int64, name string, key [32]byte, mem *arena) (*zones, error) {
 	cr := &crcReader{r: bufio.NewReaderSize(f, 1<<20)}
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("grid cache %s: %s", name, fmt.Sprintf(format, a...))
@@ -212,7 +223,7 @@ func readCache(f io.Reader, size int64, name string, key [32]byte) (*zones, erro
 	if string(hdr[16:48]) != string(key[:]) {
 		return nil, bad("inputs key differs")
 	}
-	z := &zones{Width: int(le.Uint64(hdr[48:])), Height: int(le.Uint64(hdr[56:]))}
+	z := &zones{Width: int(le.Uint64(hdr[48:])), Height: int(le.Uint64(hdr[56:])), mem: mem}
 	z.Geo = Geo{math.Float64frombits(le.Uint64(hdr[64:])), math.Float64frombits(le.Uint64(hdr[72:])),
 		math.Float64frombits(le.Uint64(hdr[80:])), math.Float64frombits(le.Uint64(hdr[88:]))}
 	hasU18 := hdr[96] == 1
@@ -225,7 +236,7 @@ func readCache(f io.Reader, size int64, name string, key [32]byte) (*zones, erro
 		if n > uint64(size) {
 			return nil, bad("array %d claims %d elements in a %d-byte file", i, n, size)
 		}
-		if _, err := io.ReadFull(cr, a.alloc(int(n))); err != nil {
+		if _, err := io.ReadFull(cr, a.alloc(mem, int(n))); err != nil {
 			return nil, bad("array %d: %v", i, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -156,18 +157,21 @@ func NewEngine(areas []indicators.Area, opts Options) (*Engine, error) {
 			TotPop: make([]float64, len(areas)), TotU18: make([]float64, len(areas)), TotKm2: make([]float64, len(areas))}
 		return e, nil
 	}
-	pop, err := readLayer(pt, c0, r0, w, hgt)
+	mem := &arena{}
+	pop, err := readLayer(pt, mem, c0, r0, w, hgt)
 	if err != nil {
+		mem.free()
 		return nil, fmt.Errorf("grid: reading %s: %w", opts.Grid.Name, err)
 	}
 	var u18 []float32
 	if ut != nil {
-		if u18, err = readLayer(ut, c0, r0, w, hgt); err != nil {
+		if u18, err = readLayer(ut, mem, c0, r0, w, hgt); err != nil {
+			mem.free()
 			return nil, fmt.Errorf("grid: reading %s: %w", opts.Under18.Name, err)
 		}
 	}
 	wg := Geo{X0: pt.Geo.X0 + float64(c0)*pt.Geo.DX, Y0: pt.Geo.Y0 - float64(r0)*pt.Geo.DY, DX: pt.Geo.DX, DY: pt.Geo.DY}
-	e.z = buildZones(areas, e.onGrid, wg, w, hgt, pop, u18, e.shares)
+	e.z = buildZones(mem, areas, e.onGrid, wg, w, hgt, pop, u18, e.shares)
 	log.Info("grid precompute built", "cells", w*hgt, "areas_on_grid", len(areas)-len(e.fbAreas),
 		"areas_area_weighted", len(e.fbAreas), "took", time.Since(t0).Round(time.Millisecond))
 	if opts.Cache != nil {
@@ -195,7 +199,7 @@ func NewEngineFromLayers(areas []indicators.Area, geo Geo, width, height int, po
 	if u18 != nil {
 		clean(u18)
 	}
-	e.z = buildZones(areas, e.onGrid, geo, width, height, pop, u18, e.shares)
+	e.z = buildZones(&arena{}, areas, e.onGrid, geo, width, height, pop, u18, e.shares)
 	return e
 }
 
@@ -256,8 +260,8 @@ func (e *Engine) window(g Geo, width, height int) (c0, r0, w, h int) {
 	return c0, r0, c1 - c0, r1 - r0
 }
 
-func readLayer(t *Tiff, c0, r0, w, h int) ([]float32, error) {
-	v, err := t.ReadWindow(c0, r0, w, h)
+func readLayer(t *Tiff, mem *arena, c0, r0, w, h int) ([]float32, error) {
+	v, err := t.readWindow(mem, c0, r0, w, h)
 	if err != nil {
 		return nil, err
 	}
@@ -340,6 +344,7 @@ func (e *Engine) Totals(code string) (pop, u18, km2 float64, ok bool) {
 // geometry and whole results per footprint set, so unchanged hazards cost
 // nothing.
 func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, error) {
+	defer runtime.KeepAlive(e) // the precompute's arrays are in e.z's arena
 	fs := footprintSet(footprints)
 	if len(fs.polys) == 0 {
 		return nil, nil
@@ -974,7 +979,10 @@ func layersKey(e *Engine, geo Geo, width, height int) (k [32]byte) {
 }
 
 // Persist stores the precompute in c (as NewEngine does with Options.Cache).
-func (e *Engine) Persist(c Cache) error { return saveCache(c, e.key, e.z) }
+func (e *Engine) Persist(c Cache) error {
+	defer runtime.KeepAlive(e) // the arrays are in e.z's arena
+	return saveCache(c, e.key, e.z)
+}
 
 // LoadEngine reloads what Persist stored for an engine built by
 // NewEngineFromLayers over the same areas and grid geometry.

@@ -92,7 +92,9 @@ func forEachEdge(g orb.Geometry, geo Geo, fn func(x0, y0, x1, y1, sign float64))
 // newEdgeSet indexes g's edges by row on a grid of the given height.
 // Horizontal edges are left out: they change no winding number along a row.
 func newEdgeSet(g orb.Geometry, geo Geo, height int) *edgeSet {
-	s := &edgeSet{}
+	// Sized up front (vertices bound the edges): the area sets are kept for
+	// the engine's life, so append's spare capacity would be kept too.
+	s := &edgeSet{e: make([]gedge, 0, edgeBound(g))}
 	forEachEdge(g, geo, func(x0, y0, x1, y1, sign float64) {
 		if y0 == y1 {
 			return
@@ -140,8 +142,35 @@ func newEdgeSet(g orb.Geometry, geo Geo, height int) *edgeSet {
 	return s
 }
 
+// edgeBound is at least the number of edges forEachEdge gives for g.
+func edgeBound(g orb.Geometry) int {
+	switch t := g.(type) {
+	case orb.Polygon:
+		n := 0
+		for _, r := range t {
+			n += len(r)
+		}
+		return n
+	case orb.MultiPolygon:
+		n := 0
+		for _, p := range t {
+			n += edgeBound(p)
+		}
+		return n
+	case orb.Ring:
+		return len(t)
+	case orb.Collection:
+		n := 0
+		for _, c := range t {
+			n += edgeBound(c)
+		}
+		return n
+	}
+	return 0
+}
+
 // Bytes is the memory the edge set holds.
-func (s *edgeSet) Bytes() int { return 4*len(s.start) + 4*len(s.idx) + 40*len(s.e) }
+func (s *edgeSet) Bytes() int { return 4*len(s.start) + 4*len(s.idx) + 40*cap(s.e) }
 
 // cellEdge is an edge's piece inside one row that reaches into the cell's
 // columns, in cell-local coordinates (the cell is [0,1]²), tagged with its

@@ -51,16 +51,28 @@ func (e *Engine) extents() []areaExtent {
 				last[zi] = r
 			}
 		}
+		// One array per field for all areas, in the precompute's arena:
+		// built once and kept, like the precompute (~36 B per area-row).
+		total := 0
+		for zi := range ext {
+			if first[zi] >= 0 {
+				total += last[zi] - first[zi] + 1
+			}
+		}
+		lo, hi, seg := arenaAlloc[int32](z.mem, total), arenaAlloc[int32](z.mem, total), arenaAlloc[int32](z.mem, total)
+		pop, u18, km2 := arenaAlloc[float64](z.mem, total), arenaAlloc[float64](z.mem, total), arenaAlloc[float64](z.mem, total)
+		for i := range seg {
+			seg[i] = -1
+		}
+		off := 0
 		for zi := range ext {
 			if first[zi] < 0 {
 				continue
 			}
-			n := last[zi] - first[zi] + 1
-			ext[zi] = areaExtent{row0: first[zi], lo: make([]int32, n), hi: make([]int32, n),
-				pop: make([]float64, n), u18: make([]float64, n), km2: make([]float64, n), seg: make([]int32, n)}
-			for i := range ext[zi].seg {
-				ext[zi].seg[i] = -1
-			}
+			a, b := off, off+last[zi]-first[zi]+1
+			ext[zi] = areaExtent{row0: first[zi], lo: lo[a:b:b], hi: hi[a:b:b],
+				pop: pop[a:b:b], u18: u18[a:b:b], km2: km2[a:b:b], seg: seg[a:b:b]}
+			off = b
 		}
 		// Rows in parallel: each area-row is written by its row's worker.
 		const chunk = 64

@@ -41,6 +41,8 @@ type zones struct {
 	// segment's sum, or its way to a segment boundary, without reading
 	// cells: only where a footprint edge falls inside a segment.
 	SegPre, SegU18Pre []float64
+	// mem holds the big arrays (arena.go); nil keeps them on the heap.
+	mem *arena
 }
 
 func (z *zones) nb() int { return (z.Width+blockSize-1)>>blockShift + 1 }
@@ -120,9 +122,11 @@ func sweepRow(row []rowEnt, active *[]zoneFrac, seg func(col int32, act []zoneFr
 // buildZones rasterises every area (index = zone id; nil geometry = not on
 // the grid) and lays out the row segments, prefix sums and totals. shares
 // gives each area's under-18 share (NaN = unknown) for grids without an
-// under-18 layer.
-func buildZones(areas []indicators.Area, onGrid []bool, geo Geo, width, height int, pop, u18 []float32, shares []float64) *zones {
-	z := &zones{Geo: geo, Width: width, Height: height, Pop: pop, U18: u18}
+// under-18 layer. The arrays it allocates go in mem (which the zones then
+// own, as they own pop and u18 if they were allocated there).
+func buildZones(mem *arena, areas []indicators.Area, onGrid []bool, geo Geo, width, height int, pop, u18 []float32, shares []float64) *zones {
+	z := &zones{Geo: geo, Width: width, Height: height, Pop: pop, U18: u18, mem: mem}
+	z.track()
 	covs := make([]*Coverage, len(areas))
 	parallel(len(areas), func(_, i int) {
 		if onGrid[i] {
@@ -183,10 +187,10 @@ func buildZones(areas []indicators.Area, onGrid []bool, geo Geo, width, height i
 	}
 	nSeg, nEnt := int(segN[height]), int(entN[height])
 	z.RowStart = segN
-	z.SegCol = make([]int32, nSeg)
-	z.SegEnt = make([]int32, nSeg+1)
-	z.EntZone = make([]int32, nEnt)
-	z.EntFrac = make([]float64, nEnt)
+	z.SegCol = arenaAlloc[int32](mem, nSeg)
+	z.SegEnt = arenaAlloc[int32](mem, nSeg+1)
+	z.EntZone = arenaAlloc[int32](mem, nEnt)
+	z.EntFrac = arenaAlloc[float64](mem, nEnt)
 	z.SegEnt[nSeg] = int32(nEnt)
 	parallel(nch, func(_, ci int) {
 		var active []zoneFrac
@@ -220,10 +224,10 @@ func buildZones(areas []indicators.Area, onGrid []bool, geo Geo, width, height i
 
 // segmentSums fills SegPre/SegU18Pre from the value layers.
 func (z *zones) segmentSums() {
-	z.SegPre = make([]float64, len(z.SegCol))
+	z.SegPre = arenaAlloc[float64](z.mem, len(z.SegCol))
 	z.SegU18Pre = nil
 	if z.U18 != nil {
-		z.SegU18Pre = make([]float64, len(z.SegCol))
+		z.SegU18Pre = arenaAlloc[float64](z.mem, len(z.SegCol))
 	}
 	nb := z.nb()
 	parallel(z.Height, func(_, r int) {
@@ -260,7 +264,7 @@ func (z *zones) segEnd(r, k, s1 int) (p, u float64) {
 func (z *zones) prefixes() {
 	nb := z.nb()
 	layer := func(v []float32) []float64 {
-		pre := make([]float64, z.Height*nb)
+		pre := arenaAlloc[float64](z.mem, z.Height*nb)
 		parallel(z.Height, func(_, r int) {
 			row := v[r*z.Width : (r+1)*z.Width]
 			out := pre[r*nb : (r+1)*nb]

@@ -407,10 +407,15 @@ const maxDecodeBuffers = 256 << 20
 // for concurrent use (the Tiff is read-only after NewTiff; the io.ReaderAt
 // must allow concurrent ReadAt, as its contract says).
 func (t *Tiff) ReadWindow(col0, row0, w, h int) ([]float32, error) {
+	return t.readWindow(nil, col0, row0, w, h)
+}
+
+// readWindow is ReadWindow with the result allocated in mem (arena.go).
+func (t *Tiff) readWindow(mem *arena, col0, row0, w, h int) ([]float32, error) {
 	if col0 < 0 || row0 < 0 || w <= 0 || h <= 0 || col0+w > t.Width || row0+h > t.Height {
 		return nil, fmt.Errorf("tiff: window %d,%d %d×%d outside the %d×%d grid", col0, row0, w, h, t.Width, t.Height)
 	}
-	win := window{col0: col0, row0: row0, w: w, h: h, out: make([]float32, w*h)}
+	win := window{col0: col0, row0: row0, w: w, h: h, out: arenaAlloc[float32](mem, w*h)}
 	var blocks [][2]int // (bx, by) of every block the window touches, in file order
 	for by := row0 / t.blockH; by*t.blockH < row0+h; by++ {
 		for bx := col0 / t.blockW; bx*t.blockW < col0+w; bx++ {

@@ -34,6 +34,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -146,8 +147,8 @@ func main() {
 	must(json.Unmarshal(out, &cr))
 	fmt.Printf("  process start (config, %d areas, grid engine from the precompute cache): %.2f s\n", nAreas, cr.StartS)
 	for _, s := range cr.Syncs {
-		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d\n",
-			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values)
+		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d  allocated %.0f MB, %d GCs (CPU %.3f s)\n",
+			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values, s.AllocMB, s.GCs, s.GCCPUS)
 	}
 	fmt.Printf("  peak RSS %.0f MB (%.0f MB at the end of the start); grid engine precompute %.0f MB + its area edge index %.0f MB; everything else ≤ %.0f MB (peak RSS − precompute); Go heap in use after the syncs %.0f MB\n",
 		mb(cr.PeakRSS), mb(cr.StartPeakRSS), mb(cr.EngineBytes), mb(cr.EdgeBytes), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
@@ -424,6 +425,22 @@ type syncResult struct {
 	Name, Key                                  string
 	WallS, CPUS, OverlayS, FetchS, FetchCPUS   float64
 	Footprints, Computed, Reused, Hits, Values int
+	// AllocMB is what the sync allocated on the Go heap, GCs the
+	// collections it ran: with the precompute off the heap, the GC's
+	// headroom is the small rest, so allocation is what GC CPU follows.
+	AllocMB float64
+	GCs     uint32
+	GCCPUS  float64 // CPU the GC spent during the sync (runtime/metrics)
+}
+
+// gcCPU is the CPU the GC has used so far (an estimate the runtime keeps).
+func gcCPU() float64 {
+	m := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return m[0].Value.Float64()
 }
 
 type childResult struct {
@@ -500,13 +517,20 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 		if one {
 			startCPU()
 		}
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		g0 := gcCPU()
 		c0, t = cpuNow(), time.Now()
 		res, err := d.Runner.Sync(ctx, runner.SyncOptions{DryRun: true})
 		must(err)
 		if one {
 			pprof.StopCPUProfile()
 		}
-		r.Syncs = append(r.Syncs, syncResult{Name: name, Key: key, WallS: time.Since(t).Seconds(), CPUS: cpuNow() - c0,
+		wall, cpu := time.Since(t).Seconds(), cpuNow()-c0
+		runtime.ReadMemStats(&m1)
+		gcS := gcCPU() - g0
+		r.Syncs = append(r.Syncs, syncResult{Name: name, Key: key, WallS: wall, CPUS: cpu,
+			AllocMB: mb(float64(m1.TotalAlloc - m0.TotalAlloc)), GCs: m1.NumGC - m0.NumGC, GCCPUS: gcS,
 			FetchS: fetchS, FetchCPUS: fetchCPU,
 			OverlayS: res.Overlay.Duration.Seconds(), Footprints: res.Overlay.Footprints, Computed: res.Overlay.Computed,
 			Reused: res.Overlay.Reused, Hits: res.Overlay.Pairs, Values: len(res.Current)})

@@ -1,0 +1,11 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package grid
+
+import "syscall"
+
+func mapAnonymous(size int) ([]byte, error) {
+	return syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+}
+
+func unmapAnonymous(b []byte) { syscall.Munmap(b) }
