@@ -331,6 +331,7 @@ func (e *Engine) Version() string { return hex.EncodeToString(e.key[:8]) }
 // Totals returns an area's population, under-18 population and area (km²)
 // on the grid, and whether the area is on the grid.
 func (e *Engine) Totals(code string) (pop, u18, km2 float64, ok bool) {
+	defer runtime.KeepAlive(e)
 	for i, a := range e.areas {
 		if a.Code == code && e.onGrid[i] {
 			return e.z.TotPop[i], e.z.TotU18[i], e.z.TotKm2[i], true
@@ -468,6 +469,7 @@ func (e *Engine) coverageEach(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
 // (sumsEach), so the areas they share are read once. Other sets go
 // through Expose.
 func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure, error) {
+	defer runtime.KeepAlive(e) // the precompute's arrays are in e.z's arena
 	out := make([][]indicators.AreaExposure, len(sets))
 	fss := make([]fpSet, len(sets))
 	parallel(len(sets), func(_, i int) { fss[i] = footprintSet(sets[i]) })
