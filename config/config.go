@@ -224,9 +224,10 @@ type Delivery struct {
 }
 
 // Retention bounds the state: delivered-value history and run records older
-// than Days are dropped daily and the database file is compacted, so it
-// stops growing. The latest delivered value of every area and indicator is
-// always kept (it decides what changed).
+// than Days are dropped daily and their space is reused, so the file stops
+// growing; it is compacted (shrunk) when the daemon starts. The latest
+// delivered value of every area and indicator is always kept (it decides
+// what changed).
 type Retention struct {
 	// Days of delivered-value history and run records kept (the latest
 	// value of every series is kept whatever its age).
