@@ -345,31 +345,21 @@ func (e *Engine) Totals(code string) (pop, u18, km2 float64, ok bool) {
 // geometry and whole results per footprint set, so unchanged hazards cost
 // nothing.
 func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, error) {
-	defer runtime.KeepAlive(e) // the precompute's arrays are in e.z's arena
-	fs := footprintSet(footprints)
-	if len(fs.polys) == 0 {
-		return nil, nil
-	}
-	e.mu.Lock()
-	e.gen++
-	gen := e.gen
-	if r, ok := e.resCache[fs.key]; ok {
-		r.used = gen
-		e.mu.Unlock()
-		return slices.Clone(r.res), nil
-	}
-	e.mu.Unlock()
-	use, useSets, useGeoms := e.coverages(fs, gen)
-	var cls []int8
-	if len(use) == 1 {
-		cls = e.classify(useGeoms[0])
-	}
-	res, err := e.withFallback(e.accumulate(use, useSets, cls), fs.polys)
+	res, err := e.ExposeEach([][]orb.Geometry{footprints})
 	if err != nil {
 		return nil, err
 	}
-	e.storeResult(fs.key, res, gen)
-	return slices.Clone(res), nil
+	return res[0], nil
+}
+
+// exposeUnion is the exposure of a set of several footprints' union.
+func (e *Engine) exposeUnion(fs fpSet, gen uint64) ([]indicators.AreaExposure, error) {
+	use, useSets, useGeoms := e.coverages(fs, gen)
+	var cls []int8
+	if len(use) == 1 { // the others were repeats
+		cls = e.classify(useGeoms[0])
+	}
+	return e.withFallback(e.accumulate(use, useSets, cls), fs.polys)
 }
 
 // fpSet is one Expose call's polygonal footprints, their geometry hashes
@@ -473,13 +463,14 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 	out := make([][]indicators.AreaExposure, len(sets))
 	fss := make([]fpSet, len(sets))
 	parallel(len(sets), func(_, i int) { fss[i] = footprintSet(sets[i]) })
-	var batch []int // sets of one footprint not in the result cache
-	var one fpSet   // their footprints
+	var batch []int  // sets of one footprint not in the result cache
+	var one fpSet    // their footprints
+	var unions []int // sets of several, not in the cache
 	e.mu.Lock()
 	e.gen++
 	gen := e.gen
 	for i, fs := range fss {
-		if len(fs.polys) != 1 {
+		if len(fs.polys) == 0 {
 			continue
 		}
 		if r, ok := e.resCache[fs.key]; ok {
@@ -487,18 +478,21 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 			out[i] = slices.Clone(r.res)
 			continue
 		}
+		if len(fs.polys) > 1 {
+			unions = append(unions, i)
+			continue
+		}
 		batch = append(batch, i)
 		one.polys, one.hashes = append(one.polys, fs.polys[0]), append(one.hashes, fs.hashes[0])
 	}
 	e.mu.Unlock()
-	for i, fs := range fss {
-		if len(fs.polys) > 1 {
-			r, err := e.Expose(sets[i])
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
+	for _, i := range unions {
+		res, err := e.exposeUnion(fss[i], gen)
+		if err != nil {
+			return nil, err
 		}
+		e.storeResult(fss[i].key, res, gen)
+		out[i] = slices.Clone(res)
 	}
 	// Batches of maxBatch bound the per-footprint sums held at once.
 	for lo := 0; lo < len(batch); lo += maxBatch {
