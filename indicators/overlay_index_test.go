@@ -1,6 +1,9 @@
 package indicators
 
 import (
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -85,4 +88,72 @@ func TestOverlayIndexBytes(t *testing.T) {
 	// 5 vertices of 16 bytes, 4 edges in 3 bands: 4 band starts and 4–12 ids.
 	assert.GreaterOrEqual(t, got, 5*16+4*4+4*4)
 	assert.LessOrEqual(t, got, 5*16+4*4+12*4)
+}
+
+// The shortcut for pairs whose boundaries do not meet (one inside the
+// other, or apart) gives boundariesSum's result bit for bit, and is taken
+// only when it applies: random star-shaped polygons with and without holes,
+// nested, apart, overlapping, in a hole, sharing edges with a grid of cells.
+func TestDisjointBoundariesShortcutIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	star := func(cx, cy, r float64, n int) orb.Ring {
+		ring := make(orb.Ring, 0, n+1)
+		for i := 0; i < n; i++ {
+			a := 2 * math.Pi * float64(i) / float64(n)
+			rr := r * (0.6 + 0.4*rng.Float64())
+			ring = append(ring, orb.Point{cx + rr*math.Cos(a), cy + rr*math.Sin(a)})
+		}
+		return append(ring, ring[0])
+	}
+	square := func(x, y, s float64) orb.Ring {
+		return orb.Ring{{x, y}, {x + s, y}, {x + s, y + s}, {x, y + s}, {x, y}}
+	}
+	reversed := func(r orb.Ring) orb.Ring {
+		r = slices.Clone(r)
+		slices.Reverse(r)
+		return r
+	}
+	index := func(g orb.Geometry) *ringIndex { return newRingIndex(projectedRings(g)) }
+	taken, full := 0, 0
+	check := func(t *testing.T, a, b *ringIndex) {
+		t.Helper()
+		scale := scaleOf(a, b)
+		want := boundariesSum(a, b, scale)
+		got, ok := disjointBoundaries(a, b, scale)
+		if !ok {
+			full++
+			return
+		}
+		taken++
+		require.Equal(t, math.Float64bits(want), math.Float64bits(got), "shortcut %v, edge by edge %v", got, want)
+	}
+	for i := 0; i < 150; i++ {
+		cx, cy := rng.Float64()*40-20, rng.Float64()*40-20
+		r := 0.01 + rng.Float64()*2
+		big := orb.Polygon{star(cx, cy, r, 20+rng.IntN(300))}
+		if rng.IntN(2) == 0 {
+			big = append(big, reversed(star(cx, cy, r*0.2, 12))) // a hole
+		}
+		others := []orb.Polygon{
+			{star(cx+r*0.1, cy, r*0.05, 3+rng.IntN(40))},                        // well inside the shell
+			{star(cx, cy, r*0.05, 8)},                                           // in the hole, if any
+			{star(cx+3*r, cy+3*r, r*0.5, 30)},                                   // apart
+			{star(cx+r*0.6, cy, r*0.6, 50)},                                     // overlapping
+			{star(cx, cy, r*3, 60)},                                             // around it
+			{square(cx-r*(0.3+rng.Float64()), cy-r*0.5, r*(0.2+rng.Float64()))}, // anything
+		}
+		// A grid cell and the square of cells it belongs to share edges.
+		s := r / 4
+		x0, y0 := math.Round(cx/s)*s, math.Round(cy/s)*s
+		cell, block := orb.Polygon{square(x0, y0, s)}, orb.Polygon{square(x0, y0, 3*s)}
+		check(t, index(cell), index(block))
+		check(t, index(block), index(cell))
+		for _, o := range others {
+			check(t, index(big), index(o))
+			check(t, index(o), index(big))
+		}
+	}
+	t.Logf("shortcut %d, edge by edge %d", taken, full)
+	assert.Greater(t, taken, 600, "the shortcut is taken for nested and apart pairs")
+	assert.Greater(t, full, 300, "and not where boundaries meet")
 }
