@@ -383,14 +383,30 @@ func ringsBound(rings []orb.Ring) orb.Bound {
 	return b
 }
 
+// maxLocalEdges bounds the edges boundaryInside scans linearly per edge.
+const maxLocalEdges = 48
+
 // pieces splits p1→p2 at every edge of b it meets and calls fn with each
 // piece's ends (parameters along p1→p2).
-func pieces(p1, p2 orb.Point, b *ringIndex, ts []float64, fn func(t0, t1 float64)) []float64 {
+// With local (b's edges near p1→p2's box, when the caller has them) the
+// index is not searched.
+func pieces(p1, p2 orb.Point, b *ringIndex, local []seg, ts []float64, fn func(t0, t1 float64)) []float64 {
 	ts = append(ts[:0], 0, 1)
-	b.each(orb.Bound{Min: p1, Max: p1}.Extend(p2), func(q seg) bool {
-		ts = segIntersectT(p1, p2, q.a, q.b, ts)
-		return true
-	})
+	qb := orb.Bound{Min: p1, Max: p1}.Extend(p2)
+	if local != nil {
+		for _, q := range local {
+			if math.Max(q.a[0], q.b[0]) < qb.Min[0] || math.Min(q.a[0], q.b[0]) > qb.Max[0] ||
+				math.Max(q.a[1], q.b[1]) < qb.Min[1] || math.Min(q.a[1], q.b[1]) > qb.Max[1] {
+				continue
+			}
+			ts = segIntersectT(p1, p2, q.a, q.b, ts)
+		}
+	} else {
+		b.each(qb, func(q seg) bool {
+			ts = segIntersectT(p1, p2, q.a, q.b, ts)
+			return true
+		})
+	}
 	sort.Float64s(ts)
 	for k := 0; k+1 < len(ts); k++ {
 		if ts[k+1]-ts[k] > 1e-15 {
@@ -404,17 +420,28 @@ func pieces(p1, p2 orb.Point, b *ringIndex, ts []float64, fn func(t0, t1 float64
 // that bound a∩b: a part is kept when the point just to its left (inside a)
 // is inside b. With strict, parts lying on b's own boundary are dropped so a
 // shared edge is counted once, from one side only.
-func boundaryInside(a, b *ringIndex, scale float64, strict bool) float64 {
+func boundaryInside(a, b *ringIndex, scale float64, strict bool, maxLocal int) float64 {
 	eps := scale * 1e-9
 	tol2 := eps * eps * 100
 	var sum float64
 	var ts []float64
+	// b's edges near a, when few (an area on a footprint's boundary): each
+	// edge of a is split against them rather than through b's bands, which
+	// span all of b's width. The splits are the same either way.
+	local := []seg{} // non-nil: searched, even if empty
+	b.each(a.b, func(s seg) bool {
+		local = append(local, s)
+		return len(local) <= maxLocal
+	})
+	if len(local) > maxLocal {
+		local = nil
+	}
 	a.each(b.b, func(s seg) bool {
 		p1, p2 := s.a, s.b
 		dx, dy := p2[0]-p1[0], p2[1]-p1[1]
 		l := math.Hypot(dx, dy)
 		nx, ny := -dy/l*eps, dx/l*eps // left normal
-		ts = pieces(p1, p2, b, ts, func(t0, t1 float64) {
+		ts = pieces(p1, p2, b, local, ts, func(t0, t1 float64) {
 			m := orb.Point{p1[0] + dx*(t0+t1)/2, p1[1] + dy*(t0+t1)/2}
 			if !b.contains(orb.Point{m[0] + nx, m[1] + ny}) {
 				return
@@ -474,7 +501,7 @@ func intersectionKm2(a, b *ringIndex) float64 {
 // boundariesSum is twice the signed area of a∩b (projected): the parts of
 // a's edges inside b plus the parts of b's edges inside a.
 func boundariesSum(a, b *ringIndex, scale float64) float64 {
-	return boundaryInside(a, b, scale, false) + boundaryInside(b, a, scale, true)
+	return boundaryInside(a, b, scale, false, maxLocalEdges) + boundaryInside(b, a, scale, true, maxLocalEdges)
 }
 
 // disjointBoundaries is the shortcut for the common pairs — an area deep

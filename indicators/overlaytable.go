@@ -323,7 +323,7 @@ func (ix *ringIndex) pointsOrLinesInside(f *preparedFootprint, ts []float64) (bo
 				continue
 			}
 			found := false
-			ts = pieces(p1, p2, ix, ts, func(t0, t1 float64) {
+			ts = pieces(p1, p2, ix, nil, ts, func(t0, t1 float64) {
 				m := orb.Point{p1[0] + (p2[0]-p1[0])*(t0+t1)/2, p1[1] + (p2[1]-p1[1])*(t0+t1)/2}
 				found = found || ix.interior(m, tol2)
 			})
