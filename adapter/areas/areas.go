@@ -12,10 +12,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/hazardsync/hazardsync/config"
@@ -65,6 +69,7 @@ func LoadFilesReport(files []config.GeoFile) ([]indicators.Area, map[string]stri
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("geographies %s: not a GeoJSON FeatureCollection: %w", f.Path, err)
 		}
+		geoms := repairAll(features)
 		for i, ft := range features {
 			where := fmt.Sprintf("geographies %s feature %d", f.Path, i)
 			code := propString(ft.Properties, f.CodeProperty)
@@ -87,12 +92,12 @@ func LoadFilesReport(files []config.GeoFile) ([]indicators.Area, map[string]stri
 				}
 				level = l
 			}
-			raw, problems, err := indicators.RepairPolygonal(ft.Geometry)
-			if err != nil {
+			problems, g := geoms[i].problems, geoms[i].g
+			if err := geoms[i].repairErr; err != nil {
 				errs = append(errs, fmt.Errorf("%s: invalid geometry: %w", where, err))
 				continue
 			}
-			g, err := indicators.NormalizeGeometry(raw)
+			err := geoms[i].normErr
 			if err == nil && len(problems) > 0 {
 				parts := 0
 				holes := 0
@@ -133,6 +138,42 @@ func LoadFilesReport(files []config.GeoFile) ([]indicators.Area, map[string]stri
 		return out[i].Code < out[j].Code
 	})
 	return out, pcodes, repairs, nil
+}
+
+// repaired is one feature's geometry checked, repaired and normalised.
+type repaired struct {
+	g                  orb.Geometry
+	problems           []string
+	repairErr, normErr error
+}
+
+// repairAll checks, repairs and normalises every feature's geometry on
+// GOMAXPROCS goroutines (pure work on each geometry; a country's admin-2
+// file is thousands of areas of hundreds of vertices).
+func repairAll(features []*geojson.Feature) []repaired {
+	out := make([]repaired, len(features))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(features)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(features) {
+					return
+				}
+				r := &out[i]
+				var raw orb.Geometry
+				raw, r.problems, r.repairErr = indicators.RepairPolygonal(features[i].Geometry)
+				if r.repairErr == nil {
+					r.g, r.normErr = indicators.NormalizeGeometry(raw)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // fillParentChains extends each area's direct parent into the full chain,

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -57,12 +60,20 @@ func fastFeatures(b []byte) ([]*geojson.Feature, error) {
 			typ = t
 			return err
 		case "features":
-			fs = []*geojson.Feature{}
-			return s.array(func() error {
-				f, err := s.feature()
-				fs = append(fs, f)
+			// Each feature's bytes first (a bracket scan), then the
+			// features read on every core: a country's admin-2 file is
+			// tens of MB of coordinates.
+			var raws [][]byte
+			if err := s.array(func() error {
+				raw, err := s.skip()
+				raws = append(raws, raw)
 				return err
-			})
+			}); err != nil {
+				return err
+			}
+			var err error
+			fs, err = parseFeatures(raws)
+			return err
 		case "bbox":
 			return s.bbox()
 		default:
@@ -73,6 +84,40 @@ func fastFeatures(b []byte) ([]*geojson.Feature, error) {
 		return nil, err
 	}
 	if s.ws(); s.i != len(s.b) || typ != "FeatureCollection" {
+		return nil, errSlow
+	}
+	return fs, nil
+}
+
+// parseFeatures reads each feature's bytes on GOMAXPROCS goroutines; any
+// feature off the fast path sends the whole document to orb's decoder, as
+// reading them in turn did.
+func parseFeatures(raws [][]byte) ([]*geojson.Feature, error) {
+	fs := make([]*geojson.Feature, len(raws))
+	var next atomic.Int64
+	var slow atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(raws)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !slow.Load() {
+				i := int(next.Add(1)) - 1
+				if i >= len(raws) {
+					return
+				}
+				sub := &scan{b: raws[i]}
+				f, err := sub.feature()
+				if sub.ws(); err != nil || sub.i != len(sub.b) {
+					slow.Store(true)
+					return
+				}
+				fs[i] = f
+			}
+		}()
+	}
+	wg.Wait()
+	if slow.Load() {
 		return nil, errSlow
 	}
 	return fs, nil

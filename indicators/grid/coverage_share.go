@@ -41,7 +41,12 @@ func AreaShare(areas []indicators.Area, b orb.Bound) GridCoverage {
 		if a.Level != c.Level || a.Geometry == nil || !indicators.IsPolygonal(a.Geometry) {
 			continue
 		}
-		c.AreasKm2 += indicators.GeodesicAreaKm2(a.Geometry)
+		km2 := indicators.GeodesicAreaKm2(a.Geometry)
+		c.AreasKm2 += km2
+		if ab := a.Geometry.Bound(); b.Contains(ab.Min) && b.Contains(ab.Max) {
+			c.CoveredKm2 += km2 // wholly inside: nothing to clip
+			continue
+		}
 		c.CoveredKm2 += indicators.GeodesicAreaKm2(clipToBound(a.Geometry, b))
 	}
 	if c.AreasKm2 > 0 {
