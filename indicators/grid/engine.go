@@ -73,6 +73,9 @@ type Engine struct {
 	gen      uint64
 	covCache map[[32]byte]*cachedCov
 	resCache map[[32]byte]*cachedRes
+	unions   []*unionEntry // recent unions' results, to update (union.go)
+	// unionUpdates counts unions updated from a kept one (tests).
+	unionUpdates int
 }
 
 type cachedCov struct {
@@ -354,7 +357,10 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 
 // exposeUnion is the exposure of a set of several footprints' union.
 func (e *Engine) exposeUnion(fs fpSet, gen uint64) ([]indicators.AreaExposure, error) {
-	use, useSets, useGeoms := e.coverages(fs, gen)
+	use, useSets, useGeoms, useHashes := e.coverages(fs, gen)
+	if len(use) > 1 && e.z.Height > 0 {
+		return e.withFallback(e.unionOnGrid(use, useSets, useHashes, gen), fs.polys)
+	}
 	var cls []int8
 	if len(use) == 1 { // the others were repeats
 		cls = e.classify(useGeoms[0])
@@ -387,14 +393,15 @@ func footprintSet(footprints []orb.Geometry) fpSet {
 	return fs
 }
 
-// coverages returns the non-empty coverages (and edge sets and
-// geometries) of the set's footprints, from the cache or rasterised now and
-// cached; a footprint given twice counts once.
-func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet, []orb.Geometry) {
+// coverages returns the non-empty coverages (and edge sets, geometries and
+// their hashes) of the set's footprints, from the cache or rasterised now
+// and cached; a footprint given twice counts once.
+func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet, []orb.Geometry, [][32]byte) {
 	covs, sets := e.coverageEach(fs, gen)
 	var use []*Coverage
 	var useSets []*edgeSet
 	var useGeoms []orb.Geometry
+	var useHashes [][32]byte
 	seen := map[[32]byte]bool{}
 	for i, c := range covs {
 		if seen[fs.hashes[i]] {
@@ -405,9 +412,10 @@ func (e *Engine) coverages(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet, []orb
 			use = append(use, c)
 			useSets = append(useSets, sets[i])
 			useGeoms = append(useGeoms, fs.polys[i])
+			useHashes = append(useHashes, fs.hashes[i])
 		}
 	}
-	return use, useSets, useGeoms
+	return use, useSets, useGeoms, useHashes
 }
 
 // coverageEach returns every footprint's coverage and edge set, in order
@@ -540,7 +548,7 @@ func (e *Engine) exposeBatch(one fpSet, gen uint64) ([][]indicators.AreaExposure
 		var res []indicators.AreaExposure
 		if k < len(use) && use[k] == j {
 			if totals != nil {
-				res = e.finish(totals[k], ucovs[k:k+1])
+				res = e.finish(totals[k])
 			}
 			k++
 		}
@@ -628,9 +636,9 @@ func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet, cls []int8) []ind
 		return nil
 	}
 	if len(covs) == 1 {
-		return e.finish(e.sumsOne(covs[0], sets[0], cls), covs)
+		return e.finish(e.sumsOne(covs[0], sets[0], cls))
 	}
-	return e.finish(e.sums(covs, sets), covs)
+	return e.finish(e.sums(covs, sets))
 }
 
 // zoneTotals are per-area sums over the whole grid, indexed like e.areas.
@@ -838,25 +846,24 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet) zoneTotals {
 	return t
 }
 
-// finish turns per-area sums over the union of covs into results.
-func (e *Engine) finish(t zoneTotals, covs []*Coverage) []indicators.AreaExposure {
+// finish turns per-area sums into results.
+func (e *Engine) finish(t zoneTotals) []indicators.AreaExposure {
+	out, _ := e.finishAreas(t, nil)
+	return out
+}
+
+// finishAreas is finish for the areas in only (all when nil), with each
+// result's area index. A piece under a millionth of a cell (of the area's
+// largest) is the noise of coordinate rounding where a footprint follows an
+// area's boundary (GEOS leaves the same slivers): the area is not hit.
+func (e *Engine) finishAreas(t zoneTotals, only []bool) ([]indicators.AreaExposure, []int32) {
 	z := e.z
 	nA := len(e.areas)
-	rowLo, rowHi := z.Height, -1
-	for _, c := range covs {
-		rowLo, rowHi = min(rowLo, c.Row0), max(rowHi, c.Row0+c.Rows-1)
-	}
+	ext := e.extents()
 	var out []indicators.AreaExposure
-	// A piece under a millionth of a cell is the noise of coordinate
-	// rounding where a footprint follows an area's boundary (GEOS leaves
-	// the same slivers): the area is not hit.
-	var cellKm2 float64
-	for r := rowLo; r <= rowHi; r++ {
-		cellKm2 = max(cellKm2, z.CellKm2[r])
-	}
-	minKm2 := minPieceCells * cellKm2
+	var idx []int32
 	for i := 0; i < nA; i++ {
-		if !e.onGrid[i] || t.km2[i] < minKm2 {
+		if !e.onGrid[i] || t.km2[i] < ext[i].minKm2 || (only != nil && !only[i]) {
 			continue
 		}
 		a := e.areas[i]
@@ -870,9 +877,9 @@ func (e *Engine) finish(t zoneTotals, covs []*Coverage) []indicators.AreaExposur
 		if u := t.u18[i]; !math.IsNaN(u) {
 			x.Under18, x.KnownUnder18 = u, true
 		}
-		out = append(out, x)
+		out, idx = append(out, x), append(idx, int32(i))
 	}
-	return out
+	return out, idx
 }
 
 var (
@@ -887,6 +894,7 @@ func (e *Engine) ResetCache() {
 	defer e.mu.Unlock()
 	e.covCache = map[[32]byte]*cachedCov{}
 	e.resCache = map[[32]byte]*cachedRes{}
+	e.unions = nil
 }
 
 // EdgeBytes is the memory held by the areas' edge sets, built for the exact

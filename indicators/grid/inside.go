@@ -30,6 +30,9 @@ type areaExtent struct {
 	pop, u18, km2 []float64
 	seg           []int32
 	colLo, colHi  int32 // over all rows
+	// minKm2 is the smallest piece reported for the area: a millionth of
+	// its largest cell (+Inf without cells).
+	minKm2 float64
 }
 
 // extents builds, once, every area's per-row extent from the zone segments
@@ -84,10 +87,16 @@ func (e *Engine) extents() []areaExtent {
 		for zi := range ext {
 			x := &ext[zi]
 			x.colLo, x.colHi = int32(z.Width), 0
+			cellKm2 := 0.0
 			for i := range x.lo {
 				if x.lo[i] < x.hi[i] {
 					x.colLo, x.colHi = min(x.colLo, x.lo[i]), max(x.colHi, x.hi[i])
+					cellKm2 = max(cellKm2, z.CellKm2[x.row0+i])
 				}
+			}
+			x.minKm2 = math.Inf(1)
+			if cellKm2 > 0 {
+				x.minKm2 = minPieceCells * cellKm2
 			}
 		}
 		e.ext = ext

@@ -88,7 +88,7 @@ func TestSumsOneMatchesSegmentSweep(t *testing.T) {
 			}
 			covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(p, e.z.Geo, e.z.Height)}
 			fast := e.accumulate(covs, sets, nil)
-			slow := e.finish(e.sums(covs, sets), covs)
+			slow := e.finish(e.sums(covs, sets))
 			require.Len(t, fast, len(slow), "seed %d footprint %d", seed, k)
 			for i := range slow {
 				f, s := fast[i], slow[i]
@@ -133,7 +133,7 @@ func TestSumsOneWithoutUnder18Layer(t *testing.T) {
 		}
 		covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(p, e.z.Geo, e.z.Height)}
 		fast := e.accumulate(covs, sets, nil)
-		slow := e.finish(e.sums(covs, sets), covs)
+		slow := e.finish(e.sums(covs, sets))
 		require.Len(t, fast, len(slow))
 		for i := range slow {
 			require.InDelta(t, slow[i].Under18, fast[i].Under18, 1e-9*max(1, slow[i].Under18), slow[i].Code)
@@ -221,7 +221,7 @@ func TestClassifiedConvexPiecesMatchSegmentSweep(t *testing.T) {
 			}
 			covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(g, e.z.Geo, e.z.Height)}
 			fast := e.accumulate(covs, sets, cls)
-			slow := e.finish(e.sums(covs, sets), covs)
+			slow := e.finish(e.sums(covs, sets))
 			require.Len(t, fast, len(slow), "seed %d footprint %d", seed, k)
 			got := map[string]indicators.AreaExposure{}
 			for i := range slow {
