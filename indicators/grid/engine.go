@@ -648,6 +648,17 @@ type zoneTotals struct{ pop, u18, km2 []float64 }
 // the coverages, segment by segment along each row. One coverage takes
 // sumsOne (inside.go); this sweep is its reference in the tests.
 func (e *Engine) sums(covs []*Coverage, sets []*edgeSet) zoneTotals {
+	return e.sumsWithin(covs, sets, nil)
+}
+
+// colWindow is the columns [lo, hi) of one row that a sweep sums.
+type colWindow struct{ lo, hi int32 }
+
+// sumsWithin is sums over only the cells in each row's window (every cell
+// when win is nil). The windows' ends must be segment boundaries (an
+// area's first cell in a row, one past its last) so that the areas inside
+// get every term they get in the whole sweep; others get parts.
+func (e *Engine) sumsWithin(covs []*Coverage, sets []*edgeSet, win []colWindow) zoneTotals {
 	z := e.z
 	nA := len(e.areas)
 	// Rows → coverages touching them.
@@ -690,7 +701,7 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet) zoneTotals {
 		var rw rowWalker
 		for r := rowLo + ci*chunk; r < min(rowHi+1, rowLo+(ci+1)*chunk); r++ {
 			s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
-			if s0 == s1 {
+			if s0 == s1 || (win != nil && win[r].lo >= win[r].hi) {
 				continue
 			}
 			rw.reset(z, r)
@@ -699,6 +710,11 @@ func (e *Engine) sums(covs []*Coverage, sets []*edgeSet) zoneTotals {
 			// part lists the footprints covering it partly (none when u
 			// is 0 or 1, i.e. exact).
 			emit := func(x0, x1 int, u float64, part []int32) {
+				if win != nil {
+					if x0, x1 = max(x0, int(win[r].lo)), min(x1, int(win[r].hi)); x0 >= x1 {
+						return
+					}
+				}
 				fsets = fsets[:0]
 				for _, fi := range part {
 					fsets = append(fsets, sets[fi])

@@ -151,10 +151,30 @@ func (e *Engine) updateUnion(prev *unionEntry, covs []*Coverage, sets []*edgeSet
 			}
 		}
 	}
+	// Each row is summed between its changed areas' first and last cells
+	// only: an area's first cell in a row and one past its last are
+	// segment boundaries.
+	win := make([]colWindow, e.z.Height)
+	for zi, x := range ext {
+		if !dirty[zi] {
+			continue
+		}
+		for i := range x.lo {
+			if x.lo[i] >= x.hi[i] {
+				continue
+			}
+			w := &win[x.row0+i]
+			if w.lo >= w.hi {
+				*w = colWindow{x.lo[i], x.hi[i]}
+			} else {
+				w.lo, w.hi = min(w.lo, x.lo[i]), max(w.hi, x.hi[i])
+			}
+		}
+	}
 	var fresh []indicators.AreaExposure
 	var freshIdx []int32
 	if len(subCovs) > 0 {
-		fresh, freshIdx = e.finishAreas(e.sums(subCovs, subSets), dirty)
+		fresh, freshIdx = e.finishAreas(e.sumsWithin(subCovs, subSets, win), dirty)
 	}
 	// Merge by area: the kept result where nothing changed, the new one
 	// where something did.
