@@ -383,24 +383,80 @@ func ringsBound(rings []orb.Ring) orb.Bound {
 	return b
 }
 
-// maxLocalEdges bounds the edges boundaryInside scans linearly per edge.
-const maxLocalEdges = 48
+// nearEdges are some edges banded by y over a box (clamped at its ends),
+// like a ringIndex's.
+type nearEdges struct {
+	segs    []seg
+	y0, inv float64
+	start   []int32
+	ids     []int32
+}
+
+func newNearEdges(segs []seg, b orb.Bound) *nearEdges {
+	n := &nearEdges{segs: segs, y0: b.Min[1]}
+	nb := len(segs)/2 + 1
+	if h := b.Max[1] - b.Min[1]; h > 0 {
+		n.inv = float64(nb) / h
+	}
+	n.start = make([]int32, nb+1)
+	for _, s := range segs {
+		lo, hi := n.bandRange(s)
+		for k := lo; k <= hi; k++ {
+			n.start[k+1]++
+		}
+	}
+	for k := 0; k < nb; k++ {
+		n.start[k+1] += n.start[k]
+	}
+	n.ids = make([]int32, n.start[nb])
+	fill := slices.Clone(n.start[:nb])
+	for i, s := range segs {
+		lo, hi := n.bandRange(s)
+		for k := lo; k <= hi; k++ {
+			n.ids[fill[k]] = int32(i)
+			fill[k]++
+		}
+	}
+	return n
+}
+
+func (n *nearEdges) band(y float64) int {
+	return max(0, min(int((y-n.y0)*n.inv), len(n.start)-2))
+}
+
+func (n *nearEdges) bandRange(s seg) (int, int) {
+	return n.band(math.Min(s.a[1], s.b[1])), n.band(math.Max(s.a[1], s.b[1]))
+}
+
+// each calls fn once for every edge whose box meets qb.
+func (n *nearEdges) each(qb orb.Bound, fn func(s seg)) {
+	lo, hi := n.band(qb.Min[1]), n.band(qb.Max[1])
+	for k := lo; k <= hi; k++ {
+		for _, id := range n.ids[n.start[k]:n.start[k+1]] {
+			q := n.segs[id]
+			if k > lo && n.band(math.Min(q.a[1], q.b[1])) != k {
+				continue // seen in an earlier band
+			}
+			if math.Max(q.a[0], q.b[0]) < qb.Min[0] || math.Min(q.a[0], q.b[0]) > qb.Max[0] ||
+				math.Max(q.a[1], q.b[1]) < qb.Min[1] || math.Min(q.a[1], q.b[1]) > qb.Max[1] {
+				continue
+			}
+			fn(q)
+		}
+	}
+}
 
 // pieces splits p1→p2 at every edge of b it meets and calls fn with each
 // piece's ends (parameters along p1→p2).
 // With local (b's edges near p1→p2's box, when the caller has them) the
 // index is not searched.
-func pieces(p1, p2 orb.Point, b *ringIndex, local []seg, ts []float64, fn func(t0, t1 float64)) []float64 {
+func pieces(p1, p2 orb.Point, b *ringIndex, local *nearEdges, ts []float64, fn func(t0, t1 float64)) []float64 {
 	ts = append(ts[:0], 0, 1)
 	qb := orb.Bound{Min: p1, Max: p1}.Extend(p2)
 	if local != nil {
-		for _, q := range local {
-			if math.Max(q.a[0], q.b[0]) < qb.Min[0] || math.Min(q.a[0], q.b[0]) > qb.Max[0] ||
-				math.Max(q.a[1], q.b[1]) < qb.Min[1] || math.Min(q.a[1], q.b[1]) > qb.Max[1] {
-				continue
-			}
+		local.each(qb, func(q seg) {
 			ts = segIntersectT(p1, p2, q.a, q.b, ts)
-		}
+		})
 	} else {
 		b.each(qb, func(q seg) bool {
 			ts = segIntersectT(p1, p2, q.a, q.b, ts)
@@ -420,21 +476,23 @@ func pieces(p1, p2 orb.Point, b *ringIndex, local []seg, ts []float64, fn func(t
 // that bound a∩b: a part is kept when the point just to its left (inside a)
 // is inside b. With strict, parts lying on b's own boundary are dropped so a
 // shared edge is counted once, from one side only.
-func boundaryInside(a, b *ringIndex, scale float64, strict bool, maxLocal int) float64 {
+func boundaryInside(a, b *ringIndex, scale float64, strict, useLocal bool) float64 {
 	eps := scale * 1e-9
 	tol2 := eps * eps * 100
 	var sum float64
 	var ts []float64
-	// b's edges near a, when few (an area on a footprint's boundary): each
-	// edge of a is split against them rather than through b's bands, which
-	// span all of b's width. The splits are the same either way.
-	local := []seg{} // non-nil: searched, even if empty
-	b.each(a.b, func(s seg) bool {
-		local = append(local, s)
-		return len(local) <= maxLocal
-	})
-	if len(local) > maxLocal {
-		local = nil
+	// b's edges near a (an area on a footprint's boundary: the few that
+	// cross it), banded over a's height: each edge of a is split against
+	// those sharing its band rather than through b's bands, which span all
+	// of b's width. The splits are the same either way.
+	var local *nearEdges
+	if useLocal {
+		var segs []seg
+		b.each(a.b, func(s seg) bool {
+			segs = append(segs, s)
+			return true
+		})
+		local = newNearEdges(segs, a.b)
 	}
 	a.each(b.b, func(s seg) bool {
 		p1, p2 := s.a, s.b
@@ -501,7 +559,7 @@ func intersectionKm2(a, b *ringIndex) float64 {
 // boundariesSum is twice the signed area of a∩b (projected): the parts of
 // a's edges inside b plus the parts of b's edges inside a.
 func boundariesSum(a, b *ringIndex, scale float64) float64 {
-	return boundaryInside(a, b, scale, false, maxLocalEdges) + boundaryInside(b, a, scale, true, maxLocalEdges)
+	return boundaryInside(a, b, scale, false, true) + boundaryInside(b, a, scale, true, true)
 }
 
 // disjointBoundaries is the shortcut for the common pairs — an area deep

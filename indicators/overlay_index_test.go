@@ -123,7 +123,7 @@ func TestIntersectionShortcutsAreExact(t *testing.T) {
 		want := boundariesSum(a, b, scale)
 		// Splitting a's edges against b's nearby edges or through b's
 		// bands gives the same pieces.
-		banded := boundaryInside(a, b, scale, false, 0) + boundaryInside(b, a, scale, true, 0)
+		banded := boundaryInside(a, b, scale, false, false) + boundaryInside(b, a, scale, true, false)
 		require.Equal(t, math.Float64bits(banded), math.Float64bits(want), "near edges %v, bands %v", want, banded)
 		got, ok := disjointBoundaries(a, b, scale)
 		if !ok {
