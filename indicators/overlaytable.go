@@ -8,11 +8,12 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/tidwall/rtree"
+
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // The overlay: once per sync, every (area, footprint) pair whose bounds meet
@@ -442,22 +443,9 @@ func (o *Overlay) build(events []Event, eng ExposureEngine) *overlayTable {
 		}
 	}
 	st.Footprints, st.Computed = len(byKey), len(jobs)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < min(max(1, o.workers), len(jobs)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(jobs) {
-					return
-				}
-				jobs[i].entry = &fpEntry{pairs: o.measure(prepareFootprint(jobs[i].g))}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.EachOn(o.workers, len(jobs), func(_, i int) {
+		jobs[i].entry = &fpEntry{pairs: o.measure(prepareFootprint(jobs[i].g))}
+	})
 	// People: one batch for the engine, which runs its own workers. A
 	// cached entry is refilled only when the engine changed.
 	want := peopleEngine(eng)

@@ -12,18 +12,16 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // Repair is an area whose geometry was invalid and was repaired the way
@@ -152,27 +150,14 @@ type repaired struct {
 // file is thousands of areas of hundreds of vertices).
 func repairAll(features []*geojson.Feature) []repaired {
 	out := make([]repaired, len(features))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(features)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(features) {
-					return
-				}
-				r := &out[i]
-				var raw orb.Geometry
-				raw, r.problems, r.repairErr = indicators.RepairPolygonal(features[i].Geometry)
-				if r.repairErr == nil {
-					r.g, r.normErr = indicators.NormalizeGeometry(raw)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.Each(len(features), func(_, i int) {
+		r := &out[i]
+		var raw orb.Geometry
+		raw, r.problems, r.repairErr = indicators.RepairPolygonal(features[i].Geometry)
+		if r.repairErr == nil {
+			r.g, r.normErr = indicators.NormalizeGeometry(raw)
+		}
+	})
 	return out
 }
 

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // decodeFeatures reads a GeoJSON FeatureCollection: each feature's
@@ -94,29 +94,19 @@ func fastFeatures(b []byte) ([]*geojson.Feature, error) {
 // reading them in turn did.
 func parseFeatures(raws [][]byte) ([]*geojson.Feature, error) {
 	fs := make([]*geojson.Feature, len(raws))
-	var next atomic.Int64
 	var slow atomic.Bool
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(raws)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !slow.Load() {
-				i := int(next.Add(1)) - 1
-				if i >= len(raws) {
-					return
-				}
-				sub := &scan{b: raws[i]}
-				f, err := sub.feature()
-				if sub.ws(); err != nil || sub.i != len(sub.b) {
-					slow.Store(true)
-					return
-				}
-				fs[i] = f
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.Each(len(raws), func(_, i int) {
+		if slow.Load() {
+			return
+		}
+		sub := &scan{b: raws[i]}
+		f, err := sub.feature()
+		if sub.ws(); err != nil || sub.i != len(sub.b) {
+			slow.Store(true)
+			return
+		}
+		fs[i] = f
+	})
 	if slow.Load() {
 		return nil, errSlow
 	}

@@ -18,8 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hazardsync/hazardsync/indicators"
 	"github.com/paulmach/orb"
+
+	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // Method is the value attribute "method" of grid-based exposure.
@@ -441,7 +443,7 @@ func (e *Engine) coverageEach(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
 	}
 	e.mu.Unlock()
 
-	parallel(len(missing), func(_, j int) {
+	parallel.Each(len(missing), func(_, j int) {
 		i := missing[j]
 		covs[i] = Rasterize(fs.polys[i], e.z.Geo, e.z.Width, e.z.Height)
 		sets[i] = newEdgeSet(fs.polys[i], e.z.Geo, e.z.Height)
@@ -470,7 +472,7 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 	defer runtime.KeepAlive(e) // the precompute's arrays are in e.z's arena
 	out := make([][]indicators.AreaExposure, len(sets))
 	fss := make([]fpSet, len(sets))
-	parallel(len(sets), func(_, i int) { fss[i] = footprintSet(sets[i]) })
+	parallel.Each(len(sets), func(_, i int) { fss[i] = footprintSet(sets[i]) })
 	var batch []int  // sets of one footprint not in the result cache
 	var one fpSet    // their footprints
 	var unions []int // sets of several, not in the cache
@@ -533,7 +535,7 @@ func (e *Engine) exposeBatch(one fpSet, gen uint64) ([][]indicators.AreaExposure
 		}
 	}
 	cls := make([][]int8, len(use))
-	parallel(len(use), func(_, k int) { cls[k] = e.classify(one.polys[use[k]]) })
+	parallel.Each(len(use), func(_, k int) { cls[k] = e.classify(one.polys[use[k]]) })
 	ucovs, uedges := make([]*Coverage, len(use)), make([]*edgeSet, len(use))
 	for k, j := range use {
 		ucovs[k], uedges[k] = covs[j], edges[j]
@@ -685,7 +687,7 @@ func (e *Engine) sumsWithin(covs []*Coverage, sets []*edgeSet, win []colWindow) 
 	chunkSums := make([][]zoneSum, nch)
 	one := []int32{0}
 	scs := make([]clipScratch, nw) // per worker: buffers outlive chunks
-	parallel(nch, func(w, ci int) {
+	parallel.Each(nch, func(w, ci int) {
 		a := accs[w]
 		sc := &scs[w]
 		defer func() { chunkSums[ci] = a.flush() }()
@@ -945,7 +947,7 @@ func ZonalTotals(areas []indicators.Area, geo Geo, width, height int, pop []floa
 		cov Coverage
 	}
 	ws := make([]scratch, workers())
-	parallel(len(areas), func(w, i int) {
+	parallel.Each(len(areas), func(w, i int) {
 		if areas[i].Geometry == nil {
 			return
 		}

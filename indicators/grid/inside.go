@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/paulmach/orb"
+
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // A single footprint is summed per area rather than per segment
@@ -79,7 +81,7 @@ func (e *Engine) extents() []areaExtent {
 		}
 		// Rows in parallel: each area-row is written by its row's worker.
 		const chunk = 64
-		parallel((z.Height+chunk-1)/chunk, func(_, ci int) {
+		parallel.Each((z.Height+chunk-1)/chunk, func(_, ci int) {
 			for r := ci * chunk; r < min(z.Height, (ci+1)*chunk); r++ {
 				e.areaRowSums(ext, r)
 			}
@@ -374,7 +376,7 @@ func (e *Engine) sumsEach(covs []*Coverage, sets []*edgeSet, cls [][]int8) []zon
 	}
 	scs := make([]clipScratch, nw)
 	const chunk = 8
-	parallel((len(todo)+chunk-1)/chunk, func(w, ci int) {
+	parallel.Each((len(todo)+chunk-1)/chunk, func(w, ci int) {
 		a := accs[w]
 		rs := rowSweep{e: e, z: z, a: a, sc: &scs[w]}
 		for _, zi := range todo[ci*chunk : min(len(todo), (ci+1)*chunk)] {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // blockShift sets the prefix-sum block: one float64 prefix per 32 cells of a
@@ -48,31 +49,6 @@ type zones struct {
 func (z *zones) nb() int { return (z.Width+blockSize-1)>>blockShift + 1 }
 
 func workers() int { return max(1, runtime.GOMAXPROCS(0)) }
-
-// parallel runs fn(i) for i in [0,n) on every core.
-func parallel(n int, fn func(w, i int)) {
-	nw := min(workers(), n)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for w := 0; w < nw; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				fn(w, i)
-			}
-		}(w)
-	}
-	wg.Wait()
-}
 
 type rowEnt struct {
 	col  int32
@@ -128,7 +104,7 @@ func buildZones(mem *arena, areas []indicators.Area, onGrid []bool, geo Geo, wid
 	z := &zones{Geo: geo, Width: width, Height: height, Pop: pop, U18: u18, mem: mem}
 	z.track()
 	covs := make([]*Coverage, len(areas))
-	parallel(len(areas), func(_, i int) {
+	parallel.Each(len(areas), func(_, i int) {
 		if onGrid[i] {
 			covs[i] = Rasterize(areas[i].Geometry, geo, width, height)
 		}
@@ -170,7 +146,7 @@ func buildZones(mem *arena, areas []indicators.Area, onGrid []bool, geo Geo, wid
 	nch := (height + chunk - 1) / chunk
 	segN := make([]int32, height+1) // per row, then offsets
 	entN := make([]int64, height+1)
-	parallel(nch, func(_, ci int) {
+	parallel.Each(nch, func(_, ci int) {
 		var active []zoneFrac
 		for r := ci * chunk; r < min(height, (ci+1)*chunk); r++ {
 			row := ents[cnt[r]:cnt[r+1]]
@@ -192,7 +168,7 @@ func buildZones(mem *arena, areas []indicators.Area, onGrid []bool, geo Geo, wid
 	z.EntZone = arenaAlloc[int32](mem, nEnt)
 	z.EntFrac = arenaAlloc[float64](mem, nEnt)
 	z.SegEnt[nSeg] = int32(nEnt)
-	parallel(nch, func(_, ci int) {
+	parallel.Each(nch, func(_, ci int) {
 		var active []zoneFrac
 		for r := ci * chunk; r < min(height, (ci+1)*chunk); r++ {
 			si, ei := int(segN[r]), entN[r]
@@ -230,7 +206,7 @@ func (z *zones) segmentSums() {
 		z.SegU18Pre = arenaAlloc[float64](z.mem, len(z.SegCol))
 	}
 	nb := z.nb()
-	parallel(z.Height, func(_, r int) {
+	parallel.Each(z.Height, func(_, r int) {
 		s0, s1 := int(z.RowStart[r]), int(z.RowStart[r+1])
 		w := z.Width
 		for k := s0; k < s1; k++ {
@@ -265,7 +241,7 @@ func (z *zones) prefixes() {
 	nb := z.nb()
 	layer := func(v []float32) []float64 {
 		pre := arenaAlloc[float64](z.mem, z.Height*nb)
-		parallel(z.Height, func(_, r int) {
+		parallel.Each(z.Height, func(_, r int) {
 			row := v[r*z.Width : (r+1)*z.Width]
 			out := pre[r*nb : (r+1)*nb]
 			var s float64
