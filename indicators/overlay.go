@@ -173,13 +173,10 @@ func IsPolygonal(g orb.Geometry) bool {
 // these per area for the daemon's life: 16 bytes a vertex instead of 32 for
 // a copy of both ends of every edge.
 type ringIndex struct {
-	pts   []orb.Point
-	n     int // number of edges listed
-	b     orb.Bound
-	y0    float64
-	inv   float64 // bands per unit of y
-	start []int32
-	ids   []int32
+	pts []orb.Point
+	n   int // number of edges listed
+	b   orb.Bound
+	yBands
 	// whole is boundaryInside's sum when every edge counts whole: the
 	// index's own doubled signed area, added in the order each visits the
 	// edges, so a shortcut that uses it gives the sum bit for bit.
@@ -223,29 +220,8 @@ func newRingIndex(rings []orb.Ring) *ringIndex {
 	if ix.n == 0 {
 		return ix
 	}
-	nb := ix.n/2 + 1
-	ix.y0 = ix.b.Min[1]
-	if h := ix.b.Max[1] - ix.b.Min[1]; h > 0 {
-		ix.inv = float64(nb) / h
-	}
-	ix.start = make([]int32, nb+1)
-	edges(func(id int32) {
-		lo, hi := ix.bandRange(ix.pts[id][1], ix.pts[id+1][1])
-		for k := lo; k <= hi; k++ {
-			ix.start[k+1]++
-		}
-	})
-	for k := 0; k < nb; k++ {
-		ix.start[k+1] += ix.start[k]
-	}
-	ix.ids = make([]int32, ix.start[nb])
-	fill := slices.Clone(ix.start[:nb])
-	edges(func(id int32) {
-		lo, hi := ix.bandRange(ix.pts[id][1], ix.pts[id+1][1])
-		for k := lo; k <= hi; k++ {
-			ix.ids[fill[k]] = id
-			fill[k]++
-		}
+	ix.yBands = newYBands(ix.n, ix.b, func(fn func(id int32, y1, y2 float64)) {
+		edges(func(id int32) { fn(id, ix.pts[id][1], ix.pts[id+1][1]) })
 	})
 	ix.each(ix.b, func(s seg) bool {
 		ix.whole += wholePiece(s.a, s.b)
@@ -254,18 +230,56 @@ func newRingIndex(rings []orb.Ring) *ringIndex {
 	return ix
 }
 
+// yBands lists edge ids by horizontal band (n/2+1 bands over a box's
+// height, clamped at its ends): an edge is in every band its y range meets.
+type yBands struct {
+	y0    float64
+	inv   float64 // bands per unit of y
+	start []int32
+	ids   []int32
+}
+
+// newYBands bands the n edges edges gives (id and y range each, the same
+// every call) over b.
+func newYBands(n int, b orb.Bound, edges func(fn func(id int32, y1, y2 float64))) yBands {
+	nb := n/2 + 1
+	yb := yBands{y0: b.Min[1], start: make([]int32, nb+1)}
+	if h := b.Max[1] - b.Min[1]; h > 0 {
+		yb.inv = float64(nb) / h
+	}
+	edges(func(_ int32, y1, y2 float64) {
+		lo, hi := yb.bandRange(y1, y2)
+		for k := lo; k <= hi; k++ {
+			yb.start[k+1]++
+		}
+	})
+	for k := 0; k < nb; k++ {
+		yb.start[k+1] += yb.start[k]
+	}
+	yb.ids = make([]int32, yb.start[nb])
+	fill := slices.Clone(yb.start[:nb])
+	edges(func(id int32, y1, y2 float64) {
+		lo, hi := yb.bandRange(y1, y2)
+		for k := lo; k <= hi; k++ {
+			yb.ids[fill[k]] = id
+			fill[k]++
+		}
+	})
+	return yb
+}
+
 // bytes is what the index holds: vertices, band starts and edge ids.
 func (ix *ringIndex) bytes() int { return 16*cap(ix.pts) + 4*(cap(ix.start)+cap(ix.ids)) }
 
-func (ix *ringIndex) bands() int { return len(ix.start) - 1 }
+func (yb *yBands) bands() int { return len(yb.start) - 1 }
 
-func (ix *ringIndex) band(y float64) int {
-	k := int((y - ix.y0) * ix.inv)
-	return max(0, min(k, ix.bands()-1))
+func (yb *yBands) band(y float64) int {
+	k := int((y - yb.y0) * yb.inv)
+	return max(0, min(k, yb.bands()-1))
 }
 
-func (ix *ringIndex) bandRange(y1, y2 float64) (int, int) {
-	return ix.band(math.Min(y1, y2)), ix.band(math.Max(y1, y2))
+func (yb *yBands) bandRange(y1, y2 float64) (int, int) {
+	return yb.band(math.Min(y1, y2)), yb.band(math.Max(y1, y2))
 }
 
 // each calls fn once for every edge whose band range meets [ylo, yhi] and
@@ -383,54 +397,23 @@ func ringsBound(rings []orb.Ring) orb.Bound {
 	return b
 }
 
-// nearEdges are some edges banded by y over a box (clamped at its ends),
-// like a ringIndex's.
+// nearEdges are some edges banded by y over a box, like a ringIndex's.
 type nearEdges struct {
-	segs    []seg
-	y0, inv float64
-	start   []int32
-	ids     []int32
+	segs []seg
+	yBands
 }
 
 func newNearEdges(segs []seg, b orb.Bound) *nearEdges {
-	n := &nearEdges{segs: segs, y0: b.Min[1]}
-	nb := len(segs)/2 + 1
-	if h := b.Max[1] - b.Min[1]; h > 0 {
-		n.inv = float64(nb) / h
-	}
-	n.start = make([]int32, nb+1)
-	for _, s := range segs {
-		lo, hi := n.bandRange(s)
-		for k := lo; k <= hi; k++ {
-			n.start[k+1]++
+	return &nearEdges{segs: segs, yBands: newYBands(len(segs), b, func(fn func(id int32, y1, y2 float64)) {
+		for i, s := range segs {
+			fn(int32(i), s.a[1], s.b[1])
 		}
-	}
-	for k := 0; k < nb; k++ {
-		n.start[k+1] += n.start[k]
-	}
-	n.ids = make([]int32, n.start[nb])
-	fill := slices.Clone(n.start[:nb])
-	for i, s := range segs {
-		lo, hi := n.bandRange(s)
-		for k := lo; k <= hi; k++ {
-			n.ids[fill[k]] = int32(i)
-			fill[k]++
-		}
-	}
-	return n
-}
-
-func (n *nearEdges) band(y float64) int {
-	return max(0, min(int((y-n.y0)*n.inv), len(n.start)-2))
-}
-
-func (n *nearEdges) bandRange(s seg) (int, int) {
-	return n.band(math.Min(s.a[1], s.b[1])), n.band(math.Max(s.a[1], s.b[1]))
+	})}
 }
 
 // each calls fn once for every edge whose box meets qb.
 func (n *nearEdges) each(qb orb.Bound, fn func(s seg)) {
-	lo, hi := n.band(qb.Min[1]), n.band(qb.Max[1])
+	lo, hi := n.bandRange(qb.Min[1], qb.Max[1])
 	for k := lo; k <= hi; k++ {
 		for _, id := range n.ids[n.start[k]:n.start[k+1]] {
 			q := n.segs[id]
