@@ -3,7 +3,6 @@ package status
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -49,59 +48,84 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 		return a.Date < b.Date
 	})
 
-	csvBytes, err := valuesCSV(sorted)
+	// Attributes are encoded once per value: values.geojson and values.csv
+	// show the same ones.
+	sentAttrs, err := encodeAttributes(sorted)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dry-run output: %w", err)
+	}
+	currentAttrs, err := encodeAttributes(current)
+	if err != nil {
+		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
 	names := []string{"map.html", "values.geojson", "values.csv"}
-	page, err := previewHTML(areas, defs, current, sorted, names)
+
+	// map.html inlines the current values on simplified geometry.
+	mapJSON, err := newAreasJSON(areas, defs, current, currentAttrs, true)
+	if err != nil {
+		return nil, fmt.Errorf("dry-run output: %w", err)
+	}
+	var mapData bytes.Buffer
+	if err := writeAreasCollection(&mapData, mapJSON, layoutCompact); err != nil {
+		return nil, fmt.Errorf("dry-run output: map data: %w", err)
+	}
+	page, err := previewHTML(areas, defs, current, sorted, names, mapData.Bytes())
 	if err != nil {
 		return nil, err
 	}
-	for i, b := range [][]byte{page, nil, csvBytes} {
-		p := filepath.Join(dir, names[i])
-		if b == nil { // values.geojson, streamed (see writeIndentedCollection)
-			fc := areasCollection(areas, defs, sorted, false)
-			if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeIndentedCollection(w, fc) }); err != nil {
-				return files, fmt.Errorf("dry-run output: writing values.geojson: %w", err)
-			}
-		} else if err := writeFileAtomic(p, b); err != nil {
-			return files, fmt.Errorf("dry-run output: %w", err)
-		}
-		files = append(files, p)
+	mapData = bytes.Buffer{} // the page holds its own copy
+	p := filepath.Join(dir, names[0])
+	if err := writeFileAtomic(p, page); err != nil {
+		return files, fmt.Errorf("dry-run output: %w", err)
 	}
-	return files, nil
+	files = append(files, p)
+
+	sent, err := newAreasJSON(areas, defs, sorted, sentAttrs, false)
+	if err != nil {
+		return files, fmt.Errorf("dry-run output: %w", err)
+	}
+	p = filepath.Join(dir, names[1])
+	if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeAreasCollection(w, sent, layoutLines) }); err != nil {
+		return files, fmt.Errorf("dry-run output: writing values.geojson: %w", err)
+	}
+	files = append(files, p)
+
+	p = filepath.Join(dir, names[2])
+	if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeValuesCSV(w, sorted, sentAttrs) }); err != nil {
+		return files, fmt.Errorf("dry-run output: writing values.csv: %w", err)
+	}
+	return append(files, p), nil
 }
 
-func valuesCSV(vals []indicators.Value) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"indicator", "ucode", "admin_level", "date", "value", "attributes"})
-	for _, v := range vals {
-		attrs := ""
-		if len(v.Attributes) > 0 {
-			b, err := json.Marshal(v.Attributes)
-			if err != nil {
-				return nil, fmt.Errorf("dry-run output: attributes of %s: %w", v.Key(), err)
-			}
-			attrs = string(b)
-		}
+// writeValuesCSV writes values.csv; attrs[i] is vals[i]'s attributes as
+// JSON (encodeAttributes).
+func writeValuesCSV(w io.Writer, vals []indicators.Value, attrs [][]byte) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"indicator", "ucode", "admin_level", "date", "value", "attributes"})
+	var num []byte
+	for i, v := range vals {
 		var value string
 		switch p := v.Payload().(type) {
 		case string:
 			value = p
 		case float64:
-			value = strconv.FormatFloat(p, 'f', -1, 64)
+			num = strconv.AppendFloat(num[:0], p, 'f', -1, 64)
+			value = string(num)
 		default:
 			value = fmt.Sprint(p)
 		}
-		_ = w.Write([]string{v.Indicator, v.Code, strconv.Itoa(v.AdminLevel), string(v.Date), value, attrs})
+		if err := cw.Write([]string{v.Indicator, v.Code, strconv.Itoa(v.AdminLevel), string(v.Date), value, string(attrs[i])}); err != nil {
+			return err
+		}
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	cw.Flush()
+	return cw.Error()
 }
 
-func previewHTML(areas []indicators.Area, defs []indicators.Definition, current, changed []indicators.Value, files []string) ([]byte, error) {
+// previewHTML renders map.html around mapData, the areas' GeoJSON as
+// writeAreasCollection spelled it (what html/template's own JSON escaping of
+// areasCollection gave, byte for byte).
+func previewHTML(areas []indicators.Area, defs []indicators.Definition, current, changed []indicators.Value, files []string, mapData []byte) ([]byte, error) {
 	css, err := webFS.ReadFile("web/static/status.css")
 	if err != nil {
 		return nil, err
@@ -129,10 +153,11 @@ func previewHTML(areas []indicators.Area, defs []indicators.Definition, current,
 	}
 	d := pageData{
 		Snapshot: snap, Now: now, Preview: pv,
-		// Our own embedded assets, so trusted as CSS/JS.
+		// Our own embedded assets and our own HTML-escaped JSON, so
+		// trusted as CSS/JS.
 		CSS:     template.CSS(css),
 		JS:      template.JS(js),
-		MapData: areasCollection(areas, defs, current, true),
+		MapData: template.JS(mapData),
 	}
 	var buf bytes.Buffer
 	if err := pageTmpl.ExecuteTemplate(&buf, "preview.html.tmpl", d); err != nil {

@@ -76,23 +76,10 @@ func areasCollection(areas []indicators.Area, defs []indicators.Definition, valu
 	}
 	var tol float64
 	if simplified {
-		var b orb.Bound
-		for i, a := range areas {
-			if a.Geometry == nil {
-				continue
-			}
-			if i == 0 || b.IsZero() {
-				b = a.Bound()
-			} else {
-				b = b.Union(a.Bound())
-			}
-		}
-		tol = math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]) / 4000
+		tol = simplifyTolerance(areas)
 	}
 	fc := geojson.NewFeatureCollection()
-	levels := map[int]bool{}
 	for _, a := range areas {
-		levels[a.Level] = true
 		g := a.Geometry
 		if simplified && g != nil {
 			g = simplifyGeometry(g, tol)
@@ -129,16 +116,42 @@ func areasCollection(areas []indicators.Area, defs []indicators.Definition, valu
 		p["dates"] = dates
 		fc.Append(f)
 	}
-	ls := make([]int, 0, len(levels))
-	for l := range levels {
-		ls = append(ls, l)
-	}
-	sort.Ints(ls)
 	fc.ExtraMembers = geojson.Properties{
 		"indicators": indicatorInfos(defs, values),
-		"levels":     ls,
+		"levels":     areaLevels(areas),
 	}
 	return fc
+}
+
+// simplifyTolerance is the map's simplification tolerance: 1/4000 of the
+// areas' extent, well under a pixel of a full-page map.
+func simplifyTolerance(areas []indicators.Area) float64 {
+	var b orb.Bound
+	for i, a := range areas {
+		if a.Geometry == nil {
+			continue
+		}
+		if i == 0 || b.IsZero() {
+			b = a.Bound()
+		} else {
+			b = b.Union(a.Bound())
+		}
+	}
+	return math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]) / 4000
+}
+
+// areaLevels is the admin levels present, in order.
+func areaLevels(areas []indicators.Area) []int {
+	seen := map[int]bool{}
+	ls := make([]int, 0, 4)
+	for _, a := range areas {
+		if !seen[a.Level] {
+			seen[a.Level] = true
+			ls = append(ls, a.Level)
+		}
+	}
+	sort.Ints(ls)
+	return ls
 }
 
 // simplifyGeometry simplifies a copy of g; a ring that would collapse keeps
