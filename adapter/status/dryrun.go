@@ -48,35 +48,42 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 		return a.Date < b.Date
 	})
 
-	// Attributes are encoded once per value: values.geojson and values.csv
-	// show the same ones.
-	sentAttrs, err := encodeAttributes(sorted)
+	// Attributes are encoded once per map: values.geojson and values.csv
+	// show the same ones, and the values to send share their maps with the
+	// current ones.
+	attrs := attributesJSON{}
+	currentAttrs, err := attrs.encode(current)
 	if err != nil {
 		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
-	currentAttrs, err := encodeAttributes(current)
+	sentAttrs, err := attrs.encode(sorted)
 	if err != nil {
 		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
 	names := []string{"map.html", "values.geojson", "values.csv"}
 
-	// map.html inlines the current values on simplified geometry.
+	// map.html inlines the current values on simplified geometry, streamed
+	// into the page between the template's halves.
 	mapJSON, err := newAreasJSON(areas, defs, current, currentAttrs, true)
 	if err != nil {
 		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
-	var mapData bytes.Buffer
-	if err := writeAreasCollection(&mapData, mapJSON, layoutCompact); err != nil {
-		return nil, fmt.Errorf("dry-run output: map data: %w", err)
-	}
-	page, err := previewHTML(areas, defs, current, sorted, names, mapData.Bytes())
+	head, tail, err := previewHTML(areas, defs, current, sorted, names)
 	if err != nil {
 		return nil, err
 	}
-	mapData = bytes.Buffer{} // the page holds its own copy
 	p := filepath.Join(dir, names[0])
-	if err := writeFileAtomic(p, page); err != nil {
-		return files, fmt.Errorf("dry-run output: %w", err)
+	if err := writeFileAtomicFunc(p, func(w io.Writer) error {
+		if _, err := w.Write(head); err != nil {
+			return err
+		}
+		if err := writeAreasCollection(w, mapJSON, layoutCompact); err != nil {
+			return err
+		}
+		_, err := w.Write(tail)
+		return err
+	}); err != nil {
+		return files, fmt.Errorf("dry-run output: writing map.html: %w", err)
 	}
 	files = append(files, p)
 
@@ -98,7 +105,7 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 }
 
 // writeValuesCSV writes values.csv; attrs[i] is vals[i]'s attributes as
-// JSON (encodeAttributes).
+// JSON (attributesJSON).
 func writeValuesCSV(w io.Writer, vals []indicators.Value, attrs [][]byte) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"indicator", "ucode", "admin_level", "date", "value", "attributes"})
@@ -122,17 +129,22 @@ func writeValuesCSV(w io.Writer, vals []indicators.Value, attrs [][]byte) error 
 	return cw.Error()
 }
 
-// previewHTML renders map.html around mapData, the areas' GeoJSON as
-// writeAreasCollection spelled it (what html/template's own JSON escaping of
-// areasCollection gave, byte for byte).
-func previewHTML(areas []indicators.Area, defs []indicators.Definition, current, changed []indicators.Value, files []string, mapData []byte) ([]byte, error) {
+// mapDataMarker stands for the map data while the page is rendered: a NUL
+// appears nowhere else in the page (html/template writes none, and the
+// embedded script and style have none).
+const mapDataMarker = "\x00hs-map-data\x00"
+
+// previewHTML renders map.html in two halves, before and after its map
+// data: the areas' GeoJSON as writeAreasCollection spells it, which is what
+// html/template's own JSON escaping of areasCollection gave, byte for byte.
+func previewHTML(areas []indicators.Area, defs []indicators.Definition, current, changed []indicators.Value, files []string) (head, tail []byte, err error) {
 	css, err := webFS.ReadFile("web/static/status.css")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	js, err := webFS.ReadFile("web/static/status.js")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := time.Now().UTC()
 	snap := Snapshot{Generated: now, Indicators: indicatorInfos(defs, current), AreasPerLevel: map[int]int{}, Values: len(current)}
@@ -157,13 +169,18 @@ func previewHTML(areas []indicators.Area, defs []indicators.Definition, current,
 		// trusted as CSS/JS.
 		CSS:     template.CSS(css),
 		JS:      template.JS(js),
-		MapData: template.JS(mapData),
+		MapData: template.JS(mapDataMarker),
 	}
 	var buf bytes.Buffer
 	if err := pageTmpl.ExecuteTemplate(&buf, "preview.html.tmpl", d); err != nil {
-		return nil, fmt.Errorf("dry-run output: rendering map.html: %w", err)
+		return nil, nil, fmt.Errorf("dry-run output: rendering map.html: %w", err)
 	}
-	return buf.Bytes(), nil
+	page := buf.Bytes()
+	if n := bytes.Count(page, []byte(mapDataMarker)); n != 1 {
+		return nil, nil, fmt.Errorf("dry-run output: rendering map.html: the map data's place appears %d times", n)
+	}
+	at := bytes.Index(page, []byte(mapDataMarker))
+	return page[:at], page[at+len(mapDataMarker):], nil
 }
 
 // writeFileAtomic writes via a temporary file so a reader never sees half a

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -78,27 +79,38 @@ func newAreasJSON(areas []indicators.Area, defs []indicators.Definition, values 
 	return c, nil
 }
 
-// encodeAttributes is each value's attributes as JSON (nil when empty),
-// encoded once for every file that shows them.
-func encodeAttributes(values []indicators.Value) ([][]byte, error) {
+// attributesJSON encodes values' attributes, each map once: the values
+// to send share their attribute maps with the current ones.
+type attributesJSON struct {
+	seen map[uintptr][]byte
+}
+
+// encode is each value's attributes as JSON, nil when it has none.
+func (e *attributesJSON) encode(values []indicators.Value) ([][]byte, error) {
+	if e.seen == nil {
+		e.seen = make(map[uintptr][]byte, len(values))
+	}
 	out := make([][]byte, len(values))
 	var arena []byte
-	ends := make([]int, len(values))
 	var err error
 	for i, v := range values {
-		if len(v.Attributes) > 0 {
-			if arena, err = appendJSONObject(arena, v.Attributes); err != nil {
-				return nil, fmt.Errorf("attributes of %s: %w", v.Key(), err)
-			}
+		if len(v.Attributes) == 0 {
+			continue
 		}
-		ends[i] = len(arena)
-	}
-	start := 0
-	for i, end := range ends {
-		if end > start {
-			out[i] = arena[start:end:end]
+		id := reflect.ValueOf(v.Attributes).Pointer()
+		if b, ok := e.seen[id]; ok {
+			out[i] = b
+			continue
 		}
-		start = end
+		if cap(arena)-len(arena) < 4<<10 {
+			arena = make([]byte, 0, 256<<10) // earlier slices keep the old one
+		}
+		start := len(arena)
+		if arena, err = appendJSONObject(arena, v.Attributes); err != nil {
+			return nil, fmt.Errorf("attributes of %s: %w", v.Key(), err)
+		}
+		out[i] = arena[start:len(arena):len(arena)]
+		e.seen[id] = out[i]
 	}
 	return out, nil
 }
@@ -432,7 +444,7 @@ func writeOrdered(w io.Writer, n, per int, enc func(b []byte, i int) ([]byte, er
 			}
 			go func() {
 				defer func() { <-sem }()
-				var b []byte
+				b := make([]byte, 0, 64<<10)
 				if p, ok := bufs.Get().(*[]byte); ok {
 					b = (*p)[:0]
 				}

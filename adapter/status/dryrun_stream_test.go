@@ -82,7 +82,7 @@ func TestWriteAreasCollectionIsMarshal(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/simplified=%v", tc.name, simplified), func(t *testing.T) {
 				want, err := json.Marshal(areasCollection(tc.areas, tc.defs, tc.vals, simplified))
 				require.NoError(t, err)
-				attrs, err := encodeAttributes(tc.vals)
+				attrs, err := (&attributesJSON{}).encode(tc.vals)
 				require.NoError(t, err)
 				c, err := newAreasJSON(tc.areas, tc.defs, tc.vals, attrs, simplified)
 				require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestWriteAreasCollectionRefusesNaN(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := json.Marshal(areasCollection(tc.areas, defs, tc.vals, false))
 			require.Error(t, err, "json.Marshal refuses it too")
-			attrs, err := encodeAttributes(tc.vals)
+			attrs, err := (&attributesJSON{}).encode(tc.vals)
 			if err == nil {
 				var c *areasJSON
 				c, err = newAreasJSON(tc.areas, defs, tc.vals, attrs, false)
@@ -228,7 +228,7 @@ func TestWriteAreasCollectionRandom(t *testing.T) {
 		for _, simplified := range []bool{false, true} {
 			want, err := json.Marshal(areasCollection(areas, defs, vals, simplified))
 			require.NoError(t, err)
-			attrs, err := encodeAttributes(vals)
+			attrs, err := (&attributesJSON{}).encode(vals)
 			require.NoError(t, err)
 			c, err := newAreasJSON(areas, defs, vals, attrs, simplified)
 			require.NoError(t, err)

@@ -27,7 +27,7 @@ func TestValuesCSVGolden(t *testing.T) {
 		{Indicator: "HZ_PRESENT", Code: "DML_0004_V1", AdminLevel: 1, Date: "2026-11-27", Type: indicators.Integer,
 			Attributes: map[string]any{"cleared": true}},
 	}
-	attrs, err := encodeAttributes(vals)
+	attrs, err := (&attributesJSON{}).encode(vals)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, writeValuesCSV(&buf, vals, attrs))
