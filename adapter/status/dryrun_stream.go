@@ -52,6 +52,7 @@ type areasJSON struct {
 	simplified bool
 	tol        float64
 	tail       []byte // the members after "features"
+	scratch    sync.Pool
 }
 
 func newAreasJSON(areas []indicators.Area, defs []indicators.Definition, values []indicators.Value, attrs [][]byte, simplified bool) (*areasJSON, error) {
@@ -187,11 +188,17 @@ func (c *areasJSON) appendFeature(b []byte, a *indicators.Area) ([]byte, error) 
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, a.Code)
 	b = append(b, `,"type":"Feature","geometry":`...)
-	g := a.Geometry
-	if c.simplified && g != nil {
-		g = simplifyGeometry(g, c.tol)
+	if c.simplified && c.tol > 0 {
+		sc, _ := c.scratch.Get().(*mapSimplifier)
+		if sc == nil {
+			sc = new(mapSimplifier)
+		}
+		b, err = sc.appendGeometry(b, a.Geometry, c.tol)
+		c.scratch.Put(sc)
+	} else {
+		b, err = appendGeometry(b, a.Geometry)
 	}
-	if b, err = appendGeometry(b, g); err != nil {
+	if err != nil {
 		return b, err
 	}
 

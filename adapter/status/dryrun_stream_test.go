@@ -170,8 +170,21 @@ func TestWriteAreasCollectionRandom(t *testing.T) {
 	}
 	ring := func() orb.Ring {
 		rg := make(orb.Ring, 3+r.IntN(40))
-		for i := range rg {
-			rg[i] = orb.Point{coord(), coord()}
+		if r.IntN(2) == 0 {
+			// A wobbly circle from far under to far over the map's
+			// simplification tolerance (~0.09° here): points dropped,
+			// holes dropped, outer rings collapsing.
+			cx, cy, rad := coord(), coord(), math.Pow(10, -4+5*r.Float64())
+			rg = make(orb.Ring, 4+r.IntN(200))
+			for i := range rg {
+				a := 2 * math.Pi * float64(i) / float64(len(rg)-1)
+				w := rad * (1 + 0.05*r.Float64())
+				rg[i] = orb.Point{cx + w*math.Cos(a), cy + w*math.Sin(a)}
+			}
+		} else {
+			for i := range rg {
+				rg[i] = orb.Point{coord(), coord()}
+			}
 		}
 		rg[len(rg)-1] = rg[0]
 		return rg
