@@ -2,15 +2,18 @@ package status
 
 import (
 	"bytes"
-	"encoding/csv"
+	"cmp"
 	"fmt"
 	"html/template"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hazardsync/hazardsync/indicators"
 )
@@ -33,20 +36,21 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
-	sorted := append([]indicators.Value(nil), changed...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if a.Indicator != b.Indicator {
-			return a.Indicator < b.Indicator
-		}
-		if a.AdminLevel != b.AdminLevel {
-			return a.AdminLevel < b.AdminLevel
-		}
-		if a.Code != b.Code {
-			return a.Code < b.Code
-		}
-		return a.Date < b.Date
+	// Sorted through an index (ties in changed's order): moving the values
+	// themselves through sort.SliceStable's reflection cost more.
+	order := make([]int32, len(changed))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &changed[i], &changed[j]
+		return cmp.Or(strings.Compare(a.Indicator, b.Indicator), cmp.Compare(a.AdminLevel, b.AdminLevel),
+			strings.Compare(a.Code, b.Code), strings.Compare(string(a.Date), string(b.Date)), cmp.Compare(i, j))
 	})
+	sorted := make([]indicators.Value, len(changed))
+	for k, i := range order {
+		sorted[k] = changed[i]
+	}
 
 	// Attributes are encoded once per map: values.geojson and values.csv
 	// show the same ones, and the values to send share their maps with the
@@ -105,28 +109,74 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 }
 
 // writeValuesCSV writes values.csv; attrs[i] is vals[i]'s attributes as
-// JSON (attributesJSON).
+// JSON (attributesJSON). Rows are spelled as encoding/csv writes them
+// (TestValuesCSVIsEncodingCSV), without its per-field writes.
 func writeValuesCSV(w io.Writer, vals []indicators.Value, attrs [][]byte) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"indicator", "ucode", "admin_level", "date", "value", "attributes"})
-	var num []byte
+	b := make([]byte, 0, 128<<10)
+	b = append(b, "indicator,ucode,admin_level,date,value,attributes\n"...)
 	for i, v := range vals {
-		var value string
+		b = appendCSVField(b, v.Indicator)
+		b = append(b, ',')
+		b = appendCSVField(b, v.Code)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(v.AdminLevel), 10)
+		b = append(b, ',')
+		b = appendCSVField(b, string(v.Date))
+		b = append(b, ',')
 		switch p := v.Payload().(type) {
 		case string:
-			value = p
+			b = appendCSVField(b, p)
 		case float64:
-			num = strconv.AppendFloat(num[:0], p, 'f', -1, 64)
-			value = string(num)
+			b = strconv.AppendFloat(b, p, 'f', -1, 64) // digits, '.', '-', never quoted
 		default:
-			value = fmt.Sprint(p)
+			b = appendCSVField(b, fmt.Sprint(p))
 		}
-		if err := cw.Write([]string{v.Indicator, v.Code, strconv.Itoa(v.AdminLevel), string(v.Date), value, string(attrs[i])}); err != nil {
-			return err
+		b = append(b, ',')
+		b = appendCSVField(b, attrs[i])
+		b = append(b, '\n')
+		if len(b) > 120<<10 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	_, err := w.Write(b)
+	return err
+}
+
+// appendCSVField appends f as encoding/csv's Writer does with its
+// defaults: quoted (quotes doubled) when it holds a comma, quote, CR or LF,
+// starts with a space, or is `\.`.
+func appendCSVField[S ~string | ~[]byte](b []byte, f S) []byte {
+	quote := len(f) == 2 && f[0] == '\\' && f[1] == '.'
+	for i := 0; i < len(f) && !quote; i++ {
+		c := f[i]
+		quote = c == ',' || c == '"' || c == '\r' || c == '\n'
+	}
+	if !quote && len(f) > 0 {
+		var r rune
+		if f[0] < utf8.RuneSelf {
+			r = rune(f[0])
+		} else {
+			r, _ = utf8.DecodeRuneInString(string(f[:min(len(f), utf8.UTFMax)]))
+		}
+		quote = unicode.IsSpace(r)
+	}
+	if !quote {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(f); i++ {
+		if f[i] == '"' {
+			b = append(b, f[start:i+1]...)
+			b = append(b, '"')
+			start = i + 1
+		}
+	}
+	b = append(b, f[start:]...)
+	return append(b, '"')
 }
 
 // mapDataMarker stands for the map data while the page is rendered: a NUL

@@ -2,6 +2,7 @@ package status
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -324,4 +327,83 @@ func TestWriteFileAtomicFuncLeavesNothingOnError(t *testing.T) {
 	es, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Len(t, es, 1, "no temp file left")
+}
+
+// values.csv lists the values by indicator, admin level, ucode and date,
+// ties in the order given (as sort.SliceStable did).
+func TestWriteDryRunCSVOrder(t *testing.T) {
+	p, _ := demoData(t)
+	vals := append([]indicators.Value(nil), p.values...)
+	vals = append(vals, vals[3], vals[1]) // exact ties
+	vals[len(vals)-2].Attributes = map[string]any{"copy": "first"}
+	vals[len(vals)-1].Attributes = map[string]any{"copy": "second"}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
+
+	want := append([]indicators.Value(nil), vals...)
+	sort.SliceStable(want, func(i, j int) bool {
+		a, b := want[i], want[j]
+		if a.Indicator != b.Indicator {
+			return a.Indicator < b.Indicator
+		}
+		if a.AdminLevel != b.AdminLevel {
+			return a.AdminLevel < b.AdminLevel
+		}
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		return a.Date < b.Date
+	})
+	attrs, err := (&attributesJSON{}).encode(want)
+	require.NoError(t, err)
+	var csv bytes.Buffer
+	require.NoError(t, writeValuesCSV(&csv, want, attrs))
+
+	dir := t.TempDir()
+	_, err = WriteDryRun(dir, p.areas, p.defs, p.values, vals)
+	require.NoError(t, err)
+	assert.Equal(t, csv.String(), mustRead(t, filepath.Join(dir, "values.csv")))
+}
+
+// values.csv is spelled as encoding/csv writes the same records.
+func TestValuesCSVIsEncodingCSV(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	parts := []string{"a", "Z9", ",", `"`, "\r", "\n", " ", "\t", "\u00a0", "\u3000", `\`, ".", "é", "\xff", "-"}
+	field := func() string {
+		if r.IntN(10) == 0 {
+			return `\.`
+		}
+		var sb strings.Builder
+		for range r.IntN(6) {
+			sb.WriteString(parts[r.IntN(len(parts))])
+		}
+		return sb.String()
+	}
+	var vals []indicators.Value
+	for range 500 {
+		v := indicators.Value{Indicator: field(), Code: field(), AdminLevel: r.IntN(4) - 1, Date: indicators.Date(field()), Type: indicators.Float, Number: (r.Float64() - 0.5) * 1e6}
+		if r.IntN(2) == 0 {
+			v.Type, v.Text = indicators.String, field()
+		}
+		if r.IntN(2) == 0 {
+			v.Attributes = map[string]any{field(): field()}
+		}
+		vals = append(vals, v)
+	}
+	attrs, err := (&attributesJSON{}).encode(vals)
+	require.NoError(t, err)
+
+	var want bytes.Buffer
+	cw := csv.NewWriter(&want)
+	require.NoError(t, cw.Write([]string{"indicator", "ucode", "admin_level", "date", "value", "attributes"}))
+	for i, v := range vals {
+		value := v.Text
+		if v.Type == indicators.Float {
+			value = strconv.FormatFloat(v.Number, 'f', -1, 64)
+		}
+		require.NoError(t, cw.Write([]string{v.Indicator, v.Code, strconv.Itoa(v.AdminLevel), string(v.Date), value, string(attrs[i])}))
+	}
+	cw.Flush()
+	var got bytes.Buffer
+	require.NoError(t, writeValuesCSV(&got, vals, attrs))
+	assert.Equal(t, want.String(), got.String())
 }
