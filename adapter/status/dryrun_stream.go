@@ -407,17 +407,19 @@ func appendCoord(b []byte, f float64) ([]byte, error) {
 	if frac == 0 {
 		return b, nil
 	}
-	var d [8]byte
-	d[0] = '.'
-	for k := 7; k >= 1; k-- {
-		d[k] = byte('0' + frac%10)
+	// Seven digits written in place (no copy from a scratch array), then
+	// the trailing zeros cut.
+	at := len(b)
+	b = append(b, '.', '0', '0', '0', '0', '0', '0', '0')
+	for k := at + 7; frac > 0; k-- {
+		b[k] = byte('0' + frac%10)
 		frac /= 10
 	}
-	end := len(d)
-	for d[end-1] == '0' {
+	end := len(b)
+	for b[end-1] == '0' {
 		end--
 	}
-	return append(b, d[:end]...), nil
+	return b[:end], nil
 }
 
 // writeOrdered writes enc(i) for i in [0,n), in order, encoding chunks of
@@ -451,7 +453,7 @@ func writeOrdered(w io.Writer, n, per int, enc func(b []byte, i int) ([]byte, er
 			}
 			go func() {
 				defer func() { <-sem }()
-				b := make([]byte, 0, 64<<10)
+				b := make([]byte, 0, 512<<10)
 				if p, ok := bufs.Get().(*[]byte); ok {
 					b = (*p)[:0]
 				}
