@@ -435,7 +435,9 @@ func writeOrdered(w io.Writer, n, per int, enc func(b []byte, i int) ([]byte, er
 	defer close(done)
 	pending := make(chan chan result, 2*workers) // in chunk order
 	sem := make(chan struct{}, workers)
-	var bufs sync.Pool
+	// Buffers go back to free once written: at most pending's chunks plus
+	// the workers' exist at once.
+	free := make(chan []byte, 3*workers)
 	go func() {
 		defer close(pending)
 		for lo := 0; lo < n; lo += per {
@@ -453,9 +455,11 @@ func writeOrdered(w io.Writer, n, per int, enc func(b []byte, i int) ([]byte, er
 			}
 			go func() {
 				defer func() { <-sem }()
-				b := make([]byte, 0, 512<<10)
-				if p, ok := bufs.Get().(*[]byte); ok {
-					b = (*p)[:0]
+				var b []byte
+				select {
+				case b = <-free:
+				default:
+					b = make([]byte, 0, 512<<10)
 				}
 				var err error
 				for i := lo; i < hi && err == nil; i++ {
@@ -473,7 +477,10 @@ func writeOrdered(w io.Writer, n, per int, enc func(b []byte, i int) ([]byte, er
 		if _, err := w.Write(r.b); err != nil {
 			return err
 		}
-		bufs.Put(&r.b)
+		select {
+		case free <- r.b[:0]:
+		default:
+		}
 	}
 	return nil
 }
