@@ -18,6 +18,13 @@ import (
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
+// valuesCoordScale rounds values.geojson's coordinates to 1e-7° (at most
+// 0.6 cm; boundaries are not drawn that finely). Such coordinates are
+// written with integer arithmetic; the shortest digits of unrounded
+// doubles cost ~0.45 CPU-s per preview at bench-e2e's country (3.4 M
+// coordinates), most of what the file costs.
+const valuesCoordScale = 1e7
+
 // maxPreviewRows bounds the "would be sent" table in map.html; values.csv
 // always has every row.
 const maxPreviewRows = 2000
@@ -95,6 +102,7 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 	if err != nil {
 		return files, fmt.Errorf("dry-run output: %w", err)
 	}
+	sent.scale = valuesCoordScale
 	p = filepath.Join(dir, names[1])
 	if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeAreasCollection(w, sent, layoutLines) }); err != nil {
 		return files, fmt.Errorf("dry-run output: writing values.geojson: %w", err)

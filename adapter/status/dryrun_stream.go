@@ -51,8 +51,11 @@ type areasJSON struct {
 	// areasCollection(…, true) does.
 	simplified bool
 	tol        float64
-	tail       []byte // the members after "features"
-	scratch    sync.Pool
+	// scale: without simplification, coordinates are rounded to 1/scale
+	// (0: written as they are).
+	scale   float64
+	tail    []byte // the members after "features"
+	scratch sync.Pool
 }
 
 func newAreasJSON(areas []indicators.Area, defs []indicators.Definition, values []indicators.Value, attrs [][]byte, simplified bool) (*areasJSON, error) {
@@ -196,7 +199,7 @@ func (c *areasJSON) appendFeature(b []byte, a *indicators.Area) ([]byte, error) 
 		b, err = sc.appendGeometry(b, a.Geometry, c.tol)
 		c.scratch.Put(sc)
 	} else {
-		b, err = appendGeometry(b, a.Geometry)
+		b, err = appendGeometry(b, a.Geometry, c.scale)
 	}
 	if err != nil {
 		return b, err
@@ -313,16 +316,18 @@ func setRef(refs []indicatorRef, indicator string, vi int32) []indicatorRef {
 	return append(refs, indicatorRef{indicator: indicator, vi: vi})
 }
 
-// appendGeometry appends g as orb's geojson.Geometry marshals it. Polygons
-// and multipolygons (every area in practice) are written directly.
-func appendGeometry(b []byte, g orb.Geometry) ([]byte, error) {
+// appendGeometry appends g as orb's geojson.Geometry marshals it, with
+// coordinates rounded to 1/scale (as orb.Round(g, scale) does; 0: as they
+// are). Polygons and multipolygons (every area in practice) are written
+// directly.
+func appendGeometry(b []byte, g orb.Geometry, scale float64) ([]byte, error) {
 	var err error
 	switch g := g.(type) {
 	case nil:
 		return append(b, "null"...), nil
 	case orb.Polygon:
 		b = append(b, `{"type":"Polygon","coordinates":`...)
-		if b, err = appendPolygon(b, g); err != nil {
+		if b, err = appendPolygon(b, g, scale); err != nil {
 			return b, err
 		}
 		return append(b, '}'), nil
@@ -336,7 +341,7 @@ func appendGeometry(b []byte, g orb.Geometry) ([]byte, error) {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				if b, err = appendPolygon(b, p); err != nil {
+				if b, err = appendPolygon(b, p, scale); err != nil {
 					return b, err
 				}
 			}
@@ -344,6 +349,9 @@ func appendGeometry(b []byte, g orb.Geometry) ([]byte, error) {
 		}
 		return append(b, '}'), nil
 	default:
+		if scale > 0 {
+			g = orb.Round(orb.Clone(g), int(scale))
+		}
 		m, err := geojson.NewGeometry(g).MarshalJSON()
 		if err != nil {
 			return b, err
@@ -352,7 +360,7 @@ func appendGeometry(b []byte, g orb.Geometry) ([]byte, error) {
 	}
 }
 
-func appendPolygon(b []byte, p orb.Polygon) ([]byte, error) {
+func appendPolygon(b []byte, p orb.Polygon, scale float64) ([]byte, error) {
 	if p == nil {
 		return append(b, "null"...), nil
 	}
@@ -370,6 +378,9 @@ func appendPolygon(b []byte, p orb.Polygon) ([]byte, error) {
 		for j, pt := range r {
 			if j > 0 {
 				b = append(b, ',')
+			}
+			if scale > 0 {
+				pt = orb.Point{math.Round(pt[0]*scale) / scale, math.Round(pt[1]*scale) / scale}
 			}
 			b = append(b, '[')
 			if b, err = appendCoord(b, pt[0]); err != nil {

@@ -100,8 +100,97 @@ func TestWriteAreasCollectionIsMarshal(t *testing.T) {
 				require.NoError(t, json.Compact(&squeezed, lines.Bytes()))
 				assert.Equal(t, string(want), squeezed.String())
 				assert.Equal(t, len(tc.areas)+min(len(tc.areas), 1)+1, strings.Count(lines.String(), "\n"), "one feature per line")
+
+				if simplified {
+					return
+				}
+				// values.geojson's rounding: the collection of the areas
+				// with every coordinate rounded to 1e-7.
+				want, err = json.Marshal(areasCollection(roundedAreas(tc.areas, valuesCoordScale), tc.defs, tc.vals, false))
+				require.NoError(t, err)
+				c.scale = valuesCoordScale
+				var rounded bytes.Buffer
+				require.NoError(t, writeAreasCollection(&rounded, c, layoutCompact))
+				assert.Equal(t, string(want), rounded.String())
 			})
 		}
+	}
+}
+
+// roundedAreas is areas with every coordinate rounded to 1/scale (nil
+// parts stay nil).
+func roundedAreas(areas []indicators.Area, scale float64) []indicators.Area {
+	round := func(p orb.Polygon) orb.Polygon {
+		if p == nil {
+			return nil
+		}
+		q := make(orb.Polygon, len(p))
+		for i, r := range p {
+			if r != nil {
+				q[i] = make(orb.Ring, len(r))
+			}
+			for j, pt := range r {
+				q[i][j] = orb.Point{math.Round(pt[0]*scale) / scale, math.Round(pt[1]*scale) / scale}
+			}
+		}
+		return q
+	}
+	out := append([]indicators.Area(nil), areas...)
+	for i := range out {
+		switch g := out[i].Geometry.(type) {
+		case nil:
+		case orb.Polygon:
+			out[i].Geometry = round(g)
+		case orb.MultiPolygon:
+			if g != nil {
+				mp := make(orb.MultiPolygon, len(g))
+				for j, p := range g {
+					mp[j] = round(p)
+				}
+				out[i].Geometry = mp
+			}
+		default:
+			out[i].Geometry = orb.Round(orb.Clone(g), int(scale))
+		}
+	}
+	return out
+}
+
+// values.geojson decodes to the collection areasCollection builds for the
+// values to send, on the areas rounded to 1e-7°.
+func TestWriteDryRunValuesGeoJSON(t *testing.T) {
+	p, _ := demoData(t)
+	areas, defs, vals := edgeAreas()
+	for name, tc := range map[string]struct {
+		areas []indicators.Area
+		defs  []indicators.Definition
+		vals  []indicators.Value
+	}{"demo": {p.areas, p.defs, p.values}, "edge cases": {areas, defs, vals}} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := WriteDryRun(dir, tc.areas, tc.defs, tc.vals, tc.vals)
+			require.NoError(t, err)
+			var got bytes.Buffer
+			require.NoError(t, json.Compact(&got, []byte(mustRead(t, filepath.Join(dir, "values.geojson")))))
+
+			sorted := append([]indicators.Value(nil), tc.vals...)
+			sort.SliceStable(sorted, func(i, j int) bool {
+				a, b := sorted[i], sorted[j]
+				if a.Indicator != b.Indicator {
+					return a.Indicator < b.Indicator
+				}
+				if a.AdminLevel != b.AdminLevel {
+					return a.AdminLevel < b.AdminLevel
+				}
+				if a.Code != b.Code {
+					return a.Code < b.Code
+				}
+				return a.Date < b.Date
+			})
+			want, err := json.Marshal(areasCollection(roundedAreas(tc.areas, 1e7), tc.defs, sorted, false))
+			require.NoError(t, err)
+			assert.Equal(t, string(want), got.String())
+		})
 	}
 }
 
@@ -251,6 +340,14 @@ func TestWriteAreasCollectionRandom(t *testing.T) {
 			var got bytes.Buffer
 			require.NoError(t, writeAreasCollection(&got, c, layoutCompact))
 			require.Equal(t, string(want), got.String(), "round %d simplified %v", round, simplified)
+			if !simplified {
+				want, err = json.Marshal(areasCollection(roundedAreas(areas, valuesCoordScale), defs, vals, false))
+				require.NoError(t, err)
+				c.scale = valuesCoordScale
+				got.Reset()
+				require.NoError(t, writeAreasCollection(&got, c, layoutCompact))
+				require.Equal(t, string(want), got.String(), "round %d rounded to 1e-7", round)
+			}
 		}
 	}
 }

@@ -45,7 +45,7 @@ func (s *mapSimplifier) appendGeometry(b []byte, g orb.Geometry, tol float64) ([
 		}
 		return append(b, "]}"...), nil
 	default:
-		return appendGeometry(b, g) // left as is by simplifyGeometry
+		return appendGeometry(b, g, 0) // left as is by simplifyGeometry
 	}
 }
 
