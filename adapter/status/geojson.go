@@ -132,12 +132,45 @@ func simplifyTolerance(areas []indicators.Area) float64 {
 			continue
 		}
 		if i == 0 || b.IsZero() {
-			b = a.Bound()
+			b = areaBound(a)
 		} else {
-			b = b.Union(a.Bound())
+			b = b.Union(areaBound(a))
 		}
 	}
 	return math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]) / 4000
+}
+
+// areaBound is a.Bound(), the same bound: orb extends a ring's bound point
+// by point through a call each; here only the points outside it take one
+// (5 % of a country preview's CPU before).
+func areaBound(a indicators.Area) orb.Bound {
+	polygon := func(p orb.Polygon) orb.Bound {
+		if len(p) == 0 || len(p[0]) == 0 {
+			return p.Bound()
+		}
+		r := p[0]
+		b := orb.Bound{Min: r[0], Max: r[0]}
+		for _, pt := range r {
+			if b.IsEmpty() || !b.Contains(pt) {
+				b = b.Extend(pt)
+			}
+		}
+		return b
+	}
+	switch g := a.Geometry.(type) {
+	case orb.Polygon:
+		return polygon(g)
+	case orb.MultiPolygon:
+		if len(g) == 0 {
+			return g.Bound()
+		}
+		b := polygon(g[0])
+		for _, p := range g[1:] {
+			b = b.Union(polygon(p))
+		}
+		return b
+	}
+	return a.Bound()
 }
 
 // areaLevels is the admin levels present, in order.
