@@ -68,6 +68,7 @@ func edgeAreas() ([]indicators.Area, []indicators.Definition, []indicators.Value
 func TestWriteAreasCollectionIsMarshal(t *testing.T) {
 	areas, defs, vals := edgeAreas()
 	demo, _ := demoData(t)
+	bAreas, bDefs, bVals := benchCountry(16, 14, 20)
 	tests := []struct {
 		name  string
 		areas []indicators.Area
@@ -79,6 +80,7 @@ func TestWriteAreasCollectionIsMarshal(t *testing.T) {
 		{"one area", areas[:1], defs, vals},
 		{"no areas", nil, nil, nil},
 		{"demo", demo.areas, demo.defs, demo.values},
+		{"bench country", bAreas, bDefs, bVals},
 	}
 	for _, tc := range tests {
 		for _, simplified := range []bool{false, true} {

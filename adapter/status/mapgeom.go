@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/planar"
 )
 
 // mapSimplifier writes the map's geometry (simplifyGeometry: orb's
@@ -125,7 +124,8 @@ func (s *mapSimplifier) appendPolygon(b []byte, p orb.Polygon, tol float64) ([]b
 }
 
 // douglasPeucker marks in mask the points of ls (len > 2) that orb's
-// DouglasPeuckerSimplifier keeps, and returns how many.
+// DouglasPeuckerSimplifier keeps, and returns how many: the same split
+// points in the same order, from the same distances.
 func (s *mapSimplifier) douglasPeucker(ls orb.Ring, threshold float64, mask []byte) int {
 	mask[0], mask[len(ls)-1] = 1, 1
 	found := 2
@@ -133,8 +133,27 @@ func (s *mapSimplifier) douglasPeucker(ls orb.Ring, threshold float64, mask []by
 	for len(stack) > 0 {
 		start, end := stack[len(stack)-2], stack[len(stack)-1]
 		maxDist, maxIndex := 0.0, 0
+		// The squared distance from each point to the segment, with the
+		// same operations as planar.DistanceFromSegmentSquared (so the
+		// same floats), the segment's terms computed once: the call per
+		// point was most of the map's simplification.
+		ax, ay := ls[start][0], ls[start][1]
+		dx, dy := ls[end][0]-ax, ls[end][1]-ay
+		den := dx*dx + dy*dy
+		degenerate := dx == 0 && dy == 0
 		for i := start + 1; i < end; i++ {
-			if d := planar.DistanceFromSegmentSquared(ls[start], ls[end], ls[i]); d > maxDist {
+			px, py := ls[i][0], ls[i][1]
+			qx, qy := ax, ay
+			if !degenerate {
+				t := ((px-ax)*dx + (py-ay)*dy) / den
+				if t > 1 {
+					qx, qy = ls[end][0], ls[end][1]
+				} else if t > 0 {
+					qx, qy = ax+dx*t, ay+dy*t
+				}
+			}
+			ex, ey := px-qx, py-qy
+			if d := ex*ex + ey*ey; d > maxDist {
 				maxDist, maxIndex = d, i
 			}
 		}
