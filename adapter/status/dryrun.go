@@ -240,26 +240,3 @@ func previewHTML(areas []indicators.Area, defs []indicators.Definition, current,
 	at := bytes.Index(page, []byte(mapDataMarker))
 	return page[:at], page[at+len(mapDataMarker):], nil
 }
-
-// writeFileAtomic writes via a temporary file so a reader never sees half a
-// preview.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}

@@ -496,7 +496,8 @@ func writeOrdered(w io.Writer, n, per int, enc func(b []byte, i int) ([]byte, er
 	return nil
 }
 
-// writeFileAtomicFunc is writeFileAtomic for content written by fn.
+// writeFileAtomicFunc writes what fn writes through a temporary file,
+// renamed at the end, so a reader never sees half a preview.
 func writeFileAtomicFunc(path string, fn func(w io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
