@@ -141,21 +141,25 @@ func simplifyTolerance(areas []indicators.Area) float64 {
 }
 
 // areaBound is a.Bound(), the same bound: orb extends a ring's bound point
-// by point through a call each; here only the points outside it take one
-// (5 % of a country preview's CPU before).
+// by point through Extend and math.Min/Max calls (30 ms a country);
+// plain comparisons give the same bound unless a coordinate is NaN or a
+// zero (whose sign math.Min weighs), and such a ring is left to orb.
 func areaBound(a indicators.Area) orb.Bound {
 	polygon := func(p orb.Polygon) orb.Bound {
 		if len(p) == 0 || len(p[0]) == 0 {
 			return p.Bound()
 		}
 		r := p[0]
-		b := orb.Bound{Min: r[0], Max: r[0]}
+		minX, minY, maxX, maxY := r[0][0], r[0][1], r[0][0], r[0][1]
 		for _, pt := range r {
-			if b.IsEmpty() || !b.Contains(pt) {
-				b = b.Extend(pt)
+			x, y := pt[0], pt[1]
+			if x != x || y != y || x == 0 || y == 0 {
+				return r.Bound()
 			}
+			minX, maxX = min(minX, x), max(maxX, x)
+			minY, maxY = min(minY, y), max(maxY, y)
 		}
-		return b
+		return orb.Bound{Min: orb.Point{minX, minY}, Max: orb.Point{maxX, maxY}}
 	}
 	switch g := a.Geometry.(type) {
 	case orb.Polygon:
