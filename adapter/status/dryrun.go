@@ -2,19 +2,28 @@ package status
 
 import (
 	"bytes"
-	"encoding/csv"
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"html/template"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hazardsync/hazardsync/indicators"
 )
+
+// valuesCoordScale rounds values.geojson's coordinates to 1e-7° (at most
+// 0.6 cm; boundaries are not drawn that finely). Such coordinates are
+// written with integer arithmetic; the shortest digits of unrounded
+// doubles cost ~0.45 CPU-s per preview at bench-e2e's country (3.4 M
+// coordinates), most of what the file costs.
+const valuesCoordScale = 1e7
 
 // maxPreviewRows bounds the "would be sent" table in map.html; values.csv
 // always has every row.
@@ -34,81 +43,166 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
-	sorted := append([]indicators.Value(nil), changed...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if a.Indicator != b.Indicator {
-			return a.Indicator < b.Indicator
-		}
-		if a.AdminLevel != b.AdminLevel {
-			return a.AdminLevel < b.AdminLevel
-		}
-		if a.Code != b.Code {
-			return a.Code < b.Code
-		}
-		return a.Date < b.Date
+	// Sorted through an index (ties in changed's order): moving the values
+	// themselves through sort.SliceStable's reflection cost more.
+	order := make([]int32, len(changed))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &changed[i], &changed[j]
+		return cmp.Or(strings.Compare(a.Indicator, b.Indicator), cmp.Compare(a.AdminLevel, b.AdminLevel),
+			strings.Compare(a.Code, b.Code), strings.Compare(string(a.Date), string(b.Date)), cmp.Compare(i, j))
 	})
+	sorted := make([]indicators.Value, len(changed))
+	for k, i := range order {
+		sorted[k] = changed[i]
+	}
 
-	csvBytes, err := valuesCSV(sorted)
+	// Attributes are encoded once per map: values.geojson and values.csv
+	// show the same ones, and the values to send share their maps with the
+	// current ones.
+	attrs := attributesJSON{}
+	currentAttrs, err := attrs.encode(current)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dry-run output: %w", err)
+	}
+	sentAttrs, err := attrs.encode(sorted)
+	if err != nil {
+		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
 	names := []string{"map.html", "values.geojson", "values.csv"}
-	page, err := previewHTML(areas, defs, current, sorted, names)
+
+	// map.html inlines the current values on simplified geometry, streamed
+	// into the page between the template's halves.
+	mapJSON, err := newAreasJSON(areas, defs, current, currentAttrs, true)
+	if err != nil {
+		return nil, fmt.Errorf("dry-run output: %w", err)
+	}
+	head, tail, err := previewHTML(areas, defs, current, sorted, names)
 	if err != nil {
 		return nil, err
 	}
-	for i, b := range [][]byte{page, nil, csvBytes} {
-		p := filepath.Join(dir, names[i])
-		if b == nil { // values.geojson, streamed (see writeIndentedCollection)
-			fc := areasCollection(areas, defs, sorted, false)
-			if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeIndentedCollection(w, fc) }); err != nil {
-				return files, fmt.Errorf("dry-run output: writing values.geojson: %w", err)
-			}
-		} else if err := writeFileAtomic(p, b); err != nil {
-			return files, fmt.Errorf("dry-run output: %w", err)
+	p := filepath.Join(dir, names[0])
+	if err := writeFileAtomicFunc(p, func(w io.Writer) error {
+		if _, err := w.Write(head); err != nil {
+			return err
 		}
-		files = append(files, p)
+		if err := writeAreasCollection(w, mapJSON, layoutCompact); err != nil {
+			return err
+		}
+		_, err := w.Write(tail)
+		return err
+	}); err != nil {
+		return files, fmt.Errorf("dry-run output: writing map.html: %w", err)
 	}
-	return files, nil
+	files = append(files, p)
+
+	sent, err := newAreasJSON(areas, defs, sorted, sentAttrs, false)
+	if err != nil {
+		return files, fmt.Errorf("dry-run output: %w", err)
+	}
+	sent.scale = valuesCoordScale
+	p = filepath.Join(dir, names[1])
+	if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeAreasCollection(w, sent, layoutLines) }); err != nil {
+		return files, fmt.Errorf("dry-run output: writing values.geojson: %w", err)
+	}
+	files = append(files, p)
+
+	p = filepath.Join(dir, names[2])
+	if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeValuesCSV(w, sorted, sentAttrs) }); err != nil {
+		return files, fmt.Errorf("dry-run output: writing values.csv: %w", err)
+	}
+	return append(files, p), nil
 }
 
-func valuesCSV(vals []indicators.Value) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"indicator", "ucode", "admin_level", "date", "value", "attributes"})
-	for _, v := range vals {
-		attrs := ""
-		if len(v.Attributes) > 0 {
-			b, err := json.Marshal(v.Attributes)
-			if err != nil {
-				return nil, fmt.Errorf("dry-run output: attributes of %s: %w", v.Key(), err)
-			}
-			attrs = string(b)
-		}
-		var value string
+// writeValuesCSV writes values.csv; attrs[i] is vals[i]'s attributes as
+// JSON (attributesJSON). Rows are spelled as encoding/csv writes them
+// (TestValuesCSVIsEncodingCSV), without its per-field writes.
+func writeValuesCSV(w io.Writer, vals []indicators.Value, attrs [][]byte) error {
+	b := make([]byte, 0, 128<<10)
+	b = append(b, "indicator,ucode,admin_level,date,value,attributes\n"...)
+	for i, v := range vals {
+		b = appendCSVField(b, v.Indicator)
+		b = append(b, ',')
+		b = appendCSVField(b, v.Code)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(v.AdminLevel), 10)
+		b = append(b, ',')
+		b = appendCSVField(b, string(v.Date))
+		b = append(b, ',')
 		switch p := v.Payload().(type) {
 		case string:
-			value = p
+			b = appendCSVField(b, p)
 		case float64:
-			value = strconv.FormatFloat(p, 'f', -1, 64)
+			b = strconv.AppendFloat(b, p, 'f', -1, 64) // digits, '.', '-', never quoted
 		default:
-			value = fmt.Sprint(p)
+			b = appendCSVField(b, fmt.Sprint(p))
 		}
-		_ = w.Write([]string{v.Indicator, v.Code, strconv.Itoa(v.AdminLevel), string(v.Date), value, attrs})
+		b = append(b, ',')
+		b = appendCSVField(b, attrs[i])
+		b = append(b, '\n')
+		if len(b) > 120<<10 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	_, err := w.Write(b)
+	return err
 }
 
-func previewHTML(areas []indicators.Area, defs []indicators.Definition, current, changed []indicators.Value, files []string) ([]byte, error) {
+// appendCSVField appends f as encoding/csv's Writer does with its
+// defaults: quoted (quotes doubled) when it holds a comma, quote, CR or LF,
+// starts with a space, or is `\.`.
+func appendCSVField[S ~string | ~[]byte](b []byte, f S) []byte {
+	quote := len(f) == 2 && f[0] == '\\' && f[1] == '.'
+	for i := 0; i < len(f) && !quote; i++ {
+		c := f[i]
+		quote = c == ',' || c == '"' || c == '\r' || c == '\n'
+	}
+	if !quote && len(f) > 0 {
+		var r rune
+		if f[0] < utf8.RuneSelf {
+			r = rune(f[0])
+		} else {
+			r, _ = utf8.DecodeRuneInString(string(f[:min(len(f), utf8.UTFMax)]))
+		}
+		quote = unicode.IsSpace(r)
+	}
+	if !quote {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(f); i++ {
+		if f[i] == '"' {
+			b = append(b, f[start:i+1]...)
+			b = append(b, '"')
+			start = i + 1
+		}
+	}
+	b = append(b, f[start:]...)
+	return append(b, '"')
+}
+
+// mapDataMarker stands for the map data while the page is rendered: a NUL
+// appears nowhere else in the page (html/template writes none, and the
+// embedded script and style have none).
+const mapDataMarker = "\x00hs-map-data\x00"
+
+// previewHTML renders map.html in two halves, before and after its map
+// data: the areas' GeoJSON as writeAreasCollection spells it, which is what
+// html/template's own JSON escaping of areasCollection gave, byte for byte.
+func previewHTML(areas []indicators.Area, defs []indicators.Definition, current, changed []indicators.Value, files []string) (head, tail []byte, err error) {
 	css, err := webFS.ReadFile("web/static/status.css")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	js, err := webFS.ReadFile("web/static/status.js")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := time.Now().UTC()
 	snap := Snapshot{Generated: now, Indicators: indicatorInfos(defs, current), AreasPerLevel: map[int]int{}, Values: len(current)}
@@ -129,37 +223,20 @@ func previewHTML(areas []indicators.Area, defs []indicators.Definition, current,
 	}
 	d := pageData{
 		Snapshot: snap, Now: now, Preview: pv,
-		// Our own embedded assets, so trusted as CSS/JS.
+		// Our own embedded assets and our own HTML-escaped JSON, so
+		// trusted as CSS/JS.
 		CSS:     template.CSS(css),
 		JS:      template.JS(js),
-		MapData: areasCollection(areas, defs, current, true),
+		MapData: template.JS(mapDataMarker),
 	}
 	var buf bytes.Buffer
 	if err := pageTmpl.ExecuteTemplate(&buf, "preview.html.tmpl", d); err != nil {
-		return nil, fmt.Errorf("dry-run output: rendering map.html: %w", err)
+		return nil, nil, fmt.Errorf("dry-run output: rendering map.html: %w", err)
 	}
-	return buf.Bytes(), nil
-}
-
-// writeFileAtomic writes via a temporary file so a reader never sees half a
-// preview.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
+	page := buf.Bytes()
+	if n := bytes.Count(page, []byte(mapDataMarker)); n != 1 {
+		return nil, nil, fmt.Errorf("dry-run output: rendering map.html: the map data's place appears %d times", n)
 	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	at := bytes.Index(page, []byte(mapDataMarker))
+	return page[:at], page[at+len(mapDataMarker):], nil
 }

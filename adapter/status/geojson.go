@@ -76,23 +76,10 @@ func areasCollection(areas []indicators.Area, defs []indicators.Definition, valu
 	}
 	var tol float64
 	if simplified {
-		var b orb.Bound
-		for i, a := range areas {
-			if a.Geometry == nil {
-				continue
-			}
-			if i == 0 || b.IsZero() {
-				b = a.Bound()
-			} else {
-				b = b.Union(a.Bound())
-			}
-		}
-		tol = math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]) / 4000
+		tol = simplifyTolerance(areas)
 	}
 	fc := geojson.NewFeatureCollection()
-	levels := map[int]bool{}
 	for _, a := range areas {
-		levels[a.Level] = true
 		g := a.Geometry
 		if simplified && g != nil {
 			g = simplifyGeometry(g, tol)
@@ -129,16 +116,79 @@ func areasCollection(areas []indicators.Area, defs []indicators.Definition, valu
 		p["dates"] = dates
 		fc.Append(f)
 	}
-	ls := make([]int, 0, len(levels))
-	for l := range levels {
-		ls = append(ls, l)
-	}
-	sort.Ints(ls)
 	fc.ExtraMembers = geojson.Properties{
 		"indicators": indicatorInfos(defs, values),
-		"levels":     ls,
+		"levels":     areaLevels(areas),
 	}
 	return fc
+}
+
+// simplifyTolerance is the map's simplification tolerance: 1/4000 of the
+// areas' extent, well under a pixel of a full-page map.
+func simplifyTolerance(areas []indicators.Area) float64 {
+	var b orb.Bound
+	for i, a := range areas {
+		if a.Geometry == nil {
+			continue
+		}
+		if i == 0 || b.IsZero() {
+			b = areaBound(a)
+		} else {
+			b = b.Union(areaBound(a))
+		}
+	}
+	return math.Max(b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]) / 4000
+}
+
+// areaBound is a.Bound(), the same bound: orb extends a ring's bound point
+// by point through Extend and math.Min/Max calls (30 ms a country);
+// plain comparisons give the same bound unless a coordinate is NaN or a
+// zero (whose sign math.Min weighs), and such a ring is left to orb.
+func areaBound(a indicators.Area) orb.Bound {
+	polygon := func(p orb.Polygon) orb.Bound {
+		if len(p) == 0 || len(p[0]) == 0 {
+			return p.Bound()
+		}
+		r := p[0]
+		minX, minY, maxX, maxY := r[0][0], r[0][1], r[0][0], r[0][1]
+		for _, pt := range r {
+			x, y := pt[0], pt[1]
+			if x != x || y != y || x == 0 || y == 0 {
+				return r.Bound()
+			}
+			minX, maxX = min(minX, x), max(maxX, x)
+			minY, maxY = min(minY, y), max(maxY, y)
+		}
+		return orb.Bound{Min: orb.Point{minX, minY}, Max: orb.Point{maxX, maxY}}
+	}
+	switch g := a.Geometry.(type) {
+	case orb.Polygon:
+		return polygon(g)
+	case orb.MultiPolygon:
+		if len(g) == 0 {
+			return g.Bound()
+		}
+		b := polygon(g[0])
+		for _, p := range g[1:] {
+			b = b.Union(polygon(p))
+		}
+		return b
+	}
+	return a.Bound()
+}
+
+// areaLevels is the admin levels present, in order.
+func areaLevels(areas []indicators.Area) []int {
+	seen := map[int]bool{}
+	ls := make([]int, 0, 4)
+	for _, a := range areas {
+		if !seen[a.Level] {
+			seen[a.Level] = true
+			ls = append(ls, a.Level)
+		}
+	}
+	sort.Ints(ls)
+	return ls
 }
 
 // simplifyGeometry simplifies a copy of g; a ring that would collapse keeps

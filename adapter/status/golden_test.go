@@ -1,6 +1,7 @@
 package status
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"testing"
@@ -26,8 +27,11 @@ func TestValuesCSVGolden(t *testing.T) {
 		{Indicator: "HZ_PRESENT", Code: "DML_0004_V1", AdminLevel: 1, Date: "2026-11-27", Type: indicators.Integer,
 			Attributes: map[string]any{"cleared": true}},
 	}
-	got, err := valuesCSV(vals)
+	attrs, err := (&attributesJSON{}).encode(vals)
 	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, writeValuesCSV(&buf, vals, attrs))
+	got := buf.Bytes()
 	path := testutil.Fixture(t, "status", "values.golden.csv")
 	if *update {
 		require.NoError(t, os.WriteFile(path, got, 0o644))

@@ -743,7 +743,11 @@ func runOnceInProcess(dir, profile string) {
 	res, err := d.Once(ctx, runner.SyncOptions{DryRun: true})
 	must(err)
 	phase("once")
-	_, err = d.WritePreview(filepath.Join(dir, "preview"), res)
+	// Labelled so the CPU profile can be cut to the preview
+	// (-tagfocus=phase=preview), its goroutines included.
+	pprof.Do(ctx, pprof.Labels("phase", "preview"), func(context.Context) {
+		_, err = d.WritePreview(filepath.Join(dir, "preview"), res)
+	})
 	must(err)
 	phase("preview")
 }
