@@ -147,8 +147,8 @@ func main() {
 	must(json.Unmarshal(out, &cr))
 	fmt.Printf("  process start (config, %d areas, grid engine from the precompute cache): %.2f s\n", nAreas, cr.StartS)
 	for _, s := range cr.Syncs {
-		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d  allocated %.0f MB, %d GCs (CPU %.3f s)\n",
-			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values, s.AllocMB, s.GCs, s.GCCPUS)
+		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d  allocated %.0f MB, %d GCs (CPU %.3f s)  peak RSS %.0f MB\n",
+			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values, s.AllocMB, s.GCs, s.GCCPUS, mb(s.PeakRSS))
 	}
 	fmt.Printf("  peak RSS %.0f MB (%.0f MB at the end of the start); grid engine precompute %.0f MB + its area edge index %.0f MB; everything else ≤ %.0f MB (peak RSS − precompute); Go heap in use after the syncs %.0f MB\n",
 		mb(cr.PeakRSS), mb(cr.StartPeakRSS), mb(cr.EngineBytes), mb(cr.EdgeBytes), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
@@ -431,6 +431,9 @@ type syncResult struct {
 	AllocMB float64
 	GCs     uint32
 	GCCPUS  float64 // CPU the GC spent during the sync (runtime/metrics)
+	// PeakRSS is the process's peak resident set at the end of the sync:
+	// which sync set the high-water mark.
+	PeakRSS float64
 }
 
 // gcCPU is the CPU the GC has used so far (an estimate the runtime keeps).
@@ -515,6 +518,9 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 		fetchS, fetchCPU := time.Since(t).Seconds(), cpuNow()-c0
 		one := profile != "" && profileSync == len(r.Syncs)+1
 		if one {
+			// A heap profile before and after: `pprof -diff_base
+			// FILE.sync0.heap FILE.sync1.heap` is what this sync allocated.
+			writeHeap(profile + ".sync0.heap")
 			startCPU()
 		}
 		var m0, m1 runtime.MemStats
@@ -529,11 +535,14 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 		wall, cpu := time.Since(t).Seconds(), cpuNow()-c0
 		runtime.ReadMemStats(&m1)
 		gcS := gcCPU() - g0
+		if one {
+			writeHeap(profile + ".sync1.heap")
+		}
 		r.Syncs = append(r.Syncs, syncResult{Name: name, Key: key, WallS: wall, CPUS: cpu,
 			AllocMB: mb(float64(m1.TotalAlloc - m0.TotalAlloc)), GCs: m1.NumGC - m0.NumGC, GCCPUS: gcS,
 			FetchS: fetchS, FetchCPUS: fetchCPU,
 			OverlayS: res.Overlay.Duration.Seconds(), Footprints: res.Overlay.Footprints, Computed: res.Overlay.Computed,
-			Reused: res.Overlay.Reused, Hits: res.Overlay.Pairs, Values: len(res.Current)})
+			Reused: res.Overlay.Reused, Hits: res.Overlay.Pairs, Values: len(res.Current), PeakRSS: vmHWM()})
 	}
 	sync("cold (first sync)", "cold")
 	sync("nothing changed", "nothing changed")
@@ -552,6 +561,16 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 	r.HeapInUse = float64(ms.HeapInuse)
 	r.PeakRSS = vmHWM()
 	must(json.NewEncoder(os.Stdout).Encode(r))
+}
+
+// writeHeap writes a heap profile after a collection: allocation counts in
+// a profile are as of the last completed GC.
+func writeHeap(path string) {
+	runtime.GC()
+	h, err := os.Create(path)
+	must(err)
+	must(pprof.WriteHeapProfile(h))
+	must(h.Close())
 }
 
 type pyRun struct {
