@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,4 +236,25 @@ func rollUpsReference(cfg config.Config, areas []indicators.Area, vals []indicat
 		out = append(out, up...)
 	}
 	return out, nil
+}
+
+// compareKeys is the order of the keys' strings, separators and prefixes
+// included.
+func TestCompareKeysIsTheStringOrder(t *testing.T) {
+	inds := []string{"EW", "EW_LEAD", "EW|X", "E", ""}
+	codes := []string{"A", "A|B", "AB", "B_1", "", "|"}
+	dates := []indicators.Date{"2026-11-27", "2026-11-28", "2026-11-2", ""}
+	var keys []indicators.Key
+	for _, i := range inds {
+		for _, d := range dates {
+			for _, c := range codes {
+				keys = append(keys, indicators.Key{Indicator: i, Date: d, Code: c})
+			}
+		}
+	}
+	for _, a := range keys {
+		for _, b := range keys {
+			require.Equal(t, strings.Compare(a.String(), b.String()), compareKeys(a, b), "%q vs %q", a.String(), b.String())
+		}
+	}
 }
