@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -885,7 +884,12 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 		stale = staleResets(latest, now, configured, today)
 	}
 	var changed []indicators.Value
-	if len(changedAt)+len(stale) > 0 {
+	switch {
+	case len(changedAt) == len(current) && len(current) > 0:
+		// Everything changed (a first sync): the values themselves, capped
+		// so the stale resets appended below go to a new array.
+		changed = current[:len(current):len(current)]
+	case len(changedAt)+len(stale) > 0:
 		changed = make([]indicators.Value, len(changedAt), len(changedAt)+len(stale))
 		for n, i := range changedAt {
 			changed[n] = current[i]
@@ -1168,38 +1172,55 @@ func (r *Runner) ActiveEvents() []indicators.Event {
 // The output is the configured indicators in order, each with its values
 // in their input order, then its roll-ups.
 func rollUps(cfg config.Config, areas []indicators.Area, vals []indicators.Value) ([]indicators.Value, error) {
-	// Grouped by indicator with one counting pass into one buffer and the
-	// output built at its final size: a slice per indicator grown by
-	// append, then the output grown the same way, copied the ~35,000
-	// values of a country ~5 times.
+	// Grouped by indicator without copying where an indicator's values are
+	// already contiguous (after the hysteresis' sort by key they are), and
+	// by one counting pass into one buffer where not; the output is built
+	// at its final size: a slice per indicator grown by append, then the
+	// output grown the same way, copied the ~35,000 values of a country
+	// ~5 times.
 	first := make(map[string]int, len(cfg.Indicators)) // first definition per shortcode
 	for i, def := range cfg.Indicators {
 		if _, dup := first[def.Shortcode]; !dup {
 			first[def.Shortcode] = i
 		}
 	}
-	counts := make([]int, len(cfg.Indicators))
-	for _, v := range vals {
-		if i, ok := first[v.Indicator]; ok {
-			counts[i]++
+	nd := len(cfg.Indicators)
+	counts, lo, hi := make([]int, nd), make([]int, nd), make([]int, nd)
+	for i, v := range vals {
+		if d, ok := first[v.Indicator]; ok {
+			if counts[d] == 0 {
+				lo[d] = i
+			}
+			counts[d]++
+			hi[d] = i + 1
 		}
 	}
-	start := make([]int, len(cfg.Indicators)+1)
-	for i, n := range counts {
-		start[i+1] = start[i] + n
+	group := make([][]indicators.Value, nd)
+	fill := make([]int, nd)
+	scattered := 0
+	for d, n := range counts {
+		if hi[d]-lo[d] == n {
+			group[d] = vals[lo[d]:hi[d]:hi[d]]
+			continue
+		}
+		fill[d] = scattered
+		scattered += n
 	}
-	grouped := make([]indicators.Value, start[len(counts)])
-	fill := slices.Clone(start[:len(counts)])
-	for _, v := range vals {
-		if i, ok := first[v.Indicator]; ok {
-			grouped[fill[i]] = v
-			fill[i]++
+	if scattered > 0 {
+		buf := make([]indicators.Value, scattered)
+		for d, n := range counts {
+			if hi[d]-lo[d] != n {
+				group[d] = buf[fill[d] : fill[d]+n : fill[d]+n]
+			}
+		}
+		for _, v := range vals {
+			if d, ok := first[v.Indicator]; ok && hi[d]-lo[d] != counts[d] {
+				buf[fill[d]] = v
+				fill[d]++
+			}
 		}
 	}
-	of := func(shortcode string) []indicators.Value {
-		i := first[shortcode]
-		return grouped[start[i]:start[i+1]:start[i+1]]
-	}
+	of := func(shortcode string) []indicators.Value { return group[first[shortcode]] }
 	ups := make([][]indicators.Value, len(cfg.Indicators))
 	size := 0
 	for i, def := range cfg.Indicators {
