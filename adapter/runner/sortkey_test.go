@@ -258,3 +258,38 @@ func TestCompareKeysIsTheStringOrder(t *testing.T) {
 		}
 	}
 }
+
+// keyOrder is a stable sort on the keys' strings, both when it ranks keys
+// as numbers (indicators that prefix each other, codes with separators)
+// and when it cannot (an indicator with the separator, dates of two
+// lengths) and compares them.
+func TestKeyOrderIsTheStableStringSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	pools := []struct {
+		inds  []string
+		dates []indicators.Date
+	}{
+		{[]string{"EW", "EW_LEAD", "E", "AL", "EW0"}, []indicators.Date{"2026-11-27", "2026-11-28", "2026-12-01"}},
+		{[]string{"EW", "EW|X", "E"}, []indicators.Date{"2026-11-27"}},
+		{[]string{"EW", "EW_LEAD"}, []indicators.Date{"2026-11-27", "2026-11-2", ""}},
+	}
+	codes := []string{"A", "A|B", "AB", "B_1", "", "|", "A_"}
+	for round := range 300 {
+		p := pools[round%len(pools)]
+		keys := make([]indicators.Key, rng.IntN(80))
+		for i := range keys {
+			keys[i] = indicators.Key{Indicator: p.inds[rng.IntN(len(p.inds))], Date: p.dates[rng.IntN(len(p.dates))],
+				Code: codes[rng.IntN(len(codes))]}
+		}
+		want := make([]int, len(keys))
+		for i := range want {
+			want[i] = i
+		}
+		sort.SliceStable(want, func(a, b int) bool { return keys[want[a]].String() < keys[want[b]].String() })
+		require.Equal(t, want, keyOrder(keys), "round %d", round)
+		if round%len(pools) == 0 {
+			_, ranked := keyRanks(keys)
+			require.True(t, ranked, "round %d: these keys are ranked", round)
+		}
+	}
+}

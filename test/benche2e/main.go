@@ -74,6 +74,7 @@ func main() {
 	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
 	profileSync := flag.Int("profile-sync", 0, "with -profile, the CPU profile covers only the in-process sync with this number (1 cold, 2 nothing changed, 3 10% moved, 4 nothing changed again)")
+	profileRepeat := flag.Int("profile-repeat", 1, "with -profile-sync 2 or 4 (nothing changed), profile that many such syncs in a row: more samples; the sync's figures are the last one's")
 	flag.Parse()
 	size := full
 	if *useSmall {
@@ -86,7 +87,7 @@ func main() {
 	}
 	switch *child {
 	case "sync":
-		runChild(*dir, size, *profile, *profileSync)
+		runChild(*dir, size, *profile, *profileSync, *profileRepeat)
 		return
 	case "prebuild":
 		prebuild(*dir)
@@ -472,7 +473,7 @@ func prebuild(dir string) {
 }
 
 // runChild is the daemon-like process: one daemon, several syncs.
-func runChild(dir string, s bench.Size, profile string, profileSync int) {
+func runChild(dir string, s bench.Size, profile string, profileSync, profileRepeat int) {
 	ctx := context.Background()
 	must(os.Chdir(dir)) // state_dir is relative, as for the `once` processes
 	t0 := time.Now()
@@ -527,6 +528,15 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 		runtime.ReadMemStats(&m0)
 		g0 := gcCPU()
 		c0, t = cpuNow(), time.Now()
+		if one && (profileSync == 2 || profileSync == 4) {
+			for range profileRepeat - 1 {
+				_, err := d.Runner.Sync(ctx, runner.SyncOptions{DryRun: true})
+				must(err)
+			}
+			runtime.ReadMemStats(&m0)
+			g0 = gcCPU()
+			c0, t = cpuNow(), time.Now()
+		}
 		res, err := d.Runner.Sync(ctx, runner.SyncOptions{DryRun: true})
 		must(err)
 		if one {
