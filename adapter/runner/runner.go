@@ -780,21 +780,29 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 	// The latest known value of every series: delivered, then anything still
 	// pending if dated as late (pending values are newer than what was
 	// delivered for the same date).
-	latestVals, err := st.Latest()
+	// The values are kept in a slice (the store's own) with each series'
+	// position in a map: a map of value copies, and a second map marking
+	// the series seen, were most of a country-scale diff where nothing
+	// changed.
+	latest, err := st.Latest()
 	if err != nil {
 		return nil, 0, err
 	}
-	latest := make(map[series]indicators.Value, len(latestVals))
-	for _, v := range latestVals {
-		latest[series{v.Indicator, v.Code}] = v
+	latestAt := make(map[series]int, len(latest))
+	for i, v := range latest {
+		latestAt[series{v.Indicator, v.Code}] = i
 	}
 	pending, err := st.Pending()
 	if err != nil {
 		return nil, 0, err
 	}
 	for _, v := range pending {
-		if prev, ok := latest[series{v.Indicator, v.Code}]; !ok || v.Date >= prev.Date {
-			latest[series{v.Indicator, v.Code}] = v
+		k := series{v.Indicator, v.Code}
+		if i, ok := latestAt[k]; !ok {
+			latestAt[k] = len(latest)
+			latest = append(latest, v)
+		} else if v.Date >= latest[i].Date {
+			latest[i] = v
 		}
 	}
 	byChange := cfg.Delivery.Dating != config.DatingDaily
@@ -821,12 +829,9 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 		return nil
 	}
 	delivered := deliveredByDay{store: st}
-	// now marks the series computed this sync; only the stale check below
-	// reads it, and only for series that have a latest value.
-	var now map[series]bool
-	if !opt.NoStaleReset && len(latest) > 0 {
-		now = make(map[series]bool, len(current))
-	}
+	// now marks the latest values whose series was computed this sync: the
+	// others get a stale reset.
+	now := make([]bool, len(latest))
 	// Positions of the changed values, copied out once at the end: in a
 	// first sync every one of ~35,000 values changes, and growing a slice
 	// of values by append copied them ~5 times.
@@ -842,10 +847,13 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 	}
 	for i, v := range current {
 		k := series{v.Indicator, v.Code}
-		if now != nil {
-			now[k] = true
+		at, ok := latestAt[k]
+		var prev indicators.Value
+		if ok {
+			now[at] = true
+			prev = latest[at]
 		}
-		if prev, ok := latest[k]; byChange && ok {
+		if byChange && ok {
 			if prev.Date > v.Date {
 				if asOf == nil {
 					if err := loadAsOf(); err != nil {
@@ -866,7 +874,7 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 		}
 		// Daily snapshots: compare with what is queued or was delivered for
 		// this key.
-		prev, ok := queued[v.Key()]
+		prev, ok = queued[v.Key()]
 		if !ok {
 			var err error
 			if prev, ok, err = delivered.get(v.Key()); err != nil {
@@ -900,11 +908,11 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 
 // staleResets are the explicit 0 / "none" values, dated today, of the
 // configured series whose latest value says something and that have no
-// value now, sorted by key.
-func staleResets[S comparable](latest map[S]indicators.Value, now map[S]bool, configured map[string]bool, today indicators.Date) []indicators.Value {
+// value now (now[i] unset), sorted by key.
+func staleResets(latest []indicators.Value, now []bool, configured map[string]bool, today indicators.Date) []indicators.Value {
 	var stale []indicators.Value
-	for k, v := range latest {
-		if now[k] || !configured[v.Indicator] || v.IsZero() || v.Date > today {
+	for i, v := range latest {
+		if now[i] || !configured[v.Indicator] || v.IsZero() || v.Date > today {
 			continue
 		}
 		z := v.Zero()

@@ -314,14 +314,23 @@ func keyRanks(keys []indicators.Key) ([]uint64, bool) {
 		return nil, false
 	}
 	inds, dates, codes := map[string]uint64{}, map[indicators.Date]uint64{}, map[string]uint64{}
-	for _, k := range keys {
-		if _, ok := inds[k.Indicator]; !ok {
-			if strings.Contains(k.Indicator, "|") {
-				return nil, false
+	// Keys come in runs of one indicator and date: look those up once a run.
+	var ind string
+	var date indicators.Date
+	for i, k := range keys {
+		if i == 0 || k.Indicator != ind {
+			ind = k.Indicator
+			if _, ok := inds[ind]; !ok {
+				if strings.Contains(ind, "|") {
+					return nil, false
+				}
+				inds[ind] = 0
 			}
-			inds[k.Indicator] = 0
 		}
-		dates[k.Date] = 0
+		if i == 0 || k.Date != date {
+			date = k.Date
+			dates[date] = 0
+		}
 		codes[k.Code] = 0
 	}
 	if len(inds) > 1<<indBits || len(dates) > 1<<dateBits || len(codes) > 1<<codeBits {
@@ -351,9 +360,12 @@ func keyRanks(keys []indicators.Key) ([]uint64, bool) {
 		dates[d] = uint64(r)
 	}
 	out := make([]uint64, len(keys))
+	var high uint64 // the run's indicator and date ranks, placed
 	for i, k := range keys {
-		out[i] = inds[k.Indicator]<<(dateBits+codeBits+posBits) | dates[k.Date]<<(codeBits+posBits) |
-			codes[k.Code]<<posBits | uint64(i)
+		if i == 0 || k.Indicator != keys[i-1].Indicator || k.Date != keys[i-1].Date {
+			high = inds[k.Indicator]<<(dateBits+codeBits+posBits) | dates[k.Date]<<(codeBits+posBits)
+		}
+		out[i] = high | codes[k.Code]<<posBits | uint64(i)
 	}
 	return out, true
 }
