@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -22,9 +23,7 @@ type memSinkStore struct {
 	byDay           map[indicators.Date][]indicators.Value
 }
 
-func (s memSinkStore) Latest() ([]indicators.Value, error) {
-	return append([]indicators.Value(nil), s.latest...), nil
-}
+func (s memSinkStore) Latest() ([]indicators.Value, error)  { return s.latest, nil }
 func (s memSinkStore) Pending() ([]indicators.Value, error) { return s.pending, nil }
 func (s memSinkStore) DeliveredOn(d indicators.Date) ([]indicators.Value, error) {
 	return s.byDay[d], nil
@@ -63,7 +62,7 @@ func TestDiffMatchesTheMapVersion(t *testing.T) {
 				if rng.IntN(3) > 0 {
 					current = append(current, value(ind, code, today))
 				}
-				if rng.IntN(2) == 0 {
+				for range rng.IntN(3) { // a series twice: the later wins
 					v := value(ind, code, days[rng.IntN(len(days))])
 					st.latest = append(st.latest, v)
 					st.byDay[v.Date] = append(st.byDay[v.Date], v)
@@ -76,8 +75,10 @@ func TestDiffMatchesTheMapVersion(t *testing.T) {
 		opt := SyncOptions{NoStaleReset: round%5 == 0}
 		want, wantN, err := diffReference(st, cfg, current, today, opt)
 		require.NoError(t, err)
+		before := slices.Clone(st.latest)
 		got, gotN, err := diff(st, cfg, current, today, opt)
 		require.NoError(t, err)
+		require.Equal(t, before, st.latest, "round %d: the store's values are not modified", round)
 		require.Equal(t, wantN, gotN, "round %d: unchanged", round)
 		require.Equal(t, len(want), len(got), "round %d", round)
 		for i := range want {

@@ -780,17 +780,29 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 	// The latest known value of every series: delivered, then anything still
 	// pending if dated as late (pending values are newer than what was
 	// delivered for the same date).
-	// The values are kept in a slice (the store's own) with each series'
-	// position in a map: a map of value copies, and a second map marking
-	// the series seen, were most of a country-scale diff where nothing
-	// changed.
+	// The values stay in the store's slice (never modified) and a slice of
+	// the pending ones that win, with each series' position in one map: a
+	// map of value copies, and a second map marking the series seen, were
+	// most of a country-scale diff where nothing changed.
 	latest, err := st.Latest()
 	if err != nil {
 		return nil, 0, err
 	}
+	var newer []indicators.Value // positions len(latest)… : pending values that win
+	valueAt := func(i int) indicators.Value {
+		if i < len(latest) {
+			return latest[i]
+		}
+		return newer[i-len(latest)]
+	}
 	latestAt := make(map[series]int, len(latest))
+	var shadowed []int // positions whose series has a later value elsewhere
 	for i, v := range latest {
-		latestAt[series{v.Indicator, v.Code}] = i
+		k := series{v.Indicator, v.Code}
+		if j, ok := latestAt[k]; ok {
+			shadowed = append(shadowed, j)
+		}
+		latestAt[k] = i
 	}
 	pending, err := st.Pending()
 	if err != nil {
@@ -798,12 +810,15 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 	}
 	for _, v := range pending {
 		k := series{v.Indicator, v.Code}
-		if i, ok := latestAt[k]; !ok {
-			latestAt[k] = len(latest)
-			latest = append(latest, v)
-		} else if v.Date >= latest[i].Date {
-			latest[i] = v
+		i, ok := latestAt[k]
+		if ok && v.Date < valueAt(i).Date {
+			continue
 		}
+		if ok {
+			shadowed = append(shadowed, i)
+		}
+		latestAt[k] = len(latest) + len(newer)
+		newer = append(newer, v)
 	}
 	byChange := cfg.Delivery.Dating != config.DatingDaily
 	// asOf is, for a day behind the latest values (a backfill), each
@@ -831,7 +846,10 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 	delivered := deliveredByDay{store: st}
 	// now marks the latest values whose series was computed this sync: the
 	// others get a stale reset.
-	now := make([]bool, len(latest))
+	now := make([]bool, len(latest)+len(newer))
+	for _, i := range shadowed {
+		now[i] = true // not its series' latest value: never a stale reset
+	}
 	// Positions of the changed values, copied out once at the end: in a
 	// first sync every one of ~35,000 values changes, and growing a slice
 	// of values by append copied them ~5 times.
@@ -851,7 +869,7 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 		var prev indicators.Value
 		if ok {
 			now[at] = true
-			prev = latest[at]
+			prev = valueAt(at)
 		}
 		if byChange && ok {
 			if prev.Date > v.Date {
@@ -889,7 +907,7 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 	}
 	var stale []indicators.Value
 	if !opt.NoStaleReset {
-		stale = staleResets(latest, now, configured, today)
+		stale = staleResets(valueAt, now, configured, today)
 	}
 	var changed []indicators.Value
 	switch {
@@ -908,11 +926,15 @@ func diff(st adapter.SinkStore, cfg config.Config, current []indicators.Value, t
 
 // staleResets are the explicit 0 / "none" values, dated today, of the
 // configured series whose latest value says something and that have no
-// value now (now[i] unset), sorted by key.
-func staleResets(latest []indicators.Value, now []bool, configured map[string]bool, today indicators.Date) []indicators.Value {
+// value now (now[i] unset for the latest value at i), sorted by key.
+func staleResets(latestAt func(int) indicators.Value, now []bool, configured map[string]bool, today indicators.Date) []indicators.Value {
 	var stale []indicators.Value
-	for i, v := range latest {
-		if now[i] || !configured[v.Indicator] || v.IsZero() || v.Date > today {
+	for i, seen := range now {
+		if seen {
+			continue
+		}
+		v := latestAt(i)
+		if !configured[v.Indicator] || v.IsZero() || v.Date > today {
 			continue
 		}
 		z := v.Zero()

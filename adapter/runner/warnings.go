@@ -249,14 +249,10 @@ func Hysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Va
 		}
 	}
 	keys := make([]indicators.Key, 0, n)
-	for _, v := range vals {
-		if kept[v.Indicator] {
-			keys = append(keys, v.Key())
-		}
-	}
 	from := make([]*indicators.Value, 0, n)
 	for i := range vals {
 		if kept[vals[i].Indicator] {
+			keys = append(keys, vals[i].Key())
 			from = append(from, &vals[i])
 		}
 	}
