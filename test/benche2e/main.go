@@ -74,6 +74,7 @@ func main() {
 	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
 	profileSync := flag.Int("profile-sync", 0, "with -profile, the CPU profile covers only the in-process sync with this number (1 cold, 2 nothing changed, 3 10% moved, 4 nothing changed again)")
+	dump := flag.String("dump", "", "with -child sync: write every sync's values (current, then changed) to FILE.N.json, to compare two builds")
 	profileRepeat := flag.Int("profile-repeat", 1, "with -profile-sync 2 or 4 (nothing changed), profile that many such syncs in a row: more samples; the sync's figures are the last one's")
 	flag.Parse()
 	size := full
@@ -87,7 +88,7 @@ func main() {
 	}
 	switch *child {
 	case "sync":
-		runChild(*dir, size, *profile, *profileSync, *profileRepeat)
+		runChild(*dir, size, *profile, *profileSync, *profileRepeat, *dump)
 		return
 	case "prebuild":
 		prebuild(*dir)
@@ -473,7 +474,7 @@ func prebuild(dir string) {
 }
 
 // runChild is the daemon-like process: one daemon, several syncs.
-func runChild(dir string, s bench.Size, profile string, profileSync, profileRepeat int) {
+func runChild(dir string, s bench.Size, profile string, profileSync, profileRepeat int, dump string) {
 	ctx := context.Background()
 	must(os.Chdir(dir)) // state_dir is relative, as for the `once` processes
 	t0 := time.Now()
@@ -547,6 +548,9 @@ func runChild(dir string, s bench.Size, profile string, profileSync, profileRepe
 		gcS := gcCPU() - g0
 		if one {
 			writeHeap(profile + ".sync1.heap")
+		}
+		if dump != "" {
+			writeJSON(fmt.Sprintf("%s.%d.json", dump, len(r.Syncs)+1), [][]indicators.Value{res.Current, res.Changed})
 		}
 		r.Syncs = append(r.Syncs, syncResult{Name: name, Key: key, WallS: wall, CPUS: cpu,
 			AllocMB: mb(float64(m1.TotalAlloc - m0.TotalAlloc)), GCs: m1.NumGC - m0.NumGC, GCCPUS: gcS,
