@@ -43,6 +43,8 @@ type Config struct {
 	Retention Retention `mapstructure:"retention"`
 	// Overlay decides when a footprint hits an area.
 	Overlay Overlay `mapstructure:"overlay"`
+	// Memory bounds the garbage collector's headroom.
+	Memory Memory `mapstructure:"memory"`
 	// ReplayTime pins "now" for computing values (which events are active,
 	// lead times, value dates) to an RFC 3339 time: for demos and replays of
 	// recorded feeds. Never set it in production.
@@ -239,6 +241,23 @@ type Output struct {
 	Dir string `mapstructure:"dir"` // Where `once --dry-run` writes its preview; relative to where it runs.
 }
 
+// Memory bounds how far the daemon's Go heap grows between garbage
+// collections. By default Go lets it grow to twice what is live: at country
+// scale (~170 MB live beside the population grid's engine, whose arrays are
+// not on the heap) that is ~170 MB of garbage held for nothing. The daemon
+// keeps the growth near gc_headroom_mb instead, never above Go's default
+// (GOGC=100) and never below a tenth of the live heap, re-aimed after every
+// collection. An explicit GOGC in the environment wins; GOMEMLIMIT still
+// applies. Smaller headroom means more collections: each costs CPU in
+// proportion to the live heap (see docs/operating.md for the measured
+// trade).
+type Memory struct {
+	// GCHeadroomMB is the heap growth allowed between collections, in MB;
+	// 0 leaves Go's default (twice the live heap). A reload changes the
+	// headroom; turning the tuner on or off takes a restart.
+	GCHeadroomMB int `mapstructure:"gc_headroom_mb"`
+}
+
 // Overlay decides when a hazard footprint hits an area, for every source
 // and every recipe. A polygon hits only with an intersection of positive
 // area: sharing an edge or a corner is not hitting (CAP polygons often
@@ -287,6 +306,7 @@ func Defaults() Config {
 		Output:    Output{Dir: "./hazardsync-preview"},
 		Delivery:  Delivery{Dating: DatingOnChange, MaxDuration: 10 * time.Minute},
 		Retention: Retention{Days: 30},
+		Memory:    Memory{GCHeadroomMB: 64},
 	}
 }
 

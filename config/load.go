@@ -240,6 +240,9 @@ func (c *Config) validate() Problems {
 	if c.Delivery.MaxDuration < 0 {
 		p.Add("delivery.max_duration", "must not be negative, got %s", c.Delivery.MaxDuration)
 	}
+	if c.Memory.GCHeadroomMB < 0 {
+		p.Add("memory.gc_headroom_mb", "must not be negative (0 = Go's default), got %d", c.Memory.GCHeadroomMB)
+	}
 	if c.Retention.Days < 1 {
 		p.Add("retention.days", "must be at least 1, got %d", c.Retention.Days)
 	}

@@ -51,8 +51,10 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 	for i, c := range codes {
 		order[c] = i
 	}
-	groups := map[string][]Value{}
-	for _, v := range vals {
+	// Each parent's sub-area values by position in vals: grouping copies of
+	// the values was a tenth of what a country-scale sync allocated.
+	groups := map[string][]int32{}
+	for i, v := range vals {
 		a, ok := byCode[v.Code]
 		if !ok || a.Level != from {
 			continue
@@ -60,7 +62,7 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 		for _, p := range a.Parents {
 			pa, ok := byCode[p]
 			if ok && pa.Level < from && def.AtLevel(pa.Level) {
-				groups[p] = append(groups[p], v)
+				groups[p] = append(groups[p], int32(i))
 			}
 		}
 	}
@@ -68,22 +70,23 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 	slices.Sort(parents)
 	out := make([]Value, 0, len(parents))
 	for _, p := range parents {
-		kids := groups[p]
+		kids := subAreas{vals, groups[p]}
 		pa := byCode[p]
-		v := Value{Indicator: def.Shortcode, Code: p, AdminLevel: pa.Level, Date: kids[0].Date, Type: kids[0].Type,
+		k0 := kids.at(0)
+		v := Value{Indicator: def.Shortcode, Code: p, AdminLevel: pa.Level, Date: k0.Date, Type: k0.Type,
 			// sub_areas, not "children": children are what these
 			// indicators count, and the two were read as one.
-			Attributes: map[string]any{"aggregation": word, "from_level": from, "sub_areas": len(kids)}}
-		if ph, ok := kids[0].Attributes["phase"]; ok {
+			Attributes: map[string]any{"aggregation": word, "from_level": from, "sub_areas": kids.len()}}
+		if ph, ok := k0.Attributes["phase"]; ok {
 			v.Attributes["phase"] = ph
 		}
-		if n, ok := kids[0].Attributes["note"]; ok {
+		if n, ok := k0.Attributes["note"]; ok {
 			v.Attributes["note"] = n
 		}
 		if v.Type == String {
-			best := kids[0].Text
-			for _, k := range kids[1:] {
-				if (word == "MIN(value)") == (order[k.Text] < order[best]) {
+			best := k0.Text
+			for n := 1; n < kids.len(); n++ {
+				if k := kids.at(n); (word == "MIN(value)") == (order[k.Text] < order[best]) {
 					best = k.Text
 				}
 			}
@@ -97,26 +100,26 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 		}
 		switch word {
 		case "SUM(value)":
-			for _, k := range kids {
-				v.Number += k.Number
+			for n := range kids.len() {
+				v.Number += kids.at(n).Number
 			}
 		case "MAX(value)":
 			v.Number = math.Inf(-1)
-			for _, k := range kids {
-				v.Number = math.Max(v.Number, k.Number)
+			for n := range kids.len() {
+				v.Number = math.Max(v.Number, kids.at(n).Number)
 			}
 		case "MIN(value)":
 			v.Number = math.Inf(1)
-			for _, k := range kids {
-				v.Number = math.Min(v.Number, k.Number)
+			for n := range kids.len() {
+				v.Number = math.Min(v.Number, kids.at(n).Number)
 			}
 		case "AVG(value)":
-			for _, k := range kids {
-				v.Number += k.Number
+			for n := range kids.len() {
+				v.Number += kids.at(n).Number
 			}
-			v.Number /= float64(len(kids))
+			v.Number /= float64(kids.len())
 		case "COUNT(value)":
-			v.Number = float64(len(kids))
+			v.Number = float64(kids.len())
 		}
 		v.Number = math.Round(v.Number*1000) / 1000
 		out = append(out, v)
@@ -126,8 +129,9 @@ func RollUp(def Definition, from int, vals []Value, areas []Area) ([]Value, erro
 
 // soonestFirst sets v's first_time to the earliest among the kids at
 // level (RFC 3339 UTC times sort as text).
-func soonestFirst(v *Value, kids []Value, level string) {
-	for _, k := range kids {
+func soonestFirst(v *Value, kids subAreas, level string) {
+	for n := range kids.len() {
+		k := kids.at(n)
 		if k.Text != level {
 			continue
 		}
@@ -138,3 +142,12 @@ func soonestFirst(v *Value, kids []Value, level string) {
 		}
 	}
 }
+
+// subAreas are a parent's sub-area values, in their order in vals.
+type subAreas struct {
+	vals []Value
+	idx  []int32
+}
+
+func (s subAreas) len() int        { return len(s.idx) }
+func (s subAreas) at(n int) *Value { return &s.vals[s.idx[n]] }

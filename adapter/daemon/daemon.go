@@ -51,6 +51,8 @@ type Daemon struct {
 	// sinks are the sinks in force and the specs they were built from (a
 	// reload rebuilds a sink only when its spec changed).
 	sinks map[string]builtSink
+	// releaseGC gives back the daemon's share of the GC headroom tuner.
+	releaseGC func()
 }
 
 // builtSink is a sink and what it was built from.
@@ -109,6 +111,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 	}
 	d.Runner.Configure(setup)
 	d.setup = setup
+	d.releaseGC = tuneGC(cfg.Memory.GCHeadroomMB)
 	ok = true
 	return d, nil
 }
@@ -362,6 +365,7 @@ func (d *Daemon) ReloadConfig(ctx context.Context) error {
 	d.setup = setup
 	d.mu.Unlock()
 	d.Runner.Configure(setup)
+	setGCHeadroom(cfg.Memory.GCHeadroomMB)
 	d.Metrics.Reloads.WithLabelValues("ok").Inc()
 	d.log.Info("config reloaded", "path", d.opts.ConfigPath, "sources", len(setup.Sources), "indicators", len(cfg.Indicators))
 	return nil
@@ -419,5 +423,8 @@ func (d *Daemon) Close() {
 	closeReplaced(old, nil)
 	if d.Store != nil {
 		d.Store.Close()
+	}
+	if d.releaseGC != nil {
+		d.releaseGC()
 	}
 }

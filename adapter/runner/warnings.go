@@ -141,20 +141,36 @@ func Hysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Va
 	level := func(s string) int { l, _ := indicators.ParseLevel(s); return l }
 	entries := map[string]LedgerEntry{}
 	var changedKeys []string
-	var out []indicators.Value
-	byDef := map[string][]indicators.Value{}
-	for _, v := range vals {
-		byDef[v.Indicator] = append(byDef[v.Indicator], v)
+	// Values are referred to by index, not copied into groups: at country
+	// scale grouping and regrouping ~35,000 values of ~100 bytes was a
+	// fifth of what a sync where nothing changed allocated. Shortcodes are
+	// unique (config checks it); a repeated one counts once.
+	kept := make(map[string]bool, len(cfg.Indicators)) // configured and not early warning
+	ewAt := map[string][]int{}                         // early-warning shortcode → its values' indexes
+	for _, def := range cfg.Indicators {
+		if def.Recipe == "early_warning_level" {
+			ewAt[def.Shortcode] = nil
+		} else {
+			kept[def.Shortcode] = true
+		}
+	}
+	var ew []indicators.Value // early-warning values after the ledger
+	for i, v := range vals {
+		if at, ok := ewAt[v.Indicator]; ok {
+			ewAt[v.Indicator] = append(at, i)
+		}
 	}
 	for _, def := range cfg.Indicators {
-		if def.Recipe != "early_warning_level" {
+		at, ok := ewAt[def.Shortcode]
+		if def.Recipe != "early_warning_level" || !ok {
 			continue
 		}
+		delete(ewAt, def.Shortcode)
 		trig, _ := def.Params["trigger"].(string)
 		clearAfter := cfg.Triggers[trig].ClearAfter
-		computed := map[string]indicators.Value{}
-		for _, v := range byDef[def.Shortcode] {
-			computed[v.Code] = v
+		computed := make(map[string]indicators.Value, len(at))
+		for _, i := range at {
+			computed[vals[i].Code] = vals[i]
 		}
 		for _, a := range areas {
 			if !ledgerCovers(def, a) {
@@ -217,36 +233,179 @@ func Hysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Va
 		}
 		for _, v := range computed {
 			if v.Text != "none" {
-				out = append(out, v)
+				ew = append(ew, v)
 			}
 		}
-		delete(byDef, def.Shortcode)
 	}
-	for _, def := range cfg.Indicators {
-		out = append(out, byDef[def.Shortcode]...)
+	// The other configured indicators' values in their input order, then
+	// the early-warning ones, sorted stably by key into one slice of the
+	// final size. Keys are unique across indicators, so the order before
+	// the sort matters only among equal keys of one indicator, which keep
+	// their input order.
+	n := len(ew)
+	for _, v := range vals {
+		if kept[v.Indicator] {
+			n++
+		}
 	}
-	sortByKey(out)
+	keys := make([]indicators.Key, 0, n)
+	from := make([]*indicators.Value, 0, n)
+	for i := range vals {
+		if kept[vals[i].Indicator] {
+			keys = append(keys, vals[i].Key())
+			from = append(from, &vals[i])
+		}
+	}
+	for i := range ew {
+		keys = append(keys, ew[i].Key())
+		from = append(from, &ew[i])
+	}
+	out := make([]indicators.Value, len(keys))
+	for n, i := range keyOrder(keys) {
+		out[n] = *from[i]
+	}
 	return out, entries, changedKeys
 }
 
-// sortByKey sorts values stably by their key's string, building each string
-// once: building two in every comparison was a fifth of a country-scale
-// sync where nothing changed.
-func sortByKey(vals []indicators.Value) {
-	type keyed struct {
-		key string
-		i   int
+// keyOrder returns the positions of keys in the order of the keys' strings
+// (indicator|date|code), equal keys in position order: what a stable sort
+// on the strings gives, without building ~35,000 strings a sync. Usually
+// each key is ranked as one number (its indicator's, date's and code's
+// ranks among the distinct ones, and its position) and the numbers sorted:
+// a comparison sort of the keys themselves took a tenth of a sync where
+// nothing changed.
+func keyOrder(keys []indicators.Key) []int {
+	if r, ok := keyRanks(keys); ok {
+		slices.Sort(r)
+		out := make([]int, len(r))
+		for n, x := range r {
+			out[n] = int(x & (1<<posBits - 1))
+		}
+		return out
 	}
-	ks := make([]keyed, len(vals))
-	for i, v := range vals {
-		ks[i] = keyed{v.Key().String(), i}
+	out := make([]int, len(keys))
+	for i := range out {
+		out[i] = i
 	}
-	slices.SortStableFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
-	sorted := make([]indicators.Value, len(vals))
-	for n, k := range ks {
-		sorted[n] = vals[k.i]
+	slices.SortFunc(out, func(a, b int) int {
+		if c := compareKeys(keys[a], keys[b]); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	return out
+}
+
+const (
+	indBits, dateBits, codeBits, posBits = 8, 8, 24, 24
+)
+
+// keyRanks packs each key's rank as indicator, date, code, position, when
+// that order is the strings' order: no indicator holds the separator
+// (then the strings first differ inside "indicator|", whose order is the
+// indicators'), all dates have one length (then, for one indicator, inside
+// the date or else inside the code), and the counts fit.
+func keyRanks(keys []indicators.Key) ([]uint64, bool) {
+	if len(keys) >= 1<<posBits {
+		return nil, false
 	}
-	copy(vals, sorted)
+	inds, dates, codes := map[string]uint64{}, map[indicators.Date]uint64{}, map[string]uint64{}
+	// Keys come in runs of one indicator and date: look those up once a run.
+	var ind string
+	var date indicators.Date
+	for i, k := range keys {
+		if i == 0 || k.Indicator != ind {
+			ind = k.Indicator
+			if _, ok := inds[ind]; !ok {
+				if strings.Contains(ind, "|") {
+					return nil, false
+				}
+				inds[ind] = 0
+			}
+		}
+		if i == 0 || k.Date != date {
+			date = k.Date
+			dates[date] = 0
+		}
+		codes[k.Code] = 0
+	}
+	if len(inds) > 1<<indBits || len(dates) > 1<<dateBits || len(codes) > 1<<codeBits {
+		return nil, false
+	}
+	rank := func(m map[string]uint64, sortKey func(string) string) {
+		s := make([]string, 0, len(m))
+		for x := range m {
+			s = append(s, x)
+		}
+		slices.SortFunc(s, func(a, b string) int { return strings.Compare(sortKey(a), sortKey(b)) })
+		for r, x := range s {
+			m[x] = uint64(r)
+		}
+	}
+	rank(inds, func(s string) string { return s + "|" })
+	rank(codes, func(s string) string { return s })
+	ds := make([]indicators.Date, 0, len(dates))
+	for d := range dates {
+		if len(d) != len(keys[0].Date) {
+			return nil, false
+		}
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	for r, d := range ds {
+		dates[d] = uint64(r)
+	}
+	out := make([]uint64, len(keys))
+	var high uint64 // the run's indicator and date ranks, placed
+	for i, k := range keys {
+		if i == 0 || k.Indicator != keys[i-1].Indicator || k.Date != keys[i-1].Date {
+			high = inds[k.Indicator]<<(dateBits+codeBits+posBits) | dates[k.Date]<<(codeBits+posBits)
+		}
+		out[i] = high | codes[k.Code]<<posBits | uint64(i)
+	}
+	return out, true
+}
+
+// compareKeys orders keys as their strings (indicator|date|code) do,
+// without building them: walking both as their five pieces, comparing the
+// longest run the current pieces share.
+func compareKeys(a, b indicators.Key) int {
+	// The common cases first: the same indicator and dates of one length
+	// (the strings first differ in the date, or else in the code), or
+	// indicators that differ before either ends.
+	if a.Indicator == b.Indicator && len(a.Date) == len(b.Date) {
+		if c := strings.Compare(string(a.Date), string(b.Date)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Code, b.Code)
+	}
+	if n := min(len(a.Indicator), len(b.Indicator)); a.Indicator[:n] != b.Indicator[:n] {
+		return strings.Compare(a.Indicator, b.Indicator)
+	}
+	as := [5]string{a.Indicator, "|", string(a.Date), "|", a.Code}
+	bs := [5]string{b.Indicator, "|", string(b.Date), "|", b.Code}
+	i, j, x, y := 0, 0, 0, 0 // piece and offset in it, for a and b
+	for {
+		for i < len(as) && x == len(as[i]) {
+			i, x = i+1, 0
+		}
+		for j < len(bs) && y == len(bs[j]) {
+			j, y = j+1, 0
+		}
+		switch {
+		case i == len(as) && j == len(bs):
+			return 0
+		case i == len(as):
+			return -1
+		case j == len(bs):
+			return 1
+		}
+		n := min(len(as[i])-x, len(bs[j])-y)
+		if c := strings.Compare(as[i][x:x+n], bs[j][y:y+n]); c != 0 {
+			return c
+		}
+		x, y = x+n, y+n
+	}
 }
 
 func appendBounded(h []Transition, t Transition) []Transition {

@@ -74,6 +74,8 @@ func main() {
 	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
 	profileSync := flag.Int("profile-sync", 0, "with -profile, the CPU profile covers only the in-process sync with this number (1 cold, 2 nothing changed, 3 10% moved, 4 nothing changed again)")
+	dump := flag.String("dump", "", "with -child sync: write every sync's values (current, then changed) to FILE.N.json, to compare two builds")
+	profileRepeat := flag.Int("profile-repeat", 1, "with -profile-sync 2 or 4 (nothing changed), profile that many such syncs in a row: more samples; the sync's figures are the last one's")
 	flag.Parse()
 	size := full
 	if *useSmall {
@@ -86,7 +88,7 @@ func main() {
 	}
 	switch *child {
 	case "sync":
-		runChild(*dir, size, *profile, *profileSync)
+		runChild(*dir, size, *profile, *profileSync, *profileRepeat, *dump)
 		return
 	case "prebuild":
 		prebuild(*dir)
@@ -147,8 +149,8 @@ func main() {
 	must(json.Unmarshal(out, &cr))
 	fmt.Printf("  process start (config, %d areas, grid engine from the precompute cache): %.2f s\n", nAreas, cr.StartS)
 	for _, s := range cr.Syncs {
-		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d  allocated %.0f MB, %d GCs (CPU %.3f s)\n",
-			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values, s.AllocMB, s.GCs, s.GCCPUS)
+		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d  allocated %.0f MB, %d GCs (CPU %.3f s)  peak RSS %.0f MB\n",
+			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values, s.AllocMB, s.GCs, s.GCCPUS, mb(s.PeakRSS))
 	}
 	fmt.Printf("  peak RSS %.0f MB (%.0f MB at the end of the start); grid engine precompute %.0f MB + its area edge index %.0f MB; everything else ≤ %.0f MB (peak RSS − precompute); Go heap in use after the syncs %.0f MB\n",
 		mb(cr.PeakRSS), mb(cr.StartPeakRSS), mb(cr.EngineBytes), mb(cr.EdgeBytes), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
@@ -431,6 +433,9 @@ type syncResult struct {
 	AllocMB float64
 	GCs     uint32
 	GCCPUS  float64 // CPU the GC spent during the sync (runtime/metrics)
+	// PeakRSS is the process's peak resident set at the end of the sync:
+	// which sync set the high-water mark.
+	PeakRSS float64
 }
 
 // gcCPU is the CPU the GC has used so far (an estimate the runtime keeps).
@@ -469,7 +474,7 @@ func prebuild(dir string) {
 }
 
 // runChild is the daemon-like process: one daemon, several syncs.
-func runChild(dir string, s bench.Size, profile string, profileSync int) {
+func runChild(dir string, s bench.Size, profile string, profileSync, profileRepeat int, dump string) {
 	ctx := context.Background()
 	must(os.Chdir(dir)) // state_dir is relative, as for the `once` processes
 	t0 := time.Now()
@@ -515,12 +520,24 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 		fetchS, fetchCPU := time.Since(t).Seconds(), cpuNow()-c0
 		one := profile != "" && profileSync == len(r.Syncs)+1
 		if one {
+			// A heap profile before and after: `pprof -diff_base
+			// FILE.sync0.heap FILE.sync1.heap` is what this sync allocated.
+			writeHeap(profile + ".sync0.heap")
 			startCPU()
 		}
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		g0 := gcCPU()
 		c0, t = cpuNow(), time.Now()
+		if one && (profileSync == 2 || profileSync == 4) {
+			for range profileRepeat - 1 {
+				_, err := d.Runner.Sync(ctx, runner.SyncOptions{DryRun: true})
+				must(err)
+			}
+			runtime.ReadMemStats(&m0)
+			g0 = gcCPU()
+			c0, t = cpuNow(), time.Now()
+		}
 		res, err := d.Runner.Sync(ctx, runner.SyncOptions{DryRun: true})
 		must(err)
 		if one {
@@ -529,11 +546,17 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 		wall, cpu := time.Since(t).Seconds(), cpuNow()-c0
 		runtime.ReadMemStats(&m1)
 		gcS := gcCPU() - g0
+		if one {
+			writeHeap(profile + ".sync1.heap")
+		}
+		if dump != "" {
+			writeJSON(fmt.Sprintf("%s.%d.json", dump, len(r.Syncs)+1), [][]indicators.Value{res.Current, res.Changed})
+		}
 		r.Syncs = append(r.Syncs, syncResult{Name: name, Key: key, WallS: wall, CPUS: cpu,
 			AllocMB: mb(float64(m1.TotalAlloc - m0.TotalAlloc)), GCs: m1.NumGC - m0.NumGC, GCCPUS: gcS,
 			FetchS: fetchS, FetchCPUS: fetchCPU,
 			OverlayS: res.Overlay.Duration.Seconds(), Footprints: res.Overlay.Footprints, Computed: res.Overlay.Computed,
-			Reused: res.Overlay.Reused, Hits: res.Overlay.Pairs, Values: len(res.Current)})
+			Reused: res.Overlay.Reused, Hits: res.Overlay.Pairs, Values: len(res.Current), PeakRSS: vmHWM()})
 	}
 	sync("cold (first sync)", "cold")
 	sync("nothing changed", "nothing changed")
@@ -552,6 +575,16 @@ func runChild(dir string, s bench.Size, profile string, profileSync int) {
 	r.HeapInUse = float64(ms.HeapInuse)
 	r.PeakRSS = vmHWM()
 	must(json.NewEncoder(os.Stdout).Encode(r))
+}
+
+// writeHeap writes a heap profile after a collection: allocation counts in
+// a profile are as of the last completed GC.
+func writeHeap(path string) {
+	runtime.GC()
+	h, err := os.Create(path)
+	must(err)
+	must(pprof.WriteHeapProfile(h))
+	must(h.Close())
 }
 
 type pyRun struct {

@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestGCPercentFor(t *testing.T) {
+	const mb = 1 << 20
+	for _, c := range []struct {
+		name           string
+		live, headroom uint64
+		want           int
+	}{
+		{"country scale: 64 MB over 170 MB live", 170 * mb, 64 * mb, 37},
+		{"small daemon: never above Go's default", 20 * mb, 64 * mb, 100},
+		{"huge heap: never below a tenth", 4000 * mb, 64 * mb, minGCPercent},
+		{"nothing measured yet", 0, 64 * mb, 100},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, gcPercentFor(c.live, c.headroom))
+		})
+	}
+}
+
+// The tuner sets GOGC after a collection while a daemon holds it, and puts
+// the original back when the last one releases it; GOGC in the environment
+// or a headroom of 0 leaves the collector alone.
+func TestTuneGCSetsAndRestoresGOGC(t *testing.T) {
+	t.Setenv("GOGC", "") // tests may run with GOGC set; unset it here
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+
+	none := tuneGC(0)
+	afterGC()
+	assert.Equal(t, 100, readGCPercent(), "headroom 0: untouched")
+	none()
+
+	live := make([]byte, 8<<20) // so 1 MB of headroom is well below 100%
+	defer runtime.KeepAlive(live)
+	a := tuneGC(1)
+	b := tuneGC(1)
+	runtime.GC()
+	afterGC() // what the cleanup does, run here to not wait for it
+	want := gcPercentFor(readLiveHeap(), 1<<20)
+	require.Less(t, want, 100)
+	assert.Equal(t, want, readGCPercent())
+	a()
+	a() // releasing twice counts once
+	afterGC()
+	assert.Equal(t, want, readGCPercent(), "one daemon still holds the tuner")
+	b()
+	assert.Equal(t, 100, readGCPercent(), "the last release puts GOGC back")
+}
+
+func TestTuneGCLeavesAnExplicitGOGC(t *testing.T) {
+	t.Setenv("GOGC", "150")
+	orig := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(orig)
+	release := tuneGC(64)
+	defer release()
+	afterGC()
+	require.Equal(t, 150, readGCPercent())
+}
