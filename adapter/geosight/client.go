@@ -33,11 +33,13 @@ const apiPrefix = "/api/v1/"
 
 // Client talks to one GeoSight-OS instance.
 type Client struct {
-	cfg  config.GeoSight
-	base string
-	key  string
-	log  *slog.Logger
-	rc   *resty.Client
+	cfg   config.GeoSight
+	base  string
+	key   string
+	name  string       // the sink's name in logs and errors (SetName)
+	base0 *slog.Logger // the logger given, before the sink name is added
+	log   *slog.Logger
+	rc    *resty.Client
 	// retry is the retry policy rc runs (SetBackoff changes it).
 	retry *fetch.RetryPolicy
 
@@ -91,7 +93,7 @@ func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, base: strings.TrimRight(cfg.URL, "/"), key: cfg.APIKey.Reveal(),
-		log:          logger.With("sink", SinkName),
+		name: SinkName, base0: logger, log: logger.With("sink", SinkName),
 		indicatorIDs: map[string]int{}, layers: map[string]int{}, layerHashes: map[string]string{},
 		sent: map[string]string{},
 	}
@@ -129,7 +131,16 @@ func NewClient(cfg config.GeoSight, logger *slog.Logger) (*Client, error) {
 }
 
 // Name is the sink name.
-func (c *Client) Name() string { return SinkName }
+func (c *Client) Name() string { return c.name }
+
+// SetName names the client as its sink is configured (a second GeoSight
+// sink, "staging", says so in its logs and errors); before any use.
+func (c *Client) SetName(name string) {
+	if name == "" {
+		return
+	}
+	c.name, c.log = name, c.base0.With("sink", name)
+}
 
 // SetBackoff changes the retry backoff (base doubles per attempt up to max,
 // with jitter; a Retry-After still waits longer). Tests and benchmarks
@@ -334,7 +345,7 @@ func (c *Client) classify(err error, shown, key string) error {
 		class = adapter.Retryable
 		err = errors.New(c.redact(err.Error()))
 	}
-	return setKey(adapter.Classify(class, SinkName, shown, err), key)
+	return setKey(adapter.Classify(class, c.name, shown, err), key)
 }
 
 // redact removes the API key from any text that might echo a request.
@@ -395,7 +406,7 @@ func listAll[T any](ctx context.Context, c *Client, path string, query url.Value
 		}
 		var p page[T]
 		if err := json.Unmarshal(resp.Body, &p); err != nil {
-			return nil, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+path, fmt.Errorf("decoding page %d: %w", n, err))
+			return nil, adapter.Classify(adapter.Permanent, c.name, apiPrefix+path, fmt.Errorf("decoding page %d: %w", n, err))
 		}
 		out = append(out, p.Results...)
 		if p.Next == nil || *p.Next == "" || n >= p.TotalPage || len(p.Results) == 0 {

@@ -87,7 +87,7 @@ func (c *Client) EntityGeometries(ctx context.Context, level int) (*geojson.Feat
 	}
 	fc, err := geojson.UnmarshalFeatureCollection(resp.Body)
 	if err != nil {
-		return nil, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+path, fmt.Errorf("entity GeoJSON: %w", err))
+		return nil, adapter.Classify(adapter.Permanent, c.name, apiPrefix+path, fmt.Errorf("entity GeoJSON: %w", err))
 	}
 	return fc, nil
 }
@@ -122,7 +122,7 @@ func (c *Client) Areas(ctx context.Context, levels []int) ([]indicators.Area, er
 					g, err = indicators.NormalizeGeometry(raw)
 				}
 				if err != nil {
-					return nil, adapter.Classify(adapter.Permanent, SinkName, "reference-datasets entity geojson",
+					return nil, adapter.Classify(adapter.Permanent, c.name, "reference-datasets entity geojson",
 						fmt.Errorf("area %s: %w", e.Ucode, err))
 				}
 				if len(problems) > 0 {
@@ -202,7 +202,7 @@ func (c *Client) dataset(ctx context.Context) (*Dataset, error) {
 	}
 	var d Dataset
 	if err := json.Unmarshal(resp.Body, &d); err != nil {
-		return nil, adapter.Classify(adapter.Permanent, SinkName, "reference-datasets", err)
+		return nil, adapter.Classify(adapter.Permanent, c.name, "reference-datasets", err)
 	}
 	return &d, nil
 }

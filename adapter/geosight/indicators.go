@@ -282,7 +282,7 @@ func (c *Client) ensureOne(ctx context.Context, d indicators.Definition) error {
 		}
 		var created RemoteIndicator
 		if err := json.Unmarshal(resp.Body, &created); err != nil || created.ID == 0 {
-			return adapter.Classify(adapter.Permanent, SinkName, apiPrefix+"indicators/",
+			return adapter.Classify(adapter.Permanent, c.name, apiPrefix+"indicators/",
 				fmt.Errorf("indicator %s: unexpected create response %s", d.Shortcode, snippet(resp.Body)))
 		}
 		c.log.Info("indicator created", "shortcode", d.Shortcode, "id", created.ID)

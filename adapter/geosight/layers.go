@@ -109,7 +109,7 @@ func (c *Client) ContextLayer(ctx context.Context, id int) (*RemoteLayer, error)
 	}
 	var l RemoteLayer
 	if err := json.Unmarshal(resp.Body, &l); err != nil || l.ID == 0 {
-		return nil, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+path,
+		return nil, adapter.Classify(adapter.Permanent, c.name, apiPrefix+path,
 			fmt.Errorf("unexpected context layer %s", snippet(resp.Body)))
 	}
 	return &l, nil
@@ -133,7 +133,7 @@ func (c *Client) CreateContextLayer(ctx context.Context, s LayerSpec) (*RemoteLa
 	}
 	var l RemoteLayer
 	if err := json.Unmarshal(resp.Body, &l); err != nil || l.ID == 0 {
-		return nil, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+"context-layers/",
+		return nil, adapter.Classify(adapter.Permanent, c.name, apiPrefix+"context-layers/",
 			fmt.Errorf("unexpected create response %s", snippet(resp.Body)))
 	}
 	return &l, nil
@@ -154,7 +154,7 @@ func (c *Client) EnsureLabelConfig(ctx context.Context, l *RemoteLayer) (bool, e
 	}
 	var got RemoteLayer
 	if err := json.Unmarshal(resp.Body, &got); err != nil || !got.HasLabelConfig() {
-		return false, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+path,
+		return false, adapter.Classify(adapter.Permanent, c.name, apiPrefix+path,
 			fmt.Errorf("context layer %q kept no label config: %s", l.Name, snippet(resp.Body)))
 	}
 	l.LabelConfig = got.LabelConfig
@@ -191,7 +191,7 @@ func (c *Client) ReplaceFeatures(ctx context.Context, layerID int, features []*g
 		uploads++
 	}
 	if len(skipped) > 0 {
-		return uploads, adapter.Classify(adapter.Partial, SinkName, fmt.Sprintf("%scontext-layers/%d/data/", apiPrefix, layerID),
+		return uploads, adapter.Classify(adapter.Partial, c.name, fmt.Sprintf("%scontext-layers/%d/data/", apiPrefix, layerID),
 			fmt.Errorf("%d feature(s) larger than %d bytes not uploaded: %s", len(skipped), c.maxBody(), strings.Join(skipped, ", ")))
 	}
 	return uploads, nil

@@ -54,7 +54,7 @@ func (c *Client) CreateStyle(ctx context.Context, s StyleSpec) (*RemoteStyle, er
 	}
 	var st RemoteStyle
 	if err := json.Unmarshal(resp.Body, &st); err != nil || st.ID == 0 {
-		return nil, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+"styles/",
+		return nil, adapter.Classify(adapter.Permanent, c.name, apiPrefix+"styles/",
 			fmt.Errorf("unexpected create response %s", snippet(resp.Body)))
 	}
 	return &st, nil

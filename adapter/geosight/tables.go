@@ -57,7 +57,7 @@ func (c *Client) CreateRelatedTable(ctx context.Context, name, description strin
 	}
 	var t RemoteTable
 	if err := json.Unmarshal(resp.Body, &t); err != nil || t.ID == 0 {
-		return nil, adapter.Classify(adapter.Permanent, SinkName, apiPrefix+"related-tables/",
+		return nil, adapter.Classify(adapter.Permanent, c.name, apiPrefix+"related-tables/",
 			fmt.Errorf("unexpected create response %s", snippet(resp.Body)))
 	}
 	return &t, nil

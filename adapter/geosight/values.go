@@ -84,11 +84,11 @@ send:
 	for _, v := range vals {
 		if !known.disabled {
 			if lvl, ok := known.levels[v.Code]; !ok {
-				report(adapter.Outcome{Value: v, Err: setKey(adapter.Classify(adapter.Permanent, SinkName, apiPrefix+"data-browser/",
+				report(adapter.Outcome{Value: v, Err: setKey(adapter.Classify(adapter.Permanent, c.name, apiPrefix+"data-browser/",
 					fmt.Errorf("unknown ucode %s not in dataset %s", v.Code, c.cfg.Dataset)), v.Key().String())})
 				continue
 			} else if lvl != v.AdminLevel {
-				report(adapter.Outcome{Value: v, Err: setKey(adapter.Classify(adapter.Permanent, SinkName, apiPrefix+"data-browser/",
+				report(adapter.Outcome{Value: v, Err: setKey(adapter.Classify(adapter.Permanent, c.name, apiPrefix+"data-browser/",
 					fmt.Errorf("ucode %s is admin level %d in dataset %s, value says %d", v.Code, lvl, c.cfg.Dataset, v.AdminLevel)), v.Key().String())})
 				continue
 			}
@@ -126,7 +126,7 @@ func (c *Client) FixConcurrency(n int) {
 func (c *Client) writeOne(ctx context.Context, v indicators.Value) adapter.Outcome {
 	key := v.Key().String()
 	if !v.Date.Valid() {
-		return adapter.Outcome{Value: v, Err: setKey(adapter.Classify(adapter.Permanent, SinkName, apiPrefix+"data-browser/",
+		return adapter.Outcome{Value: v, Err: setKey(adapter.Classify(adapter.Permanent, c.name, apiPrefix+"data-browser/",
 			fmt.Errorf("date %q is not YYYY-MM-DD", v.Date)), key)}
 	}
 	p := valuePayload{Shortcode: v.Indicator, Date: string(v.Date), GeomID: v.Code, Dataset: c.cfg.Dataset,
@@ -136,7 +136,7 @@ func (c *Client) writeOne(ctx context.Context, v indicators.Value) adapter.Outco
 		return adapter.Outcome{Value: v, Err: err, Retries: max(attempts-1, 0)}
 	}
 	if resp.Status != http.StatusOK || !bytes.Equal(bytes.TrimSpace(resp.Body), []byte("201")) {
-		return adapter.Outcome{Value: v, Retries: resp.Attempts - 1, Err: setKey(adapter.Classify(adapter.Permanent, SinkName,
+		return adapter.Outcome{Value: v, Retries: resp.Attempts - 1, Err: setKey(adapter.Classify(adapter.Permanent, c.name,
 			apiPrefix+"data-browser/", fmt.Errorf("unexpected answer HTTP %d %q (want 200 with body 201)", resp.Status, snippet(resp.Body))), key)}
 	}
 	return adapter.Outcome{Value: v, Retries: resp.Attempts - 1}

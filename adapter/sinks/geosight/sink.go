@@ -76,6 +76,7 @@ func New(name string, cfg config.GeoSight, state adapter.SinkState, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	c.SetName(name)
 	s := &Sink{name: name, client: c, cfg: cfg, state: state, log: log}
 	if state != nil {
 		// Footprint layers unchanged since the last upload are not uploaded

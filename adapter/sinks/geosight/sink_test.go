@@ -121,3 +121,17 @@ func TestRegisteredKindBuildsFromConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "mirror", s.Name())
 }
+
+// TestErrorsNameTheSink: a second GeoSight sink's errors say which sink
+// they come from, not just "geosight".
+func TestErrorsNameTheSink(t *testing.T) {
+	_, g := target(t)
+	g.APIKey = "not-the-key"
+	s, err := gssink.New("staging", g, nil, nil)
+	require.NoError(t, err)
+	err = s.Ensure(context.Background(), []indicators.Definition{{Shortcode: "HS_X", Name: "X", Type: indicators.Integer, Recipe: "hazard_presence"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "source=staging")
+	assert.NotContains(t, err.Error(), "source=geosight")
+	assert.NotContains(t, err.Error(), "not-the-key", "the key never appears in errors")
+}
