@@ -68,7 +68,9 @@ func indicatorInfos(defs []indicators.Definition, values []indicators.Value) []I
 // collection carries "indicators" and "levels" members so a client needs
 // nothing else to draw the map. With simplified set, geometries are
 // simplified to well under a pixel of a full-page map and rounded, which
-// keeps a country's admin-2 layer small enough for a browser.
+// keeps a country's admin-2 layer small enough for a browser. The status
+// page and the preview write it with their own encoder (dryrun_stream.go);
+// this is what that encoder is checked against.
 func areasCollection(areas []indicators.Area, defs []indicators.Definition, values []indicators.Value, simplified bool) *geojson.FeatureCollection {
 	byCode := map[string][]indicators.Value{}
 	for _, v := range values {

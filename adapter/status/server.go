@@ -280,10 +280,31 @@ func (s *Server) apiStatus(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, "application/json", s.Snapshot())
 }
 
+// apiAreas is the areas with their current values: json.Marshal's bytes of
+// areasCollection, written by the preview's encoder (every feature on every
+// core, no reflection: a country's areas are tens of MB of coordinates).
 func (s *Server) apiAreas(w http.ResponseWriter, r *http.Request) {
 	simplified := r.URL.Query().Get("simplify") != "0"
-	fc := areasCollection(s.p.Areas(), s.p.Indicators(), s.p.CurrentValues(), simplified)
-	writeJSON(w, "application/geo+json", fc)
+	values := s.p.CurrentValues()
+	var buf bytes.Buffer
+	err := func() error {
+		attrs, err := (&attributesJSON{}).encode(values)
+		if err != nil {
+			return err
+		}
+		c, err := newAreasJSON(s.p.Areas(), s.p.Indicators(), values, attrs, simplified)
+		if err != nil {
+			return err
+		}
+		return writeAreasCollection(&buf, c, layoutCompact)
+	}()
+	if err != nil {
+		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/geo+json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
 }
 
 func writeJSON(w http.ResponseWriter, ctype string, v any) {

@@ -752,3 +752,18 @@ func TestPageShowsEachSink(t *testing.T) {
 	assert.Equal(t, 40, snap.Delivery.Pending, "totals")
 	assert.Equal(t, "db: dial tcp 10.0.0.5:5432: connection refused", snap.Delivery.LastError)
 }
+
+// /api/areas.geojson is json.Marshal's bytes of areasCollection, simplified
+// or not, though written by the preview's encoder.
+func TestAPIAreasIsTheCollectionsJSON(t *testing.T) {
+	p, _ := demoData(t)
+	s := NewServer(p, nil, Options{})
+	for _, q := range []string{"", "?simplify=0"} {
+		want, err := json.Marshal(areasCollection(p.Areas(), p.Indicators(), p.CurrentValues(), q == ""))
+		require.NoError(t, err)
+		rec := get(t, s, "/api/areas.geojson"+q, nil)
+		require.Equal(t, 200, rec.Code)
+		require.Equal(t, "application/geo+json", rec.Header().Get("Content-Type"))
+		require.Equal(t, string(want), rec.Body.String(), "query %q", q)
+	}
+}
