@@ -257,27 +257,11 @@ func (c *areasJSON) appendFeature(b []byte, a *indicators.Area) ([]byte, error) 
 		case propUnder18:
 			b, err = appendJSONFloat(b, *a.Baseline.Under18)
 		case propAttributes:
-			b = append(b, '{')
-			for j, r := range attrs {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, r.indicator)
-				b = append(b, ':')
-				b = append(b, c.attrs[r.vi]...)
-			}
-			b = append(b, '}')
+			b = appendByIndicator(b, attrs, func(b []byte, vi int32) []byte { return append(b, c.attrs[vi]...) })
 		case propDates:
-			b = append(b, '{')
-			for j, r := range dates {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, r.indicator)
-				b = append(b, ':')
-				b = appendJSONString(b, string(c.values[r.vi].Date))
-			}
-			b = append(b, '}')
+			b = appendByIndicator(b, dates, func(b []byte, vi int32) []byte {
+				return appendJSONString(b, string(c.values[vi].Date))
+			})
 		case propValue:
 			switch x := c.values[p.vi].Payload().(type) {
 			case string:
@@ -296,6 +280,21 @@ func (c *areasJSON) appendFeature(b []byte, a *indicators.Area) ([]byte, error) 
 }
 
 // setProp sets the value property key (after the fixed ones) to vi.
+// appendByIndicator writes an object keyed by the refs' shortcodes, each
+// member's value written by value from the ref's value index.
+func appendByIndicator(b []byte, refs []indicatorRef, value func(b []byte, vi int32) []byte) []byte {
+	b = append(b, '{')
+	for j, r := range refs {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, r.indicator)
+		b = append(b, ':')
+		b = value(b, r.vi)
+	}
+	return append(b, '}')
+}
+
 func setProp(props []featureProp, fixed int, key string, vi int32) []featureProp {
 	for i := fixed; i < len(props); i++ {
 		if props[i].key == key {

@@ -175,20 +175,7 @@ func TestWriteDryRunValuesGeoJSON(t *testing.T) {
 			var got bytes.Buffer
 			require.NoError(t, json.Compact(&got, []byte(mustRead(t, filepath.Join(dir, "values.geojson")))))
 
-			sorted := append([]indicators.Value(nil), tc.vals...)
-			sort.SliceStable(sorted, func(i, j int) bool {
-				a, b := sorted[i], sorted[j]
-				if a.Indicator != b.Indicator {
-					return a.Indicator < b.Indicator
-				}
-				if a.AdminLevel != b.AdminLevel {
-					return a.AdminLevel < b.AdminLevel
-				}
-				if a.Code != b.Code {
-					return a.Code < b.Code
-				}
-				return a.Date < b.Date
-			})
+			sorted := sortedTheOldWay(tc.vals)
 			want, err := json.Marshal(areasCollection(roundedAreas(tc.areas, 1e7), tc.defs, sorted, false))
 			require.NoError(t, err)
 			assert.Equal(t, string(want), got.String())
@@ -438,20 +425,7 @@ func TestWriteDryRunCSVOrder(t *testing.T) {
 	vals[len(vals)-1].Attributes = map[string]any{"copy": "second"}
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
 
-	want := append([]indicators.Value(nil), vals...)
-	sort.SliceStable(want, func(i, j int) bool {
-		a, b := want[i], want[j]
-		if a.Indicator != b.Indicator {
-			return a.Indicator < b.Indicator
-		}
-		if a.AdminLevel != b.AdminLevel {
-			return a.AdminLevel < b.AdminLevel
-		}
-		if a.Code != b.Code {
-			return a.Code < b.Code
-		}
-		return a.Date < b.Date
-	})
+	want := sortedTheOldWay(vals)
 	attrs, err := (&attributesJSON{}).encode(want)
 	require.NoError(t, err)
 	var csv bytes.Buffer
@@ -562,4 +536,24 @@ func TestAreaBound(t *testing.T) {
 		}
 		require.Equal(t, fmt.Sprintf("%v", a.Bound()), fmt.Sprintf("%v", areaBound(a)), "%v", a.Geometry)
 	}
+}
+
+// sortedTheOldWay is a copy of vals in the order the preview used before it
+// sorted through an index: sort.SliceStable by indicator, level, code, date.
+func sortedTheOldWay(vals []indicators.Value) []indicators.Value {
+	out := append([]indicators.Value(nil), vals...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Indicator != b.Indicator {
+			return a.Indicator < b.Indicator
+		}
+		if a.AdminLevel != b.AdminLevel {
+			return a.AdminLevel < b.AdminLevel
+		}
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		return a.Date < b.Date
+	})
+	return out
 }
