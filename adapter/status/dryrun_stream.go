@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -53,9 +52,8 @@ type areasJSON struct {
 	tol        float64
 	// scale: without simplification, coordinates are rounded to 1/scale
 	// (0: written as they are).
-	scale   float64
-	tail    []byte // the members after "features"
-	scratch sync.Pool
+	scale float64
+	tail  []byte // the members after "features"
 }
 
 func newAreasJSON(areas []indicators.Area, defs []indicators.Definition, values []indicators.Value, attrs [][]byte, simplified bool) (*areasJSON, error) {
@@ -192,12 +190,7 @@ func (c *areasJSON) appendFeature(b []byte, a *indicators.Area) ([]byte, error) 
 	b = appendJSONString(b, a.Code)
 	b = append(b, `,"type":"Feature","geometry":`...)
 	if c.simplified && c.tol > 0 {
-		sc, _ := c.scratch.Get().(*mapSimplifier)
-		if sc == nil {
-			sc = new(mapSimplifier)
-		}
-		b, err = sc.appendGeometry(b, a.Geometry, c.tol)
-		c.scratch.Put(sc)
+		b, err = appendGeometry(b, simplifyGeometry(a.Geometry, c.tol), 0)
 	} else {
 		b, err = appendGeometry(b, a.Geometry, c.scale)
 	}

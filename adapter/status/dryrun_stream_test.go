@@ -481,63 +481,6 @@ func TestValuesCSVIsEncodingCSV(t *testing.T) {
 	assert.Equal(t, want.String(), got.String())
 }
 
-// areaBound is a.Bound() bit for bit, empty parts and NaN included.
-func TestAreaBound(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	special := false // NaN, ±Inf and -0 among the coordinates
-	coord := func() float64 {
-		if !special {
-			return (r.Float64() - 0.5) * 10
-		}
-		switch r.IntN(12) {
-		case 0:
-			return math.NaN()
-		case 1:
-			return math.Inf(1 - 2*r.IntN(2))
-		case 2:
-			return math.Copysign(0, -1)
-		}
-		return (r.Float64() - 0.5) * 10
-	}
-	ring := func() orb.Ring {
-		if r.IntN(8) == 0 {
-			return nil
-		}
-		rg := make(orb.Ring, r.IntN(12))
-		for i := range rg {
-			rg[i] = orb.Point{coord(), coord()}
-		}
-		return rg
-	}
-	poly := func() orb.Polygon {
-		if r.IntN(8) == 0 {
-			return nil
-		}
-		p := make(orb.Polygon, r.IntN(3))
-		for i := range p {
-			p[i] = ring()
-		}
-		return p
-	}
-	for range 5000 {
-		special = r.IntN(3) == 0
-		var a indicators.Area
-		switch r.IntN(4) {
-		case 0:
-			a.Geometry = poly()
-		case 1:
-			mp := make(orb.MultiPolygon, r.IntN(4))
-			for i := range mp {
-				mp[i] = poly()
-			}
-			a.Geometry = mp
-		case 2:
-			a.Geometry = orb.Point{coord(), coord()}
-		}
-		require.Equal(t, fmt.Sprintf("%v", a.Bound()), fmt.Sprintf("%v", areaBound(a)), "%v", a.Geometry)
-	}
-}
-
 // sortedTheOldWay is a copy of vals in the order the preview used before it
 // sorted through an index: sort.SliceStable by indicator, level, code, date.
 func sortedTheOldWay(vals []indicators.Value) []indicators.Value {
