@@ -259,10 +259,9 @@ func TestCompareKeysIsTheStringOrder(t *testing.T) {
 	}
 }
 
-// keyOrder is a stable sort on the keys' strings, both when it ranks keys
-// as numbers (indicators that prefix each other, codes with separators)
-// and when it cannot (an indicator with the separator, dates of two
-// lengths) and compares them.
+// keyOrder is a stable sort on the keys' strings: indicators that prefix
+// each other, codes and an indicator with the separator, dates of two
+// lengths.
 func TestKeyOrderIsTheStableStringSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	pools := []struct {
@@ -287,9 +286,5 @@ func TestKeyOrderIsTheStableStringSort(t *testing.T) {
 		}
 		sort.SliceStable(want, func(a, b int) bool { return keys[want[a]].String() < keys[want[b]].String() })
 		require.Equal(t, want, keyOrder(keys), "round %d", round)
-		if round%len(pools) == 0 {
-			_, ranked := keyRanks(keys)
-			require.True(t, ranked, "round %d: these keys are ranked", round)
-		}
 	}
 }

@@ -269,20 +269,8 @@ func Hysteresis(cfg config.Config, areas []indicators.Area, vals []indicators.Va
 
 // keyOrder returns the positions of keys in the order of the keys' strings
 // (indicator|date|code), equal keys in position order: what a stable sort
-// on the strings gives, without building ~35,000 strings a sync. Usually
-// each key is ranked as one number (its indicator's, date's and code's
-// ranks among the distinct ones, and its position) and the numbers sorted:
-// a comparison sort of the keys themselves took a tenth of a sync where
-// nothing changed.
+// on the strings gives, without building ~35,000 strings a sync.
 func keyOrder(keys []indicators.Key) []int {
-	if r, ok := keyRanks(keys); ok {
-		slices.Sort(r)
-		out := make([]int, len(r))
-		for n, x := range r {
-			out[n] = int(x & (1<<posBits - 1))
-		}
-		return out
-	}
 	out := make([]int, len(keys))
 	for i := range out {
 		out[i] = i
@@ -294,76 +282,6 @@ func keyOrder(keys []indicators.Key) []int {
 		return a - b
 	})
 	return out
-}
-
-const (
-	indBits, dateBits, codeBits, posBits = 8, 8, 24, 24
-)
-
-// keyRanks packs each key's rank as indicator, date, code, position, when
-// that order is the strings' order: no indicator holds the separator
-// (then the strings first differ inside "indicator|", whose order is the
-// indicators'), all dates have one length (then, for one indicator, inside
-// the date or else inside the code), and the counts fit.
-func keyRanks(keys []indicators.Key) ([]uint64, bool) {
-	if len(keys) >= 1<<posBits {
-		return nil, false
-	}
-	inds, dates, codes := map[string]uint64{}, map[indicators.Date]uint64{}, map[string]uint64{}
-	// Keys come in runs of one indicator and date: look those up once a run.
-	var ind string
-	var date indicators.Date
-	for i, k := range keys {
-		if i == 0 || k.Indicator != ind {
-			ind = k.Indicator
-			if _, ok := inds[ind]; !ok {
-				if strings.Contains(ind, "|") {
-					return nil, false
-				}
-				inds[ind] = 0
-			}
-		}
-		if i == 0 || k.Date != date {
-			date = k.Date
-			dates[date] = 0
-		}
-		codes[k.Code] = 0
-	}
-	if len(inds) > 1<<indBits || len(dates) > 1<<dateBits || len(codes) > 1<<codeBits {
-		return nil, false
-	}
-	rank := func(m map[string]uint64, sortKey func(string) string) {
-		s := make([]string, 0, len(m))
-		for x := range m {
-			s = append(s, x)
-		}
-		slices.SortFunc(s, func(a, b string) int { return strings.Compare(sortKey(a), sortKey(b)) })
-		for r, x := range s {
-			m[x] = uint64(r)
-		}
-	}
-	rank(inds, func(s string) string { return s + "|" })
-	rank(codes, func(s string) string { return s })
-	ds := make([]indicators.Date, 0, len(dates))
-	for d := range dates {
-		if len(d) != len(keys[0].Date) {
-			return nil, false
-		}
-		ds = append(ds, d)
-	}
-	slices.Sort(ds)
-	for r, d := range ds {
-		dates[d] = uint64(r)
-	}
-	out := make([]uint64, len(keys))
-	var high uint64 // the run's indicator and date ranks, placed
-	for i, k := range keys {
-		if i == 0 || k.Indicator != keys[i-1].Indicator || k.Date != keys[i-1].Date {
-			high = inds[k.Indicator]<<(dateBits+codeBits+posBits) | dates[k.Date]<<(codeBits+posBits)
-		}
-		out[i] = high | codes[k.Code]<<posBits | uint64(i)
-	}
-	return out, true
 }
 
 // compareKeys orders keys as their strings (indicator|date|code) do,
