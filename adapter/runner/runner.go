@@ -1202,12 +1202,10 @@ func (r *Runner) ActiveEvents() []indicators.Event {
 // The output is the configured indicators in order, each with its values
 // in their input order, then its roll-ups.
 func rollUps(cfg config.Config, areas []indicators.Area, vals []indicators.Value) ([]indicators.Value, error) {
-	// Grouped by indicator without copying where an indicator's values are
-	// already contiguous (after the hysteresis' sort by key they are), and
-	// by one counting pass into one buffer where not; the output is built
-	// at its final size: a slice per indicator grown by append, then the
-	// output grown the same way, copied the ~35,000 values of a country
-	// ~5 times.
+	// Grouped by indicator with one counting pass into one buffer, and the
+	// output built at its final size: a slice per indicator grown by
+	// append, then the output grown the same way, copied the ~35,000
+	// values of a country ~5 times.
 	first := make(map[string]int, len(cfg.Indicators)) // first definition per shortcode
 	for i, def := range cfg.Indicators {
 		if _, dup := first[def.Shortcode]; !dup {
@@ -1215,39 +1213,24 @@ func rollUps(cfg config.Config, areas []indicators.Area, vals []indicators.Value
 		}
 	}
 	nd := len(cfg.Indicators)
-	counts, lo, hi := make([]int, nd), make([]int, nd), make([]int, nd)
-	for i, v := range vals {
+	counts := make([]int, nd)
+	for _, v := range vals {
 		if d, ok := first[v.Indicator]; ok {
-			if counts[d] == 0 {
-				lo[d] = i
-			}
 			counts[d]++
-			hi[d] = i + 1
 		}
 	}
 	group := make([][]indicators.Value, nd)
 	fill := make([]int, nd)
-	scattered := 0
+	buf := make([]indicators.Value, 0, len(vals))
 	for d, n := range counts {
-		if hi[d]-lo[d] == n {
-			group[d] = vals[lo[d]:hi[d]:hi[d]]
-			continue
-		}
-		fill[d] = scattered
-		scattered += n
+		fill[d] = len(buf)
+		buf = buf[:len(buf)+n]
+		group[d] = buf[fill[d]:len(buf):len(buf)]
 	}
-	if scattered > 0 {
-		buf := make([]indicators.Value, scattered)
-		for d, n := range counts {
-			if hi[d]-lo[d] != n {
-				group[d] = buf[fill[d] : fill[d]+n : fill[d]+n]
-			}
-		}
-		for _, v := range vals {
-			if d, ok := first[v.Indicator]; ok && hi[d]-lo[d] != counts[d] {
-				buf[fill[d]] = v
-				fill[d]++
-			}
+	for _, v := range vals {
+		if d, ok := first[v.Indicator]; ok {
+			buf[fill[d]] = v
+			fill[d]++
 		}
 	}
 	of := func(shortcode string) []indicators.Value { return group[first[shortcode]] }
