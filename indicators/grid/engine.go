@@ -357,17 +357,20 @@ func (e *Engine) Expose(footprints []orb.Geometry) ([]indicators.AreaExposure, e
 	return res[0], nil
 }
 
-// exposeUnion is the exposure of a set of several footprints' union.
+// exposeUnion is the exposure of a set of several footprints' union: one
+// footprint (the others were repeats) summed area by area (sumsOne, with
+// the areas classify already knows), several as a union (union.go).
 func (e *Engine) exposeUnion(fs fpSet, gen uint64) ([]indicators.AreaExposure, error) {
 	use, useSets, useGeoms, useHashes := e.coverages(fs, gen)
-	if len(use) > 1 && e.z.Height > 0 {
-		return e.withFallback(e.unionOnGrid(use, useSets, useHashes, gen), fs.polys)
+	var res []indicators.AreaExposure
+	switch {
+	case len(use) == 0 || e.z.Height == 0:
+	case len(use) == 1:
+		res = e.finish(e.sumsOne(use[0], useSets[0], e.classify(useGeoms[0])))
+	default:
+		res = e.unionOnGrid(use, useSets, useHashes, gen)
 	}
-	var cls []int8
-	if len(use) == 1 { // the others were repeats
-		cls = e.classify(useGeoms[0])
-	}
-	return e.withFallback(e.accumulate(use, useSets, cls), fs.polys)
+	return e.withFallback(res, fs.polys)
 }
 
 // fpSet is one Expose call's polygonal footprints, their geometry hashes
@@ -623,32 +626,18 @@ func (e *Engine) ExposeBands(fps []indicators.Footprint) (map[string][]indicator
 	return out, nil
 }
 
-// accumulate sums population, under-18 and km² per area over the union of
-// the coverages (sets are their edges): per row, the footprints'
-// breakpoints are merged and each interval is summed against the zone
-// segments with the block prefixes, as covered fraction × area fraction.
-// That product is exact wherever one of the two is 0 or 1; in the cells
-// where a footprint edge meets an area boundary, or two footprint edges
-// meet, the covered part is clipped exactly instead (cellFrac).
-//
-// One coverage is summed area by area (sumsOne); cls, when not nil, gives
-// the areas already known to be covered whole or not at all (classify).
-func (e *Engine) accumulate(covs []*Coverage, sets []*edgeSet, cls []int8) []indicators.AreaExposure {
-	if len(covs) == 0 || e.z.Height == 0 {
-		return nil
-	}
-	if len(covs) == 1 {
-		return e.finish(e.sumsOne(covs[0], sets[0], cls))
-	}
-	return e.finish(e.sums(covs, sets))
-}
-
 // zoneTotals are per-area sums over the whole grid, indexed like e.areas.
 type zoneTotals struct{ pop, u18, km2 []float64 }
 
-// sums is accumulate's sweep for a union: per-area sums over the union of
-// the coverages, segment by segment along each row. One coverage takes
-// sumsOne (inside.go); this sweep is its reference in the tests.
+// sums is the sweep for a union: per-area sums of population, under-18
+// and km² over the union of the coverages (sets are their edges). Per row,
+// the footprints' breakpoints are merged and each interval is summed
+// against the zone segments with the block prefixes, as covered fraction ×
+// area fraction. That product is exact wherever one of the two is 0 or 1;
+// in the cells where a footprint edge meets an area boundary, or two
+// footprint edges meet, the covered part is clipped exactly instead
+// (cellFrac). One coverage takes sumsOne (inside.go); this sweep is its
+// reference in the tests.
 func (e *Engine) sums(covs []*Coverage, sets []*edgeSet) zoneTotals {
 	return e.sumsWithin(covs, sets, nil)
 }

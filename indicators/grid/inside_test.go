@@ -87,7 +87,7 @@ func TestSumsOneMatchesSegmentSweep(t *testing.T) {
 				continue
 			}
 			covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(p, e.z.Geo, e.z.Height)}
-			fast := e.accumulate(covs, sets, nil)
+			fast := e.finish(e.sumsOne(covs[0], sets[0], nil))
 			slow := e.finish(e.sums(covs, sets))
 			require.Len(t, fast, len(slow), "seed %d footprint %d", seed, k)
 			for i := range slow {
@@ -132,7 +132,7 @@ func TestSumsOneWithoutUnder18Layer(t *testing.T) {
 			continue
 		}
 		covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(p, e.z.Geo, e.z.Height)}
-		fast := e.accumulate(covs, sets, nil)
+		fast := e.finish(e.sumsOne(covs[0], sets[0], nil))
 		slow := e.finish(e.sums(covs, sets))
 		require.Len(t, fast, len(slow))
 		for i := range slow {
@@ -151,7 +151,7 @@ func TestSumsOneNeedsEveryCell(t *testing.T) {
 	expose := func(p orb.Polygon) map[string]indicators.AreaExposure {
 		cov := Rasterize(p, e.z.Geo, e.z.Width, e.z.Height)
 		out := map[string]indicators.AreaExposure{}
-		for _, x := range e.accumulate([]*Coverage{cov}, []*edgeSet{newEdgeSet(p, e.z.Geo, e.z.Height)}, nil) {
+		for _, x := range e.finish(e.sumsOne(cov, newEdgeSet(p, e.z.Geo, e.z.Height), nil)) {
 			out[x.Code] = x
 		}
 		return out
@@ -220,7 +220,7 @@ func TestClassifiedConvexPiecesMatchSegmentSweep(t *testing.T) {
 				continue
 			}
 			covs, sets := []*Coverage{cov}, []*edgeSet{newEdgeSet(g, e.z.Geo, e.z.Height)}
-			fast := e.accumulate(covs, sets, cls)
+			fast := e.finish(e.sumsOne(covs[0], sets[0], cls))
 			slow := e.finish(e.sums(covs, sets))
 			require.Len(t, fast, len(slow), "seed %d footprint %d", seed, k)
 			got := map[string]indicators.AreaExposure{}
