@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // layerChunk is the unit of the layer digest: a fixed size, so the digest of
@@ -39,29 +39,25 @@ func hashLayer(h io.Writer, r io.ReaderAt, size int64, workers int) error {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = max(1, min(workers, n))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			buf := make([]byte, layerChunk)
-			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				off := i * layerChunk
-				b := buf[:min(layerChunk, size-off)]
-				got, err := r.ReadAt(b, off)
-				if got == len(b) {
-					err = nil // ReadAt may report io.EOF with the last byte
-				} else if err == nil || errors.Is(err, io.EOF) {
-					err = fmt.Errorf("%d bytes at %d, want %d: %w", got, off, len(b), io.ErrUnexpectedEOF)
-				}
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				sums[i] = xxhash.Sum64(b)
-			}
-		})
-	}
-	wg.Wait()
+	bufs := make([][]byte, workers) // one chunk buffer per worker
+	parallel.EachOn(workers, n, func(w, i int) {
+		if bufs[w] == nil {
+			bufs[w] = make([]byte, layerChunk)
+		}
+		off := int64(i) * layerChunk
+		b := bufs[w][:min(layerChunk, size-off)]
+		got, err := r.ReadAt(b, off)
+		if got == len(b) {
+			err = nil // ReadAt may report io.EOF with the last byte
+		} else if err == nil || errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%d bytes at %d, want %d: %w", got, off, len(b), io.ErrUnexpectedEOF)
+		}
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		sums[i] = xxhash.Sum64(b)
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err // the first chunk's, whatever the scheduling

@@ -11,14 +11,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/klauspost/compress/flate"
 	"io"
 	"math"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/flate"
+
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // TIFF tags the reader understands.
@@ -427,40 +429,23 @@ func (t *Tiff) readWindow(mem *arena, col0, row0, w, h int) ([]float32, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = max(1, min(workers, len(blocks), maxDecodeBuffers/(t.blockW*t.blockH*t.bits/8)))
-	if workers == 1 {
-		var d blockDecoder
-		for _, b := range blocks {
-			if err := t.decodeBlock(&d, b[0], b[1], &win); err != nil {
-				return nil, err
-			}
-		}
-		return win.out, nil
-	}
 	// Blocks are handed out in order; after a failure no later block is
-	// started, and every earlier one was already handed out and finishes,
+	// decoded, and every earlier one was already handed out and finishes,
 	// so the error returned is always the first failing block's.
-	var next atomic.Int64
 	var failed atomic.Int64
 	failed.Store(int64(len(blocks)))
 	errs := make([]error, len(blocks))
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			var d blockDecoder
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(blocks)) || i > failed.Load() {
-					return
-				}
-				if err := t.decodeBlock(&d, blocks[i][0], blocks[i][1], &win); err != nil {
-					errs[i] = err
-					for f := failed.Load(); i < f && !failed.CompareAndSwap(f, i); f = failed.Load() {
-					}
-				}
+	decoders := make([]blockDecoder, workers) // one per worker: buffers reused
+	parallel.EachOn(workers, len(blocks), func(w, i int) {
+		if int64(i) > failed.Load() {
+			return
+		}
+		if err := t.decodeBlock(&decoders[w], blocks[i][0], blocks[i][1], &win); err != nil {
+			errs[i] = err
+			for f := failed.Load(); int64(i) < f && !failed.CompareAndSwap(f, int64(i)); f = failed.Load() {
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 	if f := failed.Load(); f < int64(len(blocks)) {
 		return nil, errs[f]
 	}
