@@ -18,7 +18,11 @@ const GridCachePrefix = "grid-precompute-"
 // indicators/grid.Cache) as one file in the state dir,
 // grid-precompute-<key>.bin. A file is written to a temporary name and
 // renamed, so a crash leaves the previous file or none, never a part of one;
-// storing one removes the others. ReadOnly loads but never writes (a dry run
+// storing one removes the others. Where the platform maps files, Load maps
+// it read-only (grid.MappedEntry), so the engine uses the page cache's copy
+// in place: storing a new file renames over the name, and the mapping keeps
+// the old file until the engine drops it. The file must not be edited in
+// place while a daemon runs (a mapped file cut short faults the reader). ReadOnly loads but never writes (a dry run
 // leaves the state dir as it found it).
 type GridCache struct {
 	Dir      string
@@ -56,6 +60,9 @@ func (c GridCache) Load(key string) (io.ReadCloser, int64, bool, error) {
 	if err != nil {
 		f.Close()
 		return nil, 0, false, err
+	}
+	if m, ok := mapFile(f, st.Size()); ok {
+		return m, st.Size(), true, nil
 	}
 	return f, st.Size(), true, nil
 }

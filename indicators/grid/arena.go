@@ -1,6 +1,7 @@
 package grid
 
 import (
+	"io"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -21,6 +22,9 @@ import (
 type arena struct {
 	mu      sync.Mutex
 	regions [][]byte
+	// adopted are mapped cache entries whose bytes the arrays point into
+	// (cache.go, MappedEntry), closed (unmapped) on free.
+	adopted []io.Closer
 	freed   bool
 }
 
@@ -72,6 +76,13 @@ func (a *arena) released() bool {
 	return a.freed
 }
 
+// adopt makes c (a mapped cache entry) the arena's to close on free.
+func (a *arena) adopt(c io.Closer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.adopted = append(a.adopted, c)
+}
+
 // free unmaps every region. Only once nothing reads them any more: the
 // zones' cleanup, or a load that failed before the zones were handed out.
 func (a *arena) free() {
@@ -80,7 +91,10 @@ func (a *arena) free() {
 	for _, r := range a.regions {
 		unmapAnon(r)
 	}
-	a.regions, a.freed = nil, true
+	for _, c := range a.adopted {
+		c.Close()
+	}
+	a.regions, a.adopted, a.freed = nil, nil, true
 }
 
 // track ties z.mem's lifetime to z: the mappings are released once z is

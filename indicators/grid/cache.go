@@ -9,20 +9,35 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"unsafe"
+
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // The precompute cache file (see README.md, "Cache file"):
 //
 //	magic "HSGRIDPC" | u32 format version | u32 byte-order mark 0x01020304
 //	[32]byte inputs key | i64 width, height | f64 X0, Y0, DX, DY | u8 has-u18
-//	then arrays, each u64 element count + raw little-endian elements:
+//	u32 array count | u64 element count per array
+//	u32 CRC-32C of each checkBlock bytes of each array, array by array
+//	u32 CRC-32C of every byte before it
+//	then the arrays' raw little-endian elements, each starting at a multiple
+//	of 64 bytes (zero padding between):
 //	Pop Pop-prefix U18 U18-prefix CellKm2 RowStart SegCol SegEnt EntZone EntFrac TotPop TotU18 TotKm2
-//	trailer: u32 CRC-32C of every byte before it.
+//
+// Version 2 checksums blocks instead of the whole file, so both cores verify
+// it, and aligns the arrays, so a mapped file is used in place.
 const (
 	cacheMagic   = "HSGRIDPC"
-	cacheVersion = 1
+	cacheVersion = 2
+	// checkBlock is the unit the checksums cover: a load verifies blocks on
+	// every core.
+	checkBlock = 16 << 20
+	// cacheAlign is where arrays start: every element type's alignment
+	// and a cache line.
+	cacheAlign = 64
 )
 
 // Cache keeps the precompute between runs. The engine does no file I/O of
@@ -30,13 +45,24 @@ const (
 // (adapter/state.GridCache keeps it as one file in the state dir).
 type Cache interface {
 	// Load opens the entry stored under key and says how many bytes it has;
-	// found is false (and err nil) when there is none. The engine closes r.
+	// found is false (and err nil) when there is none. The engine closes r:
+	// at once, or, when r is a MappedEntry whose bytes it uses in place,
+	// once the precompute is dropped.
 	Load(key string) (r io.ReadCloser, size int64, found bool, err error)
 	// Store saves an entry under key, its bytes written by write, so that a
 	// crash or an error (from write or the store) leaves the previous entry
 	// or none, never a part. Entries under other keys are dropped: only the
 	// latest precompute is kept.
 	Store(key string, write func(io.Writer) error) error
+}
+
+// MappedEntry is a loaded entry whose bytes are mapped in memory (a file
+// mapped read-only): the engine verifies them and reads its arrays in place
+// instead of copying ~1 GB. Bytes stay valid, unchanged, until Close; the
+// engine never writes to them.
+type MappedEntry interface {
+	io.ReadCloser
+	Bytes() []byte
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -58,16 +84,6 @@ func asBytes[T any](s []T) []byte {
 // file says which byte order wrote it and another order rebuilds instead.
 var nativeLittle = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
 
-type crcWriter struct {
-	w   io.Writer
-	crc uint32
-}
-
-func (c *crcWriter) Write(p []byte) (int, error) {
-	c.crc = crc32.Update(c.crc, castagnoli, p)
-	return c.w.Write(p)
-}
-
 // saveCache stores the precompute in c under its key.
 func saveCache(c Cache, key [32]byte, z *zones) error {
 	if !nativeLittle {
@@ -79,12 +95,44 @@ func saveCache(c Cache, key [32]byte, z *zones) error {
 	return nil
 }
 
+// cacheHeaderSize is the fixed part before the array count.
+const cacheHeaderSize = 8 + 4 + 4 + 32 + 16 + 32 + 1
+
+func blocksOf(n int) int { return (n + checkBlock - 1) / checkBlock }
+
+func padTo(n int) int { return (n + cacheAlign - 1) / cacheAlign * cacheAlign }
+
+// block is block k of b.
+func block(b []byte, k int) []byte { return b[k*checkBlock : min(len(b), (k+1)*checkBlock)] }
+
+// blockCRCs checksums every checkBlock of each array, on every core.
+func blockCRCs(arrays [][]byte) [][]uint32 {
+	out := make([][]uint32, len(arrays))
+	type job struct{ a, k int }
+	var jobs []job
+	for i, b := range arrays {
+		out[i] = make([]uint32, blocksOf(len(b)))
+		for k := range out[i] {
+			jobs = append(jobs, job{i, k})
+		}
+	}
+	parallel.Each(len(jobs), func(_, j int) {
+		i, k := jobs[j].a, jobs[j].k
+		out[i][k] = crc32.Checksum(block(arrays[i], k), castagnoli)
+	})
+	return out
+}
+
 // writeCache writes the cache file's bytes (layout above).
 func writeCache(w io.Writer, key [32]byte, z *zones) error {
-	bw := bufio.NewWriterSize(w, 1<<20)
-	cw := &crcWriter{w: bw}
+	arrays := z.arrays()
+	data := make([][]byte, len(arrays))
+	for i, a := range arrays {
+		data[i] = a.bytes()
+	}
+	crcs := blockCRCs(data)
 	le := binary.LittleEndian
-	hdr := make([]byte, 0, 128)
+	hdr := make([]byte, 0, 1024)
 	hdr = append(hdr, cacheMagic...)
 	hdr = le.AppendUint32(hdr, cacheVersion)
 	hdr = le.AppendUint32(hdr, 0x01020304)
@@ -99,20 +147,28 @@ func writeCache(w io.Writer, key [32]byte, z *zones) error {
 	} else {
 		hdr = append(hdr, 0)
 	}
-	// bufio keeps the first write error and returns it from every later
-	// call, so checking the array writes and Flush misses none.
-	cw.Write(hdr)
-	for _, b := range z.arrays() {
-		var n [8]byte
-		le.PutUint64(n[:], uint64(b.count()))
-		cw.Write(n[:])
-		if _, err := cw.Write(b.bytes()); err != nil {
-			return err
+	hdr = le.AppendUint32(hdr, uint32(len(arrays)))
+	for _, a := range arrays {
+		hdr = le.AppendUint64(hdr, uint64(a.count()))
+	}
+	for _, cs := range crcs {
+		for _, c := range cs {
+			hdr = le.AppendUint32(hdr, c)
 		}
 	}
-	var tr [4]byte
-	le.PutUint32(tr[:], cw.crc)
-	bw.Write(tr[:])
+	hdr = le.AppendUint32(hdr, crc32.Checksum(hdr, castagnoli))
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var zeros [cacheAlign]byte
+	off := len(hdr)
+	// bufio keeps the first write error and returns it from every later
+	// call, so checking Flush misses none.
+	bw.Write(hdr)
+	for _, b := range data {
+		bw.Write(zeros[:padTo(off)-off])
+		off = padTo(off)
+		bw.Write(b)
+		off += len(b)
+	}
 	return bw.Flush()
 }
 
@@ -143,6 +199,28 @@ func (a arr) bytes() []byte {
 	return asBytes(*a.i32)
 }
 
+func (a arr) elemSize() int {
+	if a.f32 != nil || a.i32 != nil {
+		return 4
+	}
+	return 8
+}
+
+// view points the array at n elements held in b (aligned for them).
+func (a arr) view(b []byte, n int) {
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	switch {
+	case n == 0:
+		a.alloc(nil, 0)
+	case a.f32 != nil:
+		*a.f32 = unsafe.Slice((*float32)(p), n)
+	case a.f64 != nil:
+		*a.f64 = unsafe.Slice((*float64)(p), n)
+	default:
+		*a.i32 = unsafe.Slice((*int32)(p), n)
+	}
+}
+
 func (a arr) alloc(mem *arena, n int) []byte {
 	switch {
 	case a.f32 != nil:
@@ -161,17 +239,6 @@ func (z *zones) arrays() []arr {
 		{f64: &z.TotPop}, {f64: &z.TotU18}, {f64: &z.TotKm2}}
 }
 
-type crcReader struct {
-	r   io.Reader
-	crc uint32
-}
-
-func (c *crcReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.crc = crc32.Update(c.crc, castagnoli, p[:n])
-	return n, err
-}
-
 // loadCache reads the precompute saveCache stored in c under key. found is
 // false when c holds none; anything wrong with it is an error naming it.
 func loadCache(c Cache, key [32]byte) (z *zones, found bool, err error) {
@@ -183,32 +250,30 @@ func loadCache(c Cache, key [32]byte) (z *zones, found bool, err error) {
 	if !found {
 		return nil, false, nil
 	}
+	if m, ok := r.(MappedEntry); ok && nativeLittle {
+		z, err = mappedCache(m, name, key)
+		return z, err == nil, err
+	}
 	defer r.Close()
 	z, err = readCache(r, size, name, key)
 	return z, err == nil, err
 }
 
-// readCache decodes a cache file of size bytes, checking its key, checksum
-// and shapes. A file it rejects leaves nothing allocated in its arena.
-func readCache(f io.Reader, size int64, name string, key [32]byte) (*zones, error) {
-	mem := &arena{}
-	z, err := decodeCache(f, size, name, key, mem)
-	if err != nil {
-		mem.free()
-		return nil, err
-	}
-	z.track()
-	return z, nil
+// cacheLayout is a cache file's header, checked.
+type cacheLayout struct {
+	z      *zones
+	counts []int // elements per array
+	crcs   [][]uint32
+	end    int // header and table bytes
+	hasU18 bool
 }
 
-func decodeCache(f io.Reader, size int64, name string, key [32]byte, mem *arena) (*zones, error) {
-	cr := &crcReader{r: bufio.NewReaderSize(f, 1<<20)}
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("grid cache %s: %s", name, fmt.Sprintf(format, a...))
-	}
+// parseLayout decodes the header and the table from the front of a file of
+// size bytes; more asks for the next n bytes of it.
+func parseLayout(more func(n int) ([]byte, error), size int64, bad func(string, ...any) error, key [32]byte) (*cacheLayout, error) {
 	le := binary.LittleEndian
-	hdr := make([]byte, 8+4+4+32+16+32+1)
-	if _, err := io.ReadFull(cr, hdr); err != nil {
+	hdr, err := more(cacheHeaderSize + 4)
+	if err != nil {
 		return nil, bad("header: %v", err)
 	}
 	if string(hdr[:8]) != cacheMagic {
@@ -223,32 +288,182 @@ func decodeCache(f io.Reader, size int64, name string, key [32]byte, mem *arena)
 	if string(hdr[16:48]) != string(key[:]) {
 		return nil, bad("inputs key differs")
 	}
-	z := &zones{Width: int(le.Uint64(hdr[48:])), Height: int(le.Uint64(hdr[56:])), mem: mem}
+	crc := crc32.Checksum(hdr, castagnoli)
+	z := &zones{Width: int(le.Uint64(hdr[48:])), Height: int(le.Uint64(hdr[56:]))}
 	z.Geo = Geo{math.Float64frombits(le.Uint64(hdr[64:])), math.Float64frombits(le.Uint64(hdr[72:])),
 		math.Float64frombits(le.Uint64(hdr[80:])), math.Float64frombits(le.Uint64(hdr[88:]))}
-	hasU18 := hdr[96] == 1
-	for i, a := range z.arrays() {
-		var nb [8]byte
-		if _, err := io.ReadFull(cr, nb[:]); err != nil {
-			return nil, bad("array %d length: %v", i, err)
-		}
-		n := le.Uint64(nb[:])
-		if n > uint64(size) {
+	arrays := z.arrays()
+	if n := le.Uint32(hdr[cacheHeaderSize:]); int(n) != len(arrays) {
+		return nil, bad("%d arrays, want %d", n, len(arrays))
+	}
+	cb, err := more(8 * len(arrays))
+	if err != nil {
+		return nil, bad("array lengths: %v", err)
+	}
+	crc = crc32.Update(crc, castagnoli, cb)
+	l := &cacheLayout{z: z, hasU18: hdr[96] == 1, counts: make([]int, len(arrays)), crcs: make([][]uint32, len(arrays))}
+	blocks := 0
+	for i, a := range arrays {
+		n := le.Uint64(cb[8*i:])
+		if n > uint64(size)/uint64(a.elemSize()) {
 			return nil, bad("array %d claims %d elements in a %d-byte file", i, n, size)
 		}
-		if _, err := io.ReadFull(cr, a.alloc(mem, int(n))); err != nil {
-			return nil, bad("array %d: %v", i, err)
+		l.counts[i] = int(n)
+		blocks += blocksOf(int(n) * a.elemSize())
+	}
+	tb, err := more(4*blocks + 4)
+	if err != nil {
+		return nil, bad("checksum table: %v", err)
+	}
+	crc = crc32.Update(crc, castagnoli, tb[:4*blocks])
+	if le.Uint32(tb[4*blocks:]) != crc {
+		return nil, bad("header checksum mismatch (file damaged)")
+	}
+	for i, a := range arrays {
+		l.crcs[i] = make([]uint32, blocksOf(l.counts[i]*a.elemSize()))
+		for k := range l.crcs[i] {
+			l.crcs[i][k] = le.Uint32(tb)
+			tb = tb[4:]
 		}
 	}
-	sum := cr.crc
-	var tr [4]byte
-	if _, err := io.ReadFull(cr.r, tr[:]); err != nil {
-		return nil, bad("trailer: %v", err)
+	l.end = len(hdr) + len(cb) + 4*blocks + 4
+	// The file holds exactly the arrays the table lists.
+	off := l.end
+	for i, a := range arrays {
+		off = padTo(off) + l.counts[i]*a.elemSize()
 	}
-	if le.Uint32(tr[:]) != sum {
-		return nil, bad("checksum mismatch (file damaged)")
+	if int64(off) != size {
+		return nil, bad("%d bytes, the table lists %d", size, off)
 	}
-	if !hasU18 {
+	return l, nil
+}
+
+// readCache decodes a cache file of size bytes from a stream, checking its
+// key, checksums and shapes. A file it rejects leaves nothing allocated in
+// its arena.
+func readCache(f io.Reader, size int64, name string, key [32]byte) (*zones, error) {
+	mem := &arena{}
+	z, err := decodeCache(f, size, name, key, mem)
+	if err != nil {
+		mem.free()
+		return nil, err
+	}
+	z.track()
+	return z, nil
+}
+
+func cacheErr(name string) func(string, ...any) error {
+	return func(format string, a ...any) error {
+		return fmt.Errorf("grid cache %s: %s", name, fmt.Sprintf(format, a...))
+	}
+}
+
+func decodeCache(f io.Reader, size int64, name string, key [32]byte, mem *arena) (*zones, error) {
+	br := bufio.NewReaderSize(f, 1<<20)
+	bad := cacheErr(name)
+	off := 0
+	l, err := parseLayout(func(n int) ([]byte, error) {
+		b := make([]byte, n)
+		_, err := io.ReadFull(br, b)
+		off += n
+		return b, err
+	}, size, bad, key)
+	if err != nil {
+		return nil, err
+	}
+	z := l.z
+	z.mem = mem
+	var pad [cacheAlign]byte
+	for i, a := range z.arrays() {
+		p := pad[:padTo(off)-off]
+		if _, err := io.ReadFull(br, p); err != nil {
+			return nil, bad("array %d: %v", i, err)
+		}
+		if slices.ContainsFunc(p, func(c byte) bool { return c != 0 }) {
+			return nil, bad("array %d: padding damaged", i)
+		}
+		off = padTo(off)
+		b := a.alloc(mem, l.counts[i])
+		if _, err := io.ReadFull(br, b); err != nil {
+			return nil, bad("array %d: %v", i, err)
+		}
+		off += len(b)
+		for k, want := range l.crcs[i] {
+			if crc32.Checksum(block(b, k), castagnoli) != want {
+				return nil, bad("array %d block %d: checksum mismatch (file damaged)", i, k)
+			}
+		}
+	}
+	return l.finish(bad)
+}
+
+// mappedCache uses a mapped entry's bytes in place: the arrays are slices of
+// it, verified on every core; the entry is closed when the zones are
+// dropped, or at once when it is rejected.
+func mappedCache(m MappedEntry, name string, key [32]byte) (*zones, error) {
+	b := m.Bytes()
+	mem := &arena{}
+	mem.adopt(m)
+	z, err := decodeMapped(b, name, key, mem)
+	if err != nil {
+		mem.free()
+		return nil, err
+	}
+	z.track()
+	return z, nil
+}
+
+func decodeMapped(b []byte, name string, key [32]byte, mem *arena) (*zones, error) {
+	bad := cacheErr(name)
+	off := 0
+	l, err := parseLayout(func(n int) ([]byte, error) {
+		if len(b)-off < n {
+			return nil, io.ErrUnexpectedEOF
+		}
+		off += n
+		return b[off-n : off], nil
+	}, int64(len(b)), bad, key)
+	if err != nil {
+		return nil, err
+	}
+	z := l.z
+	z.mem = mem
+	arrays := z.arrays()
+	type job struct{ a, k int }
+	var jobs []job
+	data := make([][]byte, len(arrays))
+	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%cacheAlign != 0 {
+		return nil, bad("mapped at an unaligned address")
+	}
+	for i, a := range arrays {
+		start := padTo(off)
+		if slices.ContainsFunc(b[off:start], func(c byte) bool { return c != 0 }) {
+			return nil, bad("array %d: padding damaged", i)
+		}
+		data[i] = b[start : start+l.counts[i]*a.elemSize()]
+		a.view(data[i], l.counts[i])
+		off = start + len(data[i])
+		for k := range l.crcs[i] {
+			jobs = append(jobs, job{i, k})
+		}
+	}
+	bads := make([]bool, len(jobs))
+	parallel.Each(len(jobs), func(_, j int) {
+		i, k := jobs[j].a, jobs[j].k
+		d := data[i]
+		bads[j] = crc32.Checksum(block(d, k), castagnoli) != l.crcs[i][k]
+	})
+	if j := slices.Index(bads, true); j >= 0 {
+		return nil, bad("array %d block %d: checksum mismatch (file damaged)", jobs[j].a, jobs[j].k)
+	}
+	return l.finish(bad)
+}
+
+// finish checks a loaded precompute's shapes and rebuilds what is not
+// persisted.
+func (l *cacheLayout) finish(bad func(string, ...any) error) (*zones, error) {
+	z := l.z
+	if !l.hasU18 {
 		z.U18, z.U18Pre = nil, nil
 	}
 	if err := z.check(); err != nil {
