@@ -53,17 +53,19 @@ func LoadFiles(files []config.GeoFile) ([]indicators.Area, map[string]string, er
 // other) was repaired. An area that has nothing with area left after the
 // repair is an error naming it.
 func LoadFilesReport(files []config.GeoFile) ([]indicators.Area, map[string]string, []Repair, error) {
+	p, _, err := LoadFilesPrepared(files, nil, nil)
+	return p.Areas, p.PCodes, p.Repairs, err
+}
+
+// loadContents is LoadFilesReport on the files' bytes, read.
+func loadContents(files []config.GeoFile, contents [][]byte) ([]indicators.Area, map[string]string, []Repair, error) {
 	var repairs []Repair
 	var out []indicators.Area
 	pcodes := map[string]string{} // pcode → ucode
 	seen := map[string]string{}
 	var errs []error
-	for _, f := range files {
-		b, err := os.ReadFile(f.Path)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("geographies: %w", err)
-		}
-		features, err := decodeFeatures(b)
+	for fi, f := range files {
+		features, err := decodeFeatures(contents[fi])
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("geographies %s: not a GeoJSON FeatureCollection: %w", f.Path, err)
 		}

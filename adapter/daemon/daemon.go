@@ -171,13 +171,15 @@ func (d *Daemon) loadAreas(ctx context.Context, cfg config.Config) ([]indicators
 			return nil, fmt.Errorf("geographies from GeoSight: %w", err)
 		}
 	default:
-		var err error
-		var repairs []areas.Repair
-		as, pcodes, repairs, err = areas.LoadFilesReport(cfg.Geographies.Files)
+		// Prepared areas are kept in the state dir like the grid
+		// precompute (read-only in a dry run): a start whose files did
+		// not change skips parsing and repairing them.
+		p, _, err := areas.LoadFilesPrepared(cfg.Geographies.Files, state.NewAreasCache(cfg.StateDir, d.opts.DryRun), d.log)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range repairs {
+		as, pcodes = p.Areas, p.PCodes
+		for _, r := range p.Repairs {
 			d.log.Warn("invalid area geometry repaired as GEOS make_valid would", "ucode", r.Code, "file", r.File,
 				"problems", strings.Join(r.Problems, "; "), "result", r.Result)
 		}

@@ -11,12 +11,17 @@ import (
 )
 
 // GridCachePrefix starts the name of every grid precompute file in the state
-// dir: grid-precompute-<key>.bin.
-const GridCachePrefix = "grid-precompute-"
+// dir: grid-precompute-<key>.bin; AreasCachePrefix every prepared areas
+// file (adapter/areas.Prepared): areas-prepared-<key>.bin.
+const (
+	GridCachePrefix  = "grid-precompute-"
+	AreasCachePrefix = "areas-prepared-"
+)
 
-// GridCache keeps the grid exposure engine's precompute (it implements
-// indicators/grid.Cache) as one file in the state dir,
-// grid-precompute-<key>.bin. A file is written to a temporary name and
+// FileCache keeps one derived file in the state dir under a key: the grid
+// exposure engine's precompute (NewGridCache; it implements
+// indicators/grid.Cache), grid-precompute-<key>.bin, or the prepared areas
+// (NewAreasCache). A file is written to a temporary name and
 // renamed, so a crash leaves the previous file or none, never a part of one;
 // storing one removes the others. Where the platform maps files, Load maps
 // it read-only (grid.MappedEntry), so the engine uses the page cache's copy
@@ -24,27 +29,33 @@ const GridCachePrefix = "grid-precompute-"
 // the old file until the engine drops it. The file must not be edited in
 // place while a daemon runs (a mapped file cut short faults the reader). ReadOnly loads but never writes (a dry run
 // leaves the state dir as it found it).
-type GridCache struct {
+type FileCache struct {
 	Dir      string
 	ReadOnly bool
+	Prefix   string // of the files' names: GridCachePrefix, AreasCachePrefix
 }
 
 // NewGridCache returns the grid precompute store in dir.
-func NewGridCache(dir string, readOnly bool) GridCache {
-	return GridCache{Dir: dir, ReadOnly: readOnly}
+func NewGridCache(dir string, readOnly bool) FileCache {
+	return FileCache{Dir: dir, ReadOnly: readOnly, Prefix: GridCachePrefix}
 }
 
-func (c GridCache) path(key string) (string, error) {
+// NewAreasCache returns the prepared areas store in dir.
+func NewAreasCache(dir string, readOnly bool) FileCache {
+	return FileCache{Dir: dir, ReadOnly: readOnly, Prefix: AreasCachePrefix}
+}
+
+func (c FileCache) path(key string) (string, error) {
 	if key == "" || strings.ContainsFunc(key, func(r rune) bool {
 		return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_')
 	}) {
-		return "", fmt.Errorf("grid cache key %q: want letters, digits, - and _ only", key)
+		return "", fmt.Errorf("cache key %q: want letters, digits, - and _ only", key)
 	}
-	return filepath.Join(c.Dir, GridCachePrefix+key+".bin"), nil
+	return filepath.Join(c.Dir, c.Prefix+key+".bin"), nil
 }
 
 // Load opens the file stored under key; found is false when there is none.
-func (c GridCache) Load(key string) (io.ReadCloser, int64, bool, error) {
+func (c FileCache) Load(key string) (io.ReadCloser, int64, bool, error) {
 	p, err := c.path(key)
 	if err != nil {
 		return nil, 0, false, err
@@ -70,7 +81,7 @@ func (c GridCache) Load(key string) (io.ReadCloser, int64, bool, error) {
 // Store writes the file under key through a temporary file renamed into
 // place, then removes the precompute files of other keys. An error from
 // write leaves the previous files as they were.
-func (c GridCache) Store(key string, write func(io.Writer) error) error {
+func (c FileCache) Store(key string, write func(io.Writer) error) error {
 	final, err := c.path(key)
 	if err != nil {
 		return err
@@ -81,7 +92,7 @@ func (c GridCache) Store(key string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(c.Dir, GridCachePrefix+"*.tmp")
+	f, err := os.CreateTemp(c.Dir, c.Prefix+"*.tmp")
 	if err != nil {
 		return err
 	}
@@ -100,7 +111,7 @@ func (c GridCache) Store(key string, write func(io.Writer) error) error {
 	ents, _ := os.ReadDir(c.Dir)
 	for _, e := range ents {
 		n := e.Name()
-		if strings.HasPrefix(n, GridCachePrefix) && strings.HasSuffix(n, ".bin") && n != filepath.Base(final) {
+		if strings.HasPrefix(n, c.Prefix) && strings.HasSuffix(n, ".bin") && n != filepath.Base(final) {
 			os.Remove(filepath.Join(c.Dir, n))
 		}
 	}

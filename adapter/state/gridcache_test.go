@@ -17,9 +17,9 @@ import (
 	"github.com/hazardsync/hazardsync/indicators/grid"
 )
 
-var _ grid.Cache = GridCache{}
+var _ grid.Cache = FileCache{}
 
-func readAll(t *testing.T, c GridCache, key string) (string, bool) {
+func readAll(t *testing.T, c FileCache, key string) (string, bool) {
 	t.Helper()
 	r, size, found, err := c.Load(key)
 	require.NoError(t, err)
@@ -96,14 +96,14 @@ func TestGridCacheRefusesPathKeys(t *testing.T) {
 	for _, key := range []string{"", "../x", "a/b", "a.b", "a b"} {
 		t.Run(key, func(t *testing.T) {
 			_, _, _, err := c.Load(key)
-			require.ErrorContains(t, err, "grid cache key")
-			require.ErrorContains(t, c.Store(key, write("x")), "grid cache key")
+			require.ErrorContains(t, err, "cache key")
+			require.ErrorContains(t, c.Store(key, write("x")), "cache key")
 		})
 	}
 }
 
 // TestGridCacheKeepsEnginePrecompute: the engine's precompute goes through
-// GridCache into the file the daemon has always written
+// FileCache into the file the daemon has always written
 // (grid-precompute-<24 hex>.bin, magic HSGRIDPC), reloads from it, and a
 // damaged file is reported, so the engine rebuilds instead of trusting it.
 func TestGridCacheKeepsEnginePrecompute(t *testing.T) {

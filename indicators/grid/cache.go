@@ -42,7 +42,7 @@ const (
 
 // Cache keeps the precompute between runs. The engine does no file I/O of
 // its own: the daemon's state side provides the store
-// (adapter/state.GridCache keeps it as one file in the state dir).
+// (adapter/state.FileCache keeps it as one file in the state dir).
 type Cache interface {
 	// Load opens the entry stored under key and says how many bytes it has;
 	// found is false (and err nil) when there is none. The engine closes r:

@@ -37,7 +37,7 @@ type Options struct {
 	// baseline share.
 	Under18 Layer
 	// Cache keeps the precompute between runs (the daemon's state dir:
-	// adapter/state.GridCache); nil = no persistence.
+	// adapter/state.FileCache); nil = no persistence.
 	Cache  Cache
 	Logger *slog.Logger
 }
