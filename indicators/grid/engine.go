@@ -925,6 +925,20 @@ func (e *Engine) PrecomputeBytes() int {
 	return n + 8*len(e.z.SegPre) + 8*len(e.z.SegU18Pre)
 }
 
+// ExtentBytes is the memory of the areas' per-row extents (inside.go),
+// built from the precompute on the first sync and kept beside it: 36 bytes
+// an area-row.
+func (e *Engine) ExtentBytes() int {
+	if e.ext == nil {
+		return 0
+	}
+	n := 0
+	for _, x := range e.ext {
+		n += len(x.lo)
+	}
+	return 36 * n
+}
+
 // ZonalTotals is the exact population of each area over a grid held in
 // memory, straight from the coverage kernel (no precompute): the startup and
 // refresh figure, and the one compared with GDAL in bench-compare. Areas not

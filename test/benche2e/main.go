@@ -152,11 +152,15 @@ func main() {
 		fmt.Printf("  %-24s fetch %6.3f s (CPU %5.3f)  sync wall %6.3f s  CPU %6.3f s  overlay: %3d footprints, %3d measured, %3d reused, %5d hits in %.3f s  values %d  allocated %.0f MB, %d GCs (CPU %.3f s)  peak RSS %.0f MB\n",
 			s.Name, s.FetchS, s.FetchCPUS, s.WallS, s.CPUS, s.Footprints, s.Computed, s.Reused, s.Hits, s.OverlayS, s.Values, s.AllocMB, s.GCs, s.GCCPUS, mb(s.PeakRSS))
 	}
-	// The issue counts the engine as its precompute and its area edge index
-	// (~1.08 GB together at this size); both figures are printed.
-	fmt.Printf("  peak RSS %.0f MB (%.0f MB at the end of the start); grid engine precompute %.0f MB + its area edge index %.0f MB; everything else ≤ %.0f MB (peak RSS − precompute − edge index; %.0f MB with the edge index); Go heap in use after the syncs %.0f MB\n",
-		mb(cr.PeakRSS), mb(cr.StartPeakRSS), mb(cr.EngineBytes), mb(cr.EdgeBytes), mb(cr.PeakRSS-cr.EngineBytes-cr.EdgeBytes), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
-	fmt.Printf("  precompute cache file(s) in the state dir: %.0f MB\n", mb(dirBytes(filepath.Join(*dir, "state"), ".bin", ".cache", "precompute")))
+	// The issue counts the engine as ~1.08 GB at this size: its precompute,
+	// its area edge index and the per-row area extents built from the
+	// precompute on the first sync; each figure is printed.
+	engine := cr.EngineBytes + cr.EdgeBytes + cr.ExtentBytes
+	fmt.Printf("  peak RSS %.0f MB (%.0f MB at the end of the start); grid engine %.0f MB = precompute %.0f MB + area edge index %.0f MB + area extents %.0f MB; everything else ≤ %.0f MB (peak RSS − engine; %.0f MB counting only the precompute as engine); Go heap in use after the syncs %.0f MB\n",
+		mb(cr.PeakRSS), mb(cr.StartPeakRSS), mb(engine), mb(cr.EngineBytes), mb(cr.EdgeBytes), mb(cr.ExtentBytes), mb(cr.PeakRSS-engine), mb(cr.PeakRSS-cr.EngineBytes), mb(cr.HeapInUse))
+	fmt.Printf("  resident at the end: anonymous %.0f MB (Go heap from the OS %.0f MB, all Go runtime %.0f MB; the rest is the engine's arena), file-backed %.0f MB (the mapped precompute and the binary)\n",
+		mb(cr.RSSAnon), mb(cr.HeapSys), mb(cr.GoSys), mb(cr.RSSFile))
+	fmt.Printf("  precompute cache file(s) in the state dir: %.0f MB\n", mb(dirBytes(filepath.Join(*dir, "state"), "grid-precompute")))
 	targets := map[string]float64{"cold": 3, "nothing changed": 0.2, "10% moved": 0.5}
 	for _, s := range cr.Syncs {
 		if t, ok := targets[s.Key]; ok && !*useSmall { // targets are for the full country
@@ -457,6 +461,11 @@ type childResult struct {
 	// StartPeakRSS is the peak before the first sync (daemon start).
 	StartPeakRSS float64
 	EngineBytes  float64
+	// At the end: resident anonymous and file-backed memory (the
+	// precompute is a mapped file), the Go heap's and the Go runtime's
+	// memory from the OS not returned to it.
+	RSSAnon, RSSFile, HeapSys, GoSys float64
+	ExtentBytes                      float64
 	// EdgeBytes is the engine's per-area edge index (exact clips), built
 	// during syncs and kept.
 	EdgeBytes float64
@@ -572,10 +581,14 @@ func runChild(dir string, s bench.Size, profile string, profileSync, profileRepe
 	if eb, ok := d.Runner.Exposure().(interface{ EdgeBytes() int }); ok {
 		r.EdgeBytes = float64(eb.EdgeBytes())
 	}
+	if xb, ok := d.Runner.Exposure().(interface{ ExtentBytes() int }); ok {
+		r.ExtentBytes = float64(xb.ExtentBytes())
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	r.HeapInUse = float64(ms.HeapInuse)
 	r.PeakRSS = vmHWM()
+	r.RSSAnon, r.RSSFile, r.HeapSys, r.GoSys = procStatus("RssAnon:"), procStatus("RssFile:"), float64(ms.HeapSys-ms.HeapReleased), float64(ms.Sys-ms.HeapReleased)
 	must(json.NewEncoder(os.Stdout).Encode(r))
 }
 
@@ -675,11 +688,14 @@ func cpuNow() float64 {
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 // vmHWM is the process's peak resident set in bytes.
-func vmHWM() float64 {
+func vmHWM() float64 { return procStatus("VmHWM:") }
+
+// procStatus is a size field of /proc/self/status in bytes.
+func procStatus(field string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	must(err)
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
+		if strings.HasPrefix(l, field) {
 			f := strings.Fields(l)
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb * 1024
