@@ -4,6 +4,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
 // A population grid that misses the areas gives area-weighted numbers
@@ -37,17 +38,24 @@ func AreaShare(areas []indicators.Area, b orb.Bound) GridCoverage {
 			c.Level = a.Level
 		}
 	}
-	for _, a := range areas {
+	// Areas measured on every core, summed in order (the same sums
+	// whatever the scheduling).
+	km2, covered := make([]float64, len(areas)), make([]float64, len(areas))
+	parallel.Each(len(areas), func(_, i int) {
+		a := areas[i]
 		if a.Level != c.Level || a.Geometry == nil || !indicators.IsPolygonal(a.Geometry) {
-			continue
+			return
 		}
-		km2 := indicators.GeodesicAreaKm2(a.Geometry)
-		c.AreasKm2 += km2
+		km2[i] = indicators.GeodesicAreaKm2(a.Geometry)
 		if ab := a.Geometry.Bound(); b.Contains(ab.Min) && b.Contains(ab.Max) {
-			c.CoveredKm2 += km2 // wholly inside: nothing to clip
-			continue
+			covered[i] = km2[i] // wholly inside: nothing to clip
+			return
 		}
-		c.CoveredKm2 += indicators.GeodesicAreaKm2(clipToBound(a.Geometry, b))
+		covered[i] = indicators.GeodesicAreaKm2(clipToBound(a.Geometry, b))
+	})
+	for i := range areas {
+		c.AreasKm2 += km2[i]
+		c.CoveredKm2 += covered[i]
 	}
 	if c.AreasKm2 > 0 {
 		c.Share = min(1, c.CoveredKm2/c.AreasKm2)
