@@ -73,6 +73,12 @@ func TestCacheMappedInPlace(t *testing.T) {
 			require.True(t, p >= lo && p <= hi, "array %d is read in place", i)
 		}
 	}
+	// The stored segment prefixes are what a load used to rebuild.
+	again := *e.z
+	again.mem = nil
+	again.segmentSums()
+	require.Equal(t, again.SegPre, e.z.SegPre)
+	require.Equal(t, again.SegU18Pre, e.z.SegU18Pre)
 	got, err := e.Expose(fps)
 	require.NoError(t, err)
 	require.Equal(t, want, got)
@@ -96,7 +102,7 @@ func TestCacheDamageRejected(t *testing.T) {
 	off := 0
 	l, err := parseLayout(func(n int) ([]byte, error) { off += n; return good[off-n : off], nil }, int64(len(good)), cacheErr("t"), e.key)
 	require.NoError(t, err)
-	popStart := padTo(l.end)
+	popStart := arrayStart(l.end, 1)
 	require.Greater(t, popStart, l.end, "this layout has padding before the first array")
 	le := binary.LittleEndian
 
@@ -115,7 +121,7 @@ func TestCacheDamageRejected(t *testing.T) {
 		{"a block checksum", func(b []byte) []byte { b[l.end-5] ^= 1; return b }, "header checksum mismatch"},
 		{"padding", func(b []byte) []byte { b[popStart-1] = 7; return b }, "padding"},
 		{"the first value", func(b []byte) []byte { b[popStart] ^= 1; return b }, "array 0 block 0: checksum mismatch"},
-		{"the last byte", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, "array 12 block 0: checksum mismatch"},
+		{"the last byte", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, "array 13 block 0: checksum mismatch"},
 		{"cut short", func(b []byte) []byte { return b[:len(b)-1] }, "the table lists"},
 		{"a byte more", func(b []byte) []byte { return append(b, 0) }, "the table lists"},
 		{"header only", func(b []byte) []byte { return b[:20] }, "header"},

@@ -922,7 +922,7 @@ func (e *Engine) PrecomputeBytes() int {
 	for _, a := range e.z.arrays() {
 		n += len(a.bytes())
 	}
-	return n + 8*len(e.z.SegPre) + 8*len(e.z.SegU18Pre)
+	return n
 }
 
 // ExtentBytes is the memory of the areas' per-row extents (inside.go),
