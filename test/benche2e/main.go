@@ -5,7 +5,8 @@
 // up). It times dry-run syncs (no delivery) three ways:
 //
 //   - `hazardsync once --dry-run` processes: cold (empty state dir: the grid
-//     precompute is built), again (precompute reloaded, nothing changed),
+//     precompute is built), again (precompute and prepared areas reloaded,
+//     nothing changed),
 //     and after 10% of the footprints moved. Each process pays its start.
 //   - syncs inside one daemon-like process: start (config, areas, grid
 //     engine from the cache) reported apart, then a cold sync, a sync where
@@ -70,7 +71,7 @@ func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "hazardsync-e2e"), "work directory (generated inputs are kept and reused)")
 	python := flag.String("python", "/usr/bin/python3", "Python with geopandas, GDAL and numpy (Debian's); empty skips it")
 	useSmall := flag.Bool("small", false, "a small country (smoke test)")
-	child := flag.String("child", "", "internal: run the in-process syncs (sync), write the precompute (prebuild); once: one `once --dry-run` in this process, phases and peak RSS on stdout (with -profile, CPU and peak-heap profiles)")
+	child := flag.String("child", "", "internal: run the in-process syncs (sync), write the precompute and the prepared areas (prebuild); once: one `once --dry-run` in this process, phases and peak RSS on stdout (with -profile, CPU and peak-heap profiles)")
 	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
 	profileSync := flag.Int("profile-sync", 0, "with -profile, the CPU profile covers only the in-process sync with this number (1 cold, 2 nothing changed, 3 10% moved, 4 nothing changed again)")
@@ -122,8 +123,8 @@ func main() {
 	pre.Stderr = os.Stderr
 	must(pre.Run())
 	ru := pre.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Printf("  %-46s wall %6.2f s  CPU %6.2f s  (daemon start, not a dry run: writes the precompute cache)\n", "precompute cache written", time.Since(t1).Seconds(), tv(ru.Utime)+tv(ru.Stime))
-	again := runOnce(*dir, bin, "again: precompute reloaded, nothing changed")
+	fmt.Printf("  %-46s wall %6.2f s  CPU %6.2f s  (daemon start, not a dry run: writes the precompute and the prepared areas)\n", "precompute and prepared areas written", time.Since(t1).Seconds(), tv(ru.Utime)+tv(ru.Stime))
+	again := runOnce(*dir, bin, "again: precompute, prepared areas reloaded")
 	// The same `once --dry-run`, in one process, by phase: what dominates.
 	phases := exec.Command(self, "-child", "once", "-dir", *dir)
 	phases.Stderr = os.Stderr
@@ -202,8 +203,8 @@ func main() {
 	fmt.Println("\nratios (Python ÷ hazardsync, same run):")
 	fmt.Printf("  end to end, processes, wall: Python cold %.2f s ÷ `once` cold (precompute built) %.2f s = %.1f×\n", py[0], cold.wall, py[0]/cold.wall)
 	fmt.Printf("  end to end, processes, CPU:  Python cold %.2f s ÷ `once` cold (precompute built) %.2f s = %.1f×\n", pyCPU[0], cold.cpu, pyCPU[0]/cold.cpu)
-	fmt.Printf("  end to end, processes, wall: Python warm %.2f s ÷ `once` again (precompute reloaded) %.2f s = %.1f×\n", py[1], again.wall, py[1]/again.wall)
-	fmt.Printf("  end to end, processes, CPU:  Python warm %.2f s ÷ `once` again (precompute reloaded) %.2f s = %.1f×\n", pyCPU[1], again.cpu, pyCPU[1]/again.cpu)
+	fmt.Printf("  end to end, processes, wall: Python warm %.2f s ÷ `once` again (precompute and prepared areas reloaded) %.2f s = %.1f×\n", py[1], again.wall, py[1]/again.wall)
+	fmt.Printf("  end to end, processes, CPU:  Python warm %.2f s ÷ `once` again (precompute and prepared areas reloaded) %.2f s = %.1f×\n", pyCPU[1], again.cpu, pyCPU[1]/again.cpu)
 	fmt.Printf("  first cycle in a daemon, wall: Python warm %.2f s ÷ (start %.2f s + fetch %.2f s + cold sync %.3f s) = %.1f×\n", py[1], cr.StartS, coldFetch, coldSync, py[1]/(cr.StartS+coldFetch+coldSync))
 	fmt.Printf("  later cycles, CPU: Python warm %.2f s ÷ nothing-changed fetch + sync %.3f s = %.0f×\n", pyCPU[1], warmCPU, pyCPU[1]/warmCPU)
 }
@@ -472,8 +473,8 @@ type childResult struct {
 	HeapInUse float64
 }
 
-// prebuild starts a daemon that is not a dry run (so the grid engine writes
-// its precompute cache to the state dir) and stops it.
+// prebuild starts a daemon that is not a dry run (so the prepared areas and
+// the grid engine's precompute are written to the state dir) and stops it.
 func prebuild(dir string) {
 	must(os.Chdir(dir))
 	path := filepath.Join(dir, "hazardsync.yaml")
