@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -55,6 +56,37 @@ func TestTuneGCSetsAndRestoresGOGC(t *testing.T) {
 	assert.Equal(t, want, readGCPercent(), "one daemon still holds the tuner")
 	b()
 	assert.Equal(t, 100, readGCPercent(), "the last release puts GOGC back")
+}
+
+// The tuner sets the soft memory limit two headrooms over what is live (and
+// the runtime's own memory), puts the previous limit back on release, and
+// leaves an operator's GOMEMLIMIT alone.
+func TestTuneGCSetsAndRestoresTheMemoryLimit(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	orig := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(orig)
+	live := make([]byte, 8<<20)
+	defer runtime.KeepAlive(live)
+
+	release := tuneGC(4)
+	runtime.GC()
+	afterGC()
+	got := debug.SetMemoryLimit(-1)
+	lv := readLiveHeap()
+	assert.GreaterOrEqual(t, got, int64(lv+8<<20), "at least two headrooms over the live heap")
+	assert.Less(t, got, int64(lv+8<<20+64<<20), "and the runtime's own memory, not more")
+	assert.Equal(t, memoryLimitFor(lv, readRuntimeOverhead(), 4<<20), got)
+	release()
+	assert.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1), "the last release puts the limit back")
+
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	debug.SetMemoryLimit(1 << 30)
+	release = tuneGC(4)
+	runtime.GC()
+	afterGC()
+	assert.Equal(t, int64(1<<30), debug.SetMemoryLimit(-1), "an explicit GOMEMLIMIT wins")
+	release()
 }
 
 func TestTuneGCLeavesAnExplicitGOGC(t *testing.T) {
