@@ -27,6 +27,14 @@ type EachExposer interface {
 	ExposeEach(sets [][]orb.Geometry) ([][]AreaExposure, error)
 }
 
+// CacheAger is an ExposureEngine whose caches age by sync: the runner
+// calls EndSync after each sync's recipes, and the engine drops what the
+// last syncs did not use, so a long-running daemon's caches follow the
+// current hazards instead of filling up to their bounds.
+type CacheAger interface {
+	EndSync()
+}
+
 // ExposeEach is each set's Expose, in one batch when the engine has one.
 func ExposeEach(eng ExposureEngine, sets [][]orb.Geometry) ([][]AreaExposure, error) {
 	if b, ok := eng.(EachExposer); ok {

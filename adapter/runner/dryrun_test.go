@@ -103,3 +103,31 @@ func TestHysteresisIsPure(t *testing.T) {
 	assert.Equal(t, "alert", out1[1].Text, "W is held at alert until clear_after passes")
 	assert.Equal(t, true, out1[1].Attributes["held"])
 }
+
+// agingEngine counts the runner's EndSync calls.
+type agingEngine struct {
+	*indicators.AreaWeighted
+	ends int
+}
+
+func (a *agingEngine) EndSync() { a.ends++ }
+
+// TestEverySyncEndsTheEnginesSync: the runner tells an engine whose caches
+// age by sync (indicators.CacheAger) each time a sync's recipes are done,
+// dry runs included.
+func TestEverySyncEndsTheEnginesSync(t *testing.T) {
+	src := &scriptedSource{batches: []adapter.Batch{
+		{Complete: true, Events: []indicators.Event{quake("q1", "1", indicators.SeverityOrange, rect(0, 0, 2, 1))}},
+		{Complete: true, Cursor: adapter.Cursor{ETag: `"2"`}},
+	}}
+	sink := &memSink{}
+	r, _ := setup(t, src, sink)
+	eng := &agingEngine{AreaWeighted: indicators.NewAreaWeighted(r.Areas())}
+	r.Configure(runner.Setup{Config: r.Config(), Areas: r.Areas(), Exposure: eng, Sinks: sinks(sink),
+		Sources: map[string]adapter.Source{"feed": src}})
+	_, err := r.Once(context.Background(), runner.SyncOptions{})
+	require.NoError(t, err)
+	_, err = r.Once(context.Background(), runner.SyncOptions{DryRun: true})
+	require.NoError(t, err)
+	require.Equal(t, 2, eng.ends)
+}

@@ -492,6 +492,9 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		current = append(current, vals...)
 	}
 	parts = nil // the recipes' slices can go at the next collection
+	if a, ok := engine.(indicators.CacheAger); ok {
+		a.EndSync()
+	}
 	res.Overlay = r.reportOverlay(in)
 	current, ledger, err := applyHysteresis(v.store, cfg, areas, current, start, !opt.DryRun)
 	if err != nil {

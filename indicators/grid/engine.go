@@ -71,8 +71,12 @@ type Engine struct {
 	extOnce sync.Once
 	ext     []areaExtent
 
-	mu       sync.Mutex
-	gen      uint64
+	mu  sync.Mutex
+	gen uint64
+	// sync counts EndSync calls: cache entries not used in the last
+	// keepSyncs syncs are dropped, so the caches hold what current hazards
+	// need, not every footprint a long-running daemon ever saw.
+	sync     uint64
 	covCache map[[32]byte]*cachedCov
 	resCache map[[32]byte]*cachedRes
 	unions   []*unionEntry // recent unions' results, to update (union.go)
@@ -84,11 +88,38 @@ type cachedCov struct {
 	cov   *Coverage
 	edges *edgeSet
 	used  uint64
+	sync  uint64 // the last sync that used it
 }
 
 type cachedRes struct {
 	res  []indicators.AreaExposure
 	used uint64
+	sync uint64
+}
+
+// keepSyncs: a cache entry no sync used in this many syncs is dropped.
+const keepSyncs = 2
+
+// EndSync ends a sync (indicators.CacheAger): coverages, results and kept
+// unions that neither it nor the sync before used are dropped. A footprint
+// that is still current is used every sync (its union's cached result
+// marks its coverage), so only hazards that went away are forgotten.
+func (e *Engine) EndSync() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sync++
+	stale := func(s uint64) bool { return s+keepSyncs < e.sync }
+	for k, c := range e.covCache {
+		if stale(c.sync) {
+			delete(e.covCache, k)
+		}
+	}
+	for k, r := range e.resCache {
+		if stale(r.sync) {
+			delete(e.resCache, k)
+		}
+	}
+	e.unions = slices.DeleteFunc(e.unions, func(u *unionEntry) bool { return stale(u.sync) })
 }
 
 // minPieceCells is the smallest (area, footprint) piece reported, in cells.
@@ -368,7 +399,7 @@ func (e *Engine) exposeUnion(fs fpSet, gen uint64) ([]indicators.AreaExposure, e
 	case len(use) == 1:
 		res = e.finish(e.sumsOne(use[0], useSets[0], e.classify(useGeoms[0])))
 	default:
-		res = e.unionOnGrid(use, useSets, useHashes, gen)
+		res = e.unionOnGrid(fs.key, use, useSets, useHashes, gen)
 	}
 	return e.withFallback(res, fs.polys)
 }
@@ -438,7 +469,7 @@ func (e *Engine) coverageEach(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
 		}
 		first[k] = i
 		if c, ok := e.covCache[k]; ok {
-			c.used = gen
+			c.used, c.sync = gen, e.sync
 			covs[i], sets[i] = c.cov, c.edges
 		} else {
 			missing = append(missing, i)
@@ -453,7 +484,7 @@ func (e *Engine) coverageEach(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
 	})
 	e.mu.Lock()
 	for _, i := range missing {
-		e.covCache[fs.hashes[i]] = &cachedCov{cov: covs[i], edges: sets[i], used: gen}
+		e.covCache[fs.hashes[i]] = &cachedCov{cov: covs[i], edges: sets[i], used: gen, sync: e.sync}
 	}
 	evict(e.covCache, maxCovCache, func(c *cachedCov) uint64 { return c.used })
 	e.mu.Unlock()
@@ -487,7 +518,19 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 			continue
 		}
 		if r, ok := e.resCache[fs.key]; ok {
-			r.used = gen
+			r.used, r.sync = gen, e.sync
+			// Its footprints are current: their coverages and the
+			// kept union stay for the next union that changes a few.
+			for _, h := range fs.hashes {
+				if c, ok := e.covCache[h]; ok {
+					c.sync = e.sync
+				}
+			}
+			for _, u := range e.unions {
+				if u.key == fs.key {
+					u.sync = e.sync
+				}
+			}
 			out[i] = slices.Clone(r.res)
 			continue
 		}
@@ -583,7 +626,7 @@ func (e *Engine) withFallback(res []indicators.AreaExposure, polys []orb.Geometr
 
 func (e *Engine) storeResult(key [32]byte, res []indicators.AreaExposure, gen uint64) {
 	e.mu.Lock()
-	e.resCache[key] = &cachedRes{res: res, used: gen}
+	e.resCache[key] = &cachedRes{res: res, used: gen, sync: e.sync}
 	evict(e.resCache, maxResCache, func(c *cachedRes) uint64 { return c.used })
 	e.mu.Unlock()
 }

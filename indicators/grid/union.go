@@ -33,10 +33,12 @@ func boxOf(c *Coverage) cellBox {
 // unionEntry is a union's on-grid result kept for the next union that
 // differs from it in a few footprints.
 type unionEntry struct {
+	key   [32]byte             // the footprint set's (fpSet.key)
 	boxes map[[32]byte]cellBox // its footprints' cells, by geometry hash
 	res   []indicators.AreaExposure
 	idx   []int32 // res[i] is area idx[i]'s
 	used  uint64
+	sync  uint64 // the last sync that used it
 }
 
 const (
@@ -50,7 +52,7 @@ const (
 // unionOnGrid sums a union of two or more coverages (hashes are their
 // geometries') over the areas on the grid, from the closest kept union when
 // few footprints differ, and keeps the result.
-func (e *Engine) unionOnGrid(covs []*Coverage, sets []*edgeSet, hashes [][32]byte, gen uint64) []indicators.AreaExposure {
+func (e *Engine) unionOnGrid(key [32]byte, covs []*Coverage, sets []*edgeSet, hashes [][32]byte, gen uint64) []indicators.AreaExposure {
 	boxes := make(map[[32]byte]cellBox, len(covs))
 	for i, c := range covs {
 		boxes[hashes[i]] = boxOf(c)
@@ -63,7 +65,7 @@ func (e *Engine) unionOnGrid(covs []*Coverage, sets []*edgeSet, hashes [][32]byt
 		res, idx = e.finishAreas(e.sums(covs, sets), nil)
 	}
 	e.mu.Lock()
-	e.unions = append(e.unions, &unionEntry{boxes: boxes, res: res, idx: idx, used: gen})
+	e.unions = append(e.unions, &unionEntry{key: key, boxes: boxes, res: res, idx: idx, used: gen, sync: e.sync})
 	if len(e.unions) > maxUnions {
 		oldest := 0
 		for i, u := range e.unions {
@@ -101,7 +103,7 @@ func (e *Engine) closestUnion(boxes map[[32]byte]cellBox, gen uint64) *unionEntr
 		}
 	}
 	if best != nil {
-		best.used = gen
+		best.used, best.sync = gen, e.sync
 	}
 	return best
 }

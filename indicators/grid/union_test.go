@@ -108,3 +108,60 @@ func touchedBy(e *Engine, code string, gs []orb.Geometry) bool {
 	}
 	return false
 }
+
+// TestCachesFollowTheCurrentFootprints: a daemon's engine keeps what the
+// current hazards need across syncs — a union served from its cached
+// result keeps its footprints' coverages and its kept result, so the sync
+// that moves one of them updates the union instead of sweeping it whole —
+// and forgets footprints no sync used in keepSyncs syncs.
+func TestCachesFollowTheCurrentFootprints(t *testing.T) {
+	e, rng := insideWorld(t, 7)
+	blob := func() orb.Geometry {
+		return randomBlob(rng, 1+8*rng.Float64(), 1+8*rng.Float64(), 0.2+1.5*rng.Float64())
+	}
+	set := make([]orb.Geometry, 6)
+	for i := range set {
+		set[i] = blob()
+	}
+	each := make([][]orb.Geometry, len(set))
+	for i, g := range set {
+		each[i] = []orb.Geometry{g}
+	}
+	_, err := e.ExposeEach(each) // the overlay's per-footprint people
+	require.NoError(t, err)
+	_, err = e.Expose(set) // an indicator's union
+	require.NoError(t, err)
+	e.EndSync()
+	for range 2 * keepSyncs { // nothing changed: the union comes from its cached result
+		_, err = e.Expose(set)
+		require.NoError(t, err)
+		e.EndSync()
+	}
+	require.Len(t, e.covCache, len(set), "the union's footprints keep their coverages")
+	require.Len(t, e.resCache, 1, "only the union's result is still used")
+	require.Len(t, e.unions, 1, "the kept union stays")
+
+	gone := set[2]
+	next := append([]orb.Geometry(nil), set...)
+	next[2] = blob()
+	got, err := e.Expose(next)
+	require.NoError(t, err)
+	require.Equal(t, 1, e.unionUpdates, "the moved footprint's union is updated from the kept one")
+	fresh, _ := insideWorld(t, 7)
+	want, err := fresh.Expose(next)
+	require.NoError(t, err)
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.InDelta(t, want[i].Population, got[i].Population, 1e-9*math.Max(1, want[i].Population), want[i].Code)
+	}
+	e.EndSync()
+	for range keepSyncs + 1 {
+		_, err = e.Expose(next)
+		require.NoError(t, err)
+		e.EndSync()
+	}
+	_, kept := e.covCache[geomKey(gone)]
+	require.False(t, kept, "a footprint no sync uses is forgotten")
+	require.Len(t, e.covCache, len(next))
+	require.Len(t, e.unions, 1, "the old union is forgotten too")
+}
