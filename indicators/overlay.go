@@ -2,7 +2,6 @@ package indicators
 
 import (
 	"math"
-	"slices"
 	"sort"
 
 	"github.com/paulmach/orb"
@@ -69,7 +68,7 @@ const maxEdgeDeg = 0.01
 // so an edge shared by two rings, walked in opposite directions, gets the
 // same points on both.
 func densify(pr orb.Ring, a, b orb.Point) orb.Ring {
-	n := int(math.Ceil(math.Max(math.Abs(b[0]-a[0]), math.Abs(b[1]-a[1])) / maxEdgeDeg))
+	n := int(math.Ceil(max(math.Abs(b[0]-a[0]), math.Abs(b[1]-a[1])) / maxEdgeDeg))
 	if n <= 1 {
 		return pr
 	}
@@ -242,8 +241,18 @@ type yBands struct {
 // newYBands bands the n edges edges gives (id and y range each, the same
 // every call) over b.
 func newYBands(n int, b orb.Bound, edges func(fn func(id int32, y1, y2 float64))) yBands {
+	var yb yBands
+	yb.build(n, b, nil, edges)
+	return yb
+}
+
+// build is newYBands into yb's own slices and fill (a scratch buffer,
+// returned for the next call), reused when large enough.
+func (yb *yBands) build(n int, b orb.Bound, fill []int32, edges func(fn func(id int32, y1, y2 float64))) []int32 {
 	nb := n/2 + 1
-	yb := yBands{y0: b.Min[1], start: make([]int32, nb+1)}
+	yb.y0, yb.inv = b.Min[1], 0
+	yb.start = grown(yb.start, nb+1)
+	clear(yb.start)
 	if h := b.Max[1] - b.Min[1]; h > 0 {
 		yb.inv = float64(nb) / h
 	}
@@ -256,8 +265,8 @@ func newYBands(n int, b orb.Bound, edges func(fn func(id int32, y1, y2 float64))
 	for k := 0; k < nb; k++ {
 		yb.start[k+1] += yb.start[k]
 	}
-	yb.ids = make([]int32, yb.start[nb])
-	fill := slices.Clone(yb.start[:nb])
+	yb.ids = grown(yb.ids, int(yb.start[nb]))
+	fill = append(fill[:0], yb.start[:nb]...)
 	edges(func(id int32, y1, y2 float64) {
 		lo, hi := yb.bandRange(y1, y2)
 		for k := lo; k <= hi; k++ {
@@ -265,7 +274,15 @@ func newYBands(n int, b orb.Bound, edges func(fn func(id int32, y1, y2 float64))
 			fill[k]++
 		}
 	})
-	return yb
+	return fill
+}
+
+// grown is s with length n, reallocated (exactly n) only when too small.
+func grown[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // bytes is what the index holds: vertices, band starts and edge ids.
@@ -279,28 +296,32 @@ func (yb *yBands) band(y float64) int {
 }
 
 func (yb *yBands) bandRange(y1, y2 float64) (int, int) {
-	return yb.band(math.Min(y1, y2)), yb.band(math.Max(y1, y2))
+	return yb.band(min(y1, y2)), yb.band(max(y1, y2))
 }
 
-// each calls fn once for every edge whose band range meets [ylo, yhi] and
-// whose box meets qb; an edge listed in several bands is visited in the
-// first of them only.
+// each calls fn once for every edge whose box meets qb (an edge listed
+// in several bands is visited in the first of them only), in band order.
 func (ix *ringIndex) each(qb orb.Bound, fn func(s seg) bool) {
+	ix.eachID(qb, func(id int32) bool { return fn(ix.seg(id)) })
+}
+
+// eachID is each with the edges' ids.
+func (ix *ringIndex) eachID(qb orb.Bound, fn func(id int32) bool) {
 	if ix.n == 0 || !ix.b.Intersects(qb) {
 		return
 	}
 	lo, hi := ix.bandRange(qb.Min[1], qb.Max[1])
 	for k := lo; k <= hi; k++ {
 		for _, id := range ix.ids[ix.start[k]:ix.start[k+1]] {
-			s := ix.seg(id)
-			if k > lo && ix.band(math.Min(s.a[1], s.b[1])) != k {
+			a, b := ix.pts[id], ix.pts[id+1]
+			if k > lo && ix.band(min(a[1], b[1])) != k {
 				continue // seen in an earlier band
 			}
-			if math.Max(s.a[0], s.b[0]) < qb.Min[0] || math.Min(s.a[0], s.b[0]) > qb.Max[0] ||
-				math.Max(s.a[1], s.b[1]) < qb.Min[1] || math.Min(s.a[1], s.b[1]) > qb.Max[1] {
+			if max(a[0], b[0]) < qb.Min[0] || min(a[0], b[0]) > qb.Max[0] ||
+				max(a[1], b[1]) < qb.Min[1] || min(a[1], b[1]) > qb.Max[1] {
 				continue
 			}
-			if !fn(s) {
+			if !fn(id) {
 				return
 			}
 		}
@@ -381,7 +402,7 @@ func distToSegSq(p, a, b orb.Point) float64 {
 	l := dx*dx + dy*dy
 	t := 0.0
 	if l > 0 {
-		t = math.Max(0, math.Min(1, ((p[0]-a[0])*dx+(p[1]-a[1])*dy)/l))
+		t = max(0, min(1, ((p[0]-a[0])*dx+(p[1]-a[1])*dy)/l))
 	}
 	ex, ey := a[0]+t*dx-p[0], a[1]+t*dy-p[1]
 	return ex*ex + ey*ey
@@ -403,12 +424,14 @@ type nearEdges struct {
 	yBands
 }
 
-func newNearEdges(segs []seg, b orb.Bound) *nearEdges {
-	return &nearEdges{segs: segs, yBands: newYBands(len(segs), b, func(fn func(id int32, y1, y2 float64)) {
+// reset bands segs over b, reusing n's slices; fill is scratch (returned).
+func (n *nearEdges) reset(segs []seg, b orb.Bound, fill []int32) []int32 {
+	n.segs = segs
+	return n.build(len(segs), b, fill, func(fn func(id int32, y1, y2 float64)) {
 		for i, s := range segs {
 			fn(int32(i), s.a[1], s.b[1])
 		}
-	})}
+	})
 }
 
 // each calls fn once for every edge whose box meets qb.
@@ -417,11 +440,11 @@ func (n *nearEdges) each(qb orb.Bound, fn func(s seg)) {
 	for k := lo; k <= hi; k++ {
 		for _, id := range n.ids[n.start[k]:n.start[k+1]] {
 			q := n.segs[id]
-			if k > lo && n.band(math.Min(q.a[1], q.b[1])) != k {
+			if k > lo && n.band(min(q.a[1], q.b[1])) != k {
 				continue // seen in an earlier band
 			}
-			if math.Max(q.a[0], q.b[0]) < qb.Min[0] || math.Min(q.a[0], q.b[0]) > qb.Max[0] ||
-				math.Max(q.a[1], q.b[1]) < qb.Min[1] || math.Min(q.a[1], q.b[1]) > qb.Max[1] {
+			if max(q.a[0], q.b[0]) < qb.Min[0] || min(q.a[0], q.b[0]) > qb.Max[0] ||
+				max(q.a[1], q.b[1]) < qb.Min[1] || min(q.a[1], q.b[1]) > qb.Max[1] {
 				continue
 			}
 			fn(q)
@@ -435,7 +458,7 @@ func (n *nearEdges) each(qb orb.Bound, fn func(s seg)) {
 // index is not searched.
 func pieces(p1, p2 orb.Point, b *ringIndex, local *nearEdges, ts []float64, fn func(t0, t1 float64)) []float64 {
 	ts = append(ts[:0], 0, 1)
-	qb := orb.Bound{Min: p1, Max: p1}.Extend(p2)
+	qb := segBound(p1, p2)
 	if local != nil {
 		local.each(qb, func(q seg) {
 			ts = segIntersectT(p1, p2, q.a, q.b, ts)
@@ -455,46 +478,195 @@ func pieces(p1, p2 orb.Point, b *ringIndex, local *nearEdges, ts []float64, fn f
 	return ts
 }
 
+// segBound is the box of segment p1→p2.
+func segBound(p1, p2 orb.Point) orb.Bound {
+	return orb.Bound{Min: orb.Point{min(p1[0], p2[0]), min(p1[1], p2[1])}, Max: orb.Point{max(p1[0], p2[0]), max(p1[1], p2[1])}}
+}
+
+// grow is b grown by d on every side.
+func grow(b orb.Bound, d float64) orb.Bound {
+	return orb.Bound{Min: orb.Point{b.Min[0] - d, b.Min[1] - d}, Max: orb.Point{b.Max[0] + d, b.Max[1] + d}}
+}
+
+// clipper is the scratch of intersectionKm2, reused from pair to pair by
+// one goroutine (an overlay's measure of one footprint): a pair allocates
+// nothing once the buffers have grown.
+type clipper struct {
+	ts    []float64
+	order []int32 // a's edges meeting b's box, in the order a.each visits them
+	state []edgeState
+	segs  []seg
+	local nearEdges
+	fill  []int32
+}
+
+// edgeState is what boundaryInside knows of one of a's edges.
+type edgeState uint8
+
+const (
+	edgeUnseen edgeState = iota
+	// edgeNear: an edge of b comes within clearMargin of its box; it is
+	// split into pieces and each piece tested.
+	edgeNear
+	// edgeClear: no edge of b within clearMargin, so the edge is one
+	// piece, wholly on one side of b, the side of its clear neighbours.
+	edgeClear
+	edgeIn  // clear, and inside b
+	edgeOut // clear, and outside b
+)
+
+// clearMargin, in units of eps, is the distance from b's edges beyond
+// which one of a's edges is clear: well beyond the offset (eps) at which
+// pieces are tested and the near test (10 eps) of strict, as in
+// disjointBoundaries.
+const clearMargin = 20
+
+// splitMode is how boundaryInside finds the edges of a that b's edges
+// come near; all give the same sum.
+type splitMode uint8
+
+const (
+	// splitAuto chooses from the sizes: splitMarks when few of b's edges
+	// are near a's box (an area on a footprint's boundary), splitSearch
+	// when many are (a footprint edge across a small area).
+	splitAuto splitMode = iota
+	// splitMarks collects b's edges near a's box once, marks the edges
+	// of a near each, and splits against them (banded over a's box).
+	splitMarks
+	// splitSearch searches b's index for each of a's edges.
+	splitSearch
+)
+
 // boundaryInside integrates x·dy−y·dx over the parts of a's directed edges
 // that bound a∩b: a part is kept when the point just to its left (inside a)
 // is inside b. With strict, parts lying on b's own boundary are dropped so a
 // shared edge is counted once, from one side only.
-func boundaryInside(a, b *ringIndex, scale float64, strict, useLocal bool) float64 {
+//
+// It adds, in the order a.each visits the edges, the terms the plain walk
+// does (each edge split at every edge of b it meets, each piece kept or not
+// on its own point test; kept in the tests as boundaryInsidePlain), bit
+// for bit. But an edge no edge of b comes near is one whole piece, and a
+// run of such edges along a ring cannot cross b's boundary, so one point
+// test decides them all: on a 300-vertex area crossed by a few footprint
+// edges, a few tests instead of 300 searches, splits and tests.
+func (c *clipper) boundaryInside(a, b *ringIndex, scale float64, strict bool, mode splitMode) float64 {
 	eps := scale * 1e-9
 	tol2 := eps * eps * 100
-	var sum float64
-	var ts []float64
-	// b's edges near a (an area on a footprint's boundary: the few that
-	// cross it), banded over a's height: each edge of a is split against
-	// those sharing its band rather than through b's bands, which span all
-	// of b's width. The splits are the same either way.
-	var local *nearEdges
-	if useLocal {
-		var segs []seg
-		b.each(a.b, func(s seg) bool {
-			segs = append(segs, s)
-			return true
-		})
-		local = newNearEdges(segs, a.b)
-	}
-	a.each(b.b, func(s seg) bool {
-		p1, p2 := s.a, s.b
-		dx, dy := p2[0]-p1[0], p2[1]-p1[1]
-		l := math.Hypot(dx, dy)
-		nx, ny := -dy/l*eps, dx/l*eps // left normal
-		ts = pieces(p1, p2, b, local, ts, func(t0, t1 float64) {
-			m := orb.Point{p1[0] + dx*(t0+t1)/2, p1[1] + dy*(t0+t1)/2}
-			if !b.contains(orb.Point{m[0] + nx, m[1] + ny}) {
-				return
-			}
-			if strict && b.near(m, tol2) {
-				return
-			}
-			sum += pieceTerm(p1, dx, dy, t0, t1)
-		})
+	margin := eps * clearMargin
+	c.order = c.order[:0]
+	a.eachID(b.b, func(id int32) bool {
+		c.order = append(c.order, id)
 		return true
 	})
+	if len(c.order) == 0 {
+		return 0
+	}
+	c.state = grown(c.state, len(a.pts))
+	state := c.state
+	clear(state)
+	if mode == splitAuto {
+		mode = splitSearch
+		if b.entriesOver(a.b) <= len(c.order) {
+			mode = splitMarks
+		}
+	}
+	var local *nearEdges
+	if mode == splitMarks {
+		c.segs = c.segs[:0]
+		b.each(grow(a.b, margin), func(s seg) bool {
+			c.segs = append(c.segs, s)
+			return true
+		})
+		for _, s := range c.segs {
+			a.eachID(grow(segBound(s.a, s.b), margin), func(id int32) bool {
+				state[id] = edgeNear
+				return true
+			})
+		}
+		for _, id := range c.order {
+			if state[id] == edgeUnseen {
+				state[id] = edgeClear
+			}
+		}
+		// Every edge of b meeting one of a's is among segs: the splits
+		// are the same as through b's bands.
+		c.fill = c.local.reset(c.segs, a.b, c.fill)
+		local = &c.local
+	} else {
+		for _, id := range c.order {
+			state[id] = edgeClear
+			if b.edgeNear(segBound(a.pts[id], a.pts[id+1]), margin) {
+				state[id] = edgeNear
+			}
+		}
+	}
+	var sum float64
+	for _, id := range c.order {
+		p1, p2 := a.pts[id], a.pts[id+1]
+		dx, dy := p2[0]-p1[0], p2[1]-p1[1]
+		switch state[id] {
+		case edgeIn:
+			sum += pieceTerm(p1, dx, dy, 0, 1)
+		case edgeClear:
+			// The first of its run: its test decides the run's edges
+			// that follow and precede it along the ring (consecutive
+			// ids of real edges share a vertex).
+			s := edgeOut
+			nx, ny := leftNormal(dx, dy, eps)
+			if b.contains(pieceProbe(p1, dx, dy, nx, ny, 0, 1)) {
+				s = edgeIn
+				sum += pieceTerm(p1, dx, dy, 0, 1)
+			}
+			state[id] = s
+			for j := int(id) + 1; j < len(state) && state[j] == edgeClear; j++ {
+				state[j] = s
+			}
+			for j := int(id) - 1; j >= 0 && state[j] == edgeClear; j-- {
+				state[j] = s
+			}
+		case edgeNear:
+			nx, ny := leftNormal(dx, dy, eps)
+			c.ts = pieces(p1, p2, b, local, c.ts, func(t0, t1 float64) {
+				if !b.contains(pieceProbe(p1, dx, dy, nx, ny, t0, t1)) {
+					return
+				}
+				if strict && b.near(pieceMid(p1, dx, dy, t0, t1), tol2) {
+					return
+				}
+				sum += pieceTerm(p1, dx, dy, t0, t1)
+			})
+		}
+	}
 	return sum
+}
+
+// pieceMid is the middle of the piece [t0, t1] of the edge from p1 along
+// (dx, dy).
+func pieceMid(p1 orb.Point, dx, dy, t0, t1 float64) orb.Point {
+	return orb.Point{p1[0] + dx*(t0+t1)/2, p1[1] + dy*(t0+t1)/2}
+}
+
+// leftNormal is the normal of length eps to the left of direction (dx, dy).
+func leftNormal(dx, dy, eps float64) (float64, float64) {
+	l := math.Hypot(dx, dy)
+	return -dy / l * eps, dx / l * eps
+}
+
+// pieceProbe is the point (nx, ny) (leftNormal) off the piece's middle:
+// inside a, so inside a∩b exactly when inside b.
+func pieceProbe(p1 orb.Point, dx, dy, nx, ny, t0, t1 float64) orb.Point {
+	m := pieceMid(p1, dx, dy, t0, t1)
+	return orb.Point{m[0] + nx, m[1] + ny}
+}
+
+// entriesOver is how many band entries cover box qb's height: at least
+// the number of edges meeting qb (an estimate of a search's cost).
+func (ix *ringIndex) entriesOver(qb orb.Bound) int {
+	if ix.n == 0 {
+		return 0
+	}
+	lo, hi := ix.bandRange(qb.Min[1], qb.Max[1])
+	return int(ix.start[hi+1] - ix.start[lo])
 }
 
 // pieceTerm is x·dy−y·dx over the piece [t0, t1] of the edge from p1 along
@@ -513,7 +685,7 @@ func wholePiece(p1, p2 orb.Point) float64 {
 // edgeNear reports whether some edge of ix meets box b grown by d.
 func (ix *ringIndex) edgeNear(b orb.Bound, d float64) bool {
 	found := false
-	ix.each(orb.Bound{Min: orb.Point{b.Min[0] - d, b.Min[1] - d}, Max: orb.Point{b.Max[0] + d, b.Max[1] + d}}, func(seg) bool {
+	ix.eachID(grow(b, d), func(int32) bool {
 		found = true
 		return false
 	})
@@ -522,27 +694,27 @@ func (ix *ringIndex) edgeNear(b orb.Bound, d float64) bool {
 
 // scaleOf is the larger extent of two indexes: the unit of the tolerances.
 func scaleOf(a, b *ringIndex) float64 {
-	return math.Max(math.Max(a.b.Max[0]-a.b.Min[0], a.b.Max[1]-a.b.Min[1]), math.Max(b.b.Max[0]-b.b.Min[0], b.b.Max[1]-b.b.Min[1]))
+	return max(max(a.b.Max[0]-a.b.Min[0], a.b.Max[1]-a.b.Min[1]), max(b.b.Max[0]-b.b.Min[0], b.b.Max[1]-b.b.Min[1]))
 }
 
 // intersectionKm2 is the exact area of a∩b from the boundary of the
 // intersection: parts of a's edges inside b plus parts of b's edges inside a.
-func intersectionKm2(a, b *ringIndex) float64 {
+func (c *clipper) intersectionKm2(a, b *ringIndex) float64 {
 	if a.n == 0 || b.n == 0 || !a.b.Intersects(b.b) {
 		return 0
 	}
 	scale := scaleOf(a, b)
 	sum, ok := disjointBoundaries(a, b, scale)
 	if !ok {
-		sum = boundariesSum(a, b, scale)
+		sum = c.boundariesSum(a, b, scale, splitAuto)
 	}
-	return math.Max(0, sum/2*wgs84A*wgs84A/2/1e6)
+	return max(0, sum/2*wgs84A*wgs84A/2/1e6)
 }
 
 // boundariesSum is twice the signed area of a∩b (projected): the parts of
 // a's edges inside b plus the parts of b's edges inside a.
-func boundariesSum(a, b *ringIndex, scale float64) float64 {
-	return boundaryInside(a, b, scale, false, true) + boundaryInside(b, a, scale, true, true)
+func (c *clipper) boundariesSum(a, b *ringIndex, scale float64, mode splitMode) float64 {
+	return c.boundaryInside(a, b, scale, false, mode) + c.boundaryInside(b, a, scale, true, mode)
 }
 
 // disjointBoundaries is the shortcut for the common pairs — an area deep
@@ -573,7 +745,8 @@ func disjointBoundaries(a, b *ringIndex, scale float64) (float64, bool) {
 // IntersectionAreaKm2 is the exact geodesic area of a∩b for two polygonal
 // geometries (each a valid Polygon or MultiPolygon).
 func IntersectionAreaKm2(a, b orb.Geometry) float64 {
-	return intersectionKm2(newRingIndex(projectedRings(a)), newRingIndex(projectedRings(b)))
+	var c clipper
+	return c.intersectionKm2(newRingIndex(projectedRings(a)), newRingIndex(projectedRings(b)))
 }
 
 // Contains reports whether polygonal g contains point p (lon/lat).
@@ -605,8 +778,8 @@ func segmentsTouch(p1, p2, q1, q2 orb.Point) bool {
 		return true
 	}
 	on := func(a, b, c orb.Point) bool {
-		return math.Min(a[0], b[0]) <= c[0] && c[0] <= math.Max(a[0], b[0]) &&
-			math.Min(a[1], b[1]) <= c[1] && c[1] <= math.Max(a[1], b[1])
+		return min(a[0], b[0]) <= c[0] && c[0] <= max(a[0], b[0]) &&
+			min(a[1], b[1]) <= c[1] && c[1] <= max(a[1], b[1])
 	}
 	return (d1 == 0 && on(q1, q2, p1)) || (d2 == 0 && on(q1, q2, p2)) ||
 		(d3 == 0 && on(p1, p2, q1)) || (d4 == 0 && on(p1, p2, q2))

@@ -90,12 +90,59 @@ func TestOverlayIndexBytes(t *testing.T) {
 	assert.LessOrEqual(t, got, 5*16+4*4+12*4)
 }
 
+// boundaryInsidePlain is boundaryInside edge by edge, the reference its
+// shortcuts are held to: every edge of a is split at every edge of b it
+// meets (against b's edges near a, banded over a's box, with useLocal;
+// through b's own bands without) and each piece is kept on its own point
+// test.
+func boundaryInsidePlain(a, b *ringIndex, scale float64, strict, useLocal bool) float64 {
+	eps := scale * 1e-9
+	tol2 := eps * eps * 100
+	var sum float64
+	var ts []float64
+	var local *nearEdges
+	if useLocal {
+		var segs []seg
+		b.each(a.b, func(s seg) bool {
+			segs = append(segs, s)
+			return true
+		})
+		local = &nearEdges{}
+		local.reset(segs, a.b, nil)
+	}
+	a.each(b.b, func(s seg) bool {
+		p1, p2 := s.a, s.b
+		dx, dy := p2[0]-p1[0], p2[1]-p1[1]
+		l := math.Hypot(dx, dy)
+		nx, ny := -dy/l*eps, dx/l*eps // left normal
+		ts = pieces(p1, p2, b, local, ts, func(t0, t1 float64) {
+			m := orb.Point{p1[0] + dx*(t0+t1)/2, p1[1] + dy*(t0+t1)/2}
+			if !b.contains(orb.Point{m[0] + nx, m[1] + ny}) {
+				return
+			}
+			if strict && b.near(m, tol2) {
+				return
+			}
+			sum += pieceTerm(p1, dx, dy, t0, t1)
+		})
+		return true
+	})
+	return sum
+}
+
+func boundariesSumPlain(a, b *ringIndex, scale float64, useLocal bool) float64 {
+	return boundaryInsidePlain(a, b, scale, false, useLocal) + boundaryInsidePlain(b, a, scale, true, useLocal)
+}
+
 // The shortcuts of intersectionKm2 change no bit of its result. Pairs whose
 // boundaries do not meet (one inside the other, or apart) are read from the
 // index's own sum; edges are split against the other's nearby edges rather
-// than its bands. The first is taken only when it applies. Random
-// star-shaped polygons with and without holes: nested, apart, overlapping,
-// in a hole, sharing edges with a grid of cells.
+// than its bands; runs of edges no edge of the other comes near are decided
+// by one point test, in each of the ways of finding them. The first is
+// taken only when it applies. Random star-shaped polygons with and without
+// holes: nested, apart, overlapping, in a hole, sharing edges with a grid
+// of cells, and nearly touching (edges a few eps apart, within and beyond
+// the clear margin).
 func TestIntersectionShortcutsAreExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	star := func(cx, cy, r float64, n int) orb.Ring {
@@ -117,14 +164,35 @@ func TestIntersectionShortcutsAreExact(t *testing.T) {
 	}
 	index := func(g orb.Geometry) *ringIndex { return newRingIndex(projectedRings(g)) }
 	taken, full := 0, 0
+	var clear, near int // a's edges decided by their run's test, and split
+	var c clipper
+	count := func(a *ringIndex) {
+		for _, id := range c.order {
+			switch c.state[id] {
+			case edgeIn, edgeOut:
+				clear++
+			case edgeNear:
+				near++
+			default:
+				t.Fatalf("edge %d left %d", id, c.state[id])
+			}
+		}
+	}
 	check := func(t *testing.T, a, b *ringIndex) {
 		t.Helper()
 		scale := scaleOf(a, b)
-		want := boundariesSum(a, b, scale)
+		want := boundariesSumPlain(a, b, scale, true)
 		// Splitting a's edges against b's nearby edges or through b's
 		// bands gives the same pieces.
-		banded := boundaryInside(a, b, scale, false, false) + boundaryInside(b, a, scale, true, false)
+		banded := boundariesSumPlain(a, b, scale, false)
 		require.Equal(t, math.Float64bits(banded), math.Float64bits(want), "near edges %v, bands %v", want, banded)
+		for _, mode := range []splitMode{splitAuto, splitMarks, splitSearch} {
+			got := c.boundaryInside(a, b, scale, false, mode)
+			count(a)
+			got += c.boundaryInside(b, a, scale, true, mode)
+			count(b)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(got), "mode %d: runs %v, edge by edge %v", mode, got, want)
+		}
 		got, ok := disjointBoundaries(a, b, scale)
 		if !ok {
 			full++
@@ -154,12 +222,52 @@ func TestIntersectionShortcutsAreExact(t *testing.T) {
 		cell, block := orb.Polygon{square(x0, y0, s)}, orb.Polygon{square(x0, y0, 3*s)}
 		check(t, index(cell), index(block))
 		check(t, index(block), index(cell))
+		// A square over the big one's right side, its left edge a few
+		// eps (of the pair's scale, in degrees near enough) inside or
+		// outside the rightmost vertex: within the clear margin and
+		// beyond it.
+		bb := big.Bound()
+		for _, k := range []float64{-30, -15, -5, 0.5, 5, 15, 30} {
+			d := k * 1e-9 * max(bb.Max[0]-bb.Min[0], bb.Max[1]-bb.Min[1])
+			x := bb.Max[0] + d
+			check(t, index(big), index(orb.Polygon{square(x, cy-r/2, r)}))
+			check(t, index(orb.Polygon{square(x, cy-r/2, r)}), index(big))
+		}
 		for _, o := range others {
 			check(t, index(big), index(o))
 			check(t, index(o), index(big))
 		}
 	}
-	t.Logf("shortcut %d, edge by edge %d", taken, full)
+	t.Logf("shortcut %d, edge by edge %d; edges by runs %d, split %d", taken, full, clear, near)
 	assert.Greater(t, taken, 600, "the shortcut is taken for nested and apart pairs")
 	assert.Greater(t, full, 300, "and not where boundaries meet")
+	assert.Greater(t, clear, 2*near, "most edges of crossing pairs are decided by their run")
+	assert.Greater(t, near, 10000, "and those near the other's edges split")
+}
+
+// An edge is decided by its run only when no edge of the other polygon
+// comes within the clear margin: a thin rectangle inside a square, along
+// its left side at k eps, is where the point tests (eps to the left of a
+// piece) and the near test of strict (10 eps) decide. Split or not, the
+// sums are the plain walk's, bit for bit.
+func TestClearRunsKeepTheirMargin(t *testing.T) {
+	const eps = 1e-9 // the pair's scale is 1
+	// The square's left side in four edges, walked downwards: each has a
+	// test point of its own, and the rectangle covers the third's.
+	square := newRingIndex([]orb.Ring{{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0.75}, {0, 0.5}, {0, 0.25}, {0, 0}}})
+	for _, k := range []float64{0.5, 2, 5, 9, 11, 15, 19, 21, 30} {
+		x := k * eps
+		thin := newRingIndex([]orb.Ring{{{x, 0.3}, {0.3, 0.3}, {0.3, 0.45}, {x, 0.45}, {x, 0.3}}})
+		for _, p := range [][2]*ringIndex{{square, thin}, {thin, square}} {
+			a, b := p[0], p[1]
+			scale := scaleOf(a, b)
+			require.Equal(t, 1.0, scale)
+			want := boundariesSumPlain(a, b, scale, true)
+			for _, mode := range []splitMode{splitAuto, splitMarks, splitSearch} {
+				var c clipper
+				got := c.boundariesSum(a, b, scale, mode)
+				assert.Equal(t, math.Float64bits(want), math.Float64bits(got), "k %v, mode %d: runs %v, edge by edge %v", k, mode, got, want)
+			}
+		}
+	}
 }

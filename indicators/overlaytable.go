@@ -270,7 +270,7 @@ func (o *Overlay) measure(f *preparedFootprint) []Pair {
 	})
 	slices.Sort(cand)
 	var out []Pair
-	var ts []float64
+	var c clipper
 	for _, ai := range cand {
 		a := o.area(ai)
 		if a.ix.n == 0 || a.km2 == 0 {
@@ -278,17 +278,17 @@ func (o *Overlay) measure(f *preparedFootprint) []Pair {
 		}
 		var km2 float64
 		if f.poly != nil {
-			km2 = intersectionKm2(a.ix, f.poly)
-			if km2 <= noiseShare*math.Min(a.km2, f.km2) {
+			km2 = c.intersectionKm2(a.ix, f.poly)
+			if km2 <= noiseShare*min(a.km2, f.km2) {
 				km2 = 0
 			}
 		}
 		hit := km2 > 0
 		if !hit {
-			hit, ts = a.ix.pointsOrLinesInside(f, ts)
+			hit, c.ts = a.ix.pointsOrLinesInside(f, c.ts)
 		}
 		if hit {
-			out = append(out, Pair{Area: ai, Km2: km2, Share: math.Min(1, km2/a.km2)})
+			out = append(out, Pair{Area: ai, Km2: km2, Share: min(1, km2/a.km2)})
 		}
 	}
 	return out
@@ -307,7 +307,7 @@ func (ix *ringIndex) pointsOrLinesInside(f *preparedFootprint, ts []float64) (bo
 	if len(f.pts) == 0 && len(f.lines) == 0 {
 		return false, ts
 	}
-	eps := math.Max(ix.b.Max[0]-ix.b.Min[0], ix.b.Max[1]-ix.b.Min[1]) * 1e-9
+	eps := max(ix.b.Max[0]-ix.b.Min[0], ix.b.Max[1]-ix.b.Min[1]) * 1e-9
 	tol2 := eps * eps * 100
 	for _, p := range f.pts {
 		if ix.interior(p, tol2) {
