@@ -160,17 +160,17 @@ func IsPolygonal(g orb.Geometry) bool {
 }
 
 // ringIndex holds projected rings with their edges bucketed into horizontal
-// bands (a CSR layout: start[k]..start[k+1] in ids are band k's edges), so a
-// point-in-polygon test or a segment query looks at the few edges near it
-// instead of every edge: what makes one overlay of thousands of 300-vertex
-// areas with hundreds of footprints take milliseconds, not minutes.
+// bands (yBands), so a point-in-polygon test or a segment query looks at
+// the few edges near it instead of every edge: what makes one overlay of
+// thousands of 300-vertex areas with hundreds of footprints take
+// milliseconds, not minutes.
 //
 // The rings' points are kept once, end to end (a single ring is kept as
 // it is, not copied); edge id i runs from pts[i] to pts[i+1], and only ids
 // of real edges (not the step from one ring's last point to the next
 // ring's first, nor zero-length ones) are listed. The overlay keeps one of
 // these per area for the daemon's life: 16 bytes a vertex instead of 32 for
-// a copy of both ends of every edge.
+// a copy of both ends of every edge, and 2-byte band entries.
 type ringIndex struct {
 	pts []orb.Point
 	n   int // number of edges listed
@@ -187,7 +187,11 @@ type seg struct{ a, b orb.Point }
 // seg is edge id.
 func (ix *ringIndex) seg(id int32) seg { return seg{ix.pts[id], ix.pts[id+1]} }
 
-func newRingIndex(rings []orb.Ring) *ringIndex {
+func newRingIndex(rings []orb.Ring) *ringIndex { return indexRings(rings, nil) }
+
+// indexRings is newRingIndex with a scratch buffer for the build (kept
+// for the next when not nil).
+func indexRings(rings []orb.Ring, scratch *[]uint32) *ringIndex {
 	ix := &ringIndex{b: ringsBound(rings)}
 	switch len(rings) {
 	case 0:
@@ -203,78 +207,115 @@ func newRingIndex(rings []orb.Ring) *ringIndex {
 			ix.pts = append(ix.pts, r...)
 		}
 	}
-	// edges calls fn with the id of every real edge, in ring order.
-	edges := func(fn func(id int32)) {
+	for _, r := range rings {
+		for i := 0; i+1 < len(r); i++ {
+			if r[i] != r[i+1] {
+				ix.n++
+			}
+		}
+	}
+	if ix.n == 0 {
+		return ix
+	}
+	var buf []uint32
+	if scratch != nil {
+		buf = *scratch
+	}
+	buf = ix.build(ix.n, len(ix.pts)-2, ix.b, buf, func(fn func(id int32, y1, y2 float64)) {
+		// Every real edge, in ring order.
 		off := 0
 		for _, r := range rings {
 			for i := 0; i+1 < len(r); i++ {
 				if r[i] != r[i+1] {
-					fn(int32(off + i))
+					fn(int32(off+i), r[i][1], r[i+1][1])
 				}
 			}
 			off += len(r)
 		}
-	}
-	edges(func(int32) { ix.n++ })
-	if ix.n == 0 {
-		return ix
-	}
-	ix.yBands = newYBands(ix.n, ix.b, func(fn func(id int32, y1, y2 float64)) {
-		edges(func(id int32) { fn(id, ix.pts[id][1], ix.pts[id+1][1]) })
 	})
 	ix.each(ix.b, func(s seg) bool {
 		ix.whole += wholePiece(s.a, s.b)
 		return true
 	})
+	if scratch != nil {
+		*scratch = buf
+	}
 	return ix
 }
 
 // yBands lists edge ids by horizontal band (n/2+1 bands over a box's
 // height, clamped at its ends): an edge is in every band its y range meets.
+//
+// Band k's entries are w[w[k]:w[k+1]] in w16 or w32 (one is nil): the
+// band starts come first, then the entries, each an edge id shifted left
+// by one with the low bit set in the edge's first band, so a query over
+// several bands skips the repeats without reading the edge. 16 bits hold
+// most indexes (an area of a few thousand vertices), half the memory.
 type yBands struct {
-	y0    float64
-	inv   float64 // bands per unit of y
-	start []int32
-	ids   []int32
+	y0  float64
+	inv float64 // bands per unit of y
+	nb  int
+	w16 []uint16
+	w32 []uint32
 }
 
-// newYBands bands the n edges edges gives (id and y range each, the same
-// every call) over b.
-func newYBands(n int, b orb.Bound, edges func(fn func(id int32, y1, y2 float64))) yBands {
-	var yb yBands
-	yb.build(n, b, nil, edges)
-	return yb
-}
+// bandWord is the width of a yBands' starts and entries.
+type bandWord interface{ ~uint16 | ~uint32 }
 
-// build is newYBands into yb's own slices and fill (a scratch buffer,
-// returned for the next call), reused when large enough.
-func (yb *yBands) build(n int, b orb.Bound, fill []int32, edges func(fn func(id int32, y1, y2 float64))) []int32 {
+// firstBand marks the entry in an edge's first band.
+const firstBand = 1
+
+// build bands the n edges edges gives (id and y range each, ids up to
+// maxID, the same every call) over b, reusing yb's slices when large
+// enough; scratch is a buffer, returned for the next call.
+func (yb *yBands) build(n, maxID int, b orb.Bound, scratch []uint32, edges func(fn func(id int32, y1, y2 float64))) []uint32 {
 	nb := n/2 + 1
-	yb.y0, yb.inv = b.Min[1], 0
-	yb.start = grown(yb.start, nb+1)
-	clear(yb.start)
+	yb.y0, yb.inv, yb.nb = b.Min[1], 0, nb
 	if h := b.Max[1] - b.Min[1]; h > 0 {
 		yb.inv = float64(nb) / h
 	}
+	// Entries per band, then their offsets: band k's entries start at
+	// fill[k] (counted from the end of the starts).
+	fill := grown(scratch, nb+1)
+	clear(fill)
 	edges(func(_ int32, y1, y2 float64) {
 		lo, hi := yb.bandRange(y1, y2)
 		for k := lo; k <= hi; k++ {
-			yb.start[k+1]++
+			fill[k+1]++
 		}
 	})
 	for k := 0; k < nb; k++ {
-		yb.start[k+1] += yb.start[k]
+		fill[k+1] += fill[k]
 	}
-	yb.ids = grown(yb.ids, int(yb.start[nb]))
-	fill = append(fill[:0], yb.start[:nb]...)
+	size := nb + 1 + int(fill[nb])
+	if size <= math.MaxUint16 && maxID < math.MaxUint16>>1 {
+		yb.w32 = nil
+		yb.w16 = grown(yb.w16, size)
+		fillBands(yb.w16, yb, fill, edges)
+	} else {
+		yb.w16 = nil
+		yb.w32 = grown(yb.w32, size)
+		fillBands(yb.w32, yb, fill, edges)
+	}
+	return fill
+}
+
+func fillBands[T bandWord](w []T, yb *yBands, fill []uint32, edges func(fn func(id int32, y1, y2 float64))) {
+	off := uint32(yb.nb + 1)
+	for k := range fill {
+		fill[k] += off
+		w[k] = T(fill[k])
+	}
 	edges(func(id int32, y1, y2 float64) {
 		lo, hi := yb.bandRange(y1, y2)
-		for k := lo; k <= hi; k++ {
-			yb.ids[fill[k]] = id
+		e := T(id) << 1
+		w[fill[lo]] = e | firstBand
+		fill[lo]++
+		for k := lo + 1; k <= hi; k++ {
+			w[fill[k]] = e
 			fill[k]++
 		}
 	})
-	return fill
 }
 
 // grown is s with length n, reallocated (exactly n) only when too small.
@@ -285,18 +326,29 @@ func grown[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// bytes is what the index holds: vertices, band starts and edge ids.
-func (ix *ringIndex) bytes() int { return 16*cap(ix.pts) + 4*(cap(ix.start)+cap(ix.ids)) }
-
-func (yb *yBands) bands() int { return len(yb.start) - 1 }
+// bytes is what the index holds: vertices, band starts and entries.
+func (ix *ringIndex) bytes() int { return 16*cap(ix.pts) + 2*cap(ix.w16) + 4*cap(ix.w32) }
 
 func (yb *yBands) band(y float64) int {
 	k := int((y - yb.y0) * yb.inv)
-	return max(0, min(k, yb.bands()-1))
+	return max(0, min(k, yb.nb-1))
 }
 
 func (yb *yBands) bandRange(y1, y2 float64) (int, int) {
 	return yb.band(min(y1, y2)), yb.band(max(y1, y2))
+}
+
+// entries is how many band entries cover box qb's height: at least the
+// number of edges meeting qb (an estimate of a search's cost).
+func (yb *yBands) entries(qb orb.Bound) int {
+	lo, hi := yb.bandRange(qb.Min[1], qb.Max[1])
+	switch {
+	case yb.w16 != nil:
+		return int(yb.w16[hi+1]) - int(yb.w16[lo])
+	case yb.w32 != nil:
+		return int(yb.w32[hi+1]) - int(yb.w32[lo])
+	}
+	return 0
 }
 
 // each calls fn once for every edge whose box meets qb (an edge listed
@@ -310,16 +362,32 @@ func (ix *ringIndex) eachID(qb orb.Bound, fn func(id int32) bool) {
 	if ix.n == 0 || !ix.b.Intersects(qb) {
 		return
 	}
+	if ix.w16 != nil {
+		eachIn(ix, ix.w16, qb, fn)
+	} else {
+		eachIn(ix, ix.w32, qb, fn)
+	}
+}
+
+func eachIn[T bandWord](ix *ringIndex, w []T, qb orb.Bound, fn func(id int32) bool) {
 	lo, hi := ix.bandRange(qb.Min[1], qb.Max[1])
+	// When qb spans the index's width, every edge meets it in x; in the
+	// bands strictly between qb's first and last, every edge listed meets
+	// it in y (band is monotone in y). Those edges need not be read.
+	inX := qb.Min[0] <= ix.b.Min[0] && ix.b.Max[0] <= qb.Max[0]
 	for k := lo; k <= hi; k++ {
-		for _, id := range ix.ids[ix.start[k]:ix.start[k+1]] {
-			a, b := ix.pts[id], ix.pts[id+1]
-			if k > lo && ix.band(min(a[1], b[1])) != k {
+		inside := inX && k > lo && k < hi
+		for _, e := range w[w[k]:w[k+1]] {
+			if k > lo && e&firstBand == 0 {
 				continue // seen in an earlier band
 			}
-			if max(a[0], b[0]) < qb.Min[0] || min(a[0], b[0]) > qb.Max[0] ||
-				max(a[1], b[1]) < qb.Min[1] || min(a[1], b[1]) > qb.Max[1] {
-				continue
+			id := int32(e >> 1)
+			if !inside {
+				a, b := ix.pts[id], ix.pts[id+1]
+				if max(a[0], b[0]) < qb.Min[0] || min(a[0], b[0]) > qb.Max[0] ||
+					max(a[1], b[1]) < qb.Min[1] || min(a[1], b[1]) > qb.Max[1] {
+					continue
+				}
 			}
 			if !fn(id) {
 				return
@@ -334,9 +402,17 @@ func (ix *ringIndex) contains(p orb.Point) bool {
 	if ix.n == 0 || !ix.b.Contains(p) {
 		return false
 	}
+	if ix.w16 != nil {
+		return containsIn(ix, ix.w16, p)
+	}
+	return containsIn(ix, ix.w32, p)
+}
+
+func containsIn[T bandWord](ix *ringIndex, w []T, p orb.Point) bool {
 	k := ix.band(p[1])
 	in := false
-	for _, id := range ix.ids[ix.start[k]:ix.start[k+1]] {
+	for _, e := range w[w[k]:w[k+1]] {
+		id := e >> 1
 		a, b := ix.pts[id], ix.pts[id+1]
 		if (a[1] > p[1]) != (b[1] > p[1]) {
 			x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
@@ -412,7 +488,8 @@ func ringsBound(rings []orb.Ring) orb.Bound {
 	b := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
 	for _, r := range rings {
 		for _, p := range r {
-			b = b.Extend(p)
+			b.Min = orb.Point{min(b.Min[0], p[0]), min(b.Min[1], p[1])}
+			b.Max = orb.Point{max(b.Max[0], p[0]), max(b.Max[1], p[1])}
 		}
 	}
 	return b
@@ -424,10 +501,10 @@ type nearEdges struct {
 	yBands
 }
 
-// reset bands segs over b, reusing n's slices; fill is scratch (returned).
-func (n *nearEdges) reset(segs []seg, b orb.Bound, fill []int32) []int32 {
+// reset bands segs over b, reusing n's slices; scratch is returned.
+func (n *nearEdges) reset(segs []seg, b orb.Bound, scratch []uint32) []uint32 {
 	n.segs = segs
-	return n.build(len(segs), b, fill, func(fn func(id int32, y1, y2 float64)) {
+	return n.build(len(segs), len(segs)-1, b, scratch, func(fn func(id int32, y1, y2 float64)) {
 		for i, s := range segs {
 			fn(int32(i), s.a[1], s.b[1])
 		}
@@ -436,13 +513,21 @@ func (n *nearEdges) reset(segs []seg, b orb.Bound, fill []int32) []int32 {
 
 // each calls fn once for every edge whose box meets qb.
 func (n *nearEdges) each(qb orb.Bound, fn func(s seg)) {
+	if n.w16 != nil {
+		nearIn(n, n.w16, qb, fn)
+	} else {
+		nearIn(n, n.w32, qb, fn)
+	}
+}
+
+func nearIn[T bandWord](n *nearEdges, w []T, qb orb.Bound, fn func(s seg)) {
 	lo, hi := n.bandRange(qb.Min[1], qb.Max[1])
 	for k := lo; k <= hi; k++ {
-		for _, id := range n.ids[n.start[k]:n.start[k+1]] {
-			q := n.segs[id]
-			if k > lo && n.band(min(q.a[1], q.b[1])) != k {
+		for _, e := range w[w[k]:w[k+1]] {
+			if k > lo && e&firstBand == 0 {
 				continue // seen in an earlier band
 			}
+			q := n.segs[e>>1]
 			if max(q.a[0], q.b[0]) < qb.Min[0] || min(q.a[0], q.b[0]) > qb.Max[0] ||
 				max(q.a[1], q.b[1]) < qb.Min[1] || min(q.a[1], q.b[1]) > qb.Max[1] {
 				continue
@@ -497,7 +582,7 @@ type clipper struct {
 	state []edgeState
 	segs  []seg
 	local nearEdges
-	fill  []int32
+	fill  []uint32
 }
 
 // edgeState is what boundaryInside knows of one of a's edges.
@@ -566,7 +651,7 @@ func (c *clipper) boundaryInside(a, b *ringIndex, scale float64, strict bool, mo
 	clear(state)
 	if mode == splitAuto {
 		mode = splitSearch
-		if b.entriesOver(a.b) <= len(c.order) {
+		if b.entries(a.b) <= len(c.order) {
 			mode = splitMarks
 		}
 	}
@@ -657,16 +742,6 @@ func leftNormal(dx, dy, eps float64) (float64, float64) {
 func pieceProbe(p1 orb.Point, dx, dy, nx, ny, t0, t1 float64) orb.Point {
 	m := pieceMid(p1, dx, dy, t0, t1)
 	return orb.Point{m[0] + nx, m[1] + ny}
-}
-
-// entriesOver is how many band entries cover box qb's height: at least
-// the number of edges meeting qb (an estimate of a search's cost).
-func (ix *ringIndex) entriesOver(qb orb.Bound) int {
-	if ix.n == 0 {
-		return 0
-	}
-	lo, hi := ix.bandRange(qb.Min[1], qb.Max[1])
-	return int(ix.start[hi+1] - ix.start[lo])
 }
 
 // pieceTerm is x·dy−y·dx over the piece [t0, t1] of the edge from p1 along

@@ -85,9 +85,10 @@ func TestOverlayIndexBytes(t *testing.T) {
 	assert.Zero(t, o.IndexBytes())
 	require.Len(t, o.Measure(orb.Polygon{{{0.002, 0.002}, {0.01, 0.002}, {0.01, 0.01}, {0.002, 0.002}}}), 1)
 	got := o.IndexBytes()
-	// 5 vertices of 16 bytes, 4 edges in 3 bands: 4 band starts and 4–12 ids.
-	assert.GreaterOrEqual(t, got, 5*16+4*4+4*4)
-	assert.LessOrEqual(t, got, 5*16+4*4+12*4)
+	// 5 vertices of 16 bytes (room for 6), 4 edges in 3 bands: 4 band
+	// starts and 4–12 entries, 2 bytes each.
+	assert.GreaterOrEqual(t, got, 5*16+4*2+4*2)
+	assert.LessOrEqual(t, got, 6*16+4*2+12*2)
 }
 
 // boundaryInsidePlain is boundaryInside edge by edge, the reference its
@@ -269,5 +270,68 @@ func TestClearRunsKeepTheirMargin(t *testing.T) {
 				assert.Equal(t, math.Float64bits(want), math.Float64bits(got), "k %v, mode %d: runs %v, edge by edge %v", k, mode, got, want)
 			}
 		}
+	}
+}
+
+// Band entries are 16 bits wide while they fit and 32 beyond. Either way
+// a query visits every edge meeting its box once, a 32-bit copy of a
+// 16-bit index visits them in the same order, and the point test counts
+// the crossings of every edge.
+func TestRingIndexBandWidths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	ring := func(n int) orb.Ring {
+		r := make(orb.Ring, 0, n+1)
+		for i := 0; i < n; i++ {
+			a := 2 * math.Pi * float64(i) / float64(n)
+			rr := 1 + 0.3*rng.Float64()
+			r = append(r, orb.Point{rr * math.Cos(a), rr * math.Sin(a)})
+		}
+		return append(r, r[0])
+	}
+	for _, tc := range []struct {
+		name string
+		n    int
+		wide bool
+	}{
+		{"300 edges", 300, false},
+		{"ids past 15 bits", 40000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ring(tc.n)
+			ix := newRingIndex([]orb.Ring{r})
+			require.Equal(t, tc.wide, ix.w16 == nil)
+			require.Equal(t, !tc.wide, ix.w32 == nil)
+			wide := *ix
+			if !tc.wide {
+				wide.w16, wide.w32 = nil, make([]uint32, len(ix.w16))
+				for i, w := range ix.w16 {
+					wide.w32[i] = uint32(w)
+				}
+			}
+			for range 100 {
+				c := orb.Point{rng.Float64()*3 - 1.5, rng.Float64()*3 - 1.5}
+				q := orb.Bound{Min: c, Max: orb.Point{c[0] + rng.Float64(), c[1] + rng.Float64()*0.3}}
+				var got, want, copied []int32
+				for i := 0; i+1 < len(r); i++ {
+					if q.Intersects(orb.Bound{Min: r[i], Max: r[i]}.Extend(r[i+1])) {
+						want = append(want, int32(i))
+					}
+				}
+				ix.eachID(q, func(id int32) bool { got = append(got, id); return true })
+				wide.eachID(q, func(id int32) bool { copied = append(copied, id); return true })
+				assert.Equal(t, got, copied)
+				slices.Sort(got)
+				assert.Equal(t, want, got)
+				in := false
+				for i := 0; i+1 < len(r); i++ {
+					a, b := r[i], r[i+1]
+					if (a[1] > c[1]) != (b[1] > c[1]) && c[0] < a[0]+(c[1]-a[1])*(b[0]-a[0])/(b[1]-a[1]) {
+						in = !in
+					}
+				}
+				assert.Equal(t, in, ix.contains(c))
+				assert.Equal(t, in, wide.contains(c))
+			}
+		})
 	}
 }

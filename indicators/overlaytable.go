@@ -177,11 +177,12 @@ func projectedBound(b orb.Bound) orb.Bound {
 	return orb.Bound{Min: equalArea(b.Min), Max: equalArea(b.Max)}
 }
 
-func (o *Overlay) area(i int) *areaPrep {
+// area is area i prepared; scratch is a buffer for the build.
+func (o *Overlay) area(i int, scratch *[]uint32) *areaPrep {
 	p := &o.prep[i]
 	p.once.Do(func() {
 		rings := projectedRings(o.areas[i].Geometry)
-		p.ix = newRingIndex(rings)
+		p.ix = indexRings(rings, scratch)
 		var s float64
 		for _, r := range rings {
 			s += ringSignedArea(r)
@@ -272,7 +273,7 @@ func (o *Overlay) measure(f *preparedFootprint) []Pair {
 	var out []Pair
 	var c clipper
 	for _, ai := range cand {
-		a := o.area(ai)
+		a := o.area(ai, &c.fill)
 		if a.ix.n == 0 || a.km2 == 0 {
 			continue
 		}
