@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/paulmach/orb"
@@ -580,9 +581,15 @@ type clipper struct {
 	ts    []float64
 	order []int32 // a's edges meeting b's box, in the order a.each visits them
 	state []edgeState
-	segs  []seg
-	local nearEdges
-	fill  []uint32
+	// b's edges near a's box (splitMarks), their ids, and whether an
+	// edge of a comes near each; marked says the last pass collected them.
+	segs    []seg
+	segIDs  []int32
+	segNear []bool
+	marked  bool
+	keys    []uint64
+	local   nearEdges
+	fill    []uint32
 }
 
 // edgeState is what boundaryInside knows of one of a's edges.
@@ -636,8 +643,8 @@ const (
 // edges, a few tests instead of 300 searches, splits and tests.
 func (c *clipper) boundaryInside(a, b *ringIndex, scale float64, strict bool, mode splitMode) float64 {
 	eps := scale * 1e-9
-	tol2 := eps * eps * 100
 	margin := eps * clearMargin
+	c.marked = false
 	c.order = c.order[:0]
 	a.eachID(b.b, func(id int32) bool {
 		c.order = append(c.order, id)
@@ -657,17 +664,21 @@ func (c *clipper) boundaryInside(a, b *ringIndex, scale float64, strict bool, mo
 	}
 	var local *nearEdges
 	if mode == splitMarks {
-		c.segs = c.segs[:0]
-		b.each(grow(a.b, margin), func(s seg) bool {
-			c.segs = append(c.segs, s)
+		c.segIDs, c.segs = c.segIDs[:0], c.segs[:0]
+		b.eachID(grow(a.b, margin), func(id int32) bool {
+			c.segIDs, c.segs = append(c.segIDs, id), append(c.segs, b.seg(id))
 			return true
 		})
-		for _, s := range c.segs {
+		c.segNear = grown(c.segNear, len(c.segs))
+		for i, s := range c.segs {
+			near := false
 			a.eachID(grow(segBound(s.a, s.b), margin), func(id int32) bool {
-				state[id] = edgeNear
+				state[id], near = edgeNear, true
 				return true
 			})
+			c.segNear[i] = near
 		}
+		c.marked = true
 		for _, id := range c.order {
 			if state[id] == edgeUnseen {
 				state[id] = edgeClear
@@ -685,6 +696,52 @@ func (c *clipper) boundaryInside(a, b *ringIndex, scale float64, strict bool, mo
 			}
 		}
 	}
+	return c.sumRuns(a, b, eps, strict, local)
+}
+
+// boundaryInsideMarked is boundaryInside(a, b, scale, true, ·) right
+// after boundaryInside(b, a, scale, false, splitMarks), which collected
+// a's edges near b's box and found whether each has an edge of b near it:
+// all this pass must visit and classify, without searching the indexes
+// again. They are put in the order a.each visits them.
+func (c *clipper) boundaryInsideMarked(a, b *ringIndex, scale float64) float64 {
+	if !a.b.Intersects(b.b) {
+		return 0
+	}
+	c.state = grown(c.state, len(a.pts))
+	state := c.state
+	clear(state)
+	// a.each(b.b) visits an edge in its first band or b's box's first
+	// band, whichever is later, and by id within a band.
+	lo := a.band(b.b.Min[1])
+	c.keys = c.keys[:0]
+	qb := b.b
+	for i, s := range c.segs {
+		if max(s.a[0], s.b[0]) < qb.Min[0] || min(s.a[0], s.b[0]) > qb.Max[0] ||
+			max(s.a[1], s.b[1]) < qb.Min[1] || min(s.a[1], s.b[1]) > qb.Max[1] {
+			continue
+		}
+		id := c.segIDs[i]
+		k := max(a.band(min(s.a[1], s.b[1])), lo)
+		c.keys = append(c.keys, uint64(k)<<32|uint64(id))
+		state[id] = edgeClear
+		if c.segNear[i] {
+			state[id] = edgeNear
+		}
+	}
+	slices.Sort(c.keys)
+	c.order = c.order[:0]
+	for _, k := range c.keys {
+		c.order = append(c.order, int32(uint32(k)))
+	}
+	return c.sumRuns(a, b, scale*1e-9, true, nil)
+}
+
+// sumRuns adds the terms of c.order's edges of a, classified in c.state
+// (edgeNear or edgeClear each), in that order: boundaryInside's sum.
+func (c *clipper) sumRuns(a, b *ringIndex, eps float64, strict bool, local *nearEdges) float64 {
+	tol2 := eps * eps * 100
+	state := c.state
 	var sum float64
 	for _, id := range c.order {
 		p1, p2 := a.pts[id], a.pts[id+1]
@@ -789,7 +846,11 @@ func (c *clipper) intersectionKm2(a, b *ringIndex) float64 {
 // boundariesSum is twice the signed area of a∩b (projected): the parts of
 // a's edges inside b plus the parts of b's edges inside a.
 func (c *clipper) boundariesSum(a, b *ringIndex, scale float64, mode splitMode) float64 {
-	return c.boundaryInside(a, b, scale, false, mode) + c.boundaryInside(b, a, scale, true, mode)
+	in := c.boundaryInside(a, b, scale, false, mode)
+	if c.marked {
+		return in + c.boundaryInsideMarked(b, a, scale)
+	}
+	return in + c.boundaryInside(b, a, scale, true, mode)
 }
 
 // disjointBoundaries is the shortcut for the common pairs — an area deep

@@ -188,11 +188,16 @@ func TestIntersectionShortcutsAreExact(t *testing.T) {
 		banded := boundariesSumPlain(a, b, scale, false)
 		require.Equal(t, math.Float64bits(banded), math.Float64bits(want), "near edges %v, bands %v", want, banded)
 		for _, mode := range []splitMode{splitAuto, splitMarks, splitSearch} {
-			got := c.boundaryInside(a, b, scale, false, mode)
+			got := c.boundariesSum(a, b, scale, mode)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(got), "mode %d: runs %v, edge by edge %v", mode, got, want)
+			count(b) // the second pass's edges
+			requireEachOrder(t, b, a.b, c.order)
+			// The first pass alone, and the second searching for
+			// itself after it.
+			got = c.boundaryInside(a, b, scale, false, mode)
 			count(a)
 			got += c.boundaryInside(b, a, scale, true, mode)
-			count(b)
-			require.Equal(t, math.Float64bits(want), math.Float64bits(got), "mode %d: runs %v, edge by edge %v", mode, got, want)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(got), "mode %d, passes apart: runs %v, edge by edge %v", mode, got, want)
 		}
 		got, ok := disjointBoundaries(a, b, scale)
 		if !ok {
@@ -334,4 +339,54 @@ func TestRingIndexBandWidths(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requireEachOrder checks that order is the edges of ix meeting qb in the
+// order ix.each visits them, which is the order their terms are added in.
+func requireEachOrder(t *testing.T, ix *ringIndex, qb orb.Bound, order []int32) {
+	t.Helper()
+	var want []int32
+	ix.eachID(qb, func(id int32) bool {
+		want = append(want, id)
+		return true
+	})
+	if len(want) == 0 {
+		return // no pass ran
+	}
+	require.Equal(t, want, order)
+}
+
+// The second pass of a pair takes the first's collected edges and puts
+// them in the order the index visits them, also when the first collected
+// over a box grown into the band below the second's (a box's bottom a
+// few eps above a band's).
+func TestMarkedPassVisitsInIndexOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	var star orb.Ring
+	for i := range 400 {
+		a := 2 * math.Pi * float64(i) / 400
+		r := 1 + 0.2*rng.Float64()
+		star = append(star, orb.Point{r * math.Cos(a), r * math.Sin(a)})
+	}
+	star = append(star, star[0])
+	b := newRingIndex([]orb.Ring{star})
+	taken := 0
+	for k := 20; k < b.nb-20; k += 7 {
+		for _, above := range []float64{-5, 5, 25} {
+			// A box across the star's left side, smaller than the star,
+			// whose extent is the pair's scale.
+			scale := max(b.b.Max[0]-b.b.Min[0], b.b.Max[1]-b.b.Min[1])
+			y := b.y0 + float64(k)/b.inv + above*scale*1e-9
+			a := newRingIndex([]orb.Ring{{{-1.3, y}, {0, y}, {0, y + 0.4}, {-1.3, y + 0.4}, {-1.3, y}}})
+			require.Equal(t, scale, scaleOf(a, b))
+			want := boundariesSumPlain(a, b, scale, true)
+			var c clipper
+			got := c.boundariesSum(a, b, scale, splitMarks)
+			require.True(t, c.marked)
+			taken++
+			requireEachOrder(t, b, a.b, c.order)
+			assert.Equal(t, math.Float64bits(want), math.Float64bits(got), "band %d%+v eps: runs %v, edge by edge %v", k, above, got, want)
+		}
+	}
+	assert.Greater(t, taken, 50)
 }
