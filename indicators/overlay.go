@@ -373,11 +373,13 @@ func (ix *ringIndex) eachID(qb orb.Bound, fn func(id int32) bool) {
 func eachIn[T bandWord](ix *ringIndex, w []T, qb orb.Bound, fn func(id int32) bool) {
 	lo, hi := ix.bandRange(qb.Min[1], qb.Max[1])
 	// When qb spans the index's width, every edge meets it in x; in the
-	// bands strictly between qb's first and last, every edge listed meets
-	// it in y (band is monotone in y). Those edges need not be read.
+	// bands strictly between qb's first and last, or in all when qb spans
+	// the index's height, every edge listed meets it in y (band is
+	// monotone in y). Those edges need not be read.
 	inX := qb.Min[0] <= ix.b.Min[0] && ix.b.Max[0] <= qb.Max[0]
+	inY := qb.Min[1] <= ix.b.Min[1] && ix.b.Max[1] <= qb.Max[1]
 	for k := lo; k <= hi; k++ {
-		inside := inX && k > lo && k < hi
+		inside := inX && (inY || k > lo && k < hi)
 		for _, e := range w[w[k]:w[k+1]] {
 			if k > lo && e&firstBand == 0 {
 				continue // seen in an earlier band

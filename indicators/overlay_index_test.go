@@ -313,9 +313,17 @@ func TestRingIndexBandWidths(t *testing.T) {
 					wide.w32[i] = uint32(w)
 				}
 			}
-			for range 100 {
+			for i := range 100 {
 				c := orb.Point{rng.Float64()*3 - 1.5, rng.Float64()*3 - 1.5}
 				q := orb.Bound{Min: c, Max: orb.Point{c[0] + rng.Float64(), c[1] + rng.Float64()*0.3}}
+				switch i % 10 {
+				case 0: // the index's own box: every edge, none read
+					q = ix.b
+				case 1: // its height, part of its width
+					q.Min[1], q.Max[1] = ix.b.Min[1], ix.b.Max[1]
+				case 2: // its width, part of its height
+					q.Min[0], q.Max[0] = ix.b.Min[0], ix.b.Max[0]
+				}
 				var got, want, copied []int32
 				for i := 0; i+1 < len(r); i++ {
 					if q.Intersects(orb.Bound{Min: r[i], Max: r[i]}.Extend(r[i+1])) {
