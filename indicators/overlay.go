@@ -190,9 +190,12 @@ func (ix *ringIndex) seg(id int32) seg { return seg{ix.pts[id], ix.pts[id+1]} }
 
 func newRingIndex(rings []orb.Ring) *ringIndex { return indexRings(rings, nil) }
 
-// indexRings is newRingIndex with a scratch buffer for the build (kept
-// for the next when not nil).
-func indexRings(rings []orb.Ring, scratch *[]uint32) *ringIndex {
+// indexRings is newRingIndex with scratch buffers for the build (nil:
+// allocated).
+func indexRings(rings []orb.Ring, sc *bandScratch) *ringIndex {
+	if sc == nil {
+		sc = &bandScratch{}
+	}
 	ix := &ringIndex{b: ringsBound(rings)}
 	switch len(rings) {
 	case 0:
@@ -218,30 +221,41 @@ func indexRings(rings []orb.Ring, scratch *[]uint32) *ringIndex {
 	if ix.n == 0 {
 		return ix
 	}
-	var buf []uint32
-	if scratch != nil {
-		buf = *scratch
-	}
-	buf = ix.build(ix.n, len(ix.pts)-2, ix.b, buf, func(fn func(id int32, y1, y2 float64)) {
-		// Every real edge, in ring order.
-		off := 0
-		for _, r := range rings {
-			for i := 0; i+1 < len(r); i++ {
-				if r[i] != r[i+1] {
-					fn(int32(off+i), r[i][1], r[i+1][1])
-				}
+	ix.setBox(ix.n, ix.b)
+	// Every real edge, in ring order.
+	sc.spans = sc.spans[:0]
+	off := 0
+	for _, r := range rings {
+		for i := 0; i+1 < len(r); i++ {
+			if r[i] != r[i+1] {
+				sc.spans = append(sc.spans, ix.span(int32(off+i), r[i][1], r[i+1][1]))
 			}
-			off += len(r)
 		}
-	})
-	ix.each(ix.b, func(s seg) bool {
-		ix.whole += wholePiece(s.a, s.b)
-		return true
-	})
-	if scratch != nil {
-		*scratch = buf
+		off += len(r)
+	}
+	ix.build(sc, len(ix.pts)-2)
+	if ix.w16 != nil {
+		ix.whole = wholeSum(ix, ix.w16)
+	} else {
+		ix.whole = wholeSum(ix, ix.w32)
 	}
 	return ix
+}
+
+// wholeSum is the sum of wholePiece over every edge in the order
+// ix.each(ix.b) visits them: band by band, each edge in its first.
+func wholeSum[T bandWord](ix *ringIndex, w []T) float64 {
+	var sum float64
+	for k := 0; k < ix.nb; k++ {
+		for _, e := range w[w[k]:w[k+1]] {
+			if k > 0 && e&firstBand == 0 {
+				continue
+			}
+			id := e >> 1
+			sum += wholePiece(ix.pts[id], ix.pts[id+1])
+		}
+	}
+	return sum
 }
 
 // yBands lists edge ids by horizontal band (n/2+1 bands over a box's
@@ -266,57 +280,73 @@ type bandWord interface{ ~uint16 | ~uint32 }
 // firstBand marks the entry in an edge's first band.
 const firstBand = 1
 
-// build bands the n edges edges gives (id and y range each, ids up to
-// maxID, the same every call) over b, reusing yb's slices when large
-// enough; scratch is a buffer, returned for the next call.
-func (yb *yBands) build(n, maxID int, b orb.Bound, scratch []uint32, edges func(fn func(id int32, y1, y2 float64))) []uint32 {
-	nb := n/2 + 1
-	yb.y0, yb.inv, yb.nb = b.Min[1], 0, nb
+// bandSpan is an edge's id and the first and last bands it is listed in.
+type bandSpan struct{ id, lo, hi int32 }
+
+// bandScratch holds the buffers of a yBands build.
+type bandScratch struct {
+	spans []bandSpan
+	fill  []uint32
+}
+
+// setBox sets n/2+1 bands over b's height: what build's spans are in.
+func (yb *yBands) setBox(n int, b orb.Bound) {
+	yb.y0, yb.inv, yb.nb = b.Min[1], 0, n/2+1
 	if h := b.Max[1] - b.Min[1]; h > 0 {
-		yb.inv = float64(nb) / h
+		yb.inv = float64(yb.nb) / h
 	}
-	// Entries per band, then their offsets: band k's entries start at
-	// fill[k] (counted from the end of the starts).
-	fill := grown(scratch, nb+1)
+}
+
+// span is edge id's bandSpan, its ends' y being y1 and y2.
+func (yb *yBands) span(id int32, y1, y2 float64) bandSpan {
+	lo, hi := yb.bandRange(y1, y2)
+	return bandSpan{id, int32(lo), int32(hi)}
+}
+
+// build lists sc.spans' edges (ids up to maxID, in the order they are to
+// be listed in each band) in their bands, reusing yb's slices when large
+// enough.
+func (yb *yBands) build(sc *bandScratch, maxID int) {
+	nb := yb.nb
+	// Entries per band (from the differences at each span's ends), then
+	// their offsets: band k's entries start at fill[k].
+	fill := grown(sc.fill, nb+1)
+	sc.fill = fill
 	clear(fill)
-	edges(func(_ int32, y1, y2 float64) {
-		lo, hi := yb.bandRange(y1, y2)
-		for k := lo; k <= hi; k++ {
-			fill[k+1]++
-		}
-	})
-	for k := 0; k < nb; k++ {
-		fill[k+1] += fill[k]
+	for _, s := range sc.spans {
+		fill[s.lo]++
+		fill[s.hi+1]--
 	}
-	size := nb + 1 + int(fill[nb])
+	var in, at uint32 = 0, uint32(nb + 1) // entries follow the starts
+	for k := 0; k <= nb; k++ {
+		in += fill[k] // wraps back at each span's end: exact in uint32
+		fill[k], at = at, at+in
+	}
+	size := int(fill[nb])
 	if size <= math.MaxUint16 && maxID < math.MaxUint16>>1 {
 		yb.w32 = nil
 		yb.w16 = grown(yb.w16, size)
-		fillBands(yb.w16, yb, fill, edges)
+		fillBands(yb.w16, fill, sc.spans)
 	} else {
 		yb.w16 = nil
 		yb.w32 = grown(yb.w32, size)
-		fillBands(yb.w32, yb, fill, edges)
+		fillBands(yb.w32, fill, sc.spans)
 	}
-	return fill
 }
 
-func fillBands[T bandWord](w []T, yb *yBands, fill []uint32, edges func(fn func(id int32, y1, y2 float64))) {
-	off := uint32(yb.nb + 1)
-	for k := range fill {
-		fill[k] += off
-		w[k] = T(fill[k])
+func fillBands[T bandWord](w []T, fill []uint32, spans []bandSpan) {
+	for k, f := range fill {
+		w[k] = T(f)
 	}
-	edges(func(id int32, y1, y2 float64) {
-		lo, hi := yb.bandRange(y1, y2)
-		e := T(id) << 1
-		w[fill[lo]] = e | firstBand
-		fill[lo]++
-		for k := lo + 1; k <= hi; k++ {
+	for _, s := range spans {
+		e := T(s.id) << 1
+		w[fill[s.lo]] = e | firstBand
+		fill[s.lo]++
+		for k := s.lo + 1; k <= s.hi; k++ {
 			w[fill[k]] = e
 			fill[k]++
 		}
-	})
+	}
 }
 
 // grown is s with length n, reallocated (exactly n) only when too small.
@@ -489,13 +519,13 @@ func distToSegSq(p, a, b orb.Point) float64 {
 
 func ringsBound(rings []orb.Ring) orb.Bound {
 	b := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
+	x0, y0, x1, y1 := b.Min[0], b.Min[1], b.Max[0], b.Max[1]
 	for _, r := range rings {
 		for _, p := range r {
-			b.Min = orb.Point{min(b.Min[0], p[0]), min(b.Min[1], p[1])}
-			b.Max = orb.Point{max(b.Max[0], p[0]), max(b.Max[1], p[1])}
+			x0, y0, x1, y1 = min(x0, p[0]), min(y0, p[1]), max(x1, p[0]), max(y1, p[1])
 		}
 	}
-	return b
+	return orb.Bound{Min: orb.Point{x0, y0}, Max: orb.Point{x1, y1}}
 }
 
 // nearEdges are some edges banded by y over a box, like a ringIndex's.
@@ -504,14 +534,15 @@ type nearEdges struct {
 	yBands
 }
 
-// reset bands segs over b, reusing n's slices; scratch is returned.
-func (n *nearEdges) reset(segs []seg, b orb.Bound, scratch []uint32) []uint32 {
+// reset bands segs over b, reusing n's slices.
+func (n *nearEdges) reset(segs []seg, b orb.Bound, sc *bandScratch) {
 	n.segs = segs
-	return n.build(len(segs), len(segs)-1, b, scratch, func(fn func(id int32, y1, y2 float64)) {
-		for i, s := range segs {
-			fn(int32(i), s.a[1], s.b[1])
-		}
-	})
+	n.setBox(len(segs), b)
+	sc.spans = sc.spans[:0]
+	for i, s := range segs {
+		sc.spans = append(sc.spans, n.span(int32(i), s.a[1], s.b[1]))
+	}
+	n.build(sc, len(segs)-1)
 }
 
 // each calls fn once for every edge whose box meets qb.
@@ -591,7 +622,7 @@ type clipper struct {
 	marked  bool
 	keys    []uint64
 	local   nearEdges
-	fill    []uint32
+	bands   bandScratch
 }
 
 // edgeState is what boundaryInside knows of one of a's edges.
@@ -688,7 +719,7 @@ func (c *clipper) boundaryInside(a, b *ringIndex, scale float64, strict bool, mo
 		}
 		// Every edge of b meeting one of a's is among segs: the splits
 		// are the same as through b's bands.
-		c.fill = c.local.reset(c.segs, a.b, c.fill)
+		c.local.reset(c.segs, a.b, &c.bands)
 		local = &c.local
 	} else {
 		for _, id := range c.order {

@@ -109,7 +109,7 @@ func boundaryInsidePlain(a, b *ringIndex, scale float64, strict, useLocal bool) 
 			return true
 		})
 		local = &nearEdges{}
-		local.reset(segs, a.b, nil)
+		local.reset(segs, a.b, &bandScratch{})
 	}
 	a.each(b.b, func(s seg) bool {
 		p1, p2 := s.a, s.b

@@ -177,12 +177,12 @@ func projectedBound(b orb.Bound) orb.Bound {
 	return orb.Bound{Min: equalArea(b.Min), Max: equalArea(b.Max)}
 }
 
-// area is area i prepared; scratch is a buffer for the build.
-func (o *Overlay) area(i int, scratch *[]uint32) *areaPrep {
+// area is area i prepared; sc holds buffers for the build.
+func (o *Overlay) area(i int, sc *bandScratch) *areaPrep {
 	p := &o.prep[i]
 	p.once.Do(func() {
 		rings := projectedRings(o.areas[i].Geometry)
-		p.ix = indexRings(rings, scratch)
+		p.ix = indexRings(rings, sc)
 		var s float64
 		for _, r := range rings {
 			s += ringSignedArea(r)
@@ -273,7 +273,7 @@ func (o *Overlay) measure(f *preparedFootprint) []Pair {
 	var out []Pair
 	var c clipper
 	for _, ai := range cand {
-		a := o.area(ai, &c.fill)
+		a := o.area(ai, &c.bands)
 		if a.ix.n == 0 || a.km2 == 0 {
 			continue
 		}
