@@ -323,7 +323,7 @@ func (yb *yBands) build(sc *bandScratch, maxID int) {
 		fill[k], at = at, at+in
 	}
 	size := int(fill[nb])
-	if size <= math.MaxUint16 && maxID < math.MaxUint16>>1 {
+	if size <= math.MaxUint16 && maxID <= math.MaxUint16>>1 {
 		yb.w32 = nil
 		yb.w16 = grown(yb.w16, size)
 		fillBands(yb.w16, fill, sc.spans)
@@ -518,8 +518,7 @@ func distToSegSq(p, a, b orb.Point) float64 {
 }
 
 func ringsBound(rings []orb.Ring) orb.Bound {
-	b := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
-	x0, y0, x1, y1 := b.Min[0], b.Min[1], b.Max[0], b.Max[1]
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, r := range rings {
 		for _, p := range r {
 			x0, y0, x1, y1 = min(x0, p[0]), min(y0, p[1]), max(x1, p[0]), max(y1, p[1])

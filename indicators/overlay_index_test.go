@@ -398,3 +398,18 @@ func TestMarkedPassVisitsInIndexOrder(t *testing.T) {
 	}
 	assert.Greater(t, taken, 50)
 }
+
+// lonLatBound is orb's Bound, polygons included (a hole sticking out of
+// the shell does not count, as in orb).
+func TestLonLatBoundIsOrbs(t *testing.T) {
+	for _, g := range []orb.Geometry{
+		orb.Polygon{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}},
+		orb.Polygon{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}, {{0, 0}, {9, 0}, {9, 9}, {0, 0}}},
+		orb.Polygon{},
+		orb.Polygon{{}},
+		orb.MultiPolygon{{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}}, {{{-3, 2}, {-1, 2}, {-1, 3}, {-3, 2}}}},
+		orb.Point{3, 4},
+	} {
+		assert.Equal(t, g.Bound(), lonLatBound(g), "%v", g)
+	}
+}

@@ -114,7 +114,7 @@ func NewOverlay(areas []Area, opts OverlayOptions) *Overlay {
 		if a.Geometry == nil || !IsPolygonal(a.Geometry) {
 			continue
 		}
-		b := projectedBound(a.Geometry.Bound())
+		b := projectedBound(lonLatBound(a.Geometry))
 		o.tree.Insert(b.Min, b.Max, i)
 	}
 	o.key = h.sum()
@@ -171,6 +171,14 @@ func (o *Overlay) Stats() OverlayStats {
 
 func (o *Overlay) fits(areas []Area) bool {
 	return len(areas) == len(o.areas) && (len(areas) == 0 || &areas[0] == &o.areas[0])
+}
+
+// lonLatBound is g.Bound(), a polygon's without orb's calls per point.
+func lonLatBound(g orb.Geometry) orb.Bound {
+	if p, ok := g.(orb.Polygon); ok && len(p) > 0 && len(p[0]) > 0 {
+		return ringsBound(p[:1]) // a polygon's bound is its shell's
+	}
+	return g.Bound()
 }
 
 func projectedBound(b orb.Bound) orb.Bound {
