@@ -517,6 +517,9 @@ func distToSegSq(p, a, b orb.Point) float64 {
 	return ex*ex + ey*ey
 }
 
+// ringsBound is the bound of the rings' points, orb's Bound.Extend point
+// by point without its calls: the same for every finite coordinate (NaN
+// and infinities are rejected before, by NormalizeGeometry).
 func ringsBound(rings []orb.Ring) orb.Bound {
 	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, r := range rings {
