@@ -244,6 +244,23 @@ func TestIntersectionShortcutsAreExact(t *testing.T) {
 			check(t, index(o), index(big))
 		}
 	}
+	// An index with 32-bit band entries (ids past 15 bits) against small
+	// polygons across its boundary and inside it.
+	var fine orb.Ring // a gently wavy circle: its edges span a band or two
+	for i := range 40000 {
+		a := 2 * math.Pi * float64(i) / 40000
+		r := 1 + 0.01*math.Sin(37*a) + 1e-5*rng.Float64()
+		fine = append(fine, orb.Point{r * math.Cos(a), r * math.Sin(a)})
+	}
+	huge := index(orb.Polygon{append(fine, fine[0])})
+	require.NotNil(t, huge.w32)
+	for i := 0; i < 20; i++ {
+		a := 2 * math.Pi * rng.Float64()
+		r := 0.7 + 0.4*rng.Float64()
+		small := index(orb.Polygon{star(r*math.Cos(a), r*math.Sin(a), 0.05, 40)})
+		check(t, huge, small)
+		check(t, small, huge)
+	}
 	t.Logf("shortcut %d, edge by edge %d; edges by runs %d, split %d", taken, full, clear, near)
 	assert.Greater(t, taken, 600, "the shortcut is taken for nested and apart pairs")
 	assert.Greater(t, full, 300, "and not where boundaries meet")
