@@ -85,17 +85,65 @@ func TestOverlayIndexBytes(t *testing.T) {
 	assert.Zero(t, o.IndexBytes())
 	require.Len(t, o.Measure(orb.Polygon{{{0.002, 0.002}, {0.01, 0.002}, {0.01, 0.01}, {0.002, 0.002}}}), 1)
 	got := o.IndexBytes()
-	// 5 vertices of 16 bytes, 4 edges in 3 bands: 4 band starts and 4–12 ids.
-	assert.GreaterOrEqual(t, got, 5*16+4*4+4*4)
-	assert.LessOrEqual(t, got, 5*16+4*4+12*4)
+	// 5 vertices of 16 bytes (room for 6), 4 edges in 3 bands: 4 band
+	// starts and 4–12 entries, 2 bytes each.
+	assert.GreaterOrEqual(t, got, 5*16+4*2+4*2)
+	assert.LessOrEqual(t, got, 6*16+4*2+12*2)
+}
+
+// boundaryInsidePlain is boundaryInside edge by edge, the reference its
+// shortcuts are held to: every edge of a is split at every edge of b it
+// meets (against b's edges near a, banded over a's box, with useLocal;
+// through b's own bands without) and each piece is kept on its own point
+// test.
+func boundaryInsidePlain(a, b *ringIndex, scale float64, strict, useLocal bool) float64 {
+	eps := scale * 1e-9
+	tol2 := eps * eps * 100
+	var sum float64
+	var ts []float64
+	var local *nearEdges
+	if useLocal {
+		var segs []seg
+		b.each(a.b, func(s seg) bool {
+			segs = append(segs, s)
+			return true
+		})
+		local = &nearEdges{}
+		local.reset(segs, a.b, &bandScratch{})
+	}
+	a.each(b.b, func(s seg) bool {
+		p1, p2 := s.a, s.b
+		dx, dy := p2[0]-p1[0], p2[1]-p1[1]
+		l := math.Hypot(dx, dy)
+		nx, ny := -dy/l*eps, dx/l*eps // left normal
+		ts = pieces(p1, p2, b, local, ts, func(t0, t1 float64) {
+			m := orb.Point{p1[0] + dx*(t0+t1)/2, p1[1] + dy*(t0+t1)/2}
+			if !b.contains(orb.Point{m[0] + nx, m[1] + ny}) {
+				return
+			}
+			if strict && b.near(m, tol2) {
+				return
+			}
+			sum += pieceTerm(p1, dx, dy, t0, t1)
+		})
+		return true
+	})
+	return sum
+}
+
+func boundariesSumPlain(a, b *ringIndex, scale float64, useLocal bool) float64 {
+	return boundaryInsidePlain(a, b, scale, false, useLocal) + boundaryInsidePlain(b, a, scale, true, useLocal)
 }
 
 // The shortcuts of intersectionKm2 change no bit of its result. Pairs whose
 // boundaries do not meet (one inside the other, or apart) are read from the
 // index's own sum; edges are split against the other's nearby edges rather
-// than its bands. The first is taken only when it applies. Random
-// star-shaped polygons with and without holes: nested, apart, overlapping,
-// in a hole, sharing edges with a grid of cells.
+// than its bands; runs of edges no edge of the other comes near are decided
+// by one point test, in each of the ways of finding them. The first is
+// taken only when it applies. Random star-shaped polygons with and without
+// holes: nested, apart, overlapping, in a hole, sharing edges with a grid
+// of cells, and nearly touching (edges a few eps apart, within and beyond
+// the clear margin).
 func TestIntersectionShortcutsAreExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	star := func(cx, cy, r float64, n int) orb.Ring {
@@ -117,14 +165,40 @@ func TestIntersectionShortcutsAreExact(t *testing.T) {
 	}
 	index := func(g orb.Geometry) *ringIndex { return newRingIndex(projectedRings(g)) }
 	taken, full := 0, 0
+	var clear, near int // a's edges decided by their run's test, and split
+	var c clipper
+	count := func(a *ringIndex) {
+		for _, id := range c.order {
+			switch c.state[id] {
+			case edgeIn, edgeOut:
+				clear++
+			case edgeNear:
+				near++
+			default:
+				t.Fatalf("edge %d left %d", id, c.state[id])
+			}
+		}
+	}
 	check := func(t *testing.T, a, b *ringIndex) {
 		t.Helper()
 		scale := scaleOf(a, b)
-		want := boundariesSum(a, b, scale)
+		want := boundariesSumPlain(a, b, scale, true)
 		// Splitting a's edges against b's nearby edges or through b's
 		// bands gives the same pieces.
-		banded := boundaryInside(a, b, scale, false, false) + boundaryInside(b, a, scale, true, false)
+		banded := boundariesSumPlain(a, b, scale, false)
 		require.Equal(t, math.Float64bits(banded), math.Float64bits(want), "near edges %v, bands %v", want, banded)
+		for _, mode := range []splitMode{splitAuto, splitMarks, splitSearch} {
+			got := c.boundariesSum(a, b, scale, mode)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(got), "mode %d: runs %v, edge by edge %v", mode, got, want)
+			count(b) // the second pass's edges
+			requireEachOrder(t, b, a.b, c.order)
+			// The first pass alone, and the second searching for
+			// itself after it.
+			got = c.boundaryInside(a, b, scale, false, mode)
+			count(a)
+			got += c.boundaryInside(b, a, scale, true, mode)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(got), "mode %d, passes apart: runs %v, edge by edge %v", mode, got, want)
+		}
 		got, ok := disjointBoundaries(a, b, scale)
 		if !ok {
 			full++
@@ -154,12 +228,213 @@ func TestIntersectionShortcutsAreExact(t *testing.T) {
 		cell, block := orb.Polygon{square(x0, y0, s)}, orb.Polygon{square(x0, y0, 3*s)}
 		check(t, index(cell), index(block))
 		check(t, index(block), index(cell))
+		// A square over the big one's right side, its left edge a few
+		// eps (of the pair's scale, in degrees near enough) inside or
+		// outside the rightmost vertex: within the clear margin and
+		// beyond it.
+		bb := big.Bound()
+		for _, k := range []float64{-30, -15, -5, 0.5, 5, 15, 30} {
+			d := k * 1e-9 * max(bb.Max[0]-bb.Min[0], bb.Max[1]-bb.Min[1])
+			x := bb.Max[0] + d
+			check(t, index(big), index(orb.Polygon{square(x, cy-r/2, r)}))
+			check(t, index(orb.Polygon{square(x, cy-r/2, r)}), index(big))
+		}
 		for _, o := range others {
 			check(t, index(big), index(o))
 			check(t, index(o), index(big))
 		}
 	}
-	t.Logf("shortcut %d, edge by edge %d", taken, full)
+	// An index with 32-bit band entries (ids past 15 bits) against small
+	// polygons across its boundary and inside it.
+	var fine orb.Ring // a gently wavy circle: its edges span a band or two
+	for i := range 40000 {
+		a := 2 * math.Pi * float64(i) / 40000
+		r := 1 + 0.01*math.Sin(37*a) + 1e-5*rng.Float64()
+		fine = append(fine, orb.Point{r * math.Cos(a), r * math.Sin(a)})
+	}
+	huge := index(orb.Polygon{append(fine, fine[0])})
+	require.NotNil(t, huge.w32)
+	for i := 0; i < 20; i++ {
+		a := 2 * math.Pi * rng.Float64()
+		r := 0.7 + 0.4*rng.Float64()
+		small := index(orb.Polygon{star(r*math.Cos(a), r*math.Sin(a), 0.05, 40)})
+		check(t, huge, small)
+		check(t, small, huge)
+	}
+	t.Logf("shortcut %d, edge by edge %d; edges by runs %d, split %d", taken, full, clear, near)
 	assert.Greater(t, taken, 600, "the shortcut is taken for nested and apart pairs")
 	assert.Greater(t, full, 300, "and not where boundaries meet")
+	assert.Greater(t, clear, 2*near, "most edges of crossing pairs are decided by their run")
+	assert.Greater(t, near, 10000, "and those near the other's edges split")
+}
+
+// An edge is decided by its run only when no edge of the other polygon
+// comes within the clear margin: a thin rectangle inside a square, along
+// its left side at k eps, is where the point tests (eps to the left of a
+// piece) and the near test of strict (10 eps) decide. Split or not, the
+// sums are the plain walk's, bit for bit.
+func TestClearRunsKeepTheirMargin(t *testing.T) {
+	const eps = 1e-9 // the pair's scale is 1
+	// The square's left side in four edges, walked downwards: each has a
+	// test point of its own, and the rectangle covers the third's.
+	square := newRingIndex([]orb.Ring{{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0.75}, {0, 0.5}, {0, 0.25}, {0, 0}}})
+	for _, k := range []float64{0.5, 2, 5, 9, 11, 15, 19, 21, 30} {
+		x := k * eps
+		thin := newRingIndex([]orb.Ring{{{x, 0.3}, {0.3, 0.3}, {0.3, 0.45}, {x, 0.45}, {x, 0.3}}})
+		for _, p := range [][2]*ringIndex{{square, thin}, {thin, square}} {
+			a, b := p[0], p[1]
+			scale := scaleOf(a, b)
+			require.Equal(t, 1.0, scale)
+			want := boundariesSumPlain(a, b, scale, true)
+			for _, mode := range []splitMode{splitAuto, splitMarks, splitSearch} {
+				var c clipper
+				got := c.boundariesSum(a, b, scale, mode)
+				assert.Equal(t, math.Float64bits(want), math.Float64bits(got), "k %v, mode %d: runs %v, edge by edge %v", k, mode, got, want)
+			}
+		}
+	}
+}
+
+// Band entries are 16 bits wide while they fit and 32 beyond. Either way
+// a query visits every edge meeting its box once, a 32-bit copy of a
+// 16-bit index visits them in the same order, and the point test counts
+// the crossings of every edge.
+func TestRingIndexBandWidths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	ring := func(n int) orb.Ring {
+		r := make(orb.Ring, 0, n+1)
+		for i := 0; i < n; i++ {
+			a := 2 * math.Pi * float64(i) / float64(n)
+			rr := 1 + 0.3*rng.Float64()
+			r = append(r, orb.Point{rr * math.Cos(a), rr * math.Sin(a)})
+		}
+		return append(r, r[0])
+	}
+	for _, tc := range []struct {
+		name string
+		n    int
+		wide bool
+	}{
+		{"300 edges", 300, false},
+		{"ids past 15 bits", 40000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ring(tc.n)
+			ix := newRingIndex([]orb.Ring{r})
+			require.Equal(t, tc.wide, ix.w16 == nil)
+			require.Equal(t, !tc.wide, ix.w32 == nil)
+			wide := *ix
+			if !tc.wide {
+				wide.w16, wide.w32 = nil, make([]uint32, len(ix.w16))
+				for i, w := range ix.w16 {
+					wide.w32[i] = uint32(w)
+				}
+			}
+			for i := range 100 {
+				c := orb.Point{rng.Float64()*3 - 1.5, rng.Float64()*3 - 1.5}
+				q := orb.Bound{Min: c, Max: orb.Point{c[0] + rng.Float64(), c[1] + rng.Float64()*0.3}}
+				switch i % 10 {
+				case 0: // the index's own box: every edge, none read
+					q = ix.b
+				case 1: // its height, part of its width
+					q.Min[1], q.Max[1] = ix.b.Min[1], ix.b.Max[1]
+				case 2: // its width, part of its height
+					q.Min[0], q.Max[0] = ix.b.Min[0], ix.b.Max[0]
+				}
+				var got, want, copied []int32
+				for i := 0; i+1 < len(r); i++ {
+					if q.Intersects(orb.Bound{Min: r[i], Max: r[i]}.Extend(r[i+1])) {
+						want = append(want, int32(i))
+					}
+				}
+				ix.eachID(q, func(id int32) bool { got = append(got, id); return true })
+				wide.eachID(q, func(id int32) bool { copied = append(copied, id); return true })
+				assert.Equal(t, got, copied)
+				slices.Sort(got)
+				assert.Equal(t, want, got)
+				in := false
+				for i := 0; i+1 < len(r); i++ {
+					a, b := r[i], r[i+1]
+					if (a[1] > c[1]) != (b[1] > c[1]) && c[0] < a[0]+(c[1]-a[1])*(b[0]-a[0])/(b[1]-a[1]) {
+						in = !in
+					}
+				}
+				assert.Equal(t, in, ix.contains(c))
+				assert.Equal(t, in, wide.contains(c))
+			}
+		})
+	}
+}
+
+// requireEachOrder checks that order is the edges of ix meeting qb in the
+// order ix.each visits them, which is the order their terms are added in.
+func requireEachOrder(t *testing.T, ix *ringIndex, qb orb.Bound, order []int32) {
+	t.Helper()
+	var want []int32
+	ix.eachID(qb, func(id int32) bool {
+		want = append(want, id)
+		return true
+	})
+	if len(want) == 0 {
+		return // no pass ran
+	}
+	require.Equal(t, want, order)
+}
+
+// The second pass of a pair takes the first's collected edges and puts
+// them in the order the index visits them, also when the first collected
+// over a box grown into the band below the second's (a box's bottom a
+// few eps above a band's).
+func TestMarkedPassVisitsInIndexOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	var star orb.Ring
+	for i := range 400 {
+		a := 2 * math.Pi * float64(i) / 400
+		r := 1 + 0.2*rng.Float64()
+		star = append(star, orb.Point{r * math.Cos(a), r * math.Sin(a)})
+	}
+	star = append(star, star[0])
+	b := newRingIndex([]orb.Ring{star})
+	taken := 0
+	for k := 20; k < b.nb-20; k += 7 {
+		for _, above := range []float64{-5, 5, 25} {
+			// A box across the star's left side, smaller than the star,
+			// whose extent is the pair's scale.
+			scale := max(b.b.Max[0]-b.b.Min[0], b.b.Max[1]-b.b.Min[1])
+			y := b.y0 + float64(k)/b.inv + above*scale*1e-9
+			a := newRingIndex([]orb.Ring{{{-1.3, y}, {0, y}, {0, y + 0.4}, {-1.3, y + 0.4}, {-1.3, y}}})
+			require.Equal(t, scale, scaleOf(a, b))
+			want := boundariesSumPlain(a, b, scale, true)
+			var c clipper
+			got := c.boundariesSum(a, b, scale, splitMarks)
+			require.True(t, c.marked)
+			taken++
+			requireEachOrder(t, b, a.b, c.order)
+			assert.Equal(t, math.Float64bits(want), math.Float64bits(got), "band %d%+v eps: runs %v, edge by edge %v", k, above, got, want)
+		}
+	}
+	assert.Greater(t, taken, 50)
+}
+
+// lonLatBound is orb's Bound bit for bit, polygons included (a hole
+// sticking out of the shell does not count, as in orb), for the finite
+// coordinates NormalizeGeometry lets through.
+func TestLonLatBoundIsOrbs(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	for _, g := range []orb.Geometry{
+		orb.Polygon{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}},
+		orb.Polygon{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}, {{0, 0}, {9, 0}, {9, 9}, {0, 0}}},
+		orb.Polygon{},
+		orb.Polygon{{}},
+		orb.MultiPolygon{{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}}, {{{-3, 2}, {-1, 2}, {-1, 3}, {-3, 2}}}},
+		orb.Point{3, 4},
+		orb.Polygon{{{negZero, 2}, {0, -1}, {4, 7}, {negZero, 2}}},
+		orb.Polygon{{{0, 2}, {negZero, -1}, {4, 7}, {0, 2}}},
+	} {
+		want, got := g.Bound(), lonLatBound(g)
+		for i := range 2 {
+			assert.Equal(t, math.Float64bits(want.Min[i]), math.Float64bits(got.Min[i]), "%v", g)
+			assert.Equal(t, math.Float64bits(want.Max[i]), math.Float64bits(got.Max[i]), "%v", g)
+		}
+	}
 }

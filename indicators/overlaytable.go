@@ -114,7 +114,7 @@ func NewOverlay(areas []Area, opts OverlayOptions) *Overlay {
 		if a.Geometry == nil || !IsPolygonal(a.Geometry) {
 			continue
 		}
-		b := projectedBound(a.Geometry.Bound())
+		b := projectedBound(lonLatBound(a.Geometry))
 		o.tree.Insert(b.Min, b.Max, i)
 	}
 	o.key = h.sum()
@@ -173,15 +173,24 @@ func (o *Overlay) fits(areas []Area) bool {
 	return len(areas) == len(o.areas) && (len(areas) == 0 || &areas[0] == &o.areas[0])
 }
 
+// lonLatBound is g.Bound(), a polygon's without orb's calls per point.
+func lonLatBound(g orb.Geometry) orb.Bound {
+	if p, ok := g.(orb.Polygon); ok && len(p) > 0 && len(p[0]) > 0 {
+		return ringsBound(p[:1]) // a polygon's bound is its shell's
+	}
+	return g.Bound()
+}
+
 func projectedBound(b orb.Bound) orb.Bound {
 	return orb.Bound{Min: equalArea(b.Min), Max: equalArea(b.Max)}
 }
 
-func (o *Overlay) area(i int) *areaPrep {
+// area is area i prepared; sc holds buffers for the build.
+func (o *Overlay) area(i int, sc *bandScratch) *areaPrep {
 	p := &o.prep[i]
 	p.once.Do(func() {
 		rings := projectedRings(o.areas[i].Geometry)
-		p.ix = newRingIndex(rings)
+		p.ix = indexRings(rings, sc)
 		var s float64
 		for _, r := range rings {
 			s += ringSignedArea(r)
@@ -270,25 +279,25 @@ func (o *Overlay) measure(f *preparedFootprint) []Pair {
 	})
 	slices.Sort(cand)
 	var out []Pair
-	var ts []float64
+	var c clipper
 	for _, ai := range cand {
-		a := o.area(ai)
+		a := o.area(ai, &c.bands)
 		if a.ix.n == 0 || a.km2 == 0 {
 			continue
 		}
 		var km2 float64
 		if f.poly != nil {
-			km2 = intersectionKm2(a.ix, f.poly)
-			if km2 <= noiseShare*math.Min(a.km2, f.km2) {
+			km2 = c.intersectionKm2(a.ix, f.poly)
+			if km2 <= noiseShare*min(a.km2, f.km2) {
 				km2 = 0
 			}
 		}
 		hit := km2 > 0
 		if !hit {
-			hit, ts = a.ix.pointsOrLinesInside(f, ts)
+			hit, c.ts = a.ix.pointsOrLinesInside(f, c.ts)
 		}
 		if hit {
-			out = append(out, Pair{Area: ai, Km2: km2, Share: math.Min(1, km2/a.km2)})
+			out = append(out, Pair{Area: ai, Km2: km2, Share: min(1, km2/a.km2)})
 		}
 	}
 	return out
@@ -307,7 +316,7 @@ func (ix *ringIndex) pointsOrLinesInside(f *preparedFootprint, ts []float64) (bo
 	if len(f.pts) == 0 && len(f.lines) == 0 {
 		return false, ts
 	}
-	eps := math.Max(ix.b.Max[0]-ix.b.Min[0], ix.b.Max[1]-ix.b.Min[1]) * 1e-9
+	eps := max(ix.b.Max[0]-ix.b.Min[0], ix.b.Max[1]-ix.b.Min[1]) * 1e-9
 	tol2 := eps * eps * 100
 	for _, p := range f.pts {
 		if ix.interior(p, tol2) {
