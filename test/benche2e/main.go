@@ -71,7 +71,7 @@ func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "hazardsync-e2e"), "work directory (generated inputs are kept and reused)")
 	python := flag.String("python", "/usr/bin/python3", "Python with geopandas, GDAL and numpy (Debian's); empty skips it")
 	useSmall := flag.Bool("small", false, "a small country (smoke test)")
-	child := flag.String("child", "", "internal: run the in-process syncs (sync), write the precompute and the prepared areas (prebuild); once: one `once --dry-run` in this process, phases and peak RSS on stdout (with -profile, CPU and peak-heap profiles)")
+	child := flag.String("child", "", "internal: run the in-process syncs (sync), write the precompute and the prepared areas (prebuild), rewrite the layer files (layers, layers-moved); once: one `once --dry-run` in this process, phases and peak RSS on stdout (with -profile, CPU and peak-heap profiles)")
 	pairsOnly := flag.Bool("pairs", false, "only compare the overlay's pairs with the last geopandas run in -dir")
 	profile := flag.String("profile", "", "write CPU (FILE.cpu) and heap (FILE.heap) profiles of the in-process syncs")
 	profileSync := flag.Int("profile-sync", 0, "with -profile, the CPU profile covers only the in-process sync with this number (1 cold, 2 nothing changed, 3 10% moved, 4 nothing changed again)")
@@ -93,6 +93,9 @@ func main() {
 		return
 	case "prebuild":
 		prebuild(*dir)
+		return
+	case "layers", "layers-moved":
+		must(writeLayers(*dir, size, *child == "layers-moved"))
 		return
 	case "once":
 		runOnceInProcess(*dir, *profile)
@@ -473,6 +476,24 @@ type childResult struct {
 	HeapInUse float64
 }
 
+// layersFromAnotherProcess rewrites the layer files (moved or not) from a
+// child process, so what the measured process allocates and holds is the
+// daemon's own, not the harness's JSON.
+func layersFromAnotherProcess(dir string, small, moved bool) {
+	self, err := os.Executable()
+	must(err)
+	args := []string{"-child", "layers", "-dir", dir}
+	if moved {
+		args[1] = "layers-moved"
+	}
+	if small {
+		args = append(args, "-small")
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Stderr = os.Stderr
+	must(cmd.Run())
+}
+
 // prebuild starts a daemon that is not a dry run (so the prepared areas and
 // the grid engine's precompute are written to the state dir) and stops it.
 func prebuild(dir string) {
@@ -572,10 +593,10 @@ func runChild(dir string, s bench.Size, profile string, profileSync, profileRepe
 	}
 	sync("cold (first sync)", "cold")
 	sync("nothing changed", "nothing changed")
-	must(writeLayers(dir, s, true))
+	layersFromAnotherProcess(dir, s == small, true)
 	sync("10% of footprints moved", "10% moved")
 	sync("nothing changed again", "")
-	must(writeLayers(dir, s, false))
+	layersFromAnotherProcess(dir, s == small, false)
 	if pb, ok := d.Runner.Exposure().(interface{ PrecomputeBytes() int }); ok {
 		r.EngineBytes = float64(pb.PrecomputeBytes())
 	}
