@@ -243,14 +243,15 @@ type Output struct {
 
 // Memory bounds how far the daemon's Go heap grows between garbage
 // collections. By default Go lets it grow to twice what is live: at country
-// scale (~170 MB live beside the population grid's engine, whose arrays are
-// not on the heap) that is ~170 MB of garbage held for nothing. The daemon
+// scale (~150 MB live beside the population grid's engine, whose arrays are
+// not on the heap) that is ~150 MB of garbage held for nothing. The daemon
 // keeps the growth near gc_headroom_mb instead, never above Go's default
 // (GOGC=100) and never below a tenth of the live heap, re-aimed after every
-// collection. An explicit GOGC in the environment wins; GOMEMLIMIT still
-// applies. Smaller headroom means more collections: each costs CPU in
-// proportion to the live heap (see docs/operating.md for the measured
-// trade).
+// collection, with Go's soft memory limit one more headroom above, so freed
+// memory goes back to the OS. An explicit GOGC in the environment turns the
+// tuner off; an explicit GOMEMLIMIT keeps its limit. Smaller headroom means
+// more collections: each costs CPU in proportion to the live heap (see
+// docs/operating.md for the measured trade).
 type Memory struct {
 	// GCHeadroomMB is the heap growth allowed between collections, in MB;
 	// 0 leaves Go's default (twice the live heap). A reload changes the
@@ -306,7 +307,7 @@ func Defaults() Config {
 		Output:    Output{Dir: "./hazardsync-preview"},
 		Delivery:  Delivery{Dating: DatingOnChange, MaxDuration: 10 * time.Minute},
 		Retention: Retention{Days: 30},
-		Memory:    Memory{GCHeadroomMB: 64},
+		Memory:    Memory{GCHeadroomMB: 32},
 	}
 }
 
