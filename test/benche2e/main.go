@@ -126,8 +126,15 @@ func main() {
 	pre.Stderr = os.Stderr
 	must(pre.Run())
 	ru := pre.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Printf("  %-46s wall %6.2f s  CPU %6.2f s  (daemon start, not a dry run: writes the precompute and the prepared areas)\n", "precompute and prepared areas written", time.Since(t1).Seconds(), tv(ru.Utime)+tv(ru.Stime))
-	again := runOnce(*dir, bin, "again: precompute, prepared areas reloaded")
+	fmt.Printf("  %-52s wall %6.2f s  CPU %6.2f s  (daemon start, not a dry run: writes the precompute and the prepared areas)\n", "precompute and prepared areas written", time.Since(t1).Seconds(), tv(ru.Utime)+tv(ru.Stime))
+	// Three runs: one process is one sample of a shared machine; the
+	// median is compared with Python (each run is printed).
+	var agains []timing
+	for i := range 3 {
+		agains = append(agains, runOnce(*dir, bin, fmt.Sprintf("again (%d of 3): precompute, prepared areas reloaded", i+1)))
+	}
+	again := medianTiming(agains)
+	fmt.Printf("  %-52s wall %6.2f s  CPU %6.2f s\n", "again, median of the 3", again.wall, again.cpu)
 	// The same `once --dry-run`, in one process, by phase: what dominates.
 	phases := exec.Command(self, "-child", "once", "-dir", *dir)
 	phases.Stderr = os.Stderr
@@ -206,8 +213,8 @@ func main() {
 	fmt.Println("\nratios (Python ÷ hazardsync, same run):")
 	fmt.Printf("  end to end, processes, wall: Python cold %.2f s ÷ `once` cold (precompute built) %.2f s = %.1f×\n", py[0], cold.wall, py[0]/cold.wall)
 	fmt.Printf("  end to end, processes, CPU:  Python cold %.2f s ÷ `once` cold (precompute built) %.2f s = %.1f×\n", pyCPU[0], cold.cpu, pyCPU[0]/cold.cpu)
-	fmt.Printf("  end to end, processes, wall: Python warm %.2f s ÷ `once` again (precompute and prepared areas reloaded) %.2f s = %.1f×\n", py[1], again.wall, py[1]/again.wall)
-	fmt.Printf("  end to end, processes, CPU:  Python warm %.2f s ÷ `once` again (precompute and prepared areas reloaded) %.2f s = %.1f×\n", pyCPU[1], again.cpu, pyCPU[1]/again.cpu)
+	fmt.Printf("  end to end, processes, wall: Python warm %.2f s ÷ `once` again (precompute and prepared areas reloaded; median of 3) %.2f s = %.1f×\n", py[1], again.wall, py[1]/again.wall)
+	fmt.Printf("  end to end, processes, CPU:  Python warm %.2f s ÷ `once` again (precompute and prepared areas reloaded; median of 3) %.2f s = %.1f×\n", pyCPU[1], again.cpu, pyCPU[1]/again.cpu)
 	fmt.Printf("  first cycle in a daemon, wall: Python warm %.2f s ÷ (start %.2f s + fetch %.2f s + cold sync %.3f s) = %.1f×\n", py[1], cr.StartS, coldFetch, coldSync, py[1]/(cr.StartS+coldFetch+coldSync))
 	fmt.Printf("  later cycles, CPU: Python warm %.2f s ÷ nothing-changed fetch + sync %.3f s = %.0f×\n", pyCPU[1], warmCPU, pyCPU[1]/warmCPU)
 }
@@ -414,6 +421,17 @@ sources:
 
 type timing struct{ wall, cpu float64 }
 
+// medianTiming is the median wall and the median CPU of some runs.
+func medianTiming(ts []timing) timing {
+	w, c := make([]float64, len(ts)), make([]float64, len(ts))
+	for i, t := range ts {
+		w[i], c[i] = t.wall, t.cpu
+	}
+	slices.Sort(w)
+	slices.Sort(c)
+	return timing{w[len(w)/2], c[len(c)/2]}
+}
+
 // runOnce runs one `once --dry-run` process and reports wall, CPU, peak RSS.
 func runOnce(dir, bin, label string) timing {
 	cmd := exec.Command(bin, "once", "--dry-run", "--config", filepath.Join(dir, "hazardsync.yaml"), "--out", filepath.Join(dir, "preview"))
@@ -429,7 +447,7 @@ func runOnce(dir, bin, label string) timing {
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := tv(ru.Utime) + tv(ru.Stime)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	fmt.Printf("  %-46s wall %6.2f s  CPU %6.2f s  peak RSS %5.0f MB  [%s]\n", label, wall, cpu, float64(ru.Maxrss)/1024, lines[len(lines)-1])
+	fmt.Printf("  %-52s wall %6.2f s  CPU %6.2f s  peak RSS %5.0f MB  [%s]\n", label, wall, cpu, float64(ru.Maxrss)/1024, lines[len(lines)-1])
 	return timing{wall, cpu}
 }
 
