@@ -23,8 +23,8 @@ import (
 //	u32 array count | u64 element count per array
 //	u32 CRC-32C of each checkBlock bytes of each array, array by array
 //	u32 CRC-32C of every byte before it
-//	then the arrays' raw little-endian elements, each starting at a multiple
-//	of 64 bytes (zero padding between):
+//	then the arrays' raw little-endian elements, each non-empty one starting
+//	at a multiple of 64 bytes (zero padding before it):
 //	Pop Pop-prefix U18 U18-prefix CellKm2 RowStart SegCol SegEnt EntZone EntFrac TotPop TotU18 TotKm2
 //	Seg-prefix Seg-U18-prefix
 //

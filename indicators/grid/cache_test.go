@@ -143,3 +143,33 @@ func TestCacheDamageRejected(t *testing.T) {
 		require.True(t, found)
 	}
 }
+
+// FuzzPrecomputeCache: whatever bytes a precompute file holds, neither the
+// streamed nor the mapped load panics, they agree on whether it is usable,
+// and a file they accept has consistent shapes.
+func FuzzPrecomputeCache(f *testing.F) {
+	tw := newTestWorld(f, 2, 2, 3)
+	mc := &memCache{}
+	e, err := NewEngine(tw.areas, Options{Grid: tw.tiffLayer(f, "pop.tif", tw.pop), Cache: mc})
+	require.NoError(f, err)
+	f.Add(mc.data)
+	f.Add(mc.data[:cacheHeaderSize+4])
+	f.Add([]byte(cacheMagic))
+	key := e.key
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := &memCache{key: cacheKey(key), data: data}
+		z1, found1, err1 := loadCache(c, key)
+		m := &mappedMemCache{memCache: c}
+		z2, found2, err2 := loadCache(m, key)
+		require.Equal(t, err1 == nil, err2 == nil, "streamed %v, mapped %v", err1, err2)
+		require.Equal(t, found1, found2)
+		switch {
+		case err1 == nil && found1:
+			require.NoError(t, z1.check())
+			require.NoError(t, z2.check())
+			require.Equal(t, z1.TotPop, z2.TotPop)
+		case err1 != nil:
+			require.Equal(t, 1, m.closes, "a rejected mapped entry is closed")
+		}
+	})
+}
