@@ -3,7 +3,9 @@ package runner_test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -130,4 +132,31 @@ func TestEverySyncEndsTheEnginesSync(t *testing.T) {
 	_, err = r.Once(context.Background(), runner.SyncOptions{DryRun: true})
 	require.NoError(t, err)
 	require.Equal(t, 2, eng.ends)
+}
+
+// TestKeptValuesShareEqualAttributes: what a real sync keeps for the status
+// page holds one map per distinct attribute set, not one per value.
+func TestKeptValuesShareEqualAttributes(t *testing.T) {
+	src := &scriptedSource{batches: []adapter.Batch{
+		{Complete: true, Events: []indicators.Event{quake("q1", "1", indicators.SeverityOrange, rect(0, 0, 2, 1))}},
+	}}
+	sink := &memSink{}
+	r, _ := setup(t, src, sink)
+	_, err := r.Once(context.Background(), runner.SyncOptions{})
+	require.NoError(t, err)
+	byContent := map[string]map[string]any{}
+	shared := 0
+	for _, v := range r.CurrentValues() {
+		if len(v.Attributes) == 0 {
+			continue
+		}
+		k := fmt.Sprint(v.Attributes) // fmt sorts map keys
+		if m, ok := byContent[k]; ok {
+			require.Equal(t, reflect.ValueOf(m).Pointer(), reflect.ValueOf(v.Attributes).Pointer(), "equal attributes, one map")
+			shared++
+		} else {
+			byContent[k] = v.Attributes
+		}
+	}
+	require.Positive(t, shared, "some values have equal attributes")
 }

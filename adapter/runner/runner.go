@@ -504,6 +504,9 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	if err != nil {
 		return res, err
 	}
+	if !opt.DryRun {
+		internAttributes(current) // kept until the next sync (the status page's)
+	}
 	res.Current = current
 	res.Summary.Values = len(current)
 	if !opt.DryRun {
