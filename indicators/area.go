@@ -14,7 +14,11 @@ type Area struct {
 	Parents []string `json:"parents,omitempty"`
 	// Geometry is a Polygon or MultiPolygon in WGS84 lon/lat.
 	Geometry orb.Geometry `json:"-"`
-	Baseline Baseline     `json:"baseline"`
+	// Km2 is Geometry's geodesic area (GeodesicAreaKm2) when the loader
+	// measured it, 0 when not known: what the grid coverage share sums at
+	// every start, kept with the prepared areas.
+	Km2      float64  `json:"-"`
+	Baseline Baseline `json:"baseline"`
 }
 
 // Bound is the area's bounding box (empty for an area without geometry).

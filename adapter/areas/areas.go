@@ -106,7 +106,7 @@ func loadContents(files []config.GeoFile, contents [][]byte) ([]indicators.Area,
 					holes += len(p) - 1
 				}
 				repairs = append(repairs, Repair{Code: code, File: f.Path, Problems: problems,
-					Result: fmt.Sprintf("%d polygon(s), %d hole(s), %.1f km²", parts, holes, indicators.GeodesicAreaKm2(g))})
+					Result: fmt.Sprintf("%d polygon(s), %d hole(s), %.1f km²", parts, holes, geoms[i].km2)})
 			}
 			if err != nil || !indicators.IsPolygonal(g) {
 				if err == nil {
@@ -115,7 +115,7 @@ func loadContents(files []config.GeoFile, contents [][]byte) ([]indicators.Area,
 				errs = append(errs, fmt.Errorf("%s: %w", where, err))
 				continue
 			}
-			a := indicators.Area{Code: code, Name: propString(ft.Properties, f.NameProperty), Level: level, Geometry: g}
+			a := indicators.Area{Code: code, Name: propString(ft.Properties, f.NameProperty), Level: level, Geometry: g, Km2: geoms[i].km2}
 			if p := propString(ft.Properties, f.ParentProperty); p != "" {
 				a.Parents = []string{p}
 			}
@@ -143,6 +143,7 @@ func loadContents(files []config.GeoFile, contents [][]byte) ([]indicators.Area,
 // repaired is one feature's geometry checked, repaired and normalised.
 type repaired struct {
 	g                  orb.Geometry
+	km2                float64 // g's geodesic area
 	problems           []string
 	repairErr, normErr error
 }
@@ -158,6 +159,9 @@ func repairAll(features []*geojson.Feature) []repaired {
 		raw, r.problems, r.repairErr = indicators.RepairPolygonal(features[i].Geometry)
 		if r.repairErr == nil {
 			r.g, r.normErr = indicators.NormalizeGeometry(raw)
+		}
+		if r.repairErr == nil && r.normErr == nil && indicators.IsPolygonal(r.g) {
+			r.km2 = indicators.GeodesicAreaKm2(r.g)
 		}
 	})
 	return out

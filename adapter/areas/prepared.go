@@ -45,7 +45,7 @@ type PreparedStore interface {
 // file. It is part of the key: change it whenever they would give other
 // areas for the same bytes (TestPreparedVersionPinsTheOutput fails until it
 // is changed), so no start reuses areas an older build prepared.
-const preparedVersion = 1
+const preparedVersion = 2
 
 const preparedMagic = "HSAREAS\x00"
 
@@ -140,7 +140,7 @@ func loadPrepared(store PreparedStore, name string, key [32]byte) (Prepared, boo
 //
 //	magic "HSAREAS\0" | u32 preparedVersion | [32]byte key
 //	u32 area count, then per area: code, name (u32 length + bytes), i64
-//	level, u32 parent count + parents, u8 geometry kind (1 Polygon,
+//	level, f64 km², u32 parent count + parents, u8 geometry kind (1 Polygon,
 //	2 MultiPolygon), u32 polygon count, per polygon u32 ring count, per
 //	ring u32 point count
 //	u32 pcode count + (pcode, ucode) pairs
@@ -182,6 +182,7 @@ func encodePrepared(key [32]byte, p Prepared) []byte {
 		e.str(a.Code)
 		e.str(a.Name)
 		e.b = binary.LittleEndian.AppendUint64(e.b, uint64(int64(a.Level)))
+		e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(a.Km2))
 		e.strs(a.Parents)
 		kind := kindMultiPolygon
 		if _, ok := a.Geometry.(orb.Polygon); ok {
@@ -302,7 +303,7 @@ func decodeBody(b []byte) (Prepared, error) {
 		kind  byte
 		rings [][]int // per polygon, each ring's point count
 	}
-	n := d.count(4 + 4 + 8 + 4 + 1 + 4)
+	n := d.count(4 + 4 + 8 + 8 + 4 + 1 + 4)
 	p := Prepared{Areas: make([]indicators.Area, n)}
 	shapes := make([]shape, n)
 	total := 0
@@ -311,6 +312,9 @@ func decodeBody(b []byte) (Prepared, error) {
 		a.Code, a.Name = d.str(), d.str()
 		if lb := d.take(8); lb != nil {
 			a.Level = int(int64(binary.LittleEndian.Uint64(lb)))
+		}
+		if kb := d.take(8); kb != nil {
+			a.Km2 = math.Float64frombits(binary.LittleEndian.Uint64(kb))
 		}
 		a.Parents = d.strs()
 		if k := d.take(1); k != nil {

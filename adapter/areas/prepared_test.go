@@ -192,7 +192,7 @@ func TestPreparedAreasNeverStoresFailures(t *testing.T) {
 // fixture files, with the version that names it. When the test fails
 // because the output changed on purpose, bump preparedVersion (so stored
 // entries from older builds are not reused) and put the new pair here.
-const preparedDigest = "1 3e52a1f20ef73c259d91d6a1e4940bcc28f4f9eb4b3886a846273eb693f61b47"
+const preparedDigest = "2 8295a2351b54576ef013760c0ae0b2861f9eaf36a6582448476c9c0e73f03892"
 
 func TestPreparedVersionPinsTheOutput(t *testing.T) {
 	files := preparedFixture(t)
@@ -233,4 +233,19 @@ func FuzzDecodePreparedBody(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, p, q)
 	})
+}
+
+// TestAreasCarryTheirGeodesicArea: loaded areas (parsed or prepared) carry
+// their geometry's geodesic area, the very number GeodesicAreaKm2 gives.
+func TestAreasCarryTheirGeodesicArea(t *testing.T) {
+	files := preparedFixture(t)
+	store := &memStore{}
+	for _, name := range []string{"parsed", "prepared"} {
+		p, _, err := LoadFilesPrepared(files, store, quiet())
+		require.NoError(t, err, name)
+		for _, a := range p.Areas {
+			require.Positive(t, a.Km2, "%s %s", name, a.Code)
+			require.Equal(t, indicators.GeodesicAreaKm2(a.Geometry), a.Km2, "%s %s", name, a.Code)
+		}
+	}
 }

@@ -35,9 +35,27 @@ func TestAreaShare(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := AreaShare(as, c.b)
+			// Areas that carry their measured km² (as loaded ones do)
+			// give the same figures to the bit.
+			measured := append([]indicators.Area(nil), as...)
+			for i := range measured {
+				measured[i].Km2 = indicators.GeodesicAreaKm2(measured[i].Geometry)
+			}
+			assert.Equal(t, got, AreaShare(measured, c.b))
 			assert.Equal(t, 1, got.Level, "finest level measured")
 			assert.InDelta(t, c.want, got.Share, 1e-9)
 			assert.InDelta(t, total, got.AreasKm2, total*1e-9)
 		})
 	}
+}
+
+// AreaShare takes an area's km² from the loader when it carries one, and
+// measures it only when not.
+func TestAreaShareUsesTheLoadersKm2(t *testing.T) {
+	as := []indicators.Area{{Code: "W", Level: 1, Geometry: boxPolygon(0, 0, 1, 1), Km2: 1234}}
+	got := AreaShare(as, orb.Bound{Min: orb.Point{-1, -1}, Max: orb.Point{3, 2}})
+	assert.Equal(t, 1234.0, got.AreasKm2)
+	as[0].Km2 = 0
+	got = AreaShare(as, orb.Bound{Min: orb.Point{-1, -1}, Max: orb.Point{3, 2}})
+	assert.Equal(t, indicators.GeodesicAreaKm2(boxPolygon(0, 0, 1, 1)), got.AreasKm2)
 }
