@@ -21,7 +21,6 @@ const (
 var (
 	wgs84E2 = wgs84F * (2 - wgs84F)
 	wgs84E  = math.Sqrt(wgs84E2)
-	qPole   = authalicQ(90)
 )
 
 // authalicQ is the q(φ) of the authalic latitude: the area of the ellipsoid
@@ -934,24 +933,4 @@ func Contains(g orb.Geometry, p orb.Point) bool {
 func Intersects(a orb.Geometry, f orb.Geometry) bool {
 	o := NewOverlay([]Area{{Code: "a", Geometry: a}}, OverlayOptions{})
 	return len(o.measure(prepareFootprint(f))) > 0
-}
-
-func orient(a, b, c orb.Point) float64 {
-	return (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0])
-}
-
-// segmentsTouch reports whether two segments share any point (geomclean's
-// self-intersection check).
-func segmentsTouch(p1, p2, q1, q2 orb.Point) bool {
-	d1, d2 := orient(q1, q2, p1), orient(q1, q2, p2)
-	d3, d4 := orient(p1, p2, q1), orient(p1, p2, q2)
-	if ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) {
-		return true
-	}
-	on := func(a, b, c orb.Point) bool {
-		return min(a[0], b[0]) <= c[0] && c[0] <= max(a[0], b[0]) &&
-			min(a[1], b[1]) <= c[1] && c[1] <= max(a[1], b[1])
-	}
-	return (d1 == 0 && on(q1, q2, p1)) || (d2 == 0 && on(q1, q2, p2)) ||
-		(d3 == 0 && on(p1, p2, q1)) || (d4 == 0 && on(p1, p2, q2))
 }

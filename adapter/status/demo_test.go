@@ -24,18 +24,17 @@ import (
 
 // fakeProvider is a Provider with settable state.
 type fakeProvider struct {
-	mu         sync.Mutex
-	sources    []adapter.SourceHealth
-	delivery   adapter.DeliveryHealth
-	lastRun    adapter.RunSummary
-	areas      []indicators.Area
-	defs       []indicators.Definition
-	values     []indicators.Value
-	warnings   []adapter.Warning
-	events     []indicators.Event
-	reload     adapter.ReloadState
-	info       Info
-	infoCalled int
+	mu       sync.Mutex
+	sources  []adapter.SourceHealth
+	delivery adapter.DeliveryHealth
+	lastRun  adapter.RunSummary
+	areas    []indicators.Area
+	defs     []indicators.Definition
+	values   []indicators.Value
+	warnings []adapter.Warning
+	events   []indicators.Event
+	reload   adapter.ReloadState
+	info     Info
 }
 
 func (f *fakeProvider) SourceHealth() []adapter.SourceHealth {
@@ -49,16 +48,13 @@ func (f *fakeProvider) LastRun() adapter.RunSummary {
 	defer f.mu.Unlock()
 	return f.lastRun
 }
-func (f *fakeProvider) Areas() []indicators.Area                      { return f.areas }
-func (f *fakeProvider) Indicators() []indicators.Definition           { return f.defs }
-func (f *fakeProvider) CurrentValues() []indicators.Value             { return f.values }
-func (f *fakeProvider) Warnings() []adapter.Warning                   { return f.warnings }
-func (f *fakeProvider) Reload() adapter.ReloadState                   { return f.reload }
-func (f *fakeProvider) ActiveEvents() []indicators.Event              { return f.events }
-func (f *fakeProvider) Info() Info                                    { return f.info }
-func (f *fakeProvider) setLastRun(r adapter.RunSummary)               { f.mu.Lock(); f.lastRun = r; f.mu.Unlock() }
-func (f *fakeProvider) setReload(r adapter.ReloadState)               { f.mu.Lock(); f.reload = r; f.mu.Unlock() }
-func (f *fakeProvider) withValues(v []indicators.Value) *fakeProvider { f.values = v; return f }
+func (f *fakeProvider) Areas() []indicators.Area            { return f.areas }
+func (f *fakeProvider) Indicators() []indicators.Definition { return f.defs }
+func (f *fakeProvider) CurrentValues() []indicators.Value   { return f.values }
+func (f *fakeProvider) Warnings() []adapter.Warning         { return f.warnings }
+func (f *fakeProvider) Reload() adapter.ReloadState         { return f.reload }
+func (f *fakeProvider) ActiveEvents() []indicators.Event    { return f.events }
+func (f *fakeProvider) Info() Info                          { return f.info }
 
 var (
 	_ Provider       = (*fakeProvider)(nil)

@@ -16,11 +16,10 @@ import (
 // testWorld is a small Demoland: lon 60–64, lat 10–14 at 0.05°, tiled by a
 // jittered nx×ny mesh of districts, with a varying population surface.
 type testWorld struct {
-	geo    Geo
-	w, h   int
-	pop    []float32
-	areas  []indicators.Area
-	gridKm float64
+	geo   Geo
+	w, h  int
+	pop   []float32
+	areas []indicators.Area
 }
 
 func newTestWorld(t testing.TB, nx, ny int, seed uint64) *testWorld {

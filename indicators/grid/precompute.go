@@ -261,29 +261,6 @@ func (z *zones) prefixes() {
 	}
 }
 
-// rangeSum is Σ v[row, a..b) from the block prefixes plus the cells at the
-// ends.
-func rangeSum(v []float32, pre []float64, width, nb, row, a, b int) float64 {
-	rv := v[row*width:]
-	if b-a <= blockSize {
-		var s float64
-		for _, x := range rv[a:b] {
-			s += float64(x)
-		}
-		return s
-	}
-	return prefixAt(rv, pre[row*nb:], b) - prefixAt(rv, pre[row*nb:], a)
-}
-
-func prefixAt(rv []float32, pre []float64, c int) float64 {
-	b := c >> blockShift
-	s := pre[b]
-	for _, x := range rv[b<<blockShift : c] {
-		s += float64(x)
-	}
-	return s
-}
-
 // totals are the zonal sums per area over the whole grid.
 func (z *zones) totals(nAreas int, shares []float64) {
 	z.TotPop, z.TotU18, z.TotKm2 = make([]float64, nAreas), make([]float64, nAreas), make([]float64, nAreas)
