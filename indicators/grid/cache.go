@@ -184,7 +184,7 @@ func writeCache(w io.Writer, key [32]byte, z *zones) error {
 	return bw.Flush()
 }
 
-// arr is one array of the cache file, typed so load can allocate it.
+// arr is one array of the cache file, typed so a load can point it into the file's bytes.
 type arr struct {
 	f32 *[]float32
 	f64 *[]float64
@@ -218,31 +218,27 @@ func (a arr) elemSize() int {
 	return 8
 }
 
-// view points the array at n elements held in b (aligned for them).
+// view points the array at n elements held in b (aligned for them); an
+// empty array is an empty slice, not one into b.
 func (a arr) view(b []byte, n int) {
 	p := unsafe.Pointer(unsafe.SliceData(b))
 	switch {
-	case n == 0:
-		a.alloc(nil, 0)
 	case a.f32 != nil:
-		*a.f32 = unsafe.Slice((*float32)(p), n)
+		*a.f32 = []float32{}
+		if n > 0 {
+			*a.f32 = unsafe.Slice((*float32)(p), n)
+		}
 	case a.f64 != nil:
-		*a.f64 = unsafe.Slice((*float64)(p), n)
+		*a.f64 = []float64{}
+		if n > 0 {
+			*a.f64 = unsafe.Slice((*float64)(p), n)
+		}
 	default:
-		*a.i32 = unsafe.Slice((*int32)(p), n)
+		*a.i32 = []int32{}
+		if n > 0 {
+			*a.i32 = unsafe.Slice((*int32)(p), n)
+		}
 	}
-}
-
-func (a arr) alloc(mem *arena, n int) []byte {
-	switch {
-	case a.f32 != nil:
-		*a.f32 = arenaAlloc[float32](mem, n)
-	case a.f64 != nil:
-		*a.f64 = arenaAlloc[float64](mem, n)
-	default:
-		*a.i32 = arenaAlloc[int32](mem, n)
-	}
-	return a.bytes()
 }
 
 func (z *zones) arrays() []arr {
@@ -280,11 +276,19 @@ type cacheLayout struct {
 	hasU18 bool
 }
 
-// parseLayout decodes the header and the table from the front of a file of
-// size bytes; more asks for the next n bytes of it.
-func parseLayout(more func(n int) ([]byte, error), size int64, bad func(string, ...any) error, key [32]byte) (*cacheLayout, error) {
+// parseLayout decodes the header and the table at the front of a file's
+// bytes b and checks that the arrays they list make up the rest of it.
+func parseLayout(b []byte, bad func(string, ...any) error, key [32]byte) (*cacheLayout, error) {
 	le := binary.LittleEndian
-	hdr, err := more(cacheHeaderSize + 4)
+	off := 0
+	next := func(n int) ([]byte, error) {
+		if len(b)-off < n {
+			return nil, io.ErrUnexpectedEOF
+		}
+		off += n
+		return b[off-n : off], nil
+	}
+	hdr, err := next(cacheHeaderSize + 4)
 	if err != nil {
 		return nil, bad("header: %v", err)
 	}
@@ -300,7 +304,6 @@ func parseLayout(more func(n int) ([]byte, error), size int64, bad func(string, 
 	if string(hdr[16:48]) != string(key[:]) {
 		return nil, bad("inputs key differs")
 	}
-	crc := crc32.Checksum(hdr, castagnoli)
 	z := &zones{Width: int(le.Uint64(hdr[48:])), Height: int(le.Uint64(hdr[56:]))}
 	z.Geo = Geo{math.Float64frombits(le.Uint64(hdr[64:])), math.Float64frombits(le.Uint64(hdr[72:])),
 		math.Float64frombits(le.Uint64(hdr[80:])), math.Float64frombits(le.Uint64(hdr[88:]))}
@@ -308,27 +311,25 @@ func parseLayout(more func(n int) ([]byte, error), size int64, bad func(string, 
 	if n := le.Uint32(hdr[cacheHeaderSize:]); int(n) != len(arrays) {
 		return nil, bad("%d arrays, want %d", n, len(arrays))
 	}
-	cb, err := more(8 * len(arrays))
+	cb, err := next(8 * len(arrays))
 	if err != nil {
 		return nil, bad("array lengths: %v", err)
 	}
-	crc = crc32.Update(crc, castagnoli, cb)
 	l := &cacheLayout{z: z, hasU18: hdr[96] == 1, counts: make([]int, len(arrays)), crcs: make([][]uint32, len(arrays))}
 	blocks := 0
 	for i, a := range arrays {
 		n := le.Uint64(cb[8*i:])
-		if n > uint64(size)/uint64(a.elemSize()) {
-			return nil, bad("array %d claims %d elements in a %d-byte file", i, n, size)
+		if n > uint64(len(b))/uint64(a.elemSize()) {
+			return nil, bad("array %d claims %d elements in a %d-byte file", i, n, len(b))
 		}
 		l.counts[i] = int(n)
 		blocks += blocksOf(int(n) * a.elemSize())
 	}
-	tb, err := more(4*blocks + 4)
+	tb, err := next(4*blocks + 4)
 	if err != nil {
 		return nil, bad("checksum table: %v", err)
 	}
-	crc = crc32.Update(crc, castagnoli, tb[:4*blocks])
-	if le.Uint32(tb[4*blocks:]) != crc {
+	if le.Uint32(tb[4*blocks:]) != crc32.Checksum(b[:off-4], castagnoli) {
 		return nil, bad("header checksum mismatch (file damaged)")
 	}
 	for i, a := range arrays {
@@ -338,31 +339,16 @@ func parseLayout(more func(n int) ([]byte, error), size int64, bad func(string, 
 			tb = tb[4:]
 		}
 	}
-	l.end = len(hdr) + len(cb) + 4*blocks + 4
+	l.end = off
 	// The file holds exactly the arrays the table lists.
-	off := l.end
 	for i, a := range arrays {
 		n := l.counts[i] * a.elemSize()
 		off = arrayStart(off, n) + n
 	}
-	if int64(off) != size {
-		return nil, bad("%d bytes, the table lists %d", size, off)
+	if off != len(b) {
+		return nil, bad("%d bytes, the table lists %d", len(b), off)
 	}
 	return l, nil
-}
-
-// readCache decodes a cache file of size bytes from a stream, checking its
-// key, checksums and shapes. A file it rejects leaves nothing allocated in
-// its arena.
-func readCache(f io.Reader, size int64, name string, key [32]byte) (*zones, error) {
-	mem := &arena{}
-	z, err := decodeCache(f, size, name, key, mem)
-	if err != nil {
-		mem.free()
-		return nil, err
-	}
-	z.track()
-	return z, nil
 }
 
 func cacheErr(name string) func(string, ...any) error {
@@ -371,54 +357,23 @@ func cacheErr(name string) func(string, ...any) error {
 	}
 }
 
-func decodeCache(f io.Reader, size int64, name string, key [32]byte, mem *arena) (*zones, error) {
-	br := bufio.NewReaderSize(f, 1<<20)
-	bad := cacheErr(name)
-	off := 0
-	l, err := parseLayout(func(n int) ([]byte, error) {
-		b := make([]byte, n)
-		_, err := io.ReadFull(br, b)
-		off += n
-		return b, err
-	}, size, bad, key)
-	if err != nil {
-		return nil, err
+// readCache reads a cache file of size bytes from a stream into one region
+// of an arena and decodes it there, as a mapped file is (decode). A file it
+// rejects leaves nothing allocated.
+func readCache(f io.Reader, size int64, name string, key [32]byte) (*zones, error) {
+	if size < 0 || int64(int(size)) != size {
+		return nil, cacheErr(name)("%d bytes", size)
 	}
-	z := l.z
-	z.mem = mem
-	var pad [cacheAlign]byte
-	for i, a := range z.arrays() {
-		start := arrayStart(off, l.counts[i]*a.elemSize())
-		p := pad[:start-off]
-		if _, err := io.ReadFull(br, p); err != nil {
-			return nil, bad("array %d: %v", i, err)
-		}
-		if slices.ContainsFunc(p, func(c byte) bool { return c != 0 }) {
-			return nil, bad("array %d: padding damaged", i)
-		}
-		off = start
-		b := a.alloc(mem, l.counts[i])
-		if _, err := io.ReadFull(br, b); err != nil {
-			return nil, bad("array %d: %v", i, err)
-		}
-		off += len(b)
-		for k, want := range l.crcs[i] {
-			if crc32.Checksum(block(b, k), castagnoli) != want {
-				return nil, bad("array %d block %d: checksum mismatch (file damaged)", i, k)
-			}
-		}
-	}
-	return l.finish(bad)
-}
-
-// mappedCache uses a mapped entry's bytes in place: the arrays are slices of
-// it, verified on every core; the entry is closed when the zones are
-// dropped, or at once when it is rejected.
-func mappedCache(m MappedEntry, name string, key [32]byte) (*zones, error) {
-	b := m.Bytes()
 	mem := &arena{}
-	mem.adopt(m)
-	z, err := decodeMapped(b, name, key, mem)
+	// float64 words: the arrays start at multiples of 64 in the file, so
+	// an 8-byte-aligned region aligns every element type.
+	b := asBytes(arenaAlloc[float64](mem, (int(size)+7)/8))[:size]
+	z, err := func() (*zones, error) {
+		if _, err := io.ReadFull(f, b); err != nil {
+			return nil, cacheErr(name)("reading: %v", err)
+		}
+		return decode(b, name, key, mem)
+	}()
 	if err != nil {
 		mem.free()
 		return nil, err
@@ -427,18 +382,32 @@ func mappedCache(m MappedEntry, name string, key [32]byte) (*zones, error) {
 	return z, nil
 }
 
-func decodeMapped(b []byte, name string, key [32]byte, mem *arena) (*zones, error) {
+// mappedCache uses a mapped entry's bytes in place: the arrays are slices of
+// it; the entry is closed when the zones are dropped, or at once when it is
+// rejected.
+func mappedCache(m MappedEntry, name string, key [32]byte) (*zones, error) {
+	mem := &arena{}
+	mem.adopt(m)
+	z, err := decode(m.Bytes(), name, key, mem)
+	if err != nil {
+		mem.free()
+		return nil, err
+	}
+	z.track()
+	return z, nil
+}
+
+// decode checks a cache file's bytes b (header, table, padding, every
+// block's checksum on every core) and returns zones whose arrays are
+// slices of b, which mem keeps.
+func decode(b []byte, name string, key [32]byte, mem *arena) (*zones, error) {
 	bad := cacheErr(name)
-	off := 0
-	l, err := parseLayout(func(n int) ([]byte, error) {
-		if len(b)-off < n {
-			return nil, io.ErrUnexpectedEOF
-		}
-		off += n
-		return b[off-n : off], nil
-	}, int64(len(b)), bad, key)
+	l, err := parseLayout(b, bad, key)
 	if err != nil {
 		return nil, err
+	}
+	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%8 != 0 {
+		return nil, bad("held at an unaligned address")
 	}
 	z := l.z
 	z.mem = mem
@@ -446,9 +415,7 @@ func decodeMapped(b []byte, name string, key [32]byte, mem *arena) (*zones, erro
 	type job struct{ a, k int }
 	var jobs []job
 	data := make([][]byte, len(arrays))
-	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%cacheAlign != 0 {
-		return nil, bad("mapped at an unaligned address")
-	}
+	off := l.end
 	for i, a := range arrays {
 		start := arrayStart(off, l.counts[i]*a.elemSize())
 		if slices.ContainsFunc(b[off:start], func(c byte) bool { return c != 0 }) {
@@ -464,8 +431,7 @@ func decodeMapped(b []byte, name string, key [32]byte, mem *arena) (*zones, erro
 	bads := make([]bool, len(jobs))
 	parallel.Each(len(jobs), func(_, j int) {
 		i, k := jobs[j].a, jobs[j].k
-		d := data[i]
-		bads[j] = crc32.Checksum(block(d, k), castagnoli) != l.crcs[i][k]
+		bads[j] = crc32.Checksum(block(data[i], k), castagnoli) != l.crcs[i][k]
 	})
 	if j := slices.Index(bads, true); j >= 0 {
 		return nil, bad("array %d block %d: checksum mismatch (file damaged)", jobs[j].a, jobs[j].k)
