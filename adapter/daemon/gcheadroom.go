@@ -141,35 +141,41 @@ func memoryLimitFor(live, overhead, headroom uint64) int64 {
 // readRuntimeOverhead is the Go runtime's memory outside the heap's spans:
 // goroutine stacks, GC and span metadata, profiling buckets, other.
 func readRuntimeOverhead() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/heap/unused:bytes"}, {Name: "/memory/classes/heap/free:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(s)
-	for _, x := range s {
-		if x.Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-	}
-	heap := s[1].Value.Uint64() + s[2].Value.Uint64() + s[3].Value.Uint64() + s[4].Value.Uint64()
-	if total := s[0].Value.Uint64(); total > heap {
-		return total - heap
+	v, ok := readMetrics("/memory/classes/total:bytes", "/memory/classes/heap/objects:bytes",
+		"/memory/classes/heap/unused:bytes", "/memory/classes/heap/free:bytes", "/memory/classes/heap/released:bytes")
+	if heap := v[1] + v[2] + v[3] + v[4]; ok && v[0] > heap {
+		return v[0] - heap
 	}
 	return 0
 }
 
 func readLiveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
+	v, _ := readMetrics("/gc/heap/live:bytes")
+	return v[0]
 }
 
 func readGCPercent() int {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 100
+	if v, ok := readMetrics("/gc/gogc:percent"); ok {
+		return int(v[0])
 	}
-	return int(s[0].Value.Uint64())
+	return 100
+}
+
+// readMetrics reads uint64 runtime metrics by name; ok is false (and the
+// missing ones 0) when this Go does not have them all.
+func readMetrics(names ...string) (v []uint64, ok bool) {
+	s := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	v, ok = make([]uint64, len(names)), true
+	for i, x := range s {
+		if x.Value.Kind() != metrics.KindUint64 {
+			ok = false
+			continue
+		}
+		v[i] = x.Value.Uint64()
+	}
+	return v, ok
 }

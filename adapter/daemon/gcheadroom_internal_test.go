@@ -98,3 +98,13 @@ func TestTuneGCLeavesAnExplicitGOGC(t *testing.T) {
 	afterGC()
 	require.Equal(t, 150, readGCPercent())
 }
+
+// readMetrics reads what the runtime has and says when something is missing.
+func TestReadMetrics(t *testing.T) {
+	v, ok := readMetrics("/gc/gogc:percent", "/memory/classes/total:bytes")
+	require.True(t, ok)
+	assert.Positive(t, v[1])
+	v, ok = readMetrics("/gc/gogc:percent", "/no/such:metric")
+	assert.False(t, ok)
+	assert.Zero(t, v[1])
+}
