@@ -76,7 +76,8 @@ func TestTuneGCSetsAndRestoresTheMemoryLimit(t *testing.T) {
 	lv := readLiveHeap()
 	assert.GreaterOrEqual(t, got, int64(lv+8<<20), "at least two headrooms over the live heap")
 	assert.Less(t, got, int64(lv+8<<20+64<<20), "and the runtime's own memory, not more")
-	assert.Equal(t, memoryLimitFor(lv, readRuntimeOverhead(), 4<<20), got)
+	// The runtime's own memory moves by a few pages between two reads.
+	assert.InDelta(t, memoryLimitFor(lv, readRuntimeOverhead(), 4<<20), got, 1<<20)
 	release()
 	assert.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1), "the last release puts the limit back")
 
