@@ -21,14 +21,15 @@ const (
 // FileCache keeps one derived file in the state dir under a key: the grid
 // exposure engine's precompute (NewGridCache; it implements
 // indicators/grid.Cache), grid-precompute-<key>.bin, or the prepared areas
-// (NewAreasCache). A file is written to a temporary name and
-// renamed, so a crash leaves the previous file or none, never a part of one;
-// storing one removes the others. Where the platform maps files, Load maps
-// it read-only (grid.MappedEntry), so the engine uses the page cache's copy
-// in place: storing a new file renames over the name, and the mapping keeps
-// the old file until the engine drops it. The file must not be edited in
-// place while a daemon runs (a mapped file cut short faults the reader). ReadOnly loads but never writes (a dry run
-// leaves the state dir as it found it).
+// (NewAreasCache), areas-prepared-<key>.bin. A file is written to a
+// temporary name and renamed, so a crash leaves the previous file or none,
+// never a part of one; storing one removes the older ones of its kind.
+// ReadOnly loads but never writes (a dry run leaves the state dir as it
+// found it). Where the platform maps files, Load maps the file read-only
+// (grid.MappedEntry), so the engine uses the page cache's copy in place: a
+// later Store renames over the name, and the mapping keeps the old file
+// until the engine drops it. The file must not be edited in place while a
+// daemon runs (a mapped file cut short faults the reader).
 type FileCache struct {
 	Dir      string
 	ReadOnly bool
@@ -79,7 +80,7 @@ func (c FileCache) Load(key string) (io.ReadCloser, int64, bool, error) {
 }
 
 // Store writes the file under key through a temporary file renamed into
-// place, then removes the precompute files of other keys. An error from
+// place, then removes the files of its kind under other keys. An error from
 // write leaves the previous files as they were.
 func (c FileCache) Store(key string, write func(io.Writer) error) error {
 	final, err := c.path(key)
