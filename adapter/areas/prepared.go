@@ -52,7 +52,7 @@ const preparedMagic = "HSAREAS\x00"
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // nativeLittle: points are copied as a memory image on little-endian hosts.
-var nativeLittle = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+var nativeLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // LoadFilesPrepared is LoadFilesReport through a store: when the files'
 // bytes and settings are those an entry was prepared from, the areas come

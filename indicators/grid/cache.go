@@ -85,7 +85,7 @@ func asBytes[T any](s []T) []byte {
 
 // nativeLittle: the arrays are written and read as memory images, so the
 // file says which byte order wrote it and another order rebuilds instead.
-var nativeLittle = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+var nativeLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // saveCache stores the precompute in c under its key.
 func saveCache(c Cache, key [32]byte, z *zones) error {

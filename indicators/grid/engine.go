@@ -74,10 +74,10 @@ type Engine struct {
 
 	mu  sync.Mutex
 	gen uint64
-	// sync counts EndSync calls: cache entries not used in the last
+	// syncs counts EndSync calls: cache entries not used in the last
 	// keepSyncs syncs are dropped, so the caches hold what current hazards
 	// need, not every footprint a long-running daemon ever saw.
-	sync     uint64
+	syncs    uint64
 	covCache map[[32]byte]*cachedCov
 	resCache map[[32]byte]*cachedRes
 	unions   []*unionEntry // recent unions' results, to update (union.go)
@@ -86,16 +86,16 @@ type Engine struct {
 }
 
 type cachedCov struct {
-	cov   *Coverage
-	edges *edgeSet
-	used  uint64
-	sync  uint64 // the last sync that used it
+	cov      *Coverage
+	edges    *edgeSet
+	used     uint64
+	lastSync uint64 // the last sync that used it
 }
 
 type cachedRes struct {
-	res  []indicators.AreaExposure
-	used uint64
-	sync uint64
+	res      []indicators.AreaExposure
+	used     uint64
+	lastSync uint64
 }
 
 // keepSyncs: a cache entry no sync used in this many syncs is dropped.
@@ -108,19 +108,19 @@ const keepSyncs = 2
 func (e *Engine) EndSync() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.sync++
-	stale := func(s uint64) bool { return s+keepSyncs < e.sync }
+	e.syncs++
+	stale := func(s uint64) bool { return s+keepSyncs < e.syncs }
 	for k, c := range e.covCache {
-		if stale(c.sync) {
+		if stale(c.lastSync) {
 			delete(e.covCache, k)
 		}
 	}
 	for k, r := range e.resCache {
-		if stale(r.sync) {
+		if stale(r.lastSync) {
 			delete(e.resCache, k)
 		}
 	}
-	e.unions = slices.DeleteFunc(e.unions, func(u *unionEntry) bool { return stale(u.sync) })
+	e.unions = slices.DeleteFunc(e.unions, func(u *unionEntry) bool { return stale(u.lastSync) })
 }
 
 // minPieceCells is the smallest (area, footprint) piece reported, in cells.
@@ -474,7 +474,7 @@ func (e *Engine) coverageEach(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
 		}
 		first[k] = i
 		if c, ok := e.covCache[k]; ok {
-			c.used, c.sync = gen, e.sync
+			c.used, c.lastSync = gen, e.syncs
 			covs[i], sets[i] = c.cov, c.edges
 		} else {
 			missing = append(missing, i)
@@ -489,7 +489,7 @@ func (e *Engine) coverageEach(fs fpSet, gen uint64) ([]*Coverage, []*edgeSet) {
 	})
 	e.mu.Lock()
 	for _, i := range missing {
-		e.covCache[fs.hashes[i]] = &cachedCov{cov: covs[i], edges: sets[i], used: gen, sync: e.sync}
+		e.covCache[fs.hashes[i]] = &cachedCov{cov: covs[i], edges: sets[i], used: gen, lastSync: e.syncs}
 	}
 	evict(e.covCache, maxCovCache, func(c *cachedCov) uint64 { return c.used })
 	e.mu.Unlock()
@@ -523,17 +523,17 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 			continue
 		}
 		if r, ok := e.resCache[fs.key]; ok {
-			r.used, r.sync = gen, e.sync
+			r.used, r.lastSync = gen, e.syncs
 			// Its footprints are current: their coverages and the
 			// kept union stay for the next union that changes a few.
 			for _, h := range fs.hashes {
 				if c, ok := e.covCache[h]; ok {
-					c.sync = e.sync
+					c.lastSync = e.syncs
 				}
 			}
 			for _, u := range e.unions {
 				if u.key == fs.key {
-					u.sync = e.sync
+					u.lastSync = e.syncs
 				}
 			}
 			out[i] = slices.Clone(r.res)
@@ -631,7 +631,7 @@ func (e *Engine) withFallback(res []indicators.AreaExposure, polys []orb.Geometr
 
 func (e *Engine) storeResult(key [32]byte, res []indicators.AreaExposure, gen uint64) {
 	e.mu.Lock()
-	e.resCache[key] = &cachedRes{res: res, used: gen, sync: e.sync}
+	e.resCache[key] = &cachedRes{res: res, used: gen, lastSync: e.syncs}
 	evict(e.resCache, maxResCache, func(c *cachedRes) uint64 { return c.used })
 	e.mu.Unlock()
 }

@@ -33,12 +33,12 @@ func boxOf(c *Coverage) cellBox {
 // unionEntry is a union's on-grid result kept for the next union that
 // differs from it in a few footprints.
 type unionEntry struct {
-	key   [32]byte             // the footprint set's (fpSet.key)
-	boxes map[[32]byte]cellBox // its footprints' cells, by geometry hash
-	res   []indicators.AreaExposure
-	idx   []int32 // res[i] is area idx[i]'s
-	used  uint64
-	sync  uint64 // the last sync that used it
+	key      [32]byte             // the footprint set's (fpSet.key)
+	boxes    map[[32]byte]cellBox // its footprints' cells, by geometry hash
+	res      []indicators.AreaExposure
+	idx      []int32 // res[i] is area idx[i]'s
+	used     uint64
+	lastSync uint64 // the last sync that used it
 }
 
 const (
@@ -65,7 +65,7 @@ func (e *Engine) unionOnGrid(key [32]byte, covs []*Coverage, sets []*edgeSet, ha
 		res, idx = e.finishAreas(e.sums(covs, sets), nil)
 	}
 	e.mu.Lock()
-	e.unions = append(e.unions, &unionEntry{key: key, boxes: boxes, res: res, idx: idx, used: gen, sync: e.sync})
+	e.unions = append(e.unions, &unionEntry{key: key, boxes: boxes, res: res, idx: idx, used: gen, lastSync: e.syncs})
 	if len(e.unions) > maxUnions {
 		oldest := 0
 		for i, u := range e.unions {
@@ -103,7 +103,7 @@ func (e *Engine) closestUnion(boxes map[[32]byte]cellBox, gen uint64) *unionEntr
 		}
 	}
 	if best != nil {
-		best.used, best.sync = gen, e.sync
+		best.used, best.lastSync = gen, e.syncs
 	}
 	return best
 }
