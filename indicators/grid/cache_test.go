@@ -144,8 +144,9 @@ func TestCacheDamageRejected(t *testing.T) {
 }
 
 // FuzzPrecomputeCache: whatever bytes a precompute file holds, neither the
-// streamed nor the mapped load panics, they agree on whether it is usable,
-// and a file they accept has consistent shapes.
+// streamed nor the mapped load panics (one decoder, reached two ways), they
+// agree on whether it is usable, a file they accept has consistent shapes,
+// and a rejected mapped entry is closed.
 func FuzzPrecomputeCache(f *testing.F) {
 	tw := newTestWorld(f, 2, 2, 3)
 	mc := &memCache{}
