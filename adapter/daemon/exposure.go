@@ -116,7 +116,14 @@ func buildEngine(cfg config.Config, as []indicators.Area, dryRun bool, log *slog
 	if cfg.Population.Grid == "" {
 		return indicators.NewAreaWeighted(as), nil
 	}
-	opts := grid.Options{Cache: state.NewGridCache(cfg.StateDir, dryRun), Logger: log.With("component", "exposure")}
+	log = log.With("component", "exposure")
+	opts := grid.Options{Cache: state.NewGridCache(cfg.StateDir, dryRun), Logger: log}
+	// The grids' digests key the precompute; the memo spares reading
+	// them whole at every start.
+	memo, err := state.OpenDigestMemo(cfg.StateDir, dryRun)
+	if err != nil {
+		log.Warn("grid digest memo unusable: the grids are hashed", "err", err)
+	}
 	dst := [2]*grid.Layer{&opts.Grid, &opts.Under18}
 	for i, l := range gridFiles(cfg) {
 		if l.path == "" {
@@ -127,11 +134,22 @@ func buildEngine(cfg config.Config, as []indicators.Area, dryRun bool, log *slog
 			return nil, fmt.Errorf("%s: %w", l.key, err)
 		}
 		defer closer.Close()
+		if f, ok := layer.R.(*os.File); ok {
+			d, remembered, err := memo.Digest(f, grid.LayerDigestName, func() ([]byte, error) { return grid.LayerDigest(f, layer.Size) })
+			if err != nil {
+				return nil, fmt.Errorf("%s: hashing %s: %w", l.key, l.path, err)
+			}
+			log.Debug("grid digest", "file", l.path, "remembered", remembered)
+			layer.Digest = d
+		}
 		*dst[i] = layer
 	}
 	g, err := grid.NewEngine(as, opts)
 	if err != nil {
 		return nil, fmt.Errorf("population.grid: %w", err)
+	}
+	if err := memo.Save(); err != nil {
+		log.Warn("grid digest memo not saved", "err", err)
 	}
 	if err := checkGridCoverage(cfg, g.AreaCoverage()); err != nil {
 		return nil, err

@@ -50,6 +50,11 @@ type Layer struct {
 	Name string
 	R    io.ReaderAt
 	Size int64
+	// Digest is LayerDigest of these bytes when the caller already knows
+	// it (a memo of the file's identity): NewEngine then reads only the
+	// TIFF's header and the window it needs, not the whole file for the
+	// precompute key. nil: NewEngine computes it.
+	Digest []byte
 }
 
 // Engine is the exact grid exposure engine. It implements
@@ -159,15 +164,19 @@ func NewEngine(areas []indicators.Area, opts Options) (*Engine, error) {
 		}
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "hazardsync grid precompute v%d %s\n", cacheVersion, layerDigestName)
+	fmt.Fprintf(h, "hazardsync grid precompute v%d %s\n", cacheVersion, LayerDigestName)
 	for _, l := range []Layer{opts.Grid, opts.Under18} {
 		if l.R == nil {
 			io.WriteString(h, "-\n")
 			continue
 		}
-		if err := hashLayer(h, l.R, l.Size, 0); err != nil {
-			return nil, fmt.Errorf("grid: hashing %s: %w", l.Name, err)
+		d := l.Digest
+		if d == nil {
+			if d, err = LayerDigest(l.R, l.Size); err != nil {
+				return nil, fmt.Errorf("grid: hashing %s: %w", l.Name, err)
+			}
 		}
+		h.Write(d)
 	}
 	e := prepareEngine(areas, pt.Geo, pt.Width, pt.Height, log)
 	hashAreas(h, areas, e.shares)

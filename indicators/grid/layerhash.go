@@ -1,6 +1,7 @@
 package grid
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,10 +17,22 @@ import (
 // a file does not depend on how many goroutines computed it.
 const layerChunk = 4 << 20
 
-// layerDigestName tags the digest in the precompute key; it changed from the
-// whole-file SHA-256 of cache version 1, so caches keyed by that are simply
-// not found, rebuilt and replaced.
-const layerDigestName = "xxh64-4MiB-chunks"
+// LayerDigestName names LayerDigest's method; it tags the digest in the
+// precompute key (it changed from the whole-file SHA-256 of cache version
+// 1, so caches keyed by that are simply not found, rebuilt and replaced)
+// and must change whenever LayerDigest's output does, so memos of it made
+// by an older build are not reused.
+const LayerDigestName = "xxh64-4MiB-chunks"
+
+// LayerDigest is the digest of a grid file that goes into the precompute
+// key: hashLayer's output on GOMAXPROCS goroutines.
+func LayerDigest(r io.ReaderAt, size int64) ([]byte, error) {
+	var b bytes.Buffer
+	if err := hashLayer(&b, r, size, 0); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
 
 // hashLayer writes to h the layer's size and the XXH64 of each 4 MiB chunk
 // of it, in file order, computed on up to workers goroutines (≤ 0 means

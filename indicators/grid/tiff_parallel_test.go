@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hazardsync/hazardsync/internal/testutil"
@@ -214,4 +216,49 @@ func TestHashLayerReadErrors(t *testing.T) {
 		err := hashLayer(sha256.New(), r, int64(len(data)), workers)
 		require.EqualError(t, err, fmt.Sprintf("%d bytes at %d, want %d: unexpected EOF", 10, layerChunk, layerChunk), "%d workers", workers)
 	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// A layer whose digest the caller knows (a memo) keys the precompute as
+// the digest NewEngine computes would, without reading the file for it;
+// a wrong digest is a different key (the precompute is rebuilt).
+func TestEngineUsesAGivenLayerDigest(t *testing.T) {
+	tw := bigWorld(t)
+	layer := tw.tiffLayer(t, "pop.tif", tw.pop)
+	cache := &memCache{}
+	counted := func(digest []byte) (*Engine, int64) {
+		cr := &countingReader{r: layer.R}
+		l := layer
+		l.R, l.Digest = cr, digest
+		e, err := NewEngine(tw.areas, Options{Grid: l, Cache: cache})
+		require.NoError(t, err)
+		return e, cr.n.Load()
+	}
+	computed, readComputing := counted(nil)
+	require.Equal(t, 1, cache.stores)
+	require.GreaterOrEqual(t, readComputing, layer.Size, "the digest reads the whole file")
+
+	d, err := LayerDigest(layer.R, layer.Size)
+	require.NoError(t, err)
+	given, readGiven := counted(d)
+	require.Equal(t, computed.Version(), given.Version(), "same key")
+	require.Equal(t, 1, cache.stores, "the precompute was reloaded under it")
+	require.Less(t, readGiven, layer.Size/4, "only the header is read (the precompute comes from the cache)")
+
+	wrong := bytes.Clone(d)
+	wrong[len(wrong)-1] ^= 1
+	other, _ := counted(wrong)
+	require.NotEqual(t, computed.Version(), other.Version())
+	require.Equal(t, 2, cache.stores, "another key: rebuilt and stored")
 }
