@@ -64,7 +64,7 @@ func TestDigestMemo(t *testing.T) {
 	require.Equal(t, "d:cells v1", d)
 
 	require.NoError(t, os.WriteFile(grid, []byte("cells v2"), 0o644)) // same size
-	require.NoError(t, os.Chtimes(grid, old, old))                     // and the old times
+	require.NoError(t, os.Chtimes(grid, old, old))                    // and the old times
 	d, computed = lookup("m1")
 	require.True(t, computed, "rewritten in place with its old times")
 	require.Equal(t, "d:cells v2", d)
