@@ -416,10 +416,10 @@ func TestMarkedPassVisitsInIndexOrder(t *testing.T) {
 	assert.Greater(t, taken, 50)
 }
 
-// lonLatBound is orb's Bound bit for bit, polygons included (a hole
+// GeometryBound is orb's Bound bit for bit, multipolygons included (a hole
 // sticking out of the shell does not count, as in orb), for the finite
 // coordinates NormalizeGeometry lets through.
-func TestLonLatBoundIsOrbs(t *testing.T) {
+func TestGeometryBoundIsOrbs(t *testing.T) {
 	negZero := math.Copysign(0, -1)
 	for _, g := range []orb.Geometry{
 		orb.Polygon{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}},
@@ -430,8 +430,14 @@ func TestLonLatBoundIsOrbs(t *testing.T) {
 		orb.Point{3, 4},
 		orb.Polygon{{{negZero, 2}, {0, -1}, {4, 7}, {negZero, 2}}},
 		orb.Polygon{{{0, 2}, {negZero, -1}, {4, 7}, {0, 2}}},
+		orb.MultiPolygon{},
+		orb.MultiPolygon{{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}}, {}},
+		orb.MultiPolygon{{{}}, {{{1, 2}, {5, -1}, {4, 7}, {1, 2}}}},
+		orb.MultiPolygon{{{{negZero, 2}, {1, -1}, {4, 7}, {negZero, 2}}}, {{{0, 5}, {2, 2}, {2, 3}, {0, 5}}}},
+		orb.MultiPolygon{{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}, {{-9, -9}, {9, 9}, {-9, 9}, {-9, -9}}}},
+		orb.Collection{orb.Point{1, 1}, orb.Polygon{{{1, 2}, {5, -1}, {4, 7}, {1, 2}}}},
 	} {
-		want, got := g.Bound(), lonLatBound(g)
+		want, got := g.Bound(), GeometryBound(g)
 		for i := range 2 {
 			assert.Equal(t, math.Float64bits(want.Min[i]), math.Float64bits(got.Min[i]), "%v", g)
 			assert.Equal(t, math.Float64bits(want.Max[i]), math.Float64bits(got.Max[i]), "%v", g)

@@ -103,18 +103,27 @@ var hashSeed = maphash.MakeSeed()
 func NewOverlay(areas []Area, opts OverlayOptions) *Overlay {
 	o := &Overlay{areas: areas, opts: opts, prep: make([]areaPrep, len(areas)), byCode: make(map[string]int, len(areas)),
 		cache: map[[2]uint64]*fpEntry{}, workers: runtime.GOMAXPROCS(0)}
+	// The area set's key: each area's geometry key (on every core: every
+	// vertex is hashed), then codes and baselines, in order.
+	geoms := make([][2]uint64, len(areas))
+	parallel.Each((len(areas)+63)/64, func(_, c int) {
+		for i := c * 64; i < min(len(areas), (c+1)*64); i++ {
+			geoms[i] = geometryKey(areas[i].Geometry)
+		}
+	})
 	var h hasher
 	h.init()
 	for i, a := range areas {
 		o.byCode[a.Code] = i
 		h.str(a.Code)
-		h.geom(a.Geometry)
+		h.u64(geoms[i][0])
+		h.u64(geoms[i][1])
 		h.opt(a.Baseline.Population)
 		h.opt(a.Baseline.Under18)
 		if a.Geometry == nil || !IsPolygonal(a.Geometry) {
 			continue
 		}
-		b := projectedBound(lonLatBound(a.Geometry))
+		b := projectedBound(GeometryBound(a.Geometry))
 		o.tree.Insert(b.Min, b.Max, i)
 	}
 	o.key = h.sum()
@@ -171,14 +180,6 @@ func (o *Overlay) Stats() OverlayStats {
 
 func (o *Overlay) fits(areas []Area) bool {
 	return len(areas) == len(o.areas) && (len(areas) == 0 || &areas[0] == &o.areas[0])
-}
-
-// lonLatBound is g.Bound(), a polygon's without orb's calls per point.
-func lonLatBound(g orb.Geometry) orb.Bound {
-	if p, ok := g.(orb.Polygon); ok && len(p) > 0 && len(p[0]) > 0 {
-		return ringsBound(p[:1]) // a polygon's bound is its shell's
-	}
-	return g.Bound()
 }
 
 func projectedBound(b orb.Bound) orb.Bound {
@@ -625,8 +626,10 @@ func (h *hasher) write(b []byte) {
 	h.h[1].Write(b)
 }
 
-func (h *hasher) f(v float64) {
-	h.buf = binary.LittleEndian.AppendUint64(h.buf[:0], math.Float64bits(v))
+func (h *hasher) f(v float64) { h.u64(math.Float64bits(v)) }
+
+func (h *hasher) u64(v uint64) {
+	h.buf = binary.LittleEndian.AppendUint64(h.buf[:0], v)
 	h.write(h.buf)
 }
 

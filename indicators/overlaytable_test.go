@@ -370,3 +370,35 @@ func TestLongEdgesAreStraightInLonLat(t *testing.T) {
 		assert.InEpsilon(t, want, IntersectionAreaKm2(box, tri), 2e-7, "%+v", c)
 	}
 }
+
+// SameAreas (whether a reloaded overlay may keep the old one's prepared
+// areas and measures) holds for an equal area set only: any change to a
+// code, a vertex, the structure, a baseline or the order is another set.
+func TestOverlaySameAreas(t *testing.T) {
+	as, _ := scene(6, 1, 3)
+	clone := func() []Area {
+		out := make([]Area, len(as))
+		for i, a := range as {
+			out[i] = a
+			out[i].Geometry = orb.Clone(a.Geometry)
+		}
+		return out
+	}
+	ref := NewOverlay(as, OverlayOptions{})
+	require.True(t, ref.SameAreas(NewOverlay(clone(), OverlayOptions{MinShare: 0.5})), "equal areas (options aside)")
+	pop := 1001.0
+	for name, change := range map[string]func([]Area) []Area{
+		"a code":       func(c []Area) []Area { c[1].Code += "x"; return c },
+		"the order":    func(c []Area) []Area { c[0], c[1] = c[1], c[0]; return c },
+		"one fewer":    func(c []Area) []Area { return c[1:] },
+		"a baseline":   func(c []Area) []Area { c[2].Baseline.Population = &pop; return c },
+		"multipolygon": func(c []Area) []Area { c[3].Geometry = orb.MultiPolygon{c[3].Geometry.(orb.Polygon)}; return c },
+		"a vertex one ulp off": func(c []Area) []Area {
+			r := c[4].Geometry.(orb.Polygon)[0]
+			r[2][1] = math.Nextafter(r[2][1], 0)
+			return c
+		},
+	} {
+		require.False(t, ref.SameAreas(NewOverlay(change(clone()), OverlayOptions{})), name)
+	}
+}

@@ -49,7 +49,7 @@ func AreaShare(areas []indicators.Area, b orb.Bound) GridCoverage {
 		if km2[i] = a.Km2; km2[i] == 0 { // not measured by the loader
 			km2[i] = indicators.GeodesicAreaKm2(a.Geometry)
 		}
-		if ab := a.Geometry.Bound(); b.Contains(ab.Min) && b.Contains(ab.Max) {
+		if ab := a.Bound(); b.Contains(ab.Min) && b.Contains(ab.Max) {
 			covered[i] = km2[i] // wholly inside: nothing to clip
 			return
 		}

@@ -2,9 +2,11 @@ package grid
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/hazardsync/hazardsync/indicators"
@@ -262,4 +264,57 @@ func TestEngineResultCache(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, xb, bands["MMI 7"])
 	require.False(t, math.IsNaN(bands["MMI 6"][0].Population))
+}
+
+// The precompute key changes with anything about the areas that the
+// precompute depends on, and only with the areas (same areas, same key).
+func TestPrecomputeKeySeesEveryAreaChange(t *testing.T) {
+	tw := newTestWorld(t, 3, 3, 1)
+	key := func(as []indicators.Area) string {
+		e := prepareEngine(as, tw.geo, tw.w, tw.h, nil)
+		var b bytes.Buffer
+		hashAreas(&b, as, e.shares)
+		return hex.EncodeToString(b.Bytes())
+	}
+	clone := func() []indicators.Area {
+		as := slices.Clone(tw.areas)
+		for i := range as {
+			as[i].Geometry = orb.Clone(as[i].Geometry)
+		}
+		return as
+	}
+	ref := key(tw.areas)
+	require.Equal(t, ref, key(clone()), "equal areas, equal key")
+	ring := func(as []indicators.Area) orb.Ring { return as[4].Geometry.(orb.Polygon)[0] }
+	for name, change := range map[string]func(as []indicators.Area) []indicators.Area{
+		"a vertex one ulp off": func(as []indicators.Area) []indicators.Area {
+			r := ring(as)
+			r[1][0] = math.Nextafter(r[1][0], math.Inf(1))
+			return as
+		},
+		"a code": func(as []indicators.Area) []indicators.Area { as[2].Code += "x"; return as },
+		"the order": func(as []indicators.Area) []indicators.Area {
+			as[0], as[1] = as[1], as[0]
+			return as
+		},
+		"one area fewer": func(as []indicators.Area) []indicators.Area { return as[:len(as)-1] },
+		"a ring split in two": func(as []indicators.Area) []indicators.Area {
+			r := ring(as)
+			as[4].Geometry = orb.Polygon{r[:3], r[3:]}
+			return as
+		},
+		"a polygon as a multipolygon": func(as []indicators.Area) []indicators.Area {
+			as[4].Geometry = orb.MultiPolygon{as[4].Geometry.(orb.Polygon)}
+			return as
+		},
+		"an area moved off the grid (its share)": func(as []indicators.Area) []indicators.Area {
+			r := ring(as)
+			for i := range r {
+				r[i][0] += 1000 * tw.geo.DX
+			}
+			return as
+		},
+	} {
+		require.NotEqual(t, ref, key(change(clone())), name)
+	}
 }
