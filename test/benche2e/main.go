@@ -126,7 +126,7 @@ func main() {
 	pre.Stderr = os.Stderr
 	must(pre.Run())
 	ru := pre.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Printf("  %-52s wall %6.2f s  CPU %6.2f s  (daemon start, not a dry run: writes the precompute and the prepared areas)\n", "precompute and prepared areas written", time.Since(t1).Seconds(), tv(ru.Utime)+tv(ru.Stime))
+	fmt.Printf("  %-52s wall %6.2f s  CPU %6.2f s  (daemon start, not a dry run: writes the precompute, the prepared areas and the grids' digests)\n", "precompute and prepared areas written", time.Since(t1).Seconds(), tv(ru.Utime)+tv(ru.Stime))
 	// Three runs: one process is one sample of a shared machine; the
 	// median is compared with Python (each run is printed).
 	var agains []timing
