@@ -402,3 +402,33 @@ func TestOverlaySameAreas(t *testing.T) {
 		require.False(t, ref.SameAreas(NewOverlay(change(clone()), OverlayOptions{})), name)
 	}
 }
+
+// The prepared areas are dropped after a build that measured new
+// footprints (unless kept) and prepared again when needed: the tables are
+// the same either way, build after build, as a fresh overlay's.
+func TestOverlayPreparedAreasDroppedOrKept(t *testing.T) {
+	as, evs := scene(12, 40, 11)
+	eng := &countingEngine{areas: as}
+	dropped, kept := NewOverlay(as, OverlayOptions{}), NewOverlay(as, OverlayOptions{})
+	kept.SetKeepPrepared(true)
+	rng := rand.New(rand.NewPCG(5, 6))
+	cur := evs
+	for round := range 4 {
+		if round > 0 { // a few footprints move
+			cur = cloneEvents(cur)
+			for k := 0; k < 4; k++ {
+				c := orb.Point{rng.Float64() * 1.2, rng.Float64() * 1.2}
+				cur[rng.IntN(len(cur))].Footprints[0].Geometry = Circle(c, 3+10*rng.Float64(), 24)
+			}
+		}
+		want := tableOf(t, NewOverlay(as, OverlayOptions{}).build(cur, eng), cur)
+		require.Equal(t, want, tableOf(t, dropped.build(cur, eng), cur), "round %d, dropped", round)
+		require.Equal(t, want, tableOf(t, kept.build(cur, eng), cur), "round %d, kept", round)
+		require.Zero(t, dropped.IndexBytes(), "round %d: dropped after the build", round)
+		require.Positive(t, kept.IndexBytes(), "round %d", round)
+	}
+	// A build that measured nothing new leaves them as they are.
+	before := kept.IndexBytes()
+	kept.build(cur, eng)
+	require.Equal(t, before, kept.IndexBytes())
+}

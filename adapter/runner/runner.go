@@ -104,6 +104,7 @@ func (r *Runner) Configure(s Setup) {
 	// The overlay is indexed, and takes over the old one's cache when the
 	// areas did not change, outside the lock: the status page keeps reading.
 	ov := indicators.NewOverlay(s.Areas, s.Config.Overlay.Options())
+	ov.SetKeepPrepared(s.Config.Memory.KeepOverlayAreas)
 	r.mu.RLock()
 	old := r.overlay
 	r.mu.RUnlock()

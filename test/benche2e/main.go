@@ -714,7 +714,7 @@ func comparePairs(dir string, s bench.Size) {
 		}
 		return rels[int(q*float64(len(rels)-1))]
 	}
-	fmt.Printf("  overlay: the areas it prepared hold %.1f MB (projected vertices + edge index, kept for the daemon's life)\n", mb(float64(ov.IndexBytes())))
+	fmt.Printf("  overlay: the areas it prepared hold %.1f MB (projected vertices + edge index; a daemon keeps them between syncs only with memory.keep_overlay_areas)\n", mb(float64(ov.IndexBytes())))
 	fmt.Printf("  pairs: hazardsync %d, geopandas %d, in both %d, only hazardsync %d, only geopandas %d; km² relative difference median %.1e, p99 %.1e, max %.1e (footprint %d, area %d; geopandas intersects in lon/lat, then measures each piece with its edges straight in EPSG:6933)\n",
 		ours, len(gp), both, onlyOurs, len(gp)-both, pct(0.5), pct(0.99), worst, worstAt[0], worstAt[1])
 }
