@@ -35,6 +35,29 @@ type CacheAger interface {
 	EndSync()
 }
 
+// ResultKeeper is an ExposureEngine whose results can outlive the process:
+// the runner stores the current ones in the state dir after a sync that is
+// not a dry run, and the next process over the same engine (Version)
+// restores them, so a footprint set whose exposure an earlier process
+// computed is not computed again.
+type ResultKeeper interface {
+	// Version identifies the engine's inputs (areas, grids): results are
+	// only restored into an engine of the same version.
+	Version() string
+	// KeptResults returns the results the last sync used.
+	KeptResults() []KeptResult
+	// RestoreResults offers results an earlier process kept; those the
+	// next sync does not use are dropped at its end.
+	RestoreResults([]KeptResult)
+}
+
+// KeptResult is one footprint set's exposure under its key: the SHA-256
+// of the set's distinct StrongGeometryKeys, sorted.
+type KeptResult struct {
+	Key [32]byte
+	Res []AreaExposure
+}
+
 // ExposeEach is each set's Expose, in one batch when the engine has one.
 func ExposeEach(eng ExposureEngine, sets [][]orb.Geometry) ([][]AreaExposure, error) {
 	if b, ok := eng.(EachExposer); ok {

@@ -1,8 +1,11 @@
 package indicators
 
 import (
+	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"hash/maphash"
 	"math"
 	"runtime"
@@ -10,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/paulmach/orb"
 	"github.com/tidwall/rtree"
 
@@ -58,7 +62,10 @@ type Pair struct {
 // geometries it saw, how many it measured and how many came from the cache.
 type OverlayStats struct {
 	Footprints, Computed, Reused, Pairs int
-	Duration                            time.Duration
+	// Restored is how many of the reused came from measures an earlier
+	// process kept (RestoreMeasures).
+	Restored int
+	Duration time.Duration
 	// PeopleErr is the exposure engine's error, if it failed: the pairs
 	// then carry no people (geometry is unaffected).
 	PeopleErr error
@@ -84,6 +91,10 @@ type Overlay struct {
 	stats OverlayStats
 	// keepPrepared keeps the prepared areas after a build (SetKeepPrepared).
 	keepPrepared bool
+	// restored are measures an earlier process kept (RestoreMeasures), by
+	// strong key, until the next build takes what it needs.
+	restored   map[[32]byte][]Pair
+	lastEngine ExposureEngine // the people engine of the last build
 }
 
 type areaPrep struct {
@@ -96,9 +107,18 @@ type fpEntry struct {
 	pairs  []Pair
 	engine ExposureEngine // the engine that filled people, nil = baseline
 	used   uint64
+	strong [32]byte // StrongGeometryKey of the footprint
 }
 
-var hashSeed = maphash.MakeSeed()
+// KeptMeasure is one footprint's measures (its pairs, people included)
+// under its StrongGeometryKey, kept beyond the process: the runner stores
+// the current ones in the state dir after a sync that is not a dry run,
+// and the next process restores them (KeptMeasures, RestoreMeasures), so a
+// `once` run from cron measures only footprints that changed.
+type KeptMeasure struct {
+	Key   [32]byte
+	Pairs []Pair
+}
 
 // NewOverlay indexes an area set's bounds. Areas are prepared for exact
 // measures only when a footprint first meets them.
@@ -110,11 +130,11 @@ func NewOverlay(areas []Area, opts OverlayOptions) *Overlay {
 	geoms := make([][2]uint64, len(areas))
 	parallel.Each((len(areas)+63)/64, func(_, c int) {
 		for i := c * 64; i < min(len(areas), (c+1)*64); i++ {
-			geoms[i] = geometryKey(areas[i].Geometry)
+			geoms[i] = areaGeometryKey(areas[i].Geometry)
 		}
 	})
 	var h hasher
-	h.init()
+	h.init(areaSeeds)
 	for i, a := range areas {
 		o.byCode[a.Code] = i
 		h.str(a.Code)
@@ -130,6 +150,43 @@ func NewOverlay(areas []Area, opts OverlayOptions) *Overlay {
 	}
 	o.key = h.sum()
 	return o
+}
+
+// AreaSetKey identifies the area set (codes, geometries, baselines, in
+// order), the same in every process: kept measures are only valid for it.
+func (o *Overlay) AreaSetKey() [16]byte {
+	var k [16]byte
+	binary.LittleEndian.PutUint64(k[:8], o.key[0])
+	binary.LittleEndian.PutUint64(k[8:], o.key[1])
+	return k
+}
+
+// KeptMeasures returns the measures of the footprints the last build saw,
+// with people from the engine it was given; nil before any build.
+func (o *Overlay) KeptMeasures() []KeptMeasure {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []KeptMeasure
+	for _, e := range o.cache {
+		if e.used == o.gen && e.engine == o.lastEngine {
+			out = append(out, KeptMeasure{Key: e.strong, Pairs: e.pairs})
+		}
+	}
+	slices.SortFunc(out, func(a, b KeptMeasure) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	return out
+}
+
+// RestoreMeasures offers measures an earlier process kept for this area
+// set, with people from an engine equal to the one the next build gets
+// (the caller checks both): a footprint of the next build found among them
+// is not measured again. Those the next build does not use are dropped.
+func (o *Overlay) RestoreMeasures(ms []KeptMeasure) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.restored = make(map[[32]byte][]Pair, len(ms))
+	for _, m := range ms {
+		o.restored[m.Key] = m.Pairs
+	}
 }
 
 // SameAreas reports whether another overlay is over the same area set
@@ -445,6 +502,7 @@ func (o *Overlay) build(events []Event, eng ExposureEngine) *overlayTable {
 	byKey := map[[2]uint64]*job{}
 	keys := map[*Footprint][2]uint64{}
 	st := OverlayStats{}
+	want := peopleEngine(eng)
 	for ei := range events {
 		for fi := range events[ei].Footprints {
 			fp := &events[ei].Footprints[fi]
@@ -466,10 +524,28 @@ func (o *Overlay) build(events []Event, eng ExposureEngine) *overlayTable {
 			}
 		}
 	}
-	st.Footprints, st.Computed = len(byKey), len(jobs)
+	// Footprints an earlier process measured (RestoreMeasures) are taken
+	// as they were kept; the others are measured, on every core.
 	parallel.EachOn(o.workers, len(jobs), func(_, i int) {
-		jobs[i].entry = &fpEntry{pairs: o.measure(prepareFootprint(jobs[i].g))}
+		j := jobs[i]
+		strong := StrongGeometryKey(j.g)
+		if ps, ok := o.restored[strong]; ok {
+			j.entry, j.computed = &fpEntry{pairs: ps, strong: strong, engine: want}, false
+			return
+		}
+		j.entry = &fpEntry{pairs: o.measure(prepareFootprint(j.g)), strong: strong}
 	})
+	o.restored = nil
+	measured := jobs[:0:0]
+	for _, j := range jobs {
+		if j.computed {
+			measured = append(measured, j)
+		} else {
+			st.Restored++
+		}
+	}
+	jobs = measured
+	st.Footprints, st.Computed, st.Reused = len(byKey), len(jobs), st.Reused+st.Restored
 	if len(jobs) > 0 && !o.keepPrepared {
 		// The measures are cached per footprint; the prepared areas are
 		// only needed again for footprints not seen yet.
@@ -477,7 +553,7 @@ func (o *Overlay) build(events []Event, eng ExposureEngine) *overlayTable {
 	}
 	// People: one batch for the engine, which runs its own workers. A
 	// cached entry is refilled only when the engine changed.
-	want := peopleEngine(eng)
+	o.lastEngine = want
 	var refill []*job
 	for _, j := range byKey {
 		if j.computed || j.entry.engine != want {
@@ -627,20 +703,38 @@ func (in *Input) overlay() *overlayTable {
 	return in.table
 }
 
-// hasher is a 128-bit hash of geometries and codes (two seeded maphashes).
+// hasher is a 128-bit hash of geometries and codes: two XXH64 streams,
+// seeded per process for footprints (keys of this process's cache, which
+// a feed cannot aim collisions at) or with fixed seeds for the area set
+// (its key names files in the state dir). With strong set, it is SHA-256
+// instead (StrongGeometryKey).
 type hasher struct {
-	h   [2]maphash.Hash
-	buf []byte
+	h      [2]xxhash.Digest
+	strong hash.Hash
+	buf    []byte
 }
 
-var hashSeed2 = maphash.MakeSeed()
+// footprintSeeds are this process's; areaSeeds are fixed.
+var (
+	footprintSeeds = [2]uint64{randomSeed(), randomSeed()}
+	areaSeeds      = [2]uint64{0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f}
+)
 
-func (h *hasher) init() {
-	h.h[0].SetSeed(hashSeed)
-	h.h[1].SetSeed(hashSeed2)
+func randomSeed() uint64 {
+	var h maphash.Hash // seeded at random
+	return h.Sum64()
+}
+
+func (h *hasher) init(seeds [2]uint64) {
+	h.h[0].ResetWithSeed(seeds[0])
+	h.h[1].ResetWithSeed(seeds[1])
 }
 
 func (h *hasher) write(b []byte) {
+	if h.strong != nil {
+		h.strong.Write(b)
+		return
+	}
 	h.h[0].Write(b)
 	h.h[1].Write(b)
 }
@@ -718,9 +812,30 @@ func (h *hasher) geom(g orb.Geometry) {
 
 func (h *hasher) sum() [2]uint64 { return [2]uint64{h.h[0].Sum64(), h.h[1].Sum64()} }
 
+// geometryKey is a footprint's key in this process's overlay cache.
 func geometryKey(g orb.Geometry) [2]uint64 {
 	var h hasher
-	h.init()
+	h.init(footprintSeeds)
 	h.geom(g)
 	return h.sum()
+}
+
+// areaGeometryKey is an area's part of the area set's key: the same in
+// every process.
+func areaGeometryKey(g orb.Geometry) [2]uint64 {
+	var h hasher
+	h.init(areaSeeds)
+	h.geom(g)
+	return h.sum()
+}
+
+// StrongGeometryKey is the SHA-256 of g's structure and coordinates (as
+// little-endian bits): the key of measures and results kept beyond this
+// process (KeptMeasure, KeptResult), where a footprint from a feed must
+// not be able to pose as another.
+func StrongGeometryKey(g orb.Geometry) (k [32]byte) {
+	h := hasher{strong: sha256.New()}
+	h.geom(g)
+	copy(k[:], h.strong.Sum(nil))
+	return k
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -431,4 +432,49 @@ func TestOverlayPreparedAreasDroppedOrKept(t *testing.T) {
 	before := kept.IndexBytes()
 	kept.build(cur, eng)
 	require.Equal(t, before, kept.IndexBytes())
+}
+
+// Measures kept by one overlay and restored into a new one over the same
+// areas (another process) are used as they were: the new overlay measures
+// nothing and asks the engine for nothing, and its table is the first
+// one's. Only footprints not among them are measured; what the first
+// build after the restore did not use is dropped.
+func TestOverlayKeptMeasuresRestored(t *testing.T) {
+	as, evs := scene(10, 30, 21)
+	eng := &countingEngine{areas: as}
+	first := NewOverlay(as, OverlayOptions{})
+	want := tableOf(t, first.build(evs, eng), evs)
+	kept := first.KeptMeasures()
+	require.Len(t, kept, 30)
+
+	again := NewOverlay(as, OverlayOptions{})
+	require.Equal(t, first.AreaSetKey(), again.AreaSetKey(), "the area set's key is the same in every process")
+	again.RestoreMeasures(kept)
+	calls := eng.calls.Load()
+	require.Equal(t, want, tableOf(t, again.build(evs, eng), evs))
+	st := again.Stats()
+	require.Equal(t, 0, st.Computed)
+	require.Equal(t, 30, st.Restored)
+	require.Equal(t, calls, eng.calls.Load(), "no people asked of the engine")
+	require.Equal(t, kept, again.KeptMeasures(), "what it keeps in turn")
+
+	// A restored measure is used as kept, not recomputed: a marked one
+	// shows up in the table.
+	marked := slices.Clone(kept)
+	marked[0].Pairs = []Pair{{Area: 3, Km2: 12345, Share: 1}}
+	third := NewOverlay(as, OverlayOptions{})
+	third.RestoreMeasures(marked)
+	moved := cloneEvents(evs)
+	moved[5].Footprints[0].Geometry = Circle(orb.Point{0.5, 0.5}, 7, 24)
+	tab := third.build(moved, eng)
+	var saw bool
+	for i := range moved {
+		if ps := tab.hitsOf(&moved[i].Footprints[0]); len(ps) == 1 && ps[0].Km2 == 12345 {
+			saw = true
+		}
+	}
+	require.True(t, saw, "the kept measure was used")
+	require.Equal(t, 1, third.Stats().Computed, "only the moved footprint is measured")
+	require.Equal(t, 29, third.Stats().Restored)
+	require.Nil(t, third.restored, "what the build did not use is dropped")
 }

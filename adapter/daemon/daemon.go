@@ -245,7 +245,7 @@ func (d *Daemon) build(ctx context.Context, cfg config.Config, as []indicators.A
 	d.mu.Unlock()
 	closeReplaced(old, built)
 	return runner.Setup{Config: cfg, Areas: as, Exposure: engine, Sources: srcs, Sinks: sinks, Extend: extend,
-		Clock: cfg.Clock()}, nil
+		Clock: cfg.Clock(), Kept: state.NewKeptCache(cfg.StateDir, d.opts.DryRun)}, nil
 }
 
 // buildSinks builds the config's sinks through the registry, keeping every

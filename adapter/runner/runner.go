@@ -48,6 +48,10 @@ type Runner struct {
 	sinks    map[string]*sinkState
 	extra    func(*indicators.Input)
 	overlay  *indicators.Overlay // kept across syncs while the areas stay the same
+	kept     KeptStore
+	// keptDigest is what the kept file holds (keptDigest), so a sync that
+	// measured nothing new does not write it again.
+	keptDigest [32]byte
 	health   map[string]*adapter.SourceHealth
 	lastRun  adapter.RunSummary
 	current  []indicators.Value
@@ -96,6 +100,10 @@ type Setup struct {
 	Extend func(*indicators.Input)
 	// Clock, when set, replaces the runner's clock (replay_time).
 	Clock func() time.Time
+	// Kept, when set, keeps the overlay's measures and the engine's
+	// results beyond the process (kept.go): read when the areas are new,
+	// written after a sync that is not a dry run.
+	Kept KeptStore
 }
 
 // Configure installs a new setup. Health of sources and sinks that still
@@ -106,13 +114,18 @@ func (r *Runner) Configure(s Setup) {
 	ov := indicators.NewOverlay(s.Areas, s.Config.Overlay.Options())
 	ov.SetKeepPrepared(s.Config.Memory.KeepOverlayAreas)
 	r.mu.RLock()
-	old := r.overlay
+	old, digest := r.overlay, r.keptDigest
 	r.mu.RUnlock()
 	ov.KeepFrom(old)
+	if s.Kept != nil && !ov.SameAreas(old) {
+		// New areas (or a new process): what an earlier process measured
+		// over them, if it is kept.
+		digest = restoreKept(s.Kept, ov, s.Exposure, r.log())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg, r.areas, r.engine, r.sources, r.extra = s.Config, s.Areas, s.Exposure, s.Sources, s.Extend
-	r.overlay = ov
+	r.overlay, r.kept, r.keptDigest = ov, s.Kept, digest
 	if s.Clock != nil {
 		r.clock = s.Clock
 	}
@@ -444,6 +457,7 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 	start, wall := v.now(), time.Now()
 	r.mu.RLock()
 	cfg, areas, engine, extra, overlay := r.cfg, r.areas, r.engine, r.extra, r.overlay
+	kept, keptDigest := r.kept, r.keptDigest
 	sinks := r.sinkList()
 	r.mu.RUnlock()
 	log := r.log()
@@ -497,6 +511,17 @@ func (r *Runner) Sync(ctx context.Context, opt SyncOptions) (SyncResult, error) 
 		a.EndSync()
 	}
 	res.Overlay = r.reportOverlay(in)
+	if kept != nil && !opt.DryRun && overlay != nil {
+		if d, err := saveKept(kept, overlay, engine, keptDigest); err != nil {
+			log.Warn("kept measures not saved: the next process measures every footprint", "err", err)
+		} else if d != keptDigest {
+			r.mu.Lock()
+			if r.overlay == overlay {
+				r.keptDigest = d
+			}
+			r.mu.Unlock()
+		}
+	}
 	current, ledger, err := applyHysteresis(v.store, cfg, areas, current, start, !opt.DryRun)
 	if err != nil {
 		return res, fmt.Errorf("warning ledger: %w", err)

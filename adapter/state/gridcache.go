@@ -16,6 +16,10 @@ import (
 const (
 	GridCachePrefix  = "grid-precompute-"
 	AreasCachePrefix = "areas-prepared-"
+	// KeptCachePrefix starts the overlay's measures and the exposure
+	// engine's results kept beyond the process (adapter/runner/kept.go):
+	// sync-kept-<key>.bin.
+	KeptCachePrefix = "sync-kept-"
 )
 
 // FileCache keeps one derived file in the state dir under a key: the grid
@@ -39,6 +43,11 @@ type FileCache struct {
 // NewGridCache returns the grid precompute store in dir.
 func NewGridCache(dir string, readOnly bool) FileCache {
 	return FileCache{Dir: dir, ReadOnly: readOnly, Prefix: GridCachePrefix}
+}
+
+// NewKeptCache returns the store of what syncs measured (runner.KeptStore).
+func NewKeptCache(dir string, readOnly bool) FileCache {
+	return FileCache{Dir: dir, ReadOnly: readOnly, Prefix: KeptCachePrefix}
 }
 
 // NewAreasCache returns the prepared areas store in dir.

@@ -1,6 +1,7 @@
 package grid
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -86,6 +87,9 @@ type Engine struct {
 	covCache map[[32]byte]*cachedCov
 	resCache map[[32]byte]*cachedRes
 	unions   []*unionEntry // recent unions' results, to update (union.go)
+	// restored are results an earlier process kept (RestoreResults), by
+	// strongSetKey, until the end of the next sync.
+	restored map[[32]byte][]indicators.AreaExposure
 	// unionUpdates counts unions updated from a kept one (tests).
 	unionUpdates int
 }
@@ -101,6 +105,7 @@ type cachedRes struct {
 	res      []indicators.AreaExposure
 	used     uint64
 	lastSync uint64
+	strong   [32]byte // strongSetKey of its footprints
 }
 
 // keepSyncs: a cache entry no sync used in this many syncs is dropped.
@@ -126,6 +131,53 @@ func (e *Engine) EndSync() {
 		}
 	}
 	e.unions = slices.DeleteFunc(e.unions, func(u *unionEntry) bool { return stale(u.lastSync) })
+	e.restored = nil // what the first sync after a restore did not use
+}
+
+// KeptResults returns the results the last sync used
+// (indicators.ResultKeeper).
+func (e *Engine) KeptResults() []indicators.KeptResult {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []indicators.KeptResult
+	for _, r := range e.resCache {
+		if r.lastSync+1 >= e.syncs {
+			out = append(out, indicators.KeptResult{Key: r.strong, Res: r.res})
+		}
+	}
+	slices.SortFunc(out, func(a, b indicators.KeptResult) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	return out
+}
+
+// RestoreResults offers results an earlier process over an engine of the
+// same Version kept (indicators.ResultKeeper): a footprint set found among
+// them is served as it was kept.
+func (e *Engine) RestoreResults(rs []indicators.KeptResult) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.restored = make(map[[32]byte][]indicators.AreaExposure, len(rs))
+	for _, r := range rs {
+		e.restored[r.Key] = r.Res
+	}
+}
+
+// strongSetKey is a footprint set's key beyond this process: the SHA-256
+// of its footprints' distinct StrongGeometryKeys, sorted (order and
+// repeats do not change a union).
+func strongSetKey(polys []orb.Geometry) [32]byte {
+	ks := make([][32]byte, len(polys))
+	for i, g := range polys {
+		ks[i] = indicators.StrongGeometryKey(g)
+	}
+	slices.SortFunc(ks, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	ks = slices.Compact(ks)
+	h := sha256.New()
+	for _, k := range ks {
+		h.Write(k[:])
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
 }
 
 // minPieceCells is the smallest (area, footprint) piece reported, in cells.
@@ -571,13 +623,46 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 		batch = append(batch, i)
 		one.polys, one.hashes = append(one.polys, fs.polys[0]), append(one.hashes, fs.hashes[0])
 	}
+	restored := e.restored
 	e.mu.Unlock()
+	// Every set computed now gets its key beyond this process; a set an
+	// earlier process kept (RestoreResults) is served as it was.
+	strong := make([][32]byte, len(sets))
+	parallel.Each(len(unions)+len(batch), func(_, k int) {
+		i := 0
+		if k < len(unions) {
+			i = unions[k]
+		} else {
+			i = batch[k-len(unions)]
+		}
+		strong[i] = strongSetKey(fss[i].polys)
+	})
+	if len(restored) > 0 {
+		served := func(i int) bool {
+			r, ok := restored[strong[i]]
+			if ok {
+				e.storeResult(fss[i].key, strong[i], r, gen)
+				out[i] = slices.Clone(r)
+			}
+			return ok
+		}
+		unions = slices.DeleteFunc(unions, served)
+		kept := batch[:0]
+		var keptOne fpSet
+		for k, i := range batch {
+			if !served(i) {
+				kept = append(kept, i)
+				keptOne.polys, keptOne.hashes = append(keptOne.polys, one.polys[k]), append(keptOne.hashes, one.hashes[k])
+			}
+		}
+		batch, one = kept, keptOne
+	}
 	for _, i := range unions {
 		res, err := e.exposeUnion(fss[i], gen)
 		if err != nil {
 			return nil, err
 		}
-		e.storeResult(fss[i].key, res, gen)
+		e.storeResult(fss[i].key, strong[i], res, gen)
 		out[i] = slices.Clone(res)
 	}
 	// Batches of maxBatch bound the per-footprint sums held at once.
@@ -589,7 +674,7 @@ func (e *Engine) ExposeEach(sets [][]orb.Geometry) ([][]indicators.AreaExposure,
 			return nil, err
 		}
 		for j, i := range batch[lo:hi] {
-			e.storeResult(fss[i].key, res[j], gen)
+			e.storeResult(fss[i].key, strong[i], res[j], gen)
 			out[i] = slices.Clone(res[j])
 		}
 	}
@@ -654,9 +739,9 @@ func (e *Engine) withFallback(res []indicators.AreaExposure, polys []orb.Geometr
 	return append(res, fb...), nil
 }
 
-func (e *Engine) storeResult(key [32]byte, res []indicators.AreaExposure, gen uint64) {
+func (e *Engine) storeResult(key, strong [32]byte, res []indicators.AreaExposure, gen uint64) {
 	e.mu.Lock()
-	e.resCache[key] = &cachedRes{res: res, used: gen, lastSync: e.syncs}
+	e.resCache[key] = &cachedRes{res: res, used: gen, lastSync: e.syncs, strong: strong}
 	evict(e.resCache, maxResCache, func(c *cachedRes) uint64 { return c.used })
 	e.mu.Unlock()
 }

@@ -318,3 +318,45 @@ func TestPrecomputeKeySeesEveryAreaChange(t *testing.T) {
 		require.NotEqual(t, ref, key(change(clone())), name)
 	}
 }
+
+// Results kept by one engine and restored into another of the same
+// version (another process) are served as kept, for unions and single
+// footprints alike; what the next sync does not use is dropped.
+func TestEngineKeptResultsRestored(t *testing.T) {
+	tw := newTestWorld(t, 4, 4, 3)
+	build := func() *Engine {
+		return NewEngineFromLayers(tw.areas, tw.geo, tw.w, tw.h, slices.Clone(tw.pop), nil)
+	}
+	a := indicators.Circle(orb.Point{tw.geo.X0 + 3*tw.geo.DX, tw.geo.Y0 - 3*tw.geo.DY}, 0.3, 32)
+	b := indicators.Circle(orb.Point{tw.geo.X0 + 7*tw.geo.DX, tw.geo.Y0 - 5*tw.geo.DY}, 0.2, 32)
+	sets := [][]orb.Geometry{{a}, {a, b}, {b}}
+	first := build()
+	want, err := first.ExposeEach(sets)
+	require.NoError(t, err)
+	first.EndSync()
+	kept := first.KeptResults()
+	require.Len(t, kept, 3)
+
+	second := build()
+	require.Equal(t, first.Version(), second.Version())
+	marked := slices.Clone(kept)
+	for i := range marked {
+		marked[i].Res = slices.Clone(marked[i].Res)
+		marked[i].Res[0].Population = -float64(i + 1) // shows it was served
+	}
+	second.RestoreResults(marked)
+	got, err := second.ExposeEach([][]orb.Geometry{{b, a}, {a}, {b}}) // order does not matter
+	require.NoError(t, err)
+	for _, r := range got {
+		require.Negative(t, r[0].Population, "served as kept")
+	}
+	second.EndSync()
+	require.Nil(t, second.restored)
+
+	third := build()
+	third.RestoreResults(kept)
+	got, err = third.ExposeEach(sets)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	require.Equal(t, kept, func() []indicators.KeptResult { third.EndSync(); return third.KeptResults() }())
+}
