@@ -39,24 +39,24 @@ type Runner struct {
 	metrics *adapter.Metrics
 	logger  *slog.Logger
 
-	mu       sync.RWMutex // guards the fields below (swapped on reload)
-	clock    func() time.Time
-	cfg      config.Config
-	areas    []indicators.Area
-	engine   indicators.ExposureEngine
-	sources  map[string]adapter.Source
-	sinks    map[string]*sinkState
-	extra    func(*indicators.Input)
-	overlay  *indicators.Overlay // kept across syncs while the areas stay the same
-	kept     KeptStore
+	mu      sync.RWMutex // guards the fields below (swapped on reload)
+	clock   func() time.Time
+	cfg     config.Config
+	areas   []indicators.Area
+	engine  indicators.ExposureEngine
+	sources map[string]adapter.Source
+	sinks   map[string]*sinkState
+	extra   func(*indicators.Input)
+	overlay *indicators.Overlay // kept across syncs while the areas stay the same
+	kept    KeptStore
 	// keptDigest is what the kept file holds (keptDigest), so a sync that
 	// measured nothing new does not write it again.
 	keptDigest [32]byte
-	health   map[string]*adapter.SourceHealth
-	lastRun  adapter.RunSummary
-	current  []indicators.Value
-	warnings []adapter.Warning
-	events   []indicators.Event // active in the latest sync, for the status map
+	health     map[string]*adapter.SourceHealth
+	lastRun    adapter.RunSummary
+	current    []indicators.Value
+	warnings   []adapter.Warning
+	events     []indicators.Event // active in the latest sync, for the status map
 
 	syncMu  sync.Mutex // one compute-and-deliver pass at a time
 	fetchMu sync.Map   // per-source mutex: one run per source at a time
