@@ -58,6 +58,14 @@ type SinkStore interface {
 	SinkState
 }
 
+// BatchAcker is a SinkStore that marks many values delivered in one
+// durable write: the runner groups a delivery's acks through it instead of
+// one write (one fsync) per value.
+type BatchAcker interface {
+	// AckAll is Ack for each value, all or none.
+	AckAll(vals []indicators.Value) error
+}
+
 // SinkState is a sink's own small durable state (footprint hashes, records
 // of what it last sent), JSON by key. Sinks get it in their environment
 // instead of the daemon saving it for them.

@@ -1065,6 +1065,12 @@ func (r *Runner) deliver(ctx context.Context, st adapter.SinkStore, sk namedSink
 		}
 		r.mu.Unlock()
 	}()
+	// Acks are grouped into one durable write per batch where the store
+	// can (acks.go); a value counts as delivered once GeoSight said so.
+	var acks *groupAcks
+	if ba, ok := st.(adapter.BatchAcker); ok {
+		acks = startGroupAcks(ba)
+	}
 	werr := sk.sink.Write(ctx, pending, func(o adapter.Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -1077,7 +1083,9 @@ func (r *Runner) deliver(ctx context.Context, st adapter.SinkStore, sk namedSink
 		}
 		switch {
 		case o.Err == nil:
-			if err := st.Ack(o.Value); err != nil && storeErr == nil {
+			if acks != nil {
+				acks.add(o.Value)
+			} else if err := st.Ack(o.Value); err != nil && storeErr == nil {
 				storeErr = err
 			}
 			run.Sent++
@@ -1095,6 +1103,11 @@ func (r *Runner) deliver(ctx context.Context, st adapter.SinkStore, sk namedSink
 			r.setDeliveryError(sk.state, o.Err)
 		}
 	})
+	if acks != nil {
+		if err := acks.close(); err != nil && storeErr == nil {
+			storeErr = err
+		}
+	}
 	left, _ := st.PendingCount()
 	run.Pending = left
 	if werr != nil {

@@ -14,11 +14,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hazardsync/hazardsync/adapter"
 	"github.com/hazardsync/hazardsync/indicators"
 )
 
 const (
 	crashChildEnv = "HAZARDSYNC_STATE_CRASH_CHILD_DIR"
+	// crashBatchEnv: the child acks in AckAll batches of this size.
+	crashBatchEnv = "HAZARDSYNC_STATE_CRASH_BATCH"
 	crashValues   = 400
 )
 
@@ -47,14 +50,24 @@ func TestCrashChild(t *testing.T) {
 		os.Exit(2)
 	}
 	fmt.Println("enqueued")
-	for i, v := range vals {
-		if err := s.Sink(testSink).Ack(v); err != nil {
+	batch, _ := strconv.Atoi(os.Getenv(crashBatchEnv))
+	for i := 0; i < len(vals); {
+		n := 1
+		var err error
+		if batch > 0 {
+			n = min(batch, len(vals)-i)
+			err = s.Sink(testSink).(adapter.BatchAcker).AckAll(vals[i : i+n])
+		} else {
+			err = s.Sink(testSink).Ack(vals[i])
+		}
+		if err != nil {
 			fmt.Println("ack:", err)
 			os.Exit(2)
 		}
-		// Printed after the ack returned, so the parent knows at least i+1
+		i += n
+		// Printed after the ack returned, so the parent knows at least i
 		// acks are durable.
-		fmt.Println("acked", i)
+		fmt.Println("acked", i-1)
 	}
 	// Never reached in a normal run: the parent kills us first. Sleep so a
 	// slow parent still finds us mid-run rather than exited.
@@ -62,15 +75,22 @@ func TestCrashChild(t *testing.T) {
 }
 
 // TestCrashMidAcks kills a process with SIGKILL in the middle of a loop of
-// Acks and checks that every value is either delivered or still pending —
-// never lost, never both.
+// Acks (one by one, and in AckAll batches as a delivery groups them) and
+// checks that every value is either delivered or still pending — never
+// lost, never both.
 func TestCrashMidAcks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a child process")
 	}
+	for _, batch := range []int{0, 7} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) { crashMidAcks(t, batch) })
+	}
+}
+
+func crashMidAcks(t *testing.T, batch int) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashBatchEnv+"="+strconv.Itoa(batch))
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

@@ -603,3 +603,43 @@ func TestEachJSONReadsTheBucketInKeyOrder(t *testing.T) {
 
 // testSink is the sink the tests deliver for.
 const testSink = "gs"
+
+// AckAll leaves the store exactly as one Ack per value, in order, would:
+// delivered and latest values, the outbox (a newer value enqueued while
+// one was in flight stays pending), and the check's verdict.
+func TestAckAllIsAckForEach(t *testing.T) {
+	d := indicators.Date("2026-11-24")
+	var vals []indicators.Value
+	for i := range 300 {
+		vals = append(vals, val(fmt.Sprintf("HS_%d", i%7), fmt.Sprintf("A%d", i%40), d, float64(i)))
+	}
+	newer := val("HS_0", "A0", d, 999) // enqueued after vals[0] went out
+	run := func(ack func(s adapter.SinkStore, vs []indicators.Value)) map[string][]indicators.Value {
+		s := openTest(t, "")
+		sk := s.Sink(testSink)
+		require.NoError(t, sk.Enqueue(vals))
+		require.NoError(t, sk.Enqueue([]indicators.Value{newer}))
+		ack(sk, vals)
+		out := map[string][]indicators.Value{}
+		var err error
+		out["pending"], err = sk.Pending()
+		require.NoError(t, err)
+		out["latest"], err = sk.Latest()
+		require.NoError(t, err)
+		out["delivered"], err = sk.DeliveredOn(d)
+		require.NoError(t, err)
+		return out
+	}
+	one := run(func(s adapter.SinkStore, vs []indicators.Value) {
+		for _, v := range vs {
+			require.NoError(t, s.Ack(v))
+		}
+	})
+	all := run(func(s adapter.SinkStore, vs []indicators.Value) {
+		require.NoError(t, s.(adapter.BatchAcker).AckAll(vs[:100]))
+		require.NoError(t, s.(adapter.BatchAcker).AckAll(vs[100:]))
+		require.NoError(t, s.(adapter.BatchAcker).AckAll(nil))
+	})
+	require.Equal(t, one, all)
+	require.Equal(t, []indicators.Value{newer}, all["pending"][:1], "the newer value stays pending")
+}
