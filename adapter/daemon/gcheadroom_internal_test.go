@@ -59,8 +59,9 @@ func TestTuneGCSetsAndRestoresGOGC(t *testing.T) {
 }
 
 // The tuner sets the soft memory limit two headrooms over what is live (and
-// the runtime's own memory), puts the previous limit back on release, and
-// leaves an operator's GOMEMLIMIT alone.
+// the runtime's own memory; or a headroom over what the runtime holds),
+// puts the previous limit back on release, and leaves an operator's
+// GOMEMLIMIT alone.
 func TestTuneGCSetsAndRestoresTheMemoryLimit(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
@@ -75,9 +76,9 @@ func TestTuneGCSetsAndRestoresTheMemoryLimit(t *testing.T) {
 	got := debug.SetMemoryLimit(-1)
 	lv := readLiveHeap()
 	assert.GreaterOrEqual(t, got, int64(lv+8<<20), "at least two headrooms over the live heap")
-	assert.Less(t, got, int64(lv+8<<20+64<<20), "and the runtime's own memory, not more")
+	assert.Less(t, got, int64(readHeld()+4<<20+8<<20), "and what the runtime holds, not more")
 	// The runtime's own memory moves by a few pages between two reads.
-	assert.InDelta(t, memoryLimitFor(lv, readRuntimeOverhead(), 4<<20), got, 1<<20)
+	assert.InDelta(t, memoryLimitFor(lv, readRuntimeOverhead(), 4<<20, readHeld()), got, 1<<20)
 	release()
 	assert.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1), "the last release puts the limit back")
 
@@ -108,4 +109,22 @@ func TestReadMetrics(t *testing.T) {
 	v, ok = readMetrics("/gc/gogc:percent", "/no/such:metric")
 	assert.False(t, ok)
 	assert.Zero(t, v[1])
+}
+
+// The limit stays a headroom over what the runtime holds: right after a
+// transient peak (far more held than live), a limit under it would make
+// the collector run back to back.
+func TestMemoryLimitLeavesRoomOverWhatIsHeld(t *testing.T) {
+	const mb = 1 << 20
+	for _, tc := range []struct {
+		live, overhead, held uint64
+		want                 int64
+	}{
+		{100 * mb, 10 * mb, 0, 174 * mb},        // nothing held beyond: two headrooms over live
+		{100 * mb, 10 * mb, 150 * mb, 182 * mb}, // held 150: a headroom over it
+		{100 * mb, 10 * mb, 140 * mb, 174 * mb}, // held within the target: the target
+		{40 * mb, 8 * mb, 250 * mb, 282 * mb},   // after a precompute was built
+	} {
+		require.Equal(t, tc.want, memoryLimitFor(tc.live, tc.overhead, 32*mb, tc.held), "%+v", tc)
+	}
 }
