@@ -111,6 +111,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) 
 	}
 	d.Runner.Configure(setup)
 	d.setup = setup
+	if !opts.DryRun {
+		if err := d.keepAreaGeometry(cfg.StateDir); err != nil {
+			log.Warn("area geometry not kept for previews", "err", err)
+		}
+	}
 	d.releaseGC = tuneGC(cfg.Memory.GCHeadroomMB)
 	ok = true
 	return d, nil
@@ -367,6 +372,11 @@ func (d *Daemon) ReloadConfig(ctx context.Context) error {
 	d.setup = setup
 	d.mu.Unlock()
 	d.Runner.Configure(setup)
+	if !d.opts.DryRun {
+		if err := d.keepAreaGeometry(cfg.StateDir); err != nil {
+			d.log.Warn("area geometry not kept for previews", "err", err)
+		}
+	}
 	setGCHeadroom(cfg.Memory.GCHeadroomMB)
 	d.Metrics.Reloads.WithLabelValues("ok").Inc()
 	d.log.Info("config reloaded", "path", d.opts.ConfigPath, "sources", len(setup.Sources), "indicators", len(cfg.Indicators))

@@ -148,3 +148,48 @@ func TestKeptVersionPinsTheOutput(t *testing.T) {
 	require.Equal(t, got[1], sum, "what the demo's once keeps changed: bump runner.KeptVersion and set keptDigest to %q", "<new version> "+sum)
 	require.Equal(t, got[0], strconv.Itoa(runner.KeptVersion), "keptDigest names another version")
 }
+
+// A start that is not a dry run spells the areas' geometry for previews
+// once; a dry run's preview copies it and is the same bytes as one that
+// spells it (no file, or a damaged one).
+func TestPreviewUsesTheKeptAreaGeometry(t *testing.T) {
+	stateDir := t.TempDir()
+	cfg := demoConfig(t, stateDir, nil)
+	once(t, cfg, nil)
+	files, err := filepath.Glob(filepath.Join(stateDir, state.AreaGeometryCachePrefix+"*.bin"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+
+	preview := func(dir string) (map[string]string, string) {
+		var logs bytes.Buffer
+		d, err := daemon.New(context.Background(), demoConfig(t, dir, nil), daemon.Options{DryRun: true, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		require.NoError(t, err)
+		defer d.Close()
+		res, err := d.Once(context.Background(), runner.SyncOptions{DryRun: true})
+		require.NoError(t, err)
+		out := t.TempDir()
+		written, err := d.WritePreview(out, res)
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, f := range written {
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			got[filepath.Base(f)] = string(b)
+		}
+		return got, logs.String()
+	}
+	with, logs := preview(stateDir)
+	require.Contains(t, logs, "area geometry from the state dir")
+	without, logs := preview(copyStateDir(t, stateDir, state.AreaGeometryCachePrefix))
+	require.NotContains(t, logs, "area geometry from the state dir")
+	require.Len(t, with, 3)
+	require.Equal(t, without, with)
+
+	b, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	b[len(b)/2] ^= 1
+	require.NoError(t, os.WriteFile(files[0], b, 0o600))
+	damaged, logs := preview(stateDir)
+	require.Contains(t, logs, "spelled area geometry unusable")
+	require.Equal(t, without, damaged)
+}

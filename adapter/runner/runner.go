@@ -201,6 +201,17 @@ func (r *Runner) Config() config.Config {
 	return r.cfg
 }
 
+// AreaSetKey identifies the current areas (indicators.Overlay.AreaSetKey);
+// false before Configure.
+func (r *Runner) AreaSetKey() ([16]byte, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.overlay == nil {
+		return [16]byte{}, false
+	}
+	return r.overlay.AreaSetKey(), true
+}
+
 // Areas returns the areas in force.
 func (r *Runner) Areas() []indicators.Area {
 	r.mu.RLock()

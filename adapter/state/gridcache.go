@@ -20,6 +20,10 @@ const (
 	// engine's results kept beyond the process (adapter/runner/kept.go):
 	// sync-kept-<key>.bin.
 	KeptCachePrefix = "sync-kept-"
+	// AreaGeometryCachePrefix starts the areas' geometry as the dry-run
+	// preview spells it (adapter/status.AreaGeometry):
+	// areas-geojson-<key>.bin.
+	AreaGeometryCachePrefix = "areas-geojson-"
 )
 
 // FileCache keeps one derived file in the state dir under a key: the grid
@@ -48,6 +52,11 @@ func NewGridCache(dir string, readOnly bool) FileCache {
 // NewKeptCache returns the store of what syncs measured (runner.KeptStore).
 func NewKeptCache(dir string, readOnly bool) FileCache {
 	return FileCache{Dir: dir, ReadOnly: readOnly, Prefix: KeptCachePrefix}
+}
+
+// NewAreaGeometryCache returns the store of the areas' spelled geometry.
+func NewAreaGeometryCache(dir string, readOnly bool) FileCache {
+	return FileCache{Dir: dir, ReadOnly: readOnly, Prefix: AreaGeometryCachePrefix}
 }
 
 // NewAreasCache returns the prepared areas store in dir.

@@ -40,6 +40,16 @@ const maxPreviewRows = 2000
 //
 // It returns the paths written.
 func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definition, current, changed []indicators.Value) (files []string, err error) {
+	return WriteDryRunWith(dir, areas, nil, defs, current, changed)
+}
+
+// WriteDryRunWith is WriteDryRun with the areas' geometry already spelled
+// (EncodeAreaGeometry of these areas; nil: spelled here). The files are
+// the same bytes either way.
+func WriteDryRunWith(dir string, areas []indicators.Area, geom *AreaGeometry, defs []indicators.Definition, current, changed []indicators.Value) (files []string, err error) {
+	if geom != nil && geom.Len() != len(areas) {
+		return nil, fmt.Errorf("dry-run output: geometry of %d areas for %d areas", geom.Len(), len(areas))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
@@ -79,6 +89,7 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 	if err != nil {
 		return nil, fmt.Errorf("dry-run output: %w", err)
 	}
+	mapJSON.geom = geom
 	head, tail, err := previewHTML(areas, defs, current, sorted, names)
 	if err != nil {
 		return nil, err
@@ -102,7 +113,7 @@ func WriteDryRun(dir string, areas []indicators.Area, defs []indicators.Definiti
 	if err != nil {
 		return files, fmt.Errorf("dry-run output: %w", err)
 	}
-	sent.scale = valuesCoordScale
+	sent.scale, sent.geom = valuesCoordScale, geom
 	p = filepath.Join(dir, names[1])
 	if err := writeFileAtomicFunc(p, func(w io.Writer) error { return writeAreasCollection(w, sent, layoutLines) }); err != nil {
 		return files, fmt.Errorf("dry-run output: writing values.geojson: %w", err)

@@ -53,6 +53,9 @@ type areasJSON struct {
 	// scale: without simplification, coordinates are rounded to 1/scale
 	// (0: written as they are).
 	scale float64
+	// geom, when set, is the areas' geometry already encoded (map.html's
+	// and values.geojson's spellings).
+	geom *AreaGeometry
 	tail  []byte // the members after "features"
 }
 
@@ -134,7 +137,7 @@ func writeAreasCollection(w io.Writer, c *areasJSON, layout collectionLayout) er
 		if i > 0 {
 			b = append(b, sep...)
 		}
-		b, err := c.appendFeature(b, &c.areas[i])
+		b, err := c.appendFeature(b, i)
 		if err != nil {
 			return b, fmt.Errorf("area %s: %w", c.areas[i].Code, err)
 		}
@@ -184,14 +187,20 @@ type indicatorRef struct {
 
 // appendFeature appends area a as the Feature areasCollection builds for
 // it: {"id","type","geometry","properties"} with the properties sorted.
-func (c *areasJSON) appendFeature(b []byte, a *indicators.Area) ([]byte, error) {
+func (c *areasJSON) appendFeature(b []byte, i int) ([]byte, error) {
+	a := &c.areas[i]
 	var err error
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, a.Code)
 	b = append(b, `,"type":"Feature","geometry":`...)
-	if c.simplified && c.tol > 0 {
-		b, err = appendGeometry(b, simplifyGeometry(a.Geometry, c.tol), 0)
-	} else {
+	switch {
+	case c.geom != nil && c.simplified:
+		b = append(b, c.geom.part(i, true)...)
+	case c.geom != nil && c.scale == valuesCoordScale:
+		b = append(b, c.geom.part(i, false)...)
+	case c.simplified:
+		b, err = appendMapGeometry(b, a.Geometry, c.tol)
+	default:
 		b, err = appendGeometry(b, a.Geometry, c.scale)
 	}
 	if err != nil {
@@ -306,6 +315,15 @@ func setRef(refs []indicatorRef, indicator string, vi int32) []indicatorRef {
 		}
 	}
 	return append(refs, indicatorRef{indicator: indicator, vi: vi})
+}
+
+// appendMapGeometry appends g as map.html and the status page spell it:
+// simplified with tol and rounded to 1e-5 (as written, when tol is 0).
+func appendMapGeometry(b []byte, g orb.Geometry, tol float64) ([]byte, error) {
+	if tol > 0 {
+		return appendGeometry(b, simplifyGeometry(g, tol), 0)
+	}
+	return appendGeometry(b, g, 0)
 }
 
 // appendGeometry appends g as orb's geojson.Geometry marshals it, with
