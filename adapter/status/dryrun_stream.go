@@ -56,7 +56,7 @@ type areasJSON struct {
 	// geom, when set, is the areas' geometry already encoded (map.html's
 	// and values.geojson's spellings).
 	geom *AreaGeometry
-	tail  []byte // the members after "features"
+	tail []byte // the members after "features"
 }
 
 func newAreasJSON(areas []indicators.Area, defs []indicators.Definition, values []indicators.Value, attrs [][]byte, simplified bool) (*areasJSON, error) {
