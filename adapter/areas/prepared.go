@@ -19,6 +19,7 @@ import (
 
 	"github.com/hazardsync/hazardsync/config"
 	"github.com/hazardsync/hazardsync/indicators"
+	"github.com/hazardsync/hazardsync/indicators/grid"
 	"github.com/hazardsync/hazardsync/internal/parallel"
 )
 
@@ -126,10 +127,8 @@ func loadPrepared(store PreparedStore, name string, key [32]byte) (Prepared, boo
 		return Prepared{}, false, err
 	}
 	defer r.Close()
-	var b []byte
-	if m, ok := r.(interface{ Bytes() []byte }); ok {
-		b = m.Bytes() // a mapped file: decoding copies what it keeps
-	} else if b, err = io.ReadAll(r); err != nil {
+	b, err := grid.EntryBytes(r) // a mapped file: decoding copies what it keeps
+	if err != nil {
 		return Prepared{}, false, err
 	}
 	p, err := decodePrepared(b, key)

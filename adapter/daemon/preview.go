@@ -9,6 +9,7 @@ import (
 	"github.com/hazardsync/hazardsync/adapter/runner"
 	"github.com/hazardsync/hazardsync/adapter/state"
 	"github.com/hazardsync/hazardsync/adapter/status"
+	"github.com/hazardsync/hazardsync/indicators/grid"
 )
 
 // WritePreview writes what a dry run would send: a standalone map, GeoJSON
@@ -70,17 +71,11 @@ func (d *Daemon) loadAreaGeometry(n int) (g *status.AreaGeometry, done func(), e
 	if !ok {
 		return nil, done, nil
 	}
-	r, size, found, err := state.NewAreaGeometryCache(d.Runner.Config().StateDir, true).Load(key)
+	r, _, found, err := state.NewAreaGeometryCache(d.Runner.Config().StateDir, true).Load(key)
 	if err != nil || !found {
 		return nil, done, err
 	}
-	var b []byte
-	if m, ok := r.(interface{ Bytes() []byte }); ok {
-		b = m.Bytes()
-	} else {
-		b = make([]byte, size)
-		_, err = io.ReadFull(r, b)
-	}
+	b, err := grid.EntryBytes(r)
 	if err == nil {
 		g, err = status.DecodeAreaGeometry(b, n)
 	}

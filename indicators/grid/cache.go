@@ -68,6 +68,15 @@ type MappedEntry interface {
 	Bytes() []byte
 }
 
+// EntryBytes is a loaded entry's bytes: in place when it is a MappedEntry
+// (valid until it is closed), else read whole.
+func EntryBytes(r io.Reader) ([]byte, error) {
+	if m, ok := r.(MappedEntry); ok {
+		return m.Bytes(), nil
+	}
+	return io.ReadAll(r)
+}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // cacheKey names a precompute in its Cache: 24 hex digits of the inputs key
