@@ -3,16 +3,25 @@ package state
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 )
 
-// DigestMemoFile is the digest memo's file in the state dir.
-const DigestMemoFile = "input-digests.json"
+// The memo's file in the state dir is DigestMemoFile, kept by a FileCache
+// keyed by the memo's format version (another build's format is simply
+// not found, and replaced at the next Save).
+const (
+	digestMemoPrefix  = "input-digests-v"
+	digestMemoVersion = "1"
+	DigestMemoFile    = digestMemoPrefix + digestMemoVersion + ".json"
+)
+
+func digestMemoCache(dir string, readOnly bool) FileCache {
+	return FileCache{Dir: dir, ReadOnly: readOnly, Prefix: digestMemoPrefix, Ext: ".json"}
+}
 
 // settle is how long a file must have been left alone before its digest is
 // remembered: a write within the file system's timestamp granularity of
@@ -30,7 +39,7 @@ const settle = 2 * time.Second
 // could go unseen). Where the platform has no such identity (not Unix) the
 // memo remembers nothing and every file is hashed.
 //
-// The memo lives in the state dir (input-digests.json). ReadOnly (a dry
+// The memo lives in the state dir (input-digests-v1.json). ReadOnly (a dry
 // run) reads it and never writes it; Save keeps only the files looked up
 // since it was opened. A damaged memo is ignored, and replaced at the next
 // Save. To force a re-hash, delete the file.
@@ -58,36 +67,24 @@ type fileIdentity struct {
 	CtimeNs int64  `json:"ctime_ns"`
 }
 
-type memoFile struct {
-	Version int                  `json:"version"`
-	Files   map[string]memoEntry `json:"files"`
-}
-
-const memoVersion = 1
-
 // OpenDigestMemo reads the memo in dir. err reports a memo it could not use
 // (it is then empty): a warning, never a reason not to start.
 func OpenDigestMemo(dir string, readOnly bool) (*DigestMemo, error) {
 	m := &DigestMemo{Dir: dir, ReadOnly: readOnly, now: time.Now, old: map[string]memoEntry{}, used: map[string]memoEntry{}}
-	p := filepath.Join(dir, DigestMemoFile)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return m, nil
+	r, _, found, err := digestMemoCache(dir, true).Load(digestMemoVersion)
+	if err == nil && found {
+		defer r.Close()
+		var b []byte
+		if b, err = io.ReadAll(r); err == nil {
+			err = json.Unmarshal(b, &m.old)
+		}
 	}
 	if err != nil {
-		return m, fmt.Errorf("digest memo %s: %w", p, err)
+		m.old, m.changed = map[string]memoEntry{}, true // rewritten at Save
+		return m, fmt.Errorf("digest memo %s: %w (ignored)", filepath.Join(dir, DigestMemoFile), err)
 	}
-	var f memoFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		m.changed = true // rewritten at Save
-		return m, fmt.Errorf("digest memo %s: %w (ignored)", p, err)
-	}
-	if f.Version != memoVersion {
-		m.changed = true
-		return m, nil // another build's format: start afresh
-	}
-	for k, e := range f.Files {
-		m.old[k] = e
+	if m.old == nil { // the file said null
+		m.old, m.changed = map[string]memoEntry{}, true
 	}
 	return m, nil
 }
@@ -133,26 +130,14 @@ func (m *DigestMemo) Save() error {
 	if m.ReadOnly || (!m.changed && len(m.used) == len(m.old)) {
 		return nil
 	}
-	b, err := json.MarshalIndent(memoFile{Version: memoVersion, Files: m.used}, "", "  ")
+	b, err := json.MarshalIndent(m.used, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
+	if err := digestMemoCache(m.Dir, false).Store(digestMemoVersion, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
 		return err
-	}
-	tmp, err := os.CreateTemp(m.Dir, DigestMemoFile+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(m.Dir, DigestMemoFile)); err != nil {
+	}); err != nil {
 		return err
 	}
 	m.old, m.used, m.changed = m.used, map[string]memoEntry{}, false

@@ -42,6 +42,14 @@ type FileCache struct {
 	Dir      string
 	ReadOnly bool
 	Prefix   string // of the files' names: GridCachePrefix, AreasCachePrefix
+	Ext      string // of the files' names; "" means .bin
+}
+
+func (c FileCache) ext() string {
+	if c.Ext == "" {
+		return ".bin"
+	}
+	return c.Ext
 }
 
 // NewGridCache returns the grid precompute store in dir.
@@ -70,7 +78,7 @@ func (c FileCache) path(key string) (string, error) {
 	}) {
 		return "", fmt.Errorf("cache key %q: want letters, digits, - and _ only", key)
 	}
-	return filepath.Join(c.Dir, c.Prefix+key+".bin"), nil
+	return filepath.Join(c.Dir, c.Prefix+key+c.ext()), nil
 }
 
 // Load opens the file stored under key; found is false when there is none.
@@ -130,7 +138,7 @@ func (c FileCache) Store(key string, write func(io.Writer) error) error {
 	ents, _ := os.ReadDir(c.Dir)
 	for _, e := range ents {
 		n := e.Name()
-		if strings.HasPrefix(n, c.Prefix) && strings.HasSuffix(n, ".bin") && n != filepath.Base(final) {
+		if strings.HasPrefix(n, c.Prefix) && strings.HasSuffix(n, c.ext()) && n != filepath.Base(final) {
 			os.Remove(filepath.Join(c.Dir, n))
 		}
 	}
