@@ -130,7 +130,7 @@ func NewOverlay(areas []Area, opts OverlayOptions) *Overlay {
 	geoms := make([][2]uint64, len(areas))
 	parallel.Each((len(areas)+63)/64, func(_, c int) {
 		for i := c * 64; i < min(len(areas), (c+1)*64); i++ {
-			geoms[i] = areaGeometryKey(areas[i].Geometry)
+			geoms[i] = AreaGeometryKey(areas[i].Geometry)
 		}
 	})
 	var h hasher
@@ -820,9 +820,11 @@ func geometryKey(g orb.Geometry) [2]uint64 {
 	return h.sum()
 }
 
-// areaGeometryKey is an area's part of the area set's key: the same in
-// every process.
-func areaGeometryKey(g orb.Geometry) [2]uint64 {
+// AreaGeometryKey is a 128-bit hash of an area's geometry (structure and
+// coordinates' bits), the same in every process: the area set's key here,
+// the areas' part of the grid precompute's key. It only has to notice a
+// change; keys a feed could aim at use StrongGeometryKey.
+func AreaGeometryKey(g orb.Geometry) [2]uint64 {
 	var h hasher
 	h.init(areaSeeds)
 	h.geom(g)

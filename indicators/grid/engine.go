@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/paulmach/orb"
 
 	"github.com/hazardsync/hazardsync/indicators"
@@ -378,65 +377,29 @@ func sameGeo(a, b Geo) bool {
 
 // areasDigestName tags hashAreas' method in the precompute key: keys of
 // an older method are simply not found (the precompute is rebuilt).
-const areasDigestName = "areas-xxh64"
+const areasDigestName = "areas-geomkey128"
 
-// hashAreas writes the areas' digest to w: per area, the XXH64 of its
-// code, share and geometry (structure as tags and counts, coordinates as
-// their bits), in area order. The areas are hashed on every core: one
-// SHA-256 stream over every vertex took 0.08 s of a start's critical path
-// at country size. Like the layers' digest it only has to notice a change.
+// hashAreas writes the areas' digest to w: per area its code, share and
+// indicators.AreaGeometryKey, in area order. The geometry keys are
+// computed on every core: one SHA-256 stream over every vertex took 0.08 s
+// of a start's critical path at country size.
 func hashAreas(w io.Writer, areas []indicators.Area, shares []float64) {
-	sums := make([]byte, 8*len(areas))
+	geoms := make([][2]uint64, len(areas))
 	const per = 64
 	parallel.Each((len(areas)+per-1)/per, func(_, c int) {
-		var d xxhash.Digest
-		var b []byte
 		for i := c * per; i < min(len(areas), (c+1)*per); i++ {
-			a := &areas[i]
-			b = binary.LittleEndian.AppendUint64(b[:0], uint64(len(a.Code)))
-			b = append(b, a.Code...)
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(shares[i]))
-			b = appendGeometryBits(b, a.Geometry)
-			d.Reset()
-			d.Write(b)
-			binary.LittleEndian.PutUint64(sums[8*i:], d.Sum64())
+			geoms[i] = indicators.AreaGeometryKey(areas[i].Geometry)
 		}
 	})
-	w.Write(sums)
-}
-
-// appendGeometryBits appends g's structure (a tag and a count per part)
-// and its coordinates' bits.
-func appendGeometryBits(b []byte, g orb.Geometry) []byte {
-	n := func(b []byte, tag byte, k int) []byte {
-		return binary.LittleEndian.AppendUint64(append(b, tag), uint64(k))
+	b := make([]byte, 0, len(areas)*48)
+	for i, a := range areas {
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(a.Code)))
+		b = append(b, a.Code...)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(shares[i]))
+		b = binary.LittleEndian.AppendUint64(b, geoms[i][0])
+		b = binary.LittleEndian.AppendUint64(b, geoms[i][1])
 	}
-	switch t := g.(type) {
-	case orb.Polygon:
-		b = n(b, 'P', len(t))
-		for _, r := range t {
-			b = n(b, 'R', len(r))
-			for _, p := range r {
-				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p[0]))
-				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p[1]))
-			}
-		}
-	case orb.MultiPolygon:
-		b = n(b, 'M', len(t))
-		for _, p := range t {
-			b = appendGeometryBits(b, p)
-		}
-	case orb.Ring:
-		b = appendGeometryBits(b, orb.Polygon{t})
-	case orb.Collection:
-		b = n(b, 'C', len(t))
-		for _, c := range t {
-			b = appendGeometryBits(b, c)
-		}
-	default:
-		b = append(b, '-')
-	}
-	return b
+	w.Write(b)
 }
 
 // Method is "grid-exact".
