@@ -128,3 +128,4 @@ func TestMemoryLimitLeavesRoomOverWhatIsHeld(t *testing.T) {
 		require.Equal(t, tc.want, memoryLimitFor(tc.live, tc.overhead, 32*mb, tc.held), "%+v", tc)
 	}
 }
+
