@@ -128,4 +128,3 @@ func TestMemoryLimitLeavesRoomOverWhatIsHeld(t *testing.T) {
 		require.Equal(t, tc.want, memoryLimitFor(tc.live, tc.overhead, 32*mb, tc.held), "%+v", tc)
 	}
 }
-
